@@ -1,0 +1,201 @@
+"""The engine's output contract. Frozen: these are decisions, not drafts."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from skill.record import Lifecycle, Segment
+from skill.vocabulary import (
+    ActionKind,
+    ActionStatus,
+    AutomationLevel,
+    Band,
+    Confidence,
+    Dimension,
+    GateLayer,
+    Priority,
+    RiskFlagCode,
+    Sensitivity,
+    Severity,
+    Source,
+    Tier,
+)
+
+SCHEMA_VERSION = "1.0"
+
+
+class Decision(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class Evidence(Decision):
+    """One signal's contribution to a dimension, with the line a person can check."""
+
+    signal: str
+    score: int = Field(ge=0, le=100)
+    text: str
+
+
+class DimensionScore(Decision):
+    dimension: Dimension
+    score: int = Field(ge=0, le=100, description="0-100, 100 is healthy.")
+    weight: float = Field(description="Effective weight after renormalising missing dimensions.")
+    evidence: list[Evidence]
+
+
+class MissingData(Decision):
+    dimension: Dimension
+    reason: str
+
+
+class SourceStatus(Decision):
+    """What one data source contributed, for the 'Inputs Used' section."""
+
+    source: Source
+    connected: bool
+    synced_at: date | None
+    stale: bool
+    fields_used: list[str]
+
+
+class ScoreCap(Decision):
+    """A guard rail that held the score down so a vanity score cannot hide risk."""
+
+    code: str
+    cap: int
+    reason: str
+
+
+class RiskFlag(Decision):
+    code: RiskFlagCode
+    label: str
+    severity: Severity
+    evidence: str
+    hint: str
+
+
+class RiskTheme(Decision):
+    code: str
+    label: str
+    because: str
+
+
+class LegacyRow(Decision):
+    field: str
+    value: str
+    points: int
+
+
+class LegacyScore(Decision):
+    """Seed 000's additive score, shown so users see what the old way would say."""
+
+    total: int
+    band: str
+    rows: list[LegacyRow]
+
+
+class PolicyDecision(Decision):
+    """What one gate layer said about one action."""
+
+    layer: GateLayer
+    rule: str
+    status: ActionStatus
+    reason: str
+
+
+class Action(Decision):
+    action: str = Field(description="Stable action id, e.g. send_checkin_email.")
+    label: str
+    kind: ActionKind
+    sensitivity: Sensitivity
+    owner: str = Field(description="Owner role, e.g. csm.")
+    owner_name: str | None = Field(description="The account owner when the role is csm.")
+    priority: Priority
+    due_date: date
+    status: ActionStatus
+    policy_trace: list[PolicyDecision]
+    evidence: list[str] = Field(description="Why the action was triggered.")
+
+
+class ReviewTask(Decision):
+    """Seed 003's owner review: a person checks the evidence before acting."""
+
+    owner: str
+    owner_role: str
+    due_date: date
+    reasons: list[str]
+    checklist: list[str]
+
+
+class MeasurementEvent(Decision):
+    """Logged per assessment so accuracy and follow-through can be measured later."""
+
+    event_id: str
+    event_type: str
+    account_id: str
+    as_of: date
+    score: int
+    band: Band
+    tier: Tier
+    confidence: Confidence
+    legacy_total: int
+    legacy_band: str
+    flags: list[RiskFlagCode]
+    action_statuses: dict[str, ActionStatus]
+    policy_version: str
+
+
+class UntrustedText(Decision):
+    """Free text from the CRM or tickets: data to quote, never instructions to follow."""
+
+    notes: str | None
+    blocker_note: str | None
+
+
+class Assessment(Decision):
+    account_id: str
+    name: str
+    segment: Segment
+    lifecycle: Lifecycle | None
+    owner: str | None
+    arr: float | None
+    renewal_date: date | None
+    days_to_renewal: int | None
+    as_of: date
+    automation_level: AutomationLevel
+    score: int = Field(ge=0, le=100, description="Composite health, 100 is healthy.")
+    raw_score: int = Field(ge=0, le=100, description="The score before guard-rail caps.")
+    band: Band
+    tier: Tier
+    tier_basis: str = Field(description="weekly_activity (seed 004) or score when absent.")
+    confidence: Confidence
+    confidence_reasons: list[str]
+    dimensions: list[DimensionScore]
+    missing_data: list[MissingData]
+    sources: list[SourceStatus]
+    caps: list[ScoreCap]
+    flags: list[RiskFlag]
+    themes: list[RiskTheme]
+    legacy: LegacyScore
+    actions: list[Action]
+    review_task: ReviewTask | None
+    measurement_event: MeasurementEvent
+    untrusted_text: UntrustedText
+
+
+class RejectedRecord(Decision):
+    row: int
+    line: int | None = None
+    account_id: str | None
+    reason: str
+
+
+class AssessmentRun(Decision):
+    schema_version: str = SCHEMA_VERSION
+    as_of: date
+    automation_level: AutomationLevel
+    policy_version: str
+    assessments: list[Assessment]
+    rejected: list[RejectedRecord]

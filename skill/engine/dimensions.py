@@ -1,0 +1,395 @@
+"""Stage 1: signals become 0-100 sub-scores, with a line of evidence each.
+
+The arithmetic that turns fields into a metric (a ratio, a change, days since)
+lives here; how a metric maps to a score is the policy's `signals` table.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date
+
+from skill.assessment import DimensionScore, Evidence, MissingData, SourceStatus
+from skill.engine.context import AccountContext, days_between
+from skill.policy import Scoring, SignalRule
+from skill.record import AccountRecord
+from skill.vocabulary import Dimension, Source
+
+
+def round_half_up(value: float) -> int:
+    return int(value + 0.5) if value >= 0 else -int(-value + 0.5)
+
+
+def pct_change(current: float, previous: float) -> float:
+    if previous == 0:
+        return 0.0 if current == 0 else 100.0
+    return (current - previous) / previous * 100.0
+
+
+def signed_pct(value: float) -> str:
+    rounded = round_half_up(value)
+    return f"+{rounded}%" if rounded > 0 else f"{rounded}%"
+
+
+def _yes_no(value: bool) -> str:
+    return "yes" if value else "no"
+
+
+def _num(value: float) -> str:
+    return f"{value:g}"
+
+
+# Each reader returns (metric, category, evidence text) or None when the signal is absent.
+Reading = tuple[float | None, str | None, str]
+Reader = Callable[[AccountRecord, date], Reading | None]
+
+
+def _seat_utilisation(r: AccountRecord, _: date) -> Reading | None:
+    if r.active_users is None or not r.licensed_seats:
+        return None
+    pct = r.active_users / r.licensed_seats * 100
+    return (
+        pct,
+        None,
+        (f"active users {r.active_users} of {r.licensed_seats} seats: {round_half_up(pct)}%"),
+    )
+
+
+def _login_trend(r: AccountRecord, _: date) -> Reading | None:
+    if r.logins_30d is None or r.logins_prev_30d is None:
+        return None
+    change = pct_change(r.logins_30d, r.logins_prev_30d)
+    return (
+        change,
+        None,
+        (f"logins {r.logins_30d} vs {r.logins_prev_30d} prior 30d: {signed_pct(change)}"),
+    )
+
+
+def _weekly_activity(r: AccountRecord, _: date) -> Reading | None:
+    if not r.weekly_activity:
+        return None
+    mean = sum(r.weekly_activity) / len(r.weekly_activity)
+    weeks = len(r.weekly_activity)
+    return (
+        mean,
+        None,
+        (
+            f"weekly activity averages {round_half_up(mean)}% over {weeks} week"
+            f"{'s' if weeks != 1 else ''} (latest {_num(r.weekly_activity[-1])}%)"
+        ),
+    )
+
+
+def _feature_adoption(r: AccountRecord, _: date) -> Reading | None:
+    if r.features_adopted is None or not r.features_total:
+        return None
+    pct = r.features_adopted / r.features_total * 100
+    return (
+        pct,
+        None,
+        (f"features adopted {r.features_adopted} of {r.features_total}: {round_half_up(pct)}%"),
+    )
+
+
+def _onboarding_progress(r: AccountRecord, _: date) -> Reading | None:
+    if r.onboarding_milestones_done is None or not r.onboarding_milestones_total:
+        return None
+    pct = r.onboarding_milestones_done / r.onboarding_milestones_total * 100
+    return (
+        pct,
+        None,
+        (
+            f"onboarding milestones {r.onboarding_milestones_done} of "
+            f"{r.onboarding_milestones_total} done: {round_half_up(pct)}%"
+        ),
+    )
+
+
+def _open_tickets(r: AccountRecord, _: date) -> Reading | None:
+    if r.open_tickets is None:
+        return None
+    return r.open_tickets, None, f"open tickets: {r.open_tickets}"
+
+
+def _ticket_trend(r: AccountRecord, _: date) -> Reading | None:
+    if r.tickets_30d is None or r.tickets_prev_30d is None:
+        return None
+    change = pct_change(r.tickets_30d, r.tickets_prev_30d)
+    return (
+        change,
+        None,
+        (f"tickets {r.tickets_30d} vs {r.tickets_prev_30d} prior 30d: {signed_pct(change)}"),
+    )
+
+
+def _escalations(r: AccountRecord, _: date) -> Reading | None:
+    if r.escalations_90d is None:
+        return None
+    return r.escalations_90d, None, f"escalations in 90d: {r.escalations_90d}"
+
+
+def _sev1(r: AccountRecord, _: date) -> Reading | None:
+    if r.sev1_open is None:
+        return None
+    return r.sev1_open, None, f"open severity-1 tickets: {r.sev1_open}"
+
+
+def _csat(r: AccountRecord, _: date) -> Reading | None:
+    if r.csat is None:
+        return None
+    return r.csat, None, f"CSAT {_num(r.csat)} of 5"
+
+
+def _nps(r: AccountRecord, _: date) -> Reading | None:
+    if r.nps is None:
+        return None
+    return r.nps, None, f"account NPS {_num(r.nps)}"
+
+
+def _nps_response(r: AccountRecord, _: date) -> Reading | None:
+    if r.nps_response is None:
+        return None
+    return r.nps_response, None, f"latest NPS response {_num(r.nps_response)} of 10"
+
+
+def _payment_status(r: AccountRecord, _: date) -> Reading | None:
+    if r.payment_status is None:
+        return None
+    return None, r.payment_status.value, f"payment status: {r.payment_status.value}"
+
+
+def _days_overdue(r: AccountRecord, _: date) -> Reading | None:
+    if r.days_overdue is None:
+        return None
+    return r.days_overdue, None, f"oldest invoice {r.days_overdue} days overdue"
+
+
+def _expansion(r: AccountRecord, _: date) -> Reading | None:
+    if r.expansion_signal is None:
+        return None
+    return (
+        None,
+        str(r.expansion_signal).lower(),
+        (f"expansion signal: {_yes_no(r.expansion_signal)}"),
+    )
+
+
+def _discount(r: AccountRecord, _: date) -> Reading | None:
+    if r.discount_requested is None:
+        return None
+    return (
+        None,
+        str(r.discount_requested).lower(),
+        (f"discount requested: {_yes_no(r.discount_requested)}"),
+    )
+
+
+def _exec_touch(r: AccountRecord, as_of: date) -> Reading | None:
+    days = days_between(r.last_exec_touch_date, as_of)
+    if days is None:
+        return None
+    return days, None, f"last executive touch {days} days ago ({r.last_exec_touch_date})"
+
+
+def _champion(r: AccountRecord, _: date) -> Reading | None:
+    if r.champion is None:
+        return None
+    return None, r.champion.value, f"champion: {r.champion.value}"
+
+
+def _customer_reply(r: AccountRecord, as_of: date) -> Reading | None:
+    days = days_between(r.last_customer_reply_date, as_of)
+    if days is None:
+        return None
+    return days, None, f"last customer reply {days} days ago ({r.last_customer_reply_date})"
+
+
+def _qbr(r: AccountRecord, _: date) -> Reading | None:
+    if r.qbr_attended is None:
+        return None
+    return None, str(r.qbr_attended).lower(), f"attended last QBR: {_yes_no(r.qbr_attended)}"
+
+
+def _success_milestones(r: AccountRecord, _: date) -> Reading | None:
+    if r.success_milestones_missed is None or not r.success_milestones_total:
+        return None
+    pct = r.success_milestones_missed / r.success_milestones_total * 100
+    return (
+        pct,
+        None,
+        (
+            f"success milestones missed {r.success_milestones_missed} of "
+            f"{r.success_milestones_total}: {round_half_up(pct)}%"
+        ),
+    )
+
+
+READERS: dict[str, Reader] = {
+    "seat_utilisation": _seat_utilisation,
+    "login_trend": _login_trend,
+    "weekly_activity": _weekly_activity,
+    "feature_adoption": _feature_adoption,
+    "onboarding_progress": _onboarding_progress,
+    "open_tickets": _open_tickets,
+    "ticket_trend": _ticket_trend,
+    "escalations": _escalations,
+    "sev1_open": _sev1,
+    "csat": _csat,
+    "nps": _nps,
+    "nps_response": _nps_response,
+    "payment_status": _payment_status,
+    "days_overdue": _days_overdue,
+    "expansion_signal": _expansion,
+    "discount_requested": _discount,
+    "exec_touch": _exec_touch,
+    "champion": _champion,
+    "customer_reply": _customer_reply,
+    "qbr_attended": _qbr,
+    "success_milestones": _success_milestones,
+}
+
+SOURCE_FIELDS: dict[Source, tuple[str, ...]] = {
+    Source.CRM: (
+        "csat",
+        "nps",
+        "nps_response",
+        "last_survey_date",
+        "payment_status",
+        "days_overdue",
+        "expansion_signal",
+        "discount_requested",
+        "last_exec_touch_date",
+        "champion",
+        "last_customer_reply_date",
+        "qbr_attended",
+        "success_milestones_missed",
+        "success_milestones_total",
+        "blocker",
+    ),
+    Source.SUPPORT: (
+        "open_tickets",
+        "tickets_30d",
+        "tickets_prev_30d",
+        "escalations_90d",
+        "sev1_open",
+    ),
+    Source.PRODUCT: (
+        "active_users",
+        "licensed_seats",
+        "logins_30d",
+        "logins_prev_30d",
+        "weekly_activity",
+        "features_adopted",
+        "features_total",
+        "onboarding_milestones_done",
+        "onboarding_milestones_total",
+    ),
+}
+
+SOURCE_SYNC_FIELD = {
+    Source.CRM: "crm_synced_at",
+    Source.SUPPORT: "support_synced_at",
+    Source.PRODUCT: "product_synced_at",
+}
+
+SOURCE_LABEL = {
+    Source.CRM: "CRM",
+    Source.SUPPORT: "support platform",
+    Source.PRODUCT: "product analytics",
+}
+
+DIMENSION_SOURCE = {
+    Dimension.USAGE: Source.PRODUCT,
+    Dimension.ADOPTION: Source.PRODUCT,
+    Dimension.SUPPORT: Source.SUPPORT,
+    Dimension.SATISFACTION: Source.CRM,
+    Dimension.COMMERCIAL: Source.CRM,
+    Dimension.RELATIONSHIP: Source.CRM,
+    Dimension.OUTCOMES: Source.CRM,
+}
+
+
+def score_signal(rule: SignalRule, metric: float | None, category: str | None) -> int:
+    if rule.values is not None:
+        return round_half_up(rule.values.get(category or "", 0.0))
+    assert rule.curve is not None and metric is not None
+    points = rule.curve
+    if metric <= points[0][0]:
+        return round_half_up(points[0][1])
+    for (x0, y0), (x1, y1) in zip(points, points[1:], strict=False):
+        if metric <= x1:
+            return round_half_up(y0 + (y1 - y0) * (metric - x0) / (x1 - x0))
+    return round_half_up(points[-1][1])
+
+
+def score_dimensions(ctx: AccountContext, scoring: Scoring) -> list[DimensionScore]:
+    """Every dimension with at least one signal, in the Dimension order, weights renormalised."""
+    collected: dict[Dimension, list[tuple[float, Evidence]]] = {}
+    for name, rule in scoring.signals.items():
+        reading = READERS[name](ctx.record, ctx.as_of)
+        if reading is None:
+            continue
+        metric, category, text = reading
+        score = score_signal(rule, metric, category)
+        ctx.signal_scores[name] = score
+        evidence = Evidence(signal=name, score=score, text=text)
+        collected.setdefault(rule.dimension, []).append((rule.weight, evidence))
+
+    weights = scoring.weights[ctx.record.segment]
+    present = [d for d in Dimension if d in collected and weights.get(d, 0) > 0]
+    total_weight = sum(weights[d] for d in present)
+    dimensions = []
+    for dimension in present:
+        items = collected[dimension]
+        mean = sum(w * e.score for w, e in items) / sum(w for w, _ in items)
+        score = round_half_up(mean)
+        ctx.dimension_scores[dimension] = score
+        dimensions.append(
+            DimensionScore(
+                dimension=dimension,
+                score=score,
+                weight=round(weights[dimension] / total_weight, 4),
+                evidence=[e for _, e in items],
+            )
+        )
+    return dimensions
+
+
+def source_statuses(
+    record: AccountRecord, as_of: date, stale_after_days: int
+) -> list[SourceStatus]:
+    statuses = []
+    for source, fields in SOURCE_FIELDS.items():
+        used = [f for f in fields if getattr(record, f) is not None]
+        synced_at = getattr(record, SOURCE_SYNC_FIELD[source])
+        age = days_between(synced_at, as_of)
+        statuses.append(
+            SourceStatus(
+                source=source,
+                connected=bool(used) or synced_at is not None,
+                synced_at=synced_at,
+                stale=age is not None and age > stale_after_days,
+                fields_used=used,
+            )
+        )
+    return statuses
+
+
+def missing_dimensions(
+    ctx: AccountContext, scoring: Scoring, sources: list[SourceStatus]
+) -> list[MissingData]:
+    connected = {s.source for s in sources if s.connected}
+    weights = scoring.weights[ctx.record.segment]
+    missing = []
+    for dimension in Dimension:
+        if dimension in ctx.dimension_scores or weights.get(dimension, 0) == 0:
+            continue
+        source = DIMENSION_SOURCE[dimension]
+        if source not in connected:
+            reason = f"{SOURCE_LABEL[source]} not connected"
+        else:
+            signals = sorted(n for n, r in scoring.signals.items() if r.dimension == dimension)
+            reason = "no signal in the record (" + ", ".join(signals) + ")"
+        missing.append(MissingData(dimension=dimension, reason=reason))
+    return missing

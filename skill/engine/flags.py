@@ -1,0 +1,202 @@
+"""Stages 5 and 6: risk flags, raised even when the aggregate score looks fine, and themes."""
+
+from __future__ import annotations
+
+from skill.assessment import RiskFlag, RiskTheme, SourceStatus
+from skill.engine.conditions import describe_match, first_match
+from skill.engine.context import AccountContext, days_between
+from skill.engine.dimensions import SOURCE_LABEL, pct_change, signed_pct
+from skill.policy import Flags, Risk, ScoringSignals
+from skill.record import Blocker
+from skill.vocabulary import RiskFlagCode
+
+
+def _usage_drop(ctx: AccountContext, rules: Flags) -> str | None:
+    r = ctx.record
+    limit = rules.usage_drop.max_change_pct
+    if r.logins_30d is not None and r.logins_prev_30d:
+        change = pct_change(r.logins_30d, r.logins_prev_30d)
+        if change <= limit:
+            return f"logins {r.logins_30d} vs {r.logins_prev_30d} prior 30d: {signed_pct(change)}"
+    activity = r.weekly_activity
+    if activity and len(activity) >= 3:
+        prior = activity[-5:-1]
+        baseline = sum(prior) / len(prior)
+        if baseline > 0:
+            change = pct_change(activity[-1], baseline)
+            if change <= limit:
+                return (
+                    f"weekly activity {activity[-1]:g}% vs {baseline:.0f}% average of the "
+                    f"{len(prior)} weeks before: {signed_pct(change)}"
+                )
+    return None
+
+
+def _support_spike(ctx: AccountContext, rules: Flags) -> str | None:
+    r, rule = ctx.record, rules.support_spike
+    if r.tickets_30d is None or r.tickets_prev_30d is None or r.tickets_30d < rule.min_tickets:
+        return None
+    if r.tickets_prev_30d and r.tickets_30d / r.tickets_prev_30d < rule.min_ratio:
+        return None
+    return (
+        f"tickets {r.tickets_30d} vs {r.tickets_prev_30d} prior 30d: "
+        f"{signed_pct(pct_change(r.tickets_30d, r.tickets_prev_30d))}"
+    )
+
+
+def _nps_detractor(ctx: AccountContext, rules: Flags) -> str | None:
+    r, rule = ctx.record, rules.nps_detractor
+    if r.nps is not None and r.nps <= rule.max_nps:
+        return f"account NPS {r.nps:g}"
+    if r.nps_response is not None and r.nps_response <= rule.max_nps_response:
+        return f"latest NPS response {r.nps_response:g} of 10"
+    if r.csat is not None and r.csat <= rule.max_csat:
+        return f"CSAT {r.csat:g} of 5"
+    return None
+
+
+def _payment_issue(ctx: AccountContext, rules: Flags) -> str | None:
+    r = ctx.record
+    if r.payment_status is not None and r.payment_status.value in rules.payment_issue.statuses:
+        overdue = f", {r.days_overdue} days overdue" if r.days_overdue else ""
+        return f"payment {r.payment_status.value}{overdue}"
+    return None
+
+
+def _renewal_soon(ctx: AccountContext, rules: Flags) -> str | None:
+    days = ctx.days_to_renewal
+    if days is None or days > rules.renewal_soon.days:
+        return None
+    if days < 0:
+        return f"renewal date {ctx.record.renewal_date} passed {-days} days ago"
+    return f"renewal in {days} days ({ctx.record.renewal_date})"
+
+
+def _no_exec_touch(ctx: AccountContext, rules: Flags) -> str | None:
+    days = days_between(ctx.record.last_exec_touch_date, ctx.as_of)
+    if days is None or days < rules.no_exec_touch.days:
+        return None
+    return f"last executive touch {days} days ago"
+
+
+def _recent_escalation(ctx: AccountContext, rules: Flags) -> str | None:
+    count = ctx.record.escalations_90d
+    if count is None or count < rules.recent_escalation.min_count:
+        return None
+    return f"{count} escalation{'s' if count != 1 else ''} in the last 90 days"
+
+
+def _missed_milestones(ctx: AccountContext, rules: Flags) -> str | None:
+    r = ctx.record
+    if r.success_milestones_missed is None or (
+        r.success_milestones_missed < rules.missed_milestones.min_count
+    ):
+        return None
+    total = f" of {r.success_milestones_total}" if r.success_milestones_total else ""
+    return f"{r.success_milestones_missed}{total} success-plan milestones missed"
+
+
+def _unresponsive(ctx: AccountContext, rules: Flags) -> str | None:
+    days = days_between(ctx.record.last_customer_reply_date, ctx.as_of)
+    if days is None or days < rules.unresponsive_customer.days:
+        return None
+    return f"no customer reply for {days} days"
+
+
+def _major_blocker(ctx: AccountContext, _: Flags) -> str | None:
+    if ctx.record.blocker is Blocker.MAJOR:
+        noted = " (see the blocker note)" if ctx.record.blocker_note else ""
+        return f"a major blocker is open{noted}"
+    return None
+
+
+def _stale(ctx: AccountContext, rules: Flags, sources: list[SourceStatus]) -> str | None:
+    parts = [
+        f"{SOURCE_LABEL[s.source]} last synced {s.synced_at} "
+        f"({days_between(s.synced_at, ctx.as_of)} days ago)"
+        for s in sources
+        if s.stale
+    ]
+    survey_age = days_between(ctx.record.last_survey_date, ctx.as_of)
+    if survey_age is not None and survey_age > rules.stale_evidence.max_survey_age_days:
+        parts.append(f"last survey {survey_age} days ago")
+    return "; ".join(parts) or None
+
+
+def _conflicting(ctx: AccountContext, rules: Flags, signals: ScoringSignals) -> str | None:
+    rule = rules.conflicting_evidence
+    parts = []
+    for dimension in rule.dimensions:
+        scores = {
+            name: score
+            for name, score in ctx.signal_scores.items()
+            if signals[name].dimension == dimension
+        }
+        if len(scores) < 2:
+            continue
+        high = max(scores, key=lambda n: (scores[n], n))
+        low = min(scores, key=lambda n: (scores[n], n))
+        if scores[high] - scores[low] >= rule.min_gap:
+            parts.append(
+                f"{dimension.value}: {high} scores {scores[high]} but {low} scores {scores[low]}"
+            )
+    return "; ".join(parts) or None
+
+
+_DETECTORS = {
+    RiskFlagCode.USAGE_DROP: _usage_drop,
+    RiskFlagCode.SUPPORT_SPIKE: _support_spike,
+    RiskFlagCode.NPS_DETRACTOR: _nps_detractor,
+    RiskFlagCode.PAYMENT_ISSUE: _payment_issue,
+    RiskFlagCode.RENEWAL_SOON: _renewal_soon,
+    RiskFlagCode.NO_EXEC_TOUCH: _no_exec_touch,
+    RiskFlagCode.RECENT_ESCALATION: _recent_escalation,
+    RiskFlagCode.MISSED_MILESTONES: _missed_milestones,
+    RiskFlagCode.UNRESPONSIVE_CUSTOMER: _unresponsive,
+    RiskFlagCode.MAJOR_BLOCKER: _major_blocker,
+}
+
+
+def detect_flags(
+    ctx: AccountContext, risk: Risk, signals: ScoringSignals, sources: list[SourceStatus]
+) -> list[RiskFlag]:
+    """Flags in RiskFlagCode order; each carries the evidence that raised it."""
+    rules = risk.flags
+    found: dict[RiskFlagCode, str] = {}
+    for code, detect in _DETECTORS.items():
+        evidence = detect(ctx, rules)
+        if evidence:
+            found[code] = evidence
+    stale = _stale(ctx, rules, sources)
+    if stale:
+        found[RiskFlagCode.STALE_EVIDENCE] = stale
+    conflict = _conflicting(ctx, rules, signals)
+    if conflict:
+        found[RiskFlagCode.CONFLICTING_EVIDENCE] = conflict
+    flags = []
+    for code in RiskFlagCode:
+        if code in found:
+            rule = getattr(rules, code.value)
+            flags.append(
+                RiskFlag(
+                    code=code,
+                    label=rule.label,
+                    severity=rule.severity,
+                    evidence=found[code],
+                    hint=rule.hint,
+                )
+            )
+            ctx.flags.add(code)
+    return flags
+
+
+def detect_themes(ctx: AccountContext, risk: Risk) -> list[RiskTheme]:
+    themes = []
+    for code, rule in risk.themes.items():
+        matched = first_match(rule, ctx)
+        if matched is not None and rule.when_any:
+            themes.append(
+                RiskTheme(code=code, label=rule.label, because=describe_match(matched, ctx))
+            )
+            ctx.themes.add(code)
+    return themes

@@ -1,0 +1,672 @@
+"""Read account records from CSV, JSON or JSONL, one validated record at a time.
+
+    reader = read_accounts("accounts.csv", on_warning=lambda m: print(f"warning: {m}"))
+    with RejectsWriter("rejects.jsonl") as rejects:
+        for item in reader:
+            if item.rejection is not None:
+                rejects.write(item.rejection)
+            else:
+                use(item.record)
+
+Formats
+    ``csv``    header row, then one account per row. Streamed.
+    ``json``   one document: a list of objects, or ``{"accounts": [...]}``. Loaded whole.
+    ``jsonl``  one JSON object per line (``.ndjson`` too). Streamed.
+The format is the explicit ``input_format`` if given, else the file extension
+(.csv, .json, .jsonl, .ndjson), else it is sniffed from the first non-blank line:
+``[`` -> json; ``{`` that is a whole object on its own -> jsonl (unless it is
+``{"accounts": [...]}``); ``{`` that continues on later lines -> json; else csv.
+The path ``-`` means standard input.
+
+Names
+    CSV headers and JSON keys are matched to `AccountRecord` fields after stripping
+    whitespace, lowercasing and turning runs of spaces/hyphens into one underscore
+    (``"Account ID"`` -> ``account_id``), then through `ALIASES`. Unknown names are
+    reported once per input as a warning. When several names map to the same field,
+    an exact field name beats an alias, then the first one wins (header order, or key
+    order within a JSON record), and a warning says so. A CSV without a column for a
+    required field is an `InputError`.
+
+Row numbers
+    ``row`` is the 1-based number of the data record: for CSV the first row after the
+    header is row 1; for JSON the first element of the list is row 1; for JSONL the
+    first non-blank line is row 1. Blank lines and all-empty CSV rows are skipped and
+    take no number. ``line`` is the physical line where the record starts (CSV and
+    JSONL; ``None`` for JSON).
+
+Values
+    An empty CSV cell means "not known" and is dropped before validation, so it
+    becomes ``None``, never zero. JSON values are passed through as given.
+
+Bad rows never stop the others: each becomes a `Rejection`. Usage-level problems
+(missing file, unknown format, a JSON document of the wrong shape, text that is not
+UTF-8) raise `InputError`. No clock, no randomness: the same input gives the same
+rows, warnings and rejections.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import sys
+from collections.abc import Callable, Iterable, Iterator
+from itertools import chain
+from pathlib import Path
+from types import TracebackType
+from typing import Any, NamedTuple, TextIO
+
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from skill.record import INPUT_FIELDS, AccountRecord
+
+__all__ = [
+    "ALIASES",
+    "FORMATS",
+    "AccountReader",
+    "FieldError",
+    "IngestedRow",
+    "InputError",
+    "Rejection",
+    "RejectsWriter",
+    "field_for_name",
+    "normalise_name",
+    "read_accounts",
+    "write_rejects",
+]
+
+FORMATS: tuple[str, ...] = ("csv", "json", "jsonl")
+
+#: Common CRM column names (already normalised) and the field they mean.
+ALIASES: dict[str, str] = {
+    "accountid": "account_id",
+    "customer_id": "account_id",
+    "account_name": "name",
+    "company": "name",
+    "company_name": "name",
+    "customer_name": "name",
+    "csm": "owner",
+    "csm_name": "owner",
+    "account_owner": "owner",
+    "owner_name": "owner",
+    "customer_segment": "segment",
+    "annual_recurring_revenue": "arr",
+    "renewal": "renewal_date",
+    "contract_end_date": "renewal_date",
+    "csat_score": "csat",
+    "nps_score": "nps",
+}
+
+_FORMAT_NAMES = {"csv": "csv", "json": "json", "jsonl": "jsonl", "ndjson": "jsonl"}
+_EXTENSIONS = {".csv": "csv", ".json": "json", ".jsonl": "jsonl", ".ndjson": "jsonl"}
+_EXPECTED: dict[str, str | None] = {
+    name: info.description for name, info in AccountRecord.model_fields.items()
+}
+_REQUIRED: tuple[str, ...] = tuple(
+    name for name, info in AccountRecord.model_fields.items() if info.is_required()
+)
+_NOT_AN_OBJECT = "one JSON object per account"
+_CSV_ROW = "one cell per header column, quoted if it contains commas"
+_SHOW_MAX = 60
+
+WarningCallback = Callable[[str], None]
+
+
+class InputError(Exception):
+    """The input as a whole cannot be read; the message names the source and the problem."""
+
+
+class FieldError(BaseModel):
+    """One problem in one row.
+
+    ``field`` is the record field (``None`` when the row is not an object at all, or is
+    malformed as a whole); ``value`` is the raw input value as given (a string for CSV,
+    the JSON scalar for JSON, lists/objects as JSON text; ``None`` when absent);
+    ``message`` is the validator's message; ``expected`` the field's description.
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    field: str | None
+    value: str | int | float | bool | None
+    message: str
+    expected: str | None
+
+
+class Rejection(BaseModel):
+    """A row that did not become an `AccountRecord`, and why.
+
+    ``row`` is the 1-based data record number, ``line`` the physical line where it
+    starts (``None`` for JSON), ``account_id`` the raw id if one was readable.
+    ``reason`` is one human line, e.g. ``row 7 (account_id 'ACME-7'): csat = '9':
+    Input should be less than or equal to 5; expected CSAT score from 1 to 5.``
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    row: int
+    line: int | None
+    account_id: str | None
+    reason: str
+    errors: tuple[FieldError, ...]
+
+
+class IngestedRow(NamedTuple):
+    """One input record: exactly one of ``record`` and ``rejection`` is set."""
+
+    row: int
+    record: AccountRecord | None
+    rejection: Rejection | None
+
+
+def normalise_name(name: str) -> str:
+    """``" Renewal - Date "`` -> ``renewal_date``: strip, lowercase, spaces/hyphens -> ``_``."""
+    key = name.replace("\ufeff", "").strip().lower()
+    return "_".join(key.replace("-", " ").split())
+
+
+def field_for_name(name: str) -> str | None:
+    """The `AccountRecord` field a column/key name means, or ``None`` if unknown."""
+    key = normalise_name(name)
+    if key in INPUT_FIELDS:
+        return key
+    return ALIASES.get(key)
+
+
+def _is_alias(name: str) -> bool:
+    return normalise_name(name) not in INPUT_FIELDS
+
+
+def read_accounts(
+    source: str | os.PathLike[str] | TextIO,
+    input_format: str | None = None,
+    *,
+    on_warning: WarningCallback | None = None,
+) -> AccountReader:
+    """Open ``source`` (a path, ``"-"`` for stdin, or a text stream) for reading accounts.
+
+    Raises `InputError` at once for an unknown format or a missing file. The file is
+    opened when iteration starts; iterate the result once.
+    """
+    return AccountReader(source, input_format, on_warning=on_warning)
+
+
+class AccountReader:
+    """A single-pass iterable of `IngestedRow` over one input.
+
+    ``format`` is the resolved format (``None`` until iteration starts if it must be
+    sniffed). ``warnings`` holds input-level warnings (unknown columns, duplicate
+    columns), each also passed to ``on_warning`` once, as soon as it is known: for
+    CSV after the header, for JSON after loading, for JSONL at the end of the input.
+    ``unknown_fields`` is the sorted list of ignored column/key names seen so far.
+    """
+
+    def __init__(
+        self,
+        source: str | os.PathLike[str] | TextIO,
+        input_format: str | None = None,
+        *,
+        on_warning: WarningCallback | None = None,
+    ) -> None:
+        self.warnings: list[str] = []
+        self._on_warning = on_warning
+        self._unknown: set[str] = set()
+        self._started = False
+        self._path: Path | None = None
+        self._stream: TextIO | None = None
+        self.format: str | None = None
+        if input_format is not None:
+            fmt = _FORMAT_NAMES.get(input_format.strip().lower())
+            if fmt is None:
+                raise InputError(
+                    f"unknown input format {input_format!r}; expected one of: csv, json, jsonl"
+                )
+            self.format = fmt
+
+        if isinstance(source, str | os.PathLike):
+            if os.fspath(source) == "-":
+                self.name = "<stdin>"
+            else:
+                path = Path(source)
+                self.name = str(source)
+                if not path.exists():
+                    raise InputError(f"{self.name}: no such file")
+                if path.is_dir():
+                    raise InputError(f"{self.name}: is a directory, not a file")
+                self._path = path
+                if self.format is None:
+                    self.format = _EXTENSIONS.get(path.suffix.lower())
+        else:
+            self._stream = source
+            self.name = str(getattr(source, "name", None) or "<stream>")
+
+    @property
+    def unknown_fields(self) -> list[str]:
+        return sorted(self._unknown)
+
+    def __iter__(self) -> Iterator[IngestedRow]:
+        if self._started:
+            raise RuntimeError("an AccountReader can be iterated only once")
+        self._started = True
+        return self._iterate()
+
+    # -- opening and dispatch ------------------------------------------------
+
+    def _iterate(self) -> Iterator[IngestedRow]:
+        handle: TextIO | None = None
+        if self._path is not None:
+            try:
+                handle = open(self._path, encoding="utf-8-sig", newline="")  # noqa: SIM115
+            except OSError as exc:
+                raise InputError(f"{self.name}: cannot open ({exc.strerror})") from None
+            lines: Iterator[str] = iter(handle)
+        elif self._stream is not None:
+            lines = iter(self._stream)
+        else:
+            lines = iter(sys.stdin)
+        try:
+            yield from self._dispatch(lines)
+        except UnicodeDecodeError as exc:
+            raise InputError(
+                f"{self.name}: not UTF-8 text ({exc.reason}); re-save it as UTF-8"
+            ) from None
+        finally:
+            if handle is not None:
+                handle.close()
+
+    def _dispatch(self, lines: Iterator[str]) -> Iterator[IngestedRow]:
+        head: list[str] = []
+        first = ""
+        for text in lines:
+            if not head:
+                text = text.lstrip("\ufeff")
+            head.append(text)
+            if text.strip():
+                first = text
+                break
+        if not first:
+            raise InputError(f"{self.name}: the input is empty")
+        if self.format is None:
+            self.format = _sniff(first)
+        if self.format == "csv":
+            return self._csv_rows(chain(head, lines))
+        if self.format == "jsonl":
+            return self._jsonl_rows(chain(head, lines))
+        return self._json_rows("".join(chain(head, lines)))
+
+    def _warn(self, message: str) -> None:
+        self.warnings.append(message)
+        if self._on_warning is not None:
+            self._on_warning(message)
+
+    # -- CSV -------------------------------------------------------------------
+
+    def _csv_columns(self, header: list[str]) -> tuple[str | None, ...]:
+        """Map each header cell to a field (or ``None``: ignored); warn; check required."""
+        labels = [
+            raw.replace("\ufeff", "").strip() or f"(unnamed column {position})"
+            for position, raw in enumerate(header, 1)
+        ]
+        candidates: dict[str, list[int]] = {}
+        for index, raw in enumerate(header):
+            field = field_for_name(raw)
+            if field is None:
+                self._unknown.add(labels[index])
+            else:
+                candidates.setdefault(field, []).append(index)
+        columns: list[str | None] = [None] * len(header)
+        duplicates: list[str] = []
+        for field, indexes in candidates.items():
+            chosen = min(indexes, key=lambda i: (_is_alias(header[i]), i))
+            columns[chosen] = field
+            if len(indexes) > 1:
+                others = " and ".join(repr(labels[i]) for i in indexes if i != chosen)
+                quantifier = "both" if len(indexes) == 2 else "all"
+                duplicates.append(
+                    f"columns {labels[chosen]!r} and {others} {quantifier} map to {field};"
+                    f" using {labels[chosen]!r}"
+                )
+        if self._unknown:
+            self._warn(f"ignoring unknown columns: {', '.join(self.unknown_fields)}")
+        for message in duplicates:
+            self._warn(message)
+        missing = [name for name in _REQUIRED if name not in candidates]
+        if missing:
+            found = ", ".join(labels) or "(none)"
+            raise InputError(
+                f"{self.name}: no column for required field(s) {', '.join(missing)};"
+                f" header has: {found}"
+            )
+        return tuple(columns)
+
+    def _csv_rows(self, lines: Iterator[str]) -> Iterator[IngestedRow]:
+        reader = csv.reader(lines)
+        try:
+            header = next(reader)
+            while not any(cell.strip() for cell in header):
+                header = next(reader)
+        except csv.Error as exc:
+            raise InputError(
+                f"{self.name}, line {reader.line_num}: bad CSV header: {exc}"
+            ) from None
+        fields = self._csv_columns(header)
+        width = len(fields)
+        has_ignored = None in fields
+        validate = AccountRecord.model_validate
+        row = 0
+        end = reader.line_num
+        while True:
+            start = end + 1
+            try:
+                cells = next(reader)
+            except StopIteration:
+                return
+            except csv.Error as exc:
+                end = reader.line_num
+                row += 1
+                message = f"unreadable CSV row: {exc}"
+                yield IngestedRow(row, None, _malformed(row, start, None, message, None, _CSV_ROW))
+                continue
+            end = reader.line_num
+            record = {f: v for f, v in zip(fields, cells, strict=False) if v}
+            if has_ignored:
+                record.pop(None, None)
+            if not record and not any(cells):
+                continue  # blank line or a row of empty cells
+            row += 1
+            if len(cells) > width and any(cells[width:]):
+                message = (
+                    f"has {len(cells)} cells but the header has {width} columns"
+                    " (an unquoted comma in a value?)"
+                )
+                yield IngestedRow(
+                    row,
+                    None,
+                    _malformed(row, start, record.get("account_id"), message, None, _CSV_ROW),
+                )
+                continue
+            try:
+                yield IngestedRow(row, validate(record), None)
+            except ValidationError as exc:
+                yield IngestedRow(row, None, _rejection(row, start, record, exc))
+
+    # -- JSON and JSONL ----------------------------------------------------------
+
+    def _json_rows(self, text: str) -> Iterator[IngestedRow]:
+        try:
+            document = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise InputError(
+                f"{self.name}: not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})"
+            ) from None
+        if isinstance(document, dict) and isinstance(document.get("accounts"), list):
+            items = document["accounts"]
+        elif isinstance(document, list):
+            items = document
+        else:
+            got = (
+                'an object without an "accounts" list'
+                if isinstance(document, dict)
+                else _json_kind(document)
+            )
+            raise InputError(
+                f'{self.name}: expected a JSON list of accounts or {{"accounts": [...]}}, got {got}'
+            )
+        keys = _KeyMap()
+        for item in items:
+            if isinstance(item, dict):
+                keys.learn(item)
+        self._key_warnings(keys)
+        for row, item in enumerate(items, 1):
+            yield self._object_row(row, None, item, keys)
+
+    def _jsonl_rows(self, lines: Iterator[str]) -> Iterator[IngestedRow]:
+        keys = _KeyMap()
+        row = 0
+        for line, text in enumerate(lines, 1):
+            if not text.strip():
+                continue
+            row += 1
+            try:
+                item = json.loads(text)
+            except json.JSONDecodeError as exc:
+                message = f"not valid JSON ({exc.msg} at column {exc.colno})"
+                rejection = _malformed(row, line, None, message, text.strip(), _NOT_AN_OBJECT)
+                yield IngestedRow(row, None, rejection)
+                continue
+            yield self._object_row(row, line, item, keys)
+        self._key_warnings(keys)
+
+    def _object_row(self, row: int, line: int | None, item: Any, keys: _KeyMap) -> IngestedRow:
+        if not isinstance(item, dict):
+            message = f"expected a JSON object, got {_json_kind(item)}"
+            if not isinstance(item, list):
+                message += f" ({_show(item)})"
+            rejection = _malformed(row, line, None, message, item, _NOT_AN_OBJECT)
+            return IngestedRow(row, None, rejection)
+        record = keys.map(item)
+        try:
+            return IngestedRow(row, AccountRecord.model_validate(record), None)
+        except ValidationError as exc:
+            return IngestedRow(row, None, _rejection(row, line, record, exc))
+
+    def _key_warnings(self, keys: _KeyMap) -> None:
+        self._unknown.update(keys.unknown)
+        if keys.unknown:
+            self._warn(f"ignoring unknown keys: {', '.join(sorted(keys.unknown))}")
+        for field, names in sorted(keys.sources.items()):
+            if len(names) > 1:
+                listed = " and ".join(repr(n) for n in names)
+                quantifier = "both" if len(names) == 2 else "all"
+                self._warn(
+                    f"keys {listed} {quantifier} map to {field}; using the exact field name"
+                    " if present, else the first one in each record"
+                )
+
+
+class _KeyMap:
+    """Raw JSON key -> field (``None``: unknown), learned as keys are first seen."""
+
+    def __init__(self) -> None:
+        self.fields: dict[str, str | None] = {}
+        self.unknown: set[str] = set()
+        self.sources: dict[str, list[str]] = {}
+        self.aliases: set[str] = set()
+        self.contested = False
+
+    def learn(self, item: dict[str, Any]) -> None:
+        fields = self.fields
+        for key in item:
+            if key in fields:
+                continue
+            field = field_for_name(key) if isinstance(key, str) else None
+            fields[key] = field
+            if field is None:
+                self.unknown.add(key)
+                continue
+            if _is_alias(key):
+                self.aliases.add(key)
+            names = self.sources.setdefault(field, [])
+            names.append(key)
+            if len(names) > 1:
+                self.contested = True
+
+    def map(self, item: dict[str, Any]) -> dict[str, Any]:
+        fields = self.fields
+        try:
+            record = {fields[k]: v for k, v in item.items()}
+        except KeyError:
+            self.learn(item)
+            record = {fields[k]: v for k, v in item.items()}
+        if self.contested:
+            return self._first_wins(item)
+        record.pop(None, None)
+        return record
+
+    def _first_wins(self, item: dict[str, Any]) -> dict[str, Any]:
+        """Several keys for one field: an exact field name beats an alias, then first wins."""
+        record: dict[str, Any] = {}
+        from_alias: set[str] = set()
+        for key, value in item.items():
+            field = self.fields[key]
+            if field is None:
+                continue
+            if field not in record or (field in from_alias and key not in self.aliases):
+                record[field] = value
+                if key in self.aliases:
+                    from_alias.add(field)
+                else:
+                    from_alias.discard(field)
+        return record
+
+
+# -- rejections --------------------------------------------------------------
+
+
+def _sniff(first_line: str) -> str:
+    text = first_line.strip()
+    if text.startswith("["):
+        return "json"
+    if text.startswith("{"):
+        try:
+            value = json.loads(text)
+        except ValueError:
+            return "json"  # an object spread over several lines
+        if isinstance(value, dict) and isinstance(value.get("accounts"), list):
+            return "json"
+        return "jsonl"
+    return "csv"
+
+
+def _json_kind(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int | float):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, list):
+        return "a list"
+    return "an object"
+
+
+def _scalar(value: Any) -> str | int | float | bool | None:
+    """The raw value as given: JSON scalars kept, anything else as JSON text."""
+    if value is None or isinstance(value, str | int | float | bool):
+        return value
+    return json.dumps(value, ensure_ascii=False, default=str)
+
+
+def _show(value: Any) -> str:
+    shown = repr(value) if isinstance(value, str) else json.dumps(value, default=str)
+    if len(shown) > _SHOW_MAX:
+        shown = shown[: _SHOW_MAX - 1] + "…"
+    return shown
+
+
+def _readable_id(value: Any) -> str | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int | float):
+        return str(value)
+    if isinstance(value, str) and value.strip():
+        return value.strip()
+    return None
+
+
+def _prefix(row: int, account_id: str | None) -> str:
+    if account_id is None:
+        return f"row {row}"
+    return f"row {row} (account_id {_show(account_id)})"
+
+
+def _rejection(row: int, line: int | None, raw: dict[str, Any], exc: ValidationError) -> Rejection:
+    errors: list[FieldError] = []
+    parts: list[str] = []
+    for err in exc.errors(include_url=False, include_context=False):
+        loc = err["loc"]
+        field = loc[0] if loc and isinstance(loc[0], str) else None
+        message = err["msg"]
+        if len(loc) > 1:
+            where = loc[1] + 1 if isinstance(loc[1], int) else loc[1]
+            message = f"entry {where} ({_show(err['input'])}): {message}"
+        present = field is not None and field in raw
+        value = raw[field] if present else None
+        expected = _EXPECTED.get(field) if field is not None else None
+        errors.append(
+            FieldError(field=field, value=_scalar(value), message=message, expected=expected)
+        )
+        part = f"{field or 'record'}"
+        if present:
+            part += f" = {_show(value)}"
+        part += f": {message}"
+        if expected:
+            part += f"; expected {expected.rstrip('.')}"
+        parts.append(part)
+    account_id = _readable_id(raw.get("account_id"))
+    reason = f"{_prefix(row, account_id)}: {'; '.join(parts)}."
+    return Rejection(row=row, line=line, account_id=account_id, reason=reason, errors=tuple(errors))
+
+
+def _malformed(
+    row: int, line: int | None, account_id: Any, message: str, value: Any, expected: str
+) -> Rejection:
+    """A row that is not an account object at all, or is broken as a whole."""
+    readable = _readable_id(account_id)
+    reason = f"{_prefix(row, readable)}: {message}; expected {expected}."
+    error = FieldError(field=None, value=_scalar(value), message=message, expected=expected)
+    return Rejection(row=row, line=line, account_id=readable, reason=reason, errors=(error,))
+
+
+# -- rejects file --------------------------------------------------------------
+
+
+class RejectsWriter:
+    """Streams rejections to a JSONL file, one object per line.
+
+    Each line is ``{"row", "line", "account_id", "reason", "errors": [{"field",
+    "value", "message", "expected"}]}``. The file is created (or truncated) on enter,
+    so it always reflects this run only. ``count`` is the number written.
+    """
+
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        self.path = Path(path)
+        self.count = 0
+        self._handle: TextIO | None = None
+
+    def __enter__(self) -> RejectsWriter:
+        try:
+            self._handle = open(self.path, "w", encoding="utf-8", newline="\n")
+        except OSError as exc:
+            raise InputError(f"{self.path}: cannot write rejects file ({exc.strerror})") from None
+        return self
+
+    def write(self, rejection: Rejection) -> None:
+        if self._handle is None:
+            raise RuntimeError("RejectsWriter must be used as a context manager")
+        self._handle.write(rejection.model_dump_json())
+        self._handle.write("\n")
+        self.count += 1
+
+    def close(self) -> None:
+        if self._handle is not None:
+            self._handle.close()
+            self._handle = None
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+
+def write_rejects(rejections: Iterable[Rejection], path: str | os.PathLike[str]) -> int:
+    """Write ``rejections`` to ``path`` as JSONL (see `RejectsWriter`); return the count."""
+    with RejectsWriter(path) as writer:
+        for rejection in rejections:
+            writer.write(rejection)
+        return writer.count

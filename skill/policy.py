@@ -1,0 +1,524 @@
+"""Policy, weights and thresholds: data from `assets/policy/*.yaml`, validated on load.
+
+A user file given with `--policy` is deep-merged over the defaults (mappings
+merge, lists replace) and the result is validated as a whole, so an override
+can change one threshold without restating the rest.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from functools import cached_property
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from skill.paths import assets_dir
+from skill.record import Lifecycle, Segment
+from skill.vocabulary import (
+    ActionKind,
+    ActionStatus,
+    AutomationLevel,
+    Band,
+    Confidence,
+    Dimension,
+    Priority,
+    RiskFlagCode,
+    Sensitivity,
+    Severity,
+    Tier,
+)
+
+POLICY_FILES = ("scoring.yaml", "risk.yaml", "actions.yaml", "gate.yaml")
+
+
+class PolicyError(ValueError):
+    """An invalid policy file; the message names the file and the key."""
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+# --- conditions: one small language for themes, guard rails, triggers and gates
+
+
+class Condition(Strict):
+    """All the given tests must hold. Unknown values (a missing dimension) never match."""
+
+    flags_any: list[RiskFlagCode] = []
+    flags_all: list[RiskFlagCode] = []
+    flags_none: list[RiskFlagCode] = []
+    themes_any: list[str] = []
+    themes_none: list[str] = []
+    bands_in: list[Band] = []
+    segments_in: list[Segment] = []
+    lifecycle_in: list[Lifecycle] = []
+    lifecycle_not_in: list[Lifecycle] = []
+    confidence_in: list[Confidence] = []
+    dimension_below: dict[Dimension, float] = {}
+    dimension_at_least: dict[Dimension, float] = {}
+    fields_equal: dict[str, str | bool | int | float] = {}
+    fields_at_least: dict[str, float] = {}
+    fields_missing: list[str] = []
+    arr_at_least: float | None = None
+    renewal_within_days: int | None = None
+    notes_mention_any: list[str] = Field(
+        default=[], description="Lower-case words searched in notes and blocker_note."
+    )
+
+    @model_validator(mode="after")
+    def _known_fields(self) -> Condition:
+        from skill.record import INPUT_FIELDS
+
+        unknown = sorted(
+            (set(self.fields_equal) | set(self.fields_at_least) | set(self.fields_missing))
+            - INPUT_FIELDS
+        )
+        if unknown:
+            raise ValueError(f"unknown input field(s) {unknown}")
+        return self
+
+    def uses(self, what: Literal["themes", "bands"]) -> bool:
+        if what == "themes":
+            return bool(self.themes_any or self.themes_none)
+        return bool(self.bands_in)
+
+
+class Rule(Strict):
+    """A rule fires when any of its `when_any` conditions holds; empty means always."""
+
+    when_any: list[Condition] = []
+
+
+# --- scoring
+
+
+class SignalRule(Strict):
+    """How one signal becomes a 0-100 sub-score of its dimension."""
+
+    dimension: Dimension
+    weight: float = Field(default=1.0, gt=0)
+    curve: list[tuple[float, float]] | None = Field(
+        default=None, description="Piecewise-linear [value, score] points, values ascending."
+    )
+    values: dict[str, float] | None = Field(default=None, description="Score per category.")
+
+    @model_validator(mode="after")
+    def _one_mapping(self) -> SignalRule:
+        if (self.curve is None) == (self.values is None):
+            raise ValueError("give exactly one of 'curve' or 'values'")
+        if self.curve is not None:
+            xs = [x for x, _ in self.curve]
+            if len(xs) < 2 or xs != sorted(xs) or len(set(xs)) != len(xs):
+                raise ValueError("curve needs two or more points with strictly ascending values")
+            if any(not 0 <= s <= 100 for _, s in self.curve):
+                raise ValueError("curve scores must be within 0-100")
+        if self.values is not None and any(not 0 <= s <= 100 for s in self.values.values()):
+            raise ValueError("category scores must be within 0-100")
+        return self
+
+
+ScoringSignals = dict[str, SignalRule]
+
+KNOWN_SIGNALS = frozenset(
+    {
+        "seat_utilisation",
+        "login_trend",
+        "weekly_activity",
+        "feature_adoption",
+        "onboarding_progress",
+        "open_tickets",
+        "ticket_trend",
+        "escalations",
+        "sev1_open",
+        "csat",
+        "nps",
+        "nps_response",
+        "payment_status",
+        "days_overdue",
+        "expansion_signal",
+        "discount_requested",
+        "exec_touch",
+        "champion",
+        "customer_reply",
+        "qbr_attended",
+        "success_milestones",
+    }
+)
+
+
+class Threshold(Strict):
+    min: float
+
+
+class BandThreshold(Threshold):
+    band: Band
+
+
+class TierThreshold(Threshold):
+    tier: Tier
+
+
+class ConfidenceRule(Strict):
+    min_coverage: float = Field(ge=0, le=1, description="Share of weight with data.")
+    max_stale_sources: int = Field(ge=0)
+
+
+class GuardRail(Rule):
+    id: str
+    cap: int = Field(ge=0, le=100)
+    reason: str
+
+
+class LegacyBracket(Strict):
+    """Matches when the value is within the given bounds; no bounds matches anything."""
+
+    at_least: float | None = None
+    at_most: float | None = None
+    points: int
+
+    def matches(self, value: float) -> bool:
+        return (self.at_least is None or value >= self.at_least) and (
+            self.at_most is None or value <= self.at_most
+        )
+
+
+class LegacyField(Strict):
+    field: str
+    label: str
+    metric: Literal[
+        "seat_utilisation_pct", "adoption_pct", "open_tickets", "csat", "renewal_days", "blocker"
+    ]
+    brackets: list[LegacyBracket] = []
+    values: dict[str, int] = {}
+
+
+class LegacyBand(Strict):
+    min: int
+    label: str
+
+
+class LegacyConfig(Strict):
+    fields: list[LegacyField]
+    bands: list[LegacyBand]
+
+
+class Scoring(Strict):
+    weights: dict[Segment, dict[Dimension, float]]
+    signals: dict[str, SignalRule]
+    bands: list[BandThreshold]
+    tiers: list[TierThreshold]
+    confidence: dict[Literal["high", "medium"], ConfidenceRule]
+    stale_after_days: int = Field(gt=0)
+    guard_rails: list[GuardRail]
+    legacy: LegacyConfig
+
+    @model_validator(mode="after")
+    def _check(self) -> Scoring:
+        for segment in Segment:
+            weights = self.weights.get(segment)
+            if weights is None:
+                raise ValueError(f"weights: missing segment '{segment.value}'")
+            total = sum(weights.values())
+            if any(w < 0 for w in weights.values()) or abs(total - 1.0) > 0.01:
+                raise ValueError(
+                    f"weights.{segment.value}: weights must be >= 0 and sum to 1.0 (got {total:g})"
+                )
+        unknown = sorted(set(self.signals) - KNOWN_SIGNALS)
+        if unknown:
+            raise ValueError(
+                f"signals: unknown signal(s) {unknown}; known: {sorted(KNOWN_SIGNALS)}"
+            )
+        for name, ladder in (("bands", self.bands), ("tiers", self.tiers)):
+            mins = [t.min for t in ladder]
+            if mins != sorted(mins, reverse=True) or mins[-1] != 0:
+                raise ValueError(f"{name}: thresholds must descend and end at min 0")
+        for rail in self.guard_rails:
+            if any(c.uses("bands") for c in rail.when_any):
+                raise ValueError(f"guard_rails.{rail.id}: bands are decided after guard rails")
+        return self
+
+
+# --- risk flags and themes
+
+
+class FlagRule(Strict):
+    label: str
+    severity: Severity
+    hint: str
+
+
+class UsageDropRule(FlagRule):
+    max_change_pct: float = Field(lt=0, description="Logins or activity change at or below this.")
+
+
+class SupportSpikeRule(FlagRule):
+    min_ratio: float = Field(gt=1)
+    min_tickets: int = Field(ge=0)
+
+
+class DetractorRule(FlagRule):
+    max_nps: float
+    max_nps_response: float
+    max_csat: float
+
+
+class PaymentRule(FlagRule):
+    statuses: list[str]
+
+
+class DaysRule(FlagRule):
+    days: int = Field(ge=0)
+
+
+class CountRule(FlagRule):
+    min_count: int = Field(ge=1)
+
+
+class StaleRule(FlagRule):
+    max_survey_age_days: int = Field(gt=0)
+
+
+class ConflictRule(FlagRule):
+    min_gap: int = Field(gt=0, le=100)
+    dimensions: list[Dimension]
+
+
+class Flags(Strict):
+    usage_drop: UsageDropRule
+    support_spike: SupportSpikeRule
+    nps_detractor: DetractorRule
+    payment_issue: PaymentRule
+    renewal_soon: DaysRule
+    no_exec_touch: DaysRule
+    recent_escalation: CountRule
+    missed_milestones: CountRule
+    unresponsive_customer: DaysRule
+    major_blocker: FlagRule
+    stale_evidence: StaleRule
+    conflicting_evidence: ConflictRule
+
+
+class ThemeRule(Rule):
+    label: str
+
+
+class Risk(Strict):
+    flags: Flags
+    themes: dict[str, ThemeRule]
+
+    @model_validator(mode="after")
+    def _check(self) -> Risk:
+        for code, theme in self.themes.items():
+            if any(c.uses("themes") or c.uses("bands") for c in theme.when_any):
+                raise ValueError(f"themes.{code}: a theme may use flags and dimensions only")
+        return self
+
+
+# --- actions
+
+
+class CatalogueEntry(Strict):
+    label: str
+    sensitivity: Sensitivity
+    kind: ActionKind
+    owner: str
+    due_days: int | None = Field(default=None, ge=0, description="Overrides due_days_by_priority.")
+
+
+class Trigger(Rule):
+    action: str
+    priority: Priority
+    reason: str
+
+
+class ReviewConfig(Rule):
+    owner_role: str
+    due_days: int = Field(ge=0)
+    reasons: dict[str, Condition] = Field(description="Reason text -> when it applies.")
+    checklist: list[str]
+
+
+class Actions(Strict):
+    catalogue: dict[str, CatalogueEntry]
+    due_days_by_priority: dict[Priority, int]
+    triggers: list[Trigger]
+    review_task: ReviewConfig
+
+    @model_validator(mode="after")
+    def _check(self) -> Actions:
+        for i, trigger in enumerate(self.triggers):
+            if trigger.action not in self.catalogue:
+                raise ValueError(f"triggers[{i}].action: unknown action '{trigger.action}'")
+        missing = sorted(set(Priority) - set(self.due_days_by_priority))
+        if missing:
+            raise ValueError(f"due_days_by_priority: missing {missing}")
+        return self
+
+
+# --- policy gate
+
+
+class LevelConfig(Strict):
+    description: str
+    caps: dict[Sensitivity, ActionStatus]
+
+
+class ActionSelector(Strict):
+    """Which actions a gate rule constrains; empty selector means every action."""
+
+    actions: list[str] = []
+    kinds: list[ActionKind] = []
+    sensitivities: list[Sensitivity] = []
+
+
+class GateRule(Rule):
+    id: str
+    applies_to: ActionSelector = ActionSelector()
+    status: ActionStatus
+    reason: str
+
+
+class Gate(Strict):
+    matrix: dict[str, dict[Segment, ActionStatus]]
+    automation_levels: dict[AutomationLevel, LevelConfig]
+    signal_overrides: list[GateRule]
+    stop_rules: list[GateRule]
+
+    @model_validator(mode="after")
+    def _check(self) -> Gate:
+        for action, row in self.matrix.items():
+            missing = sorted(s.value for s in set(Segment) - set(row))
+            if missing:
+                raise ValueError(f"matrix.{action}: missing segment(s) {missing}")
+        for level in AutomationLevel:
+            if level not in self.automation_levels:
+                raise ValueError(f"automation_levels: missing level '{level.value}'")
+            missing = sorted(
+                s.value for s in set(Sensitivity) - set(self.automation_levels[level].caps)
+            )
+            if missing:
+                raise ValueError(f"automation_levels.{level.value}.caps: missing {missing}")
+        ordered = list(AutomationLevel)
+        for looser, stricter in zip(ordered[1:], ordered[:-1], strict=True):
+            for sensitivity in Sensitivity:
+                loose = self.automation_levels[looser].caps[sensitivity]
+                strict = self.automation_levels[stricter].caps[sensitivity]
+                if loose.rank > strict.rank:
+                    raise ValueError(
+                        f"automation_levels.{looser.value}.caps.{sensitivity.value}: '{loose}' is "
+                        f"stricter than {stricter.value}'s '{strict}'; a more aggressive level "
+                        "may not be stricter"
+                    )
+        return self
+
+
+class Policy(Strict):
+    scoring: Scoring
+    risk: Risk
+    actions: Actions
+    gate: Gate
+
+    @model_validator(mode="after")
+    def _cross_check(self) -> Policy:
+        catalogue = set(self.actions.catalogue)
+        if set(self.gate.matrix) != catalogue:
+            missing = sorted(catalogue - set(self.gate.matrix))
+            extra = sorted(set(self.gate.matrix) - catalogue)
+            raise ValueError(
+                f"gate.matrix must list every catalogue action: missing {missing}, extra {extra}"
+            )
+        themes = set(self.risk.themes)
+        rules = [*self.gate.signal_overrides, *self.gate.stop_rules]
+        for rule in rules:
+            unknown = sorted(set(rule.applies_to.actions) - catalogue)
+            if unknown:
+                raise ValueError(f"gate rule '{rule.id}': unknown action(s) {unknown}")
+        conditions = [
+            c
+            for r in (*rules, *self.actions.triggers, *self.scoring.guard_rails)
+            for c in r.when_any
+        ]
+        conditions += list(self.actions.review_task.reasons.values())
+        for condition in conditions:
+            unknown = sorted((set(condition.themes_any) | set(condition.themes_none)) - themes)
+            if unknown:
+                raise ValueError(f"unknown theme(s) {unknown}; defined: {sorted(themes)}")
+        return self
+
+    @cached_property
+    def version(self) -> str:
+        """A short content hash, so a measurement event names the policy that decided it."""
+        canonical = json.dumps(self.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(canonical.encode()).hexdigest()[:12]
+
+
+# --- loading
+
+
+def deep_merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
+    merged = dict(base)
+    for key, value in override.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = deep_merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def _read_yaml(path: Path) -> dict[str, Any]:
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise PolicyError(f"policy file not found: {path}") from None
+    except yaml.YAMLError as exc:
+        raise PolicyError(f"{path}: not valid YAML: {exc}") from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise PolicyError(f"{path}: expected a mapping at the top level, got {type(data).__name__}")
+    return data
+
+
+def default_policy_data() -> dict[str, Any]:
+    data: dict[str, Any] = {}
+    for name in POLICY_FILES:
+        data = deep_merge(data, _read_yaml(assets_dir() / "policy" / name))
+    return data
+
+
+def _describe(exc: ValidationError, origin: str) -> str:
+    lines = []
+    for error in exc.errors():
+        key = ".".join(str(part) for part in error["loc"]) or "(top level)"
+        value = error.get("input")
+        shown = "" if isinstance(value, dict | list) else f" = {value!r}"
+        lines.append(f"{origin}: {key}{shown}: {error['msg']}")
+    return "\n".join(lines)
+
+
+def load_policy(override: Path | None = None) -> Policy:
+    """The default policy, with the user's file merged over it when given."""
+    data = default_policy_data()
+    origin = "assets/policy"
+    if override is not None:
+        data = deep_merge(data, _read_yaml(Path(override)))
+        origin = str(override)
+    try:
+        return Policy.model_validate(data)
+    except ValidationError as exc:
+        raise PolicyError(_describe(exc, origin)) from None
+
+
+_DEFAULT: Policy | None = None
+
+
+def default_policy() -> Policy:
+    global _DEFAULT
+    if _DEFAULT is None:
+        _DEFAULT = load_policy()
+    return _DEFAULT

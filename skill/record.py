@@ -1,0 +1,237 @@
+"""The input contract: one account is one flat record.
+
+A CSV column and a JSON key share a name, so a CRM export maps onto this by
+renaming columns. Every signal is optional: absent means "not known", never zero.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+from enum import StrEnum
+from typing import Annotated, Any
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
+
+
+def _spelling_key(value: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "_", value.strip().lower()).strip("_")
+
+
+class LenientEnum(StrEnum):
+    """An enum that accepts the spellings CRM exports use: `Mid-market`, `mid market`."""
+
+    @classmethod
+    def _missing_(cls, value: object) -> LenientEnum | None:
+        if isinstance(value, str):
+            key = _spelling_key(value)
+            for member in cls:
+                if member.value == key:
+                    return member
+            return cls._aliases().get(key)
+        return None
+
+    @classmethod
+    def _aliases(cls) -> dict[str, LenientEnum]:
+        return {}
+
+
+class Segment(LenientEnum):
+    SMB = "smb"
+    MID_MARKET = "mid_market"
+    ENTERPRISE = "enterprise"
+
+    @classmethod
+    def _aliases(cls) -> dict[str, LenientEnum]:
+        return {
+            "midmarket": cls.MID_MARKET,
+            "mm": cls.MID_MARKET,
+            "mid": cls.MID_MARKET,
+            "small_business": cls.SMB,
+            "small_and_medium_business": cls.SMB,
+            "ent": cls.ENTERPRISE,
+        }
+
+
+class Lifecycle(LenientEnum):
+    ONBOARDING = "onboarding"
+    ADOPTION = "adoption"
+    ACTIVE = "active"
+    RENEWAL = "renewal"
+
+
+class PaymentStatus(LenientEnum):
+    CURRENT = "current"
+    OVERDUE = "overdue"
+    FAILED = "failed"
+
+    @classmethod
+    def _aliases(cls) -> dict[str, LenientEnum]:
+        return {"paid": cls.CURRENT, "ok": cls.CURRENT, "past_due": cls.OVERDUE}
+
+
+class Champion(LenientEnum):
+    STRONG = "strong"
+    WEAK = "weak"
+    NONE = "none"
+    DEPARTED = "departed"
+
+
+class Blocker(LenientEnum):
+    NONE = "none"
+    MINOR = "minor"
+    MAJOR = "major"
+
+
+_BLANKS = {"", "null", "none", "n/a", "na", "-"}
+_TRUE = {"true", "yes", "y", "1", "t"}
+_FALSE = {"false", "no", "n", "0", "f"}
+
+
+def _blank_to_none(value: Any) -> Any:
+    if isinstance(value, str) and value.strip().lower() in _BLANKS:
+        return None
+    return value
+
+
+def _number(value: Any) -> Any:
+    """Accept CRM number spellings: `1,200`, `$48,000`, ` 12 `."""
+    value = _blank_to_none(value)
+    if isinstance(value, str):
+        cleaned = value.strip().replace(",", "").lstrip("$€£")
+        return cleaned
+    return value
+
+
+def _boolean(value: Any) -> Any:
+    value = _blank_to_none(value)
+    if isinstance(value, str):
+        key = value.strip().lower()
+        if key in _TRUE:
+            return True
+        if key in _FALSE:
+            return False
+    return value
+
+
+def _weekly_activity(value: Any) -> Any:
+    """CSV cells carry lists as `42;55;61` or `[42, 55, 61]`."""
+    value = _blank_to_none(value)
+    if isinstance(value, str):
+        parts = [p for p in re.split(r"[;|,\s]+", value.strip().strip("[]")) if p]
+        return parts
+    return value
+
+
+def _optional_enum(value: Any) -> Any:
+    return _blank_to_none(value)
+
+
+Count = Annotated[int | None, BeforeValidator(_number), Field(default=None, ge=0)]
+Money = Annotated[float | None, BeforeValidator(_number), Field(default=None, ge=0)]
+Flag = Annotated[bool | None, BeforeValidator(_boolean), Field(default=None)]
+Day = Annotated[date | None, BeforeValidator(_blank_to_none), Field(default=None)]
+Text = Annotated[str | None, BeforeValidator(_blank_to_none), Field(default=None, max_length=5000)]
+
+
+class AccountRecord(BaseModel):
+    """One account's signals as of one date. Field names are the input contract."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore", str_strip_whitespace=True)
+
+    # identity
+    account_id: str = Field(min_length=1, max_length=200, description="Stable account id.")
+    name: Text = Field(default=None, description="Account name; defaults to account_id.")
+    segment: Segment = Field(description="smb, mid_market or enterprise.")
+    lifecycle: Annotated[Lifecycle | None, BeforeValidator(_optional_enum)] = Field(
+        default=None, description="onboarding, adoption, active or renewal."
+    )
+    owner: Text = Field(default=None, description="Account owner (CSM) name.")
+    arr: Money = Field(default=None, description="Annual recurring revenue, in currency units.")
+    renewal_date: Day = Field(default=None, description="Contract renewal date (ISO 8601).")
+    as_of: Day = Field(default=None, description="Date the signals describe (ISO 8601).")
+
+    # usage
+    active_users: Count = Field(default=None, description="Users active in the last 30 days.")
+    licensed_seats: Count = Field(default=None, description="Seats under contract.")
+    logins_30d: Count = Field(default=None, description="Logins in the last 30 days.")
+    logins_prev_30d: Count = Field(default=None, description="Logins in the 30 days before.")
+    weekly_activity: Annotated[
+        list[Annotated[float, Field(ge=0, le=100)]] | None, BeforeValidator(_weekly_activity)
+    ] = Field(default=None, max_length=520, description="Weekly activity %, newest last.")
+
+    # adoption
+    features_adopted: Count = Field(default=None, description="Key features in use.")
+    features_total: Count = Field(default=None, description="Key features available.")
+    onboarding_milestones_done: Count = Field(default=None, description="Milestones done.")
+    onboarding_milestones_total: Count = Field(default=None, description="Milestones planned.")
+
+    # support
+    open_tickets: Count = Field(default=None, description="Open support tickets.")
+    tickets_30d: Count = Field(default=None, description="Tickets opened in the last 30 days.")
+    tickets_prev_30d: Count = Field(default=None, description="Tickets opened the 30 days before.")
+    escalations_90d: Count = Field(default=None, description="Escalations in the last 90 days.")
+    sev1_open: Count = Field(default=None, description="Open severity-1 tickets.")
+
+    # sentiment
+    csat: Annotated[float | None, BeforeValidator(_number)] = Field(
+        default=None, ge=1, le=5, description="CSAT score from 1 to 5."
+    )
+    nps: Annotated[float | None, BeforeValidator(_number)] = Field(
+        default=None, ge=-100, le=100, description="Account NPS from -100 to 100."
+    )
+    nps_response: Annotated[float | None, BeforeValidator(_number)] = Field(
+        default=None, ge=0, le=10, description="Latest NPS response from 0 to 10."
+    )
+    last_survey_date: Day = Field(default=None, description="Date of the latest survey.")
+
+    # commercial
+    payment_status: Annotated[PaymentStatus | None, BeforeValidator(_optional_enum)] = Field(
+        default=None, description="current, overdue or failed."
+    )
+    days_overdue: Count = Field(default=None, description="Days the oldest invoice is overdue.")
+    expansion_signal: Flag = Field(default=None, description="Expansion interest seen (bool).")
+    discount_requested: Flag = Field(default=None, description="Customer asked for a discount.")
+
+    # relationship
+    last_exec_touch_date: Day = Field(default=None, description="Last executive engagement.")
+    champion: Annotated[Champion | None, BeforeValidator(_optional_enum)] = Field(
+        default=None, description="strong, weak, none or departed."
+    )
+    last_customer_reply_date: Day = Field(default=None, description="Last customer reply.")
+    qbr_attended: Flag = Field(default=None, description="Attended the last QBR (bool).")
+
+    # outcomes
+    success_milestones_missed: Count = Field(default=None, description="Success-plan misses.")
+    success_milestones_total: Count = Field(default=None, description="Success-plan milestones.")
+
+    # blockers and notes (untrusted free text)
+    blocker: Annotated[Blocker | None, BeforeValidator(_optional_enum)] = Field(
+        default=None, description="none, minor or major."
+    )
+    blocker_note: Text = Field(default=None, description="Free text; untrusted data.")
+    notes: Text = Field(default=None, description="Free text from the CRM; untrusted data.")
+
+    # sources (absent means not connected)
+    crm_synced_at: Day = Field(default=None, description="Last CRM sync (absent: not connected).")
+    support_synced_at: Day = Field(default=None, description="Last support-platform sync.")
+    product_synced_at: Day = Field(default=None, description="Last product-analytics sync.")
+
+    @field_validator("account_id", mode="before")
+    @classmethod
+    def _id_as_text(cls, value: Any) -> Any:
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            return str(value)
+        return value
+
+    @field_validator("segment", mode="before")
+    @classmethod
+    def _segment_required(cls, value: Any) -> Any:
+        return _blank_to_none(value)
+
+    @property
+    def display_name(self) -> str:
+        return self.name or self.account_id
+
+
+INPUT_FIELDS: frozenset[str] = frozenset(AccountRecord.model_fields)
