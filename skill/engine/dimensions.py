@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import date
+from itertools import pairwise
 
 from skill.assessment import DimensionScore, Evidence, MissingData, SourceStatus
 from skill.engine.context import AccountContext, days_between
@@ -317,7 +318,7 @@ def score_signal(rule: SignalRule, metric: float | None, category: str | None) -
     points = rule.curve
     if metric <= points[0][0]:
         return round_half_up(points[0][1])
-    for (x0, y0), (x1, y1) in zip(points, points[1:], strict=False):
+    for (x0, y0), (x1, y1) in pairwise(points):
         if metric <= x1:
             return round_half_up(y0 + (y1 - y0) * (metric - x0) / (x1 - x0))
     return round_half_up(points[-1][1])
