@@ -6,6 +6,7 @@ from datetime import date
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from skill.ingest import Rejection
 from skill.record import Lifecycle, Segment
 from skill.vocabulary import (
     ActionKind,
@@ -185,17 +186,10 @@ class Assessment(Decision):
     untrusted_text: UntrustedText
 
 
-class RejectedRecord(Decision):
-    row: int
-    line: int | None = None
-    account_id: str | None
-    reason: str
-
-
 class AssessmentRun(Decision):
     schema_version: str = SCHEMA_VERSION
     as_of: date
     automation_level: AutomationLevel
     policy_version: str
     assessments: list[Assessment]
-    rejected: list[RejectedRecord]
+    rejected: list[Rejection]

@@ -214,6 +214,9 @@ class Scoring(Strict):
     tiers: list[TierThreshold]
     confidence: dict[Literal["high", "medium"], ConfidenceRule]
     stale_after_days: int = Field(gt=0)
+    positive_factor_min: int = Field(
+        ge=0, le=100, description="Evidence scoring at least this is a positive factor."
+    )
     guard_rails: list[GuardRail]
     legacy: LegacyConfig
 

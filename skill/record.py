@@ -127,6 +127,13 @@ def _optional_enum(value: Any) -> Any:
     return _blank_to_none(value)
 
 
+def _enum_with_none(value: Any) -> Any:
+    """For enums with a `none` member (champion, blocker): `none` is a value, not a blank."""
+    if isinstance(value, str) and value.strip().lower() == "none":
+        return value
+    return _blank_to_none(value)
+
+
 Count = Annotated[int | None, BeforeValidator(_number), Field(default=None, ge=0)]
 Money = Annotated[float | None, BeforeValidator(_number), Field(default=None, ge=0)]
 Flag = Annotated[bool | None, BeforeValidator(_boolean), Field(default=None)]
@@ -195,7 +202,7 @@ class AccountRecord(BaseModel):
 
     # relationship
     last_exec_touch_date: Day = Field(default=None, description="Last executive engagement.")
-    champion: Annotated[Champion | None, BeforeValidator(_optional_enum)] = Field(
+    champion: Annotated[Champion | None, BeforeValidator(_enum_with_none)] = Field(
         default=None, description="strong, weak, none or departed."
     )
     last_customer_reply_date: Day = Field(default=None, description="Last customer reply.")
@@ -206,7 +213,7 @@ class AccountRecord(BaseModel):
     success_milestones_total: Count = Field(default=None, description="Success-plan milestones.")
 
     # blockers and notes (untrusted free text)
-    blocker: Annotated[Blocker | None, BeforeValidator(_optional_enum)] = Field(
+    blocker: Annotated[Blocker | None, BeforeValidator(_enum_with_none)] = Field(
         default=None, description="none, minor or major."
     )
     blocker_note: Text = Field(default=None, description="Free text; untrusted data.")

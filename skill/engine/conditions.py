@@ -11,6 +11,12 @@ def _field_value(ctx: AccountContext, name: str) -> object:
     return value.value if hasattr(value, "value") else value
 
 
+def _shown(value: object) -> str:
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    return str(value)
+
+
 def holds(cond: Condition, ctx: AccountContext) -> bool:
     if cond.flags_any and ctx.flags.isdisjoint(cond.flags_any):
         return False
@@ -99,7 +105,7 @@ def describe_match(cond: Condition, ctx: AccountContext) -> str:
     for dimension, limit in cond.dimension_at_least.items():
         parts.append(f"{dimension.value} {ctx.dimension_scores[dimension]} >= {limit:g}")
     for name in cond.fields_equal:
-        parts.append(f"{name} {_field_value(ctx, name)}")
+        parts.append(f"{name.replace('_', ' ')}: {_shown(_field_value(ctx, name))}")
     for name in cond.fields_at_least:
         parts.append(f"{name} {getattr(ctx.record, name)}")
     for name in cond.fields_missing:

@@ -1,0 +1,3 @@
+from skill.cli import main
+
+main()

@@ -1,0 +1,216 @@
+"""`account-health`: a thin shell over the library. JSON on stdout, diagnostics on stderr.
+
+Exit codes: 0 every record assessed; 2 usage error (unknown flag, missing file,
+invalid policy file); 3 some records rejected (the rest were assessed).
+"""
+
+from __future__ import annotations
+
+import sys
+from datetime import date
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from skill.record import Segment
+from skill.vocabulary import AutomationLevel
+
+EXIT_USAGE = 2
+
+
+class OutputFormat(StrEnum):
+    MD = "md"
+    JSON = "json"
+    JSONL = "jsonl"
+    TABLE = "table"
+
+
+class InputFormat(StrEnum):
+    CSV = "csv"
+    JSON = "json"
+    JSONL = "jsonl"
+
+
+app = typer.Typer(
+    name="account-health",
+    help=(
+        "Account Health Action Engine: score customer accounts and propose policy-gated "
+        "actions.\n\nExample: account-health assess accounts.csv --format json"
+    ),
+    no_args_is_help=True,
+    add_completion=False,
+    rich_markup_mode=None,
+    pretty_exceptions_enable=False,
+)
+policy_app = typer.Typer(help="Inspect and check the policy.", no_args_is_help=True)
+app.add_typer(policy_app, name="policy")
+
+
+def _err(message: str) -> None:
+    sys.stderr.write(message.rstrip("\n") + "\n")
+
+
+def _fail(message: str) -> typer.Exit:
+    _err(f"error: {message}")
+    return typer.Exit(EXIT_USAGE)
+
+
+def _load_policy(path: Path | None):
+    from skill.policy import PolicyError, load_policy
+
+    try:
+        return load_policy(path)
+    except PolicyError as exc:
+        raise _fail(f"invalid policy:\n{exc}") from None
+
+
+def _default_format() -> OutputFormat:
+    return OutputFormat.MD if sys.stdout.isatty() else OutputFormat.JSON
+
+
+PolicyOption = Annotated[
+    Path | None,
+    typer.Option("--policy", help="YAML file merged over the default policy in assets/."),
+]
+LevelOption = Annotated[
+    AutomationLevel,
+    typer.Option("--automation-level", help="How much may run without a person."),
+]
+FormatOption = Annotated[
+    OutputFormat | None,
+    typer.Option("--format", "-f", help="md (default on a terminal) or json (default when piped)."),
+]
+AsOfOption = Annotated[
+    str | None,
+    typer.Option("--as-of", help="Assessment date, YYYY-MM-DD (default: today)."),
+]
+
+
+def _as_of(value: str | None) -> date:
+    if value is None:
+        return date.today()
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise _fail(f"--as-of {value!r} is not a date; expected YYYY-MM-DD") from None
+
+
+@app.command()
+def assess(
+    file: Annotated[str, typer.Argument(help="CSV, JSON or JSONL file of accounts; - for stdin.")],
+    input_format: Annotated[
+        InputFormat | None,
+        typer.Option("--input-format", help="Override the format implied by the extension."),
+    ] = None,
+    output_format: FormatOption = None,
+    as_of: AsOfOption = None,
+    automation_level: LevelOption = AutomationLevel.BALANCED,
+    policy: PolicyOption = None,
+    rejects: Annotated[
+        Path | None,
+        typer.Option("--rejects", help="Write rejected records here as JSONL, with the reason."),
+    ] = None,
+    account: Annotated[
+        list[str] | None,
+        typer.Option("--account", help="Only these account ids (repeatable)."),
+    ] = None,
+) -> None:
+    """Assess accounts and print health, flags and gated actions.
+
+    Example: account-health assess accounts.csv --as-of 2026-11-23 --format json
+    """
+    from skill.pipeline import run_assessment
+
+    code = run_assessment(
+        file,
+        input_format=input_format.value if input_format else None,
+        output_format=(output_format or _default_format()).value,
+        as_of=_as_of(as_of),
+        level=automation_level,
+        policy=_load_policy(policy),
+        rejects_path=rejects,
+        accounts=set(account) if account else None,
+        out=sys.stdout,
+        err=_err,
+    )
+    raise typer.Exit(code)
+
+
+@app.command()
+def demo(
+    automation_level: Annotated[
+        AutomationLevel | None,
+        typer.Option(
+            "--automation-level",
+            help="Show the full briefs at this level; without it, compare all three levels.",
+        ),
+    ] = None,
+    output_format: Annotated[
+        OutputFormat,
+        typer.Option("--format", "-f", help="md for people, json/jsonl for agents."),
+    ] = OutputFormat.MD,
+    as_of: AsOfOption = None,
+    policy: PolicyOption = None,
+) -> None:
+    """Assess seed 000's four demo accounts (bundled data, fixed date).
+
+    Example: account-health demo --automation-level aggressive
+    """
+    from skill.demo import run_demo
+
+    raise typer.Exit(
+        run_demo(
+            level=automation_level,
+            output_format=output_format.value,
+            as_of=None if as_of is None else _as_of(as_of),
+            policy=_load_policy(policy),
+            out=sys.stdout,
+            err=_err,
+        )
+    )
+
+
+@policy_app.command("show")
+def policy_show(
+    segment: Annotated[Segment | None, typer.Option("--segment", help="Only this segment.")] = None,
+    automation_level: Annotated[
+        AutomationLevel | None,
+        typer.Option("--automation-level", help="Only this level (default: all three)."),
+    ] = None,
+    output_format: Annotated[
+        OutputFormat,
+        typer.Option("--format", "-f", help="md (a table) or json (the whole policy)."),
+    ] = OutputFormat.MD,
+    policy: PolicyOption = None,
+) -> None:
+    """Print the effective action matrix: segment baseline tightened by the automation level.
+
+    Example: account-health policy show --segment enterprise --automation-level balanced
+    """
+    loaded = _load_policy(policy)
+    if output_format in (OutputFormat.JSON, OutputFormat.JSONL):
+        sys.stdout.write(loaded.model_dump_json(indent=2) + "\n")
+        return
+    from skill.render.markdown import render_policy_matrix
+
+    segments = [segment] if segment else list(Segment)
+    levels = [automation_level] if automation_level else list(AutomationLevel)
+    sys.stdout.write(render_policy_matrix(loaded, segments, levels))
+
+
+@policy_app.command("check")
+def policy_check(
+    file: Annotated[Path, typer.Argument(help="A policy YAML file to merge and validate.")],
+) -> None:
+    """Validate a policy override file; exit 2 naming the bad key if it is invalid.
+
+    Example: account-health policy check my-policy.yaml
+    """
+    loaded = _load_policy(file)
+    sys.stdout.write(f"ok: {file} is valid (policy version {loaded.version})\n")
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,188 @@
+"""The main job, end to end: read records, assess each, write as they come.
+
+Records stream through, so memory stays flat in the number of accounts for
+every format but `table`, which needs all rows to lay out its columns.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from datetime import date
+from pathlib import Path
+from typing import TextIO
+
+from skill.assessment import Assessment
+from skill.engine import NoSignalsError, PolicyGate, assess_account
+from skill.ingest import (
+    FieldError,
+    InputError,
+    Rejection,
+    RejectsWriter,
+    read_accounts,
+)
+from skill.policy import Policy
+from skill.vocabulary import AutomationLevel
+
+EXIT_OK = 0
+EXIT_USAGE = 2
+EXIT_REJECTED = 3
+
+ErrorSink = Callable[[str], None]
+
+
+def _no_signals(row: int, account_id: str, exc: NoSignalsError) -> Rejection:
+    return Rejection(
+        row=row,
+        line=None,
+        account_id=account_id,
+        reason=f"row {row} (account_id {account_id!r}): {exc}",
+        errors=(FieldError(field=None, value=None, message=str(exc), expected=None),),
+    )
+
+
+class AssessmentStream:
+    """Iterates assessments from an input, collecting rejections on the way."""
+
+    def __init__(
+        self,
+        source: str | Path | TextIO,
+        *,
+        policy: Policy,
+        as_of: date,
+        level: AutomationLevel,
+        input_format: str | None = None,
+        accounts: set[str] | None = None,
+        on_warning: ErrorSink | None = None,
+    ) -> None:
+        self.reader = read_accounts(source, input_format, on_warning=on_warning)
+        self.policy = policy
+        self.as_of = as_of
+        self.level = level
+        self.accounts = accounts
+        self.rejected: list[Rejection] = []
+        self.on_rejection: Callable[[Rejection], None] | None = None
+
+    def _reject(self, rejection: Rejection) -> None:
+        self.rejected.append(rejection)
+        if self.on_rejection is not None:
+            self.on_rejection(rejection)
+
+    def __iter__(self) -> Iterator[Assessment]:
+        gate = PolicyGate(self.policy.gate, self.level)
+        for item in self.reader:
+            if item.rejection is not None:
+                self._reject(item.rejection)
+                continue
+            record = item.record
+            assert record is not None
+            if self.accounts is not None and record.account_id not in self.accounts:
+                continue
+            try:
+                yield assess_account(record, self.policy, self.as_of, self.level, gate)
+            except NoSignalsError as exc:
+                self._reject(_no_signals(item.row, record.account_id, exc))
+
+
+def run_assessment(
+    source: str | Path | TextIO,
+    *,
+    output_format: str,
+    as_of: date,
+    level: AutomationLevel,
+    policy: Policy,
+    out: TextIO,
+    err: ErrorSink,
+    input_format: str | None = None,
+    rejects_path: Path | None = None,
+    accounts: set[str] | None = None,
+) -> int:
+    """Run `assess` and return the exit code."""
+    try:
+        stream = AssessmentStream(
+            source,
+            policy=policy,
+            as_of=as_of,
+            level=level,
+            input_format=input_format,
+            accounts=accounts,
+            on_warning=lambda message: err(f"warning: {message}"),
+        )
+    except InputError as exc:
+        err(f"error: {exc}")
+        return EXIT_USAGE
+    rejects = RejectsWriter(rejects_path) if rejects_path else None
+
+    def on_rejection(rejection: Rejection) -> None:
+        err(f"error: {rejection.reason}")
+        if rejects is not None:
+            rejects.write(rejection)
+
+    stream.on_rejection = on_rejection
+    try:
+        count = write_assessments(stream, output_format, out, policy, as_of, level)
+    except InputError as exc:
+        err(f"error: {exc}")
+        return EXIT_USAGE
+    finally:
+        if rejects is not None:
+            rejects.close()
+    return _summarise(count, stream.rejected, accounts, rejects_path, err)
+
+
+def write_assessments(
+    stream: AssessmentStream,
+    output_format: str,
+    out: TextIO,
+    policy: Policy,
+    as_of: date,
+    level: AutomationLevel,
+) -> int:
+    count = 0
+    if output_format == "jsonl":
+        for assessment in stream:
+            out.write(assessment.model_dump_json() + "\n")
+            count += 1
+    elif output_format == "json":
+        from skill.render.data import JsonRunWriter
+
+        writer = JsonRunWriter(out, as_of, level, policy.version)
+        for assessment in stream:
+            writer.write(assessment)
+            count += 1
+        writer.close(stream.rejected)
+    elif output_format == "table":
+        from skill.render.table import render_table
+
+        assessments = list(stream)
+        count = len(assessments)
+        out.write(render_table(assessments))
+    else:
+        from skill.drafting import TemplateDrafter
+        from skill.render.markdown import render_assessment
+
+        drafter = TemplateDrafter()
+        for assessment in stream:
+            if count:
+                out.write("\n---\n\n")
+            out.write(render_assessment(assessment, drafter.draft(assessment), policy))
+            count += 1
+    return count
+
+
+def _summarise(
+    count: int,
+    rejected: list[Rejection],
+    accounts: set[str] | None,
+    rejects_path: Path | None,
+    err: ErrorSink,
+) -> int:
+    if accounts is not None and count == 0 and not rejected:
+        err(f"error: no account matched --account {', '.join(sorted(accounts))}")
+        return EXIT_USAGE
+    if rejected:
+        where = (
+            f"; written to {rejects_path}" if rejects_path else "; use --rejects FILE to keep them"
+        )
+        err(f"assessed {count} account(s), rejected {len(rejected)}{where}")
+        return EXIT_REJECTED
+    return EXIT_OK

@@ -1,0 +1,1 @@
+"""Render assessments for people (Markdown, tables) and agents (JSON, JSONL)."""

@@ -1,0 +1,53 @@
+"""JSON for agents: a whole run as one document, or one assessment per line."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from datetime import date
+from typing import TextIO
+
+from skill.assessment import SCHEMA_VERSION, Assessment
+from skill.ingest import Rejection
+from skill.vocabulary import AutomationLevel
+
+
+class JsonRunWriter:
+    """Streams `{"schema_version", ..., "assessments": [...], "rejected": [...]}`.
+
+    Assessments are written as they come, so memory stays flat; rejections are
+    collected (they are few) and written at the end.
+    """
+
+    def __init__(
+        self, out: TextIO, as_of: date, level: AutomationLevel, policy_version: str
+    ) -> None:
+        self.out = out
+        self.count = 0
+        header = {
+            "schema_version": SCHEMA_VERSION,
+            "as_of": as_of.isoformat(),
+            "automation_level": level.value,
+            "policy_version": policy_version,
+        }
+        body = json.dumps(header, indent=2)[:-2]
+        out.write(body + ',\n  "assessments": [')
+
+    def write(self, assessment: Assessment) -> None:
+        text = assessment.model_dump_json(indent=2).replace("\n", "\n    ")
+        self.out.write(("," if self.count else "") + "\n    " + text)
+        self.count += 1
+
+    def close(self, rejected: Iterable[Rejection]) -> None:
+        items = [r.model_dump(mode="json") for r in rejected]
+        closing = "\n  ]" if self.count else "]"
+        rejected_text = json.dumps(items, indent=2).replace("\n", "\n  ")
+        self.out.write(f'{closing},\n  "rejected": {rejected_text}\n}}\n')
+
+
+class JsonLinesWriter:
+    def __init__(self, out: TextIO) -> None:
+        self.out = out
+
+    def write(self, assessment: Assessment) -> None:
+        self.out.write(assessment.model_dump_json() + "\n")

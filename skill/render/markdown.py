@@ -1,0 +1,166 @@
+"""Seed 002's health-summary format, plus the legacy table and the actions table."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from skill.assessment import Assessment, SourceStatus
+from skill.drafting import AccountTexts
+from skill.engine.dimensions import SOURCE_LABEL
+from skill.policy import Policy
+from skill.record import Segment
+from skill.vocabulary import AutomationLevel, Band, Source
+
+SOURCE_ORDER = (Source.CRM, Source.SUPPORT, Source.PRODUCT)
+KIND_WORDS = {
+    "customer_facing": "Customer-facing",
+    "internal_task": "Internal task",
+    "notification": "Notification",
+    "data_update": "Data update",
+}
+
+
+def cell(text: str) -> str:
+    """Keep table cells on one row whatever the text holds."""
+    return " ".join(str(text).split()).replace("|", "\\|")
+
+
+def _risk_flags(a: Assessment) -> list[str]:
+    lines = ["### Risk Flags"]
+    if not a.flags:
+        lines.append("No risk flags.")
+    for flag in a.flags:
+        lines.append(f"- {flag.label}: {flag.evidence} ({flag.severity.value}; {flag.hint})")
+    return lines
+
+
+def _factors(a: Assessment, positive_min: int) -> list[str]:
+    positive, negative = [], []
+    for dimension in a.dimensions:
+        for evidence in dimension.evidence:
+            line = f"- {dimension.dimension.value}: {evidence.text}"
+            (positive if evidence.score >= positive_min else negative).append(line)
+    negative += [f"- capped at {c.cap} ({c.code}): {c.reason}" for c in a.caps]
+    lines = ["### Factors", "**Positive:**", *(positive or ["- None."]), "**Negative:**"]
+    lines += negative or ["- None."]
+    if a.missing_data:
+        missing = "; ".join(f"{m.dimension.value} ({m.reason})" for m in a.missing_data)
+        lines.append(
+            f"**Missing data:** {missing}. The score uses the remaining dimensions, "
+            "reweighted; connecting these sources would make it more complete."
+        )
+    else:
+        lines.append("**Missing data:** None.")
+    return lines
+
+
+def _source_line(status: SourceStatus) -> str:
+    label = SOURCE_LABEL[status.source]
+    label = label[0].upper() + label[1:]
+    if not status.connected:
+        return f"- {label}: Not connected"
+    used = ", ".join(status.fields_used) if status.fields_used else "no fields"
+    synced = f"synced {status.synced_at}" if status.synced_at else "sync date not given"
+    stale = " (stale)" if status.stale else ""
+    return f"- {label}: {used} ({synced}{stale})"
+
+
+def _legacy(a: Assessment) -> list[str]:
+    lines = [
+        "### Legacy score (additive baseline)",
+        "| Field | Value | Points |",
+        "|---|---|---|",
+    ]
+    lines += [f"| {cell(r.field)} | {cell(r.value)} | {r.points} |" for r in a.legacy.rows]
+    lines.append(f"| **Total** | | **{a.legacy.total}** · {a.legacy.band} |")
+    return lines
+
+
+def _actions(a: Assessment, texts: AccountTexts) -> list[str]:
+    lines = [
+        "### Recommended actions",
+        "| Kind | Action | Owner | Priority | Status | Rationale |",
+        "|---|---|---|---|---|---|",
+    ]
+    if not a.actions:
+        return [*lines[:1], "No actions triggered."]
+    for action in a.actions:
+        owner = action.owner_name or action.owner
+        if action.owner_name:
+            owner = f"{action.owner_name} ({action.owner})"
+        lines.append(
+            f"| {KIND_WORDS[action.kind.value]} | {cell(action.label)} | {cell(owner)} | "
+            f"{action.priority.value} | {action.status.value} | "
+            f"{cell(texts.rationales.get(action.action, ''))} |"
+        )
+    return lines
+
+
+def render_assessment(a: Assessment, texts: AccountTexts, policy: Policy) -> str:
+    at_risk = a.band is not Band.GREEN
+    lifecycle = a.lifecycle.value if a.lifecycle else "lifecycle not given"
+    renewal = (
+        f"renewal in {a.days_to_renewal}d" if a.days_to_renewal is not None else "no renewal date"
+    )
+    lines = [f"## Health: {a.name}", f"_{a.segment.value} · {lifecycle} · {renewal}_", ""]
+    score = [f"**Score:** {a.score} — {texts.summary_line}", ""]
+    score.append(
+        f"Band **{a.band.value}** · tier **{a.tier.value}** · confidence **{a.confidence.value}** "
+        f"({'; '.join(a.confidence_reasons)})"
+    )
+    if a.themes:
+        score.append("Themes: " + ", ".join(f"{t.label} ({t.because})" for t in a.themes))
+    score.append("")
+    flags = [*_risk_flags(a), ""]
+    lines += (flags + score) if at_risk else (score + flags)
+    lines += [texts.narrative, ""]
+    lines += [*_factors(a, policy.scoring.positive_factor_min), ""]
+    lines += ["### Inputs Used"]
+    by_source = {s.source: s for s in a.sources}
+    lines += [_source_line(by_source[source]) for source in SOURCE_ORDER]
+    lines += ["", *_legacy(a), "", *_actions(a, texts), ""]
+    if a.review_task:
+        task = a.review_task
+        lines += [
+            "### Owner review",
+            f"{task.owner} ({task.owner_role}) reviews by {task.due_date}: "
+            + "; ".join(task.reasons)
+            + ".",
+            "",
+        ]
+    if texts.draft_source.value == "template":
+        lines += ["_Prose from templates (no LLM)._", ""]
+    return "\n".join(lines)
+
+
+def render_report(
+    assessments: Iterable[tuple[Assessment, AccountTexts]], policy: Policy
+) -> Iterable[str]:
+    for assessment, texts in assessments:
+        yield render_assessment(assessment, texts, policy)
+
+
+def render_policy_matrix(
+    policy: Policy, segments: list[Segment], levels: list[AutomationLevel]
+) -> str:
+    """The effective baseline per action: the matrix tightened by each level's cap."""
+    gate, catalogue = policy.gate, policy.actions.catalogue
+    header = ["Action", "Sensitivity"]
+    columns = [(s, lv) for s in segments for lv in levels]
+    header += [f"{s.value}" + (f" / {lv.value}" if len(levels) > 1 else "") for s, lv in columns]
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    for action_id, entry in catalogue.items():
+        row = [f"{entry.label} (`{action_id}`)", entry.sensitivity.value]
+        for segment, level in columns:
+            baseline = gate.matrix[action_id][segment]
+            cap = gate.automation_levels[level].caps[entry.sensitivity]
+            row.append(baseline.at_least(cap).value)
+        lines.append("| " + " | ".join(row) + " |")
+    notes = [
+        "",
+        "Each cell is the strictest of the segment matrix and the automation level's cap.",
+        "Signal overrides and stop rules can tighten an action further for a given account:",
+    ]
+    notes += [f"- {r.id} → {r.status.value}: {r.reason}" for r in gate.signal_overrides]
+    notes += [f"- {r.id} (stop rule) → {r.status.value}: {r.reason}" for r in gate.stop_rules]
+    return "\n".join(lines + notes) + "\n"
