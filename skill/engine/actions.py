@@ -41,11 +41,12 @@ def plan_actions(actions: Actions, gate: PolicyGate, ctx: AccountContext) -> lis
     """Triggered actions, gated, ordered by priority then catalogue order."""
     found = triggered_actions(actions, ctx)
     order = {action_id: i for i, action_id in enumerate(actions.catalogue)}
+    fired = gate.fired_rules(ctx) if found else []
     planned = []
     for action_id in sorted(found, key=lambda a: (-found[a].priority.rank, order[a])):
         entry = actions.catalogue[action_id]
         hit = found[action_id]
-        status, trace = gate.decide(action_id, entry, ctx)
+        status, trace = gate.decide(action_id, entry, ctx, fired)
         due_days = entry.due_days
         if due_days is None:
             due_days = actions.due_days_by_priority[hit.priority]

@@ -1,14 +1,24 @@
-"""Evaluates the policy's condition language against one account."""
+"""Evaluates the policy's condition language against one account.
+
+Each condition is compiled once into the few tests it actually uses, since
+every account runs every theme, trigger and gate rule.
+"""
 
 from __future__ import annotations
+
+from collections.abc import Callable
+from enum import Enum
 
 from skill.engine.context import AccountContext
 from skill.policy import Condition, Rule
 
+Test = Callable[[AccountContext], bool]
+_ALWAYS = Condition()
+
 
 def _field_value(ctx: AccountContext, name: str) -> object:
     value = getattr(ctx.record, name)
-    return value.value if hasattr(value, "value") else value
+    return value.value if isinstance(value, Enum) else value
 
 
 def _shown(value: object) -> str:
@@ -17,65 +27,92 @@ def _shown(value: object) -> str:
     return str(value)
 
 
-def holds(cond: Condition, ctx: AccountContext) -> bool:
-    if cond.flags_any and ctx.flags.isdisjoint(cond.flags_any):
-        return False
-    if cond.flags_all and not ctx.flags.issuperset(cond.flags_all):
-        return False
-    if cond.flags_none and not ctx.flags.isdisjoint(cond.flags_none):
-        return False
-    if cond.themes_any and ctx.themes.isdisjoint(cond.themes_any):
-        return False
-    if cond.themes_none and not ctx.themes.isdisjoint(cond.themes_none):
-        return False
-    if cond.bands_in and ctx.band not in cond.bands_in:
-        return False
-    if cond.segments_in and ctx.record.segment not in cond.segments_in:
-        return False
-    if cond.lifecycle_in and ctx.record.lifecycle not in cond.lifecycle_in:
-        return False
-    if cond.lifecycle_not_in and (
-        ctx.record.lifecycle is None or ctx.record.lifecycle in cond.lifecycle_not_in
-    ):
-        return False
-    if cond.confidence_in and ctx.confidence not in cond.confidence_in:
-        return False
+def _compile(cond: Condition) -> tuple[Test, ...]:
+    tests: list[Test] = []
+    if cond.flags_any:
+        flags_any = frozenset(cond.flags_any)
+        tests.append(lambda c: not c.flags.isdisjoint(flags_any))
+    if cond.flags_all:
+        flags_all = frozenset(cond.flags_all)
+        tests.append(lambda c: c.flags.issuperset(flags_all))
+    if cond.flags_none:
+        flags_none = frozenset(cond.flags_none)
+        tests.append(lambda c: c.flags.isdisjoint(flags_none))
+    if cond.themes_any:
+        themes_any = frozenset(cond.themes_any)
+        tests.append(lambda c: not c.themes.isdisjoint(themes_any))
+    if cond.themes_none:
+        themes_none = frozenset(cond.themes_none)
+        tests.append(lambda c: c.themes.isdisjoint(themes_none))
+    if cond.bands_in:
+        bands = frozenset(cond.bands_in)
+        tests.append(lambda c: c.band in bands)
+    if cond.segments_in:
+        segments = frozenset(cond.segments_in)
+        tests.append(lambda c: c.record.segment in segments)
+    if cond.lifecycle_in:
+        lifecycles = frozenset(cond.lifecycle_in)
+        tests.append(lambda c: c.record.lifecycle in lifecycles)
+    if cond.lifecycle_not_in:
+        excluded = frozenset(cond.lifecycle_not_in)
+        tests.append(
+            lambda c: c.record.lifecycle is not None and c.record.lifecycle not in excluded
+        )
+    if cond.confidence_in:
+        levels = frozenset(cond.confidence_in)
+        tests.append(lambda c: c.confidence in levels)
     for dimension, limit in cond.dimension_below.items():
-        score = ctx.dimension_scores.get(dimension)
-        if score is None or score >= limit:
-            return False
+        tests.append(
+            lambda c, d=dimension, lim=limit: (
+                (s := c.dimension_scores.get(d)) is not None and s < lim
+            )
+        )
     for dimension, limit in cond.dimension_at_least.items():
-        score = ctx.dimension_scores.get(dimension)
-        if score is None or score < limit:
-            return False
+        tests.append(
+            lambda c, d=dimension, lim=limit: (
+                (s := c.dimension_scores.get(d)) is not None and s >= lim
+            )
+        )
     for name, expected in cond.fields_equal.items():
-        if _field_value(ctx, name) != expected:
-            return False
+        tests.append(lambda c, n=name, e=expected: _field_value(c, n) == e)
     for name, limit in cond.fields_at_least.items():
-        value = getattr(ctx.record, name)
-        if value is None or value < limit:
-            return False
+        tests.append(
+            lambda c, n=name, lim=limit: (v := getattr(c.record, n)) is not None and v >= lim
+        )
     for name in cond.fields_missing:
-        if getattr(ctx.record, name) is not None:
-            return False
-    if cond.arr_at_least is not None and (
-        ctx.record.arr is None or ctx.record.arr < cond.arr_at_least
-    ):
-        return False
-    if cond.renewal_within_days is not None and (
-        ctx.days_to_renewal is None or ctx.days_to_renewal > cond.renewal_within_days
-    ):
-        return False
-    return not (
-        cond.notes_mention_any
-        and not any(word in ctx.notes_lower for word in cond.notes_mention_any)
-    )
+        tests.append(lambda c, n=name: getattr(c.record, n) is None)
+    if cond.arr_at_least is not None:
+        arr = cond.arr_at_least
+        tests.append(lambda c: c.record.arr is not None and c.record.arr >= arr)
+    if cond.renewal_within_days is not None:
+        within = cond.renewal_within_days
+        tests.append(lambda c: c.days_to_renewal is not None and c.days_to_renewal <= within)
+    if cond.notes_mention_any:
+        words = tuple(cond.notes_mention_any)
+        tests.append(lambda c: bool(c.notes_lower) and any(w in c.notes_lower for w in words))
+    return tuple(tests)
+
+
+_COMPILED: dict[int, tuple[Condition, tuple[Test, ...]]] = {}
+
+
+def _tests(cond: Condition) -> tuple[Test, ...]:
+    # Keyed by id; the condition is kept alive in the value so the id cannot be reused.
+    entry = _COMPILED.get(id(cond))
+    if entry is None or entry[0] is not cond:
+        entry = (cond, _compile(cond))
+        _COMPILED[id(cond)] = entry
+    return entry[1]
+
+
+def holds(cond: Condition, ctx: AccountContext) -> bool:
+    return all(test(ctx) for test in _tests(cond))
 
 
 def first_match(rule: Rule, ctx: AccountContext) -> Condition | None:
     """The first condition of the rule that holds; a rule with no conditions always fires."""
     if not rule.when_any:
-        return Condition()
+        return _ALWAYS
     for cond in rule.when_any:
         if holds(cond, ctx):
             return cond
@@ -85,33 +122,31 @@ def first_match(rule: Rule, ctx: AccountContext) -> Condition | None:
 def describe_match(cond: Condition, ctx: AccountContext) -> str:
     """A short, checkable account of why a condition held."""
     parts: list[str] = []
-    flags = sorted({f.value for f in (*cond.flags_any, *cond.flags_all) if f in ctx.flags})
-    if flags:
+    if cond.flags_any or cond.flags_all:
+        flags = sorted({f for f in (*cond.flags_any, *cond.flags_all) if f in ctx.flags})
         parts.append("flags " + ", ".join(flags))
-    themes = sorted(t for t in cond.themes_any if t in ctx.themes)
-    if themes:
-        parts.append("themes " + ", ".join(themes))
-    if cond.bands_in and ctx.band is not None:
-        parts.append(f"band {ctx.band.value}")
+    if cond.themes_any:
+        parts.append("themes " + ", ".join(sorted(t for t in cond.themes_any if t in ctx.themes)))
+    if cond.bands_in:
+        parts.append(f"band {ctx.band}")
     if cond.segments_in:
-        parts.append(f"segment {ctx.record.segment.value}")
+        parts.append(f"segment {ctx.record.segment}")
     if cond.lifecycle_in or cond.lifecycle_not_in:
-        lifecycle = ctx.record.lifecycle.value if ctx.record.lifecycle else "unknown"
-        parts.append(f"lifecycle {lifecycle}")
-    if cond.confidence_in and ctx.confidence is not None:
-        parts.append(f"confidence {ctx.confidence.value}")
+        parts.append(f"lifecycle {ctx.record.lifecycle or 'unknown'}")
+    if cond.confidence_in:
+        parts.append(f"confidence {ctx.confidence}")
     for dimension, limit in cond.dimension_below.items():
-        parts.append(f"{dimension.value} {ctx.dimension_scores[dimension]} < {limit:g}")
+        parts.append(f"{dimension} {ctx.dimension_scores[dimension]} < {limit:g}")
     for dimension, limit in cond.dimension_at_least.items():
-        parts.append(f"{dimension.value} {ctx.dimension_scores[dimension]} >= {limit:g}")
+        parts.append(f"{dimension} {ctx.dimension_scores[dimension]} >= {limit:g}")
     for name in cond.fields_equal:
         parts.append(f"{name.replace('_', ' ')}: {_shown(_field_value(ctx, name))}")
     for name in cond.fields_at_least:
-        parts.append(f"{name} {getattr(ctx.record, name)}")
+        parts.append(f"{name.replace('_', ' ')}: {getattr(ctx.record, name)}")
     for name in cond.fields_missing:
-        parts.append(f"{name} missing")
+        parts.append(f"{name.replace('_', ' ')} missing")
     if cond.arr_at_least is not None:
-        parts.append(f"ARR {ctx.record.arr:,.0f}")
+        parts.append(f"ARR at least {cond.arr_at_least:,.0f}")
     if cond.renewal_within_days is not None:
         parts.append(f"renewal in {ctx.days_to_renewal} days")
     if cond.notes_mention_any:

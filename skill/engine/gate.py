@@ -10,8 +10,14 @@ from __future__ import annotations
 from skill.assessment import PolicyDecision
 from skill.engine.conditions import describe_match, first_match
 from skill.engine.context import AccountContext
-from skill.policy import ActionSelector, CatalogueEntry, Gate
+from skill.policy import ActionSelector, CatalogueEntry, Gate, GateRule
 from skill.vocabulary import ActionStatus, AutomationLevel, GateLayer
+
+FiredRule = tuple[GateRule, PolicyDecision]
+
+# Decisions are frozen, so identical ones are shared; the bound keeps memory
+# flat when reasons vary from account to account.
+_MAX_SHARED_DECISIONS = 4096
 
 
 def _selects(selector: ActionSelector, action_id: str, entry: CatalogueEntry) -> bool:
@@ -27,44 +33,61 @@ class PolicyGate:
         self.gate = gate
         self.level = level
         self.level_caps = gate.automation_levels[level].caps
+        self._matrix = {
+            (action_id, segment): PolicyDecision(
+                layer=GateLayer.MATRIX,
+                rule=f"{action_id}/{segment}",
+                status=status,
+                reason=f"Segment policy for {segment}.",
+            )
+            for action_id, row in gate.matrix.items()
+            for segment, status in row.items()
+        }
+        self._caps = {
+            sensitivity: PolicyDecision(
+                layer=GateLayer.AUTOMATION_LEVEL,
+                rule=f"{level}/{sensitivity}",
+                status=cap,
+                reason=f"{level.capitalize()} automation allows at most '{cap}' for "
+                f"{sensitivity}-sensitivity actions.",
+            )
+            for sensitivity, cap in self.level_caps.items()
+        }
+        self._rules = [
+            *((GateLayer.SIGNAL_OVERRIDE, r) for r in gate.signal_overrides),
+            *((GateLayer.STOP_RULE, r) for r in gate.stop_rules),
+        ]
+        self._shared: dict[tuple[str, str], PolicyDecision] = {}
+
+    def fired_rules(self, ctx: AccountContext) -> list[FiredRule]:
+        """Overrides and stop rules that hold for this account, evaluated once per account."""
+        fired = []
+        for layer, rule in self._rules:
+            matched = first_match(rule, ctx)
+            if matched is None:
+                continue
+            why = describe_match(matched, ctx)
+            reason = rule.reason if why == "always" else f"{rule.reason} ({why})"
+            decision = self._shared.get((rule.id, reason))
+            if decision is None:
+                decision = PolicyDecision(
+                    layer=layer, rule=rule.id, status=rule.status, reason=reason
+                )
+                if len(self._shared) < _MAX_SHARED_DECISIONS:
+                    self._shared[(rule.id, reason)] = decision
+            fired.append((rule, decision))
+        return fired
 
     def decide(
-        self, action_id: str, entry: CatalogueEntry, ctx: AccountContext
+        self,
+        action_id: str,
+        entry: CatalogueEntry,
+        ctx: AccountContext,
+        fired: list[FiredRule] | None = None,
     ) -> tuple[ActionStatus, list[PolicyDecision]]:
-        segment = ctx.record.segment
-        baseline = self.gate.matrix[action_id][segment]
-        trace = [
-            PolicyDecision(
-                layer=GateLayer.MATRIX,
-                rule=f"{action_id}/{segment.value}",
-                status=baseline,
-                reason=f"Segment policy for {segment.value}.",
-            ),
-            PolicyDecision(
-                layer=GateLayer.AUTOMATION_LEVEL,
-                rule=f"{self.level.value}/{entry.sensitivity.value}",
-                status=self.level_caps[entry.sensitivity],
-                reason=f"{self.level.value.capitalize()} automation allows at most "
-                f"'{self.level_caps[entry.sensitivity].value}' for {entry.sensitivity.value}-"
-                "sensitivity actions.",
-            ),
-        ]
-        for layer, rules in (
-            (GateLayer.SIGNAL_OVERRIDE, self.gate.signal_overrides),
-            (GateLayer.STOP_RULE, self.gate.stop_rules),
-        ):
-            for rule in rules:
-                if not _selects(rule.applies_to, action_id, entry):
-                    continue
-                matched = first_match(rule, ctx)
-                if matched is None:
-                    continue
-                why = describe_match(matched, ctx)
-                reason = rule.reason if why == "always" else f"{rule.reason} ({why})"
-                trace.append(
-                    PolicyDecision(layer=layer, rule=rule.id, status=rule.status, reason=reason)
-                )
-        status = ActionStatus.AUTO
-        for decision in trace:
-            status = status.at_least(decision.status)
+        if fired is None:
+            fired = self.fired_rules(ctx)
+        trace = [self._matrix[(action_id, ctx.record.segment)], self._caps[entry.sensitivity]]
+        trace += [d for rule, d in fired if _selects(rule.applies_to, action_id, entry)]
+        status = max((d.status for d in trace), key=lambda s: s.rank)
         return status, trace
