@@ -11,8 +11,8 @@ from pydantic import ValidationError
 
 from skill.assessment import Assessment, AssessmentRun
 from skill.engine import NoSignalsError, PolicyGate, assess_account
-from skill.ingest import FieldError, Rejection
-from skill.pipeline import AssessmentStream
+from skill.ingest import Rejection, rejection_from_error
+from skill.pipeline import AssessmentStream, no_signals_rejection
 from skill.policy import Policy, default_policy
 from skill.record import AccountRecord
 from skill.vocabulary import AutomationLevel
@@ -60,45 +60,16 @@ def _assess_items(
     assessments: list[Assessment] = []
     rejected: list[Rejection] = []
     for row, item in enumerate(items, start=1):
-        account_id = _account_id(item)
+        if isinstance(item, AccountRecord):
+            record = item
+        else:
+            try:
+                record = AccountRecord.model_validate(item)
+            except ValidationError as exc:
+                rejected.append(rejection_from_error(row, None, dict(item), exc))
+                continue
         try:
-            record = item if isinstance(item, AccountRecord) else AccountRecord.model_validate(item)
             assessments.append(assess_account(record, policy, as_of, level, gate))
-        except ValidationError as exc:
-            rejected.append(_rejection(row, account_id, exc))
         except NoSignalsError as exc:
-            rejected.append(
-                Rejection(
-                    row=row,
-                    line=None,
-                    account_id=account_id,
-                    reason=f"row {row} (account_id {account_id!r}): {exc}",
-                    errors=(FieldError(field=None, value=None, message=str(exc), expected=None),),
-                )
-            )
+            rejected.append(no_signals_rejection(row, None, record.account_id, exc))
     return assessments, rejected
-
-
-def _account_id(item: AccountRecord | Mapping[str, Any]) -> str | None:
-    if isinstance(item, AccountRecord):
-        return item.account_id
-    value = item.get("account_id") if isinstance(item, Mapping) else None
-    return None if value is None else str(value)
-
-
-def _rejection(row: int, account_id: str | None, exc: ValidationError) -> Rejection:
-    errors = []
-    for error in exc.errors():
-        field = ".".join(str(p) for p in error["loc"]) or None
-        value = error.get("input")
-        shown = value if isinstance(value, str | int | float | bool) or value is None else str(value)
-        expected = AccountRecord.model_fields[field].description if field in AccountRecord.model_fields else None
-        errors.append(FieldError(field=field, value=shown, message=error["msg"], expected=expected))
-    detail = "; ".join(f"{e.field} = {e.value!r}: {e.message}" for e in errors)
-    return Rejection(
-        row=row,
-        line=None,
-        account_id=account_id,
-        reason=f"row {row} (account_id {account_id!r}): {detail}",
-        errors=tuple(errors),
-    )

@@ -72,6 +72,8 @@ __all__ = [
     "field_for_name",
     "normalise_name",
     "read_accounts",
+    "rejection_for_row",
+    "rejection_from_error",
     "write_rejects",
 ]
 
@@ -91,7 +93,6 @@ ALIASES: dict[str, str] = {
     "owner_name": "owner",
     "customer_segment": "segment",
     "annual_recurring_revenue": "arr",
-    "renewal": "renewal_date",
     "contract_end_date": "renewal_date",
     "csat_score": "csat",
     "nps_score": "nps",
@@ -106,6 +107,7 @@ _REQUIRED: tuple[str, ...] = tuple(
     name for name, info in AccountRecord.model_fields.items() if info.is_required()
 )
 _NOT_AN_OBJECT = "one JSON object per account"
+_VALID_RECORD = "a record the validator can check; please report this as a bug"
 _CSV_ROW = "one cell per header column, quoted if it contains commas"
 _SHOW_MAX = 60
 
@@ -140,6 +142,8 @@ class Rejection(BaseModel):
     starts (``None`` for JSON), ``account_id`` the raw id if one was readable.
     ``reason`` is one human line, e.g. ``row 7 (account_id 'ACME-7'): csat = '9':
     Input should be less than or equal to 5; expected CSAT score from 1 to 5.``
+    Values in ``reason`` are shown with ``repr`` (control characters escaped, safe for
+    a terminal) and cut at 60 characters; ``errors`` keeps them whole.
     """
 
     model_config = ConfigDict(frozen=True)
@@ -365,7 +369,9 @@ class AccountReader:
                 end = reader.line_num
                 row += 1
                 message = f"unreadable CSV row: {exc}"
-                yield IngestedRow(row, None, _malformed(row, start, None, message, None, _CSV_ROW))
+                yield IngestedRow(
+                    row, None, rejection_for_row(row, start, None, message, None, _CSV_ROW)
+                )
                 continue
             end = reader.line_num
             record = {f: v for f, v in zip(fields, cells, strict=False) if v}
@@ -382,13 +388,17 @@ class AccountReader:
                 yield IngestedRow(
                     row,
                     None,
-                    _malformed(row, start, record.get("account_id"), message, None, _CSV_ROW),
+                    rejection_for_row(
+                        row, start, record.get("account_id"), message, None, _CSV_ROW
+                    ),
                 )
                 continue
             try:
                 yield IngestedRow(row, validate(record), None)
             except ValidationError as exc:
-                yield IngestedRow(row, None, _rejection(row, start, record, exc))
+                yield IngestedRow(row, None, rejection_from_error(row, start, record, exc))
+            except Exception as exc:  # a validator bug must not stop the other rows
+                yield IngestedRow(row, None, _crashed(row, start, record, exc))
 
     # -- JSON and JSONL ----------------------------------------------------------
 
@@ -431,7 +441,9 @@ class AccountReader:
                 item = json.loads(text)
             except json.JSONDecodeError as exc:
                 message = f"not valid JSON ({exc.msg} at column {exc.colno})"
-                rejection = _malformed(row, line, None, message, text.strip(), _NOT_AN_OBJECT)
+                rejection = rejection_for_row(
+                    row, line, None, message, text.strip(), _NOT_AN_OBJECT
+                )
                 yield IngestedRow(row, None, rejection)
                 continue
             yield self._object_row(row, line, item, keys)
@@ -442,13 +454,15 @@ class AccountReader:
             message = f"expected a JSON object, got {_json_kind(item)}"
             if not isinstance(item, list):
                 message += f" ({_show(item)})"
-            rejection = _malformed(row, line, None, message, item, _NOT_AN_OBJECT)
+            rejection = rejection_for_row(row, line, None, message, item, _NOT_AN_OBJECT)
             return IngestedRow(row, None, rejection)
         record = keys.map(item)
         try:
             return IngestedRow(row, AccountRecord.model_validate(record), None)
         except ValidationError as exc:
-            return IngestedRow(row, None, _rejection(row, line, record, exc))
+            return IngestedRow(row, None, rejection_from_error(row, line, record, exc))
+        except Exception as exc:  # a validator bug must not stop the other rows
+            return IngestedRow(row, None, _crashed(row, line, record, exc))
 
     def _key_warnings(self, keys: _KeyMap) -> None:
         self._unknown.update(keys.unknown)
@@ -473,6 +487,7 @@ class _KeyMap:
         self.sources: dict[str, list[str]] = {}
         self.aliases: set[str] = set()
         self.contested = False
+        self.identity = True
 
     def learn(self, item: dict[str, Any]) -> None:
         fields = self.fields
@@ -481,6 +496,8 @@ class _KeyMap:
                 continue
             field = field_for_name(key) if isinstance(key, str) else None
             fields[key] = field
+            if field != key:
+                self.identity = False
             if field is None:
                 self.unknown.add(key)
                 continue
@@ -493,13 +510,13 @@ class _KeyMap:
 
     def map(self, item: dict[str, Any]) -> dict[str, Any]:
         fields = self.fields
-        try:
-            record = {fields[k]: v for k, v in item.items()}
-        except KeyError:
+        if not item.keys() <= fields.keys():
             self.learn(item)
-            record = {fields[k]: v for k, v in item.items()}
+        if self.identity:
+            return item  # every key seen so far is an exact field name
         if self.contested:
             return self._first_wins(item)
+        record = {fields[k]: v for k, v in item.items()}
         record.pop(None, None)
         return record
 
@@ -582,7 +599,10 @@ def _prefix(row: int, account_id: str | None) -> str:
     return f"row {row} (account_id {_show(account_id)})"
 
 
-def _rejection(row: int, line: int | None, raw: dict[str, Any], exc: ValidationError) -> Rejection:
+def rejection_from_error(
+    row: int, line: int | None, raw: dict[str, Any], exc: ValidationError
+) -> Rejection:
+    """The rejection for a record that failed validation, naming each field and value."""
     errors: list[FieldError] = []
     parts: list[str] = []
     for err in exc.errors(include_url=False, include_context=False):
@@ -610,7 +630,7 @@ def _rejection(row: int, line: int | None, raw: dict[str, Any], exc: ValidationE
     return Rejection(row=row, line=line, account_id=account_id, reason=reason, errors=tuple(errors))
 
 
-def _malformed(
+def rejection_for_row(
     row: int, line: int | None, account_id: Any, message: str, value: Any, expected: str
 ) -> Rejection:
     """A row that is not an account object at all, or is broken as a whole."""
@@ -620,6 +640,12 @@ def _malformed(
     return Rejection(row=row, line=line, account_id=readable, reason=reason, errors=(error,))
 
 
+def _crashed(row: int, line: int | None, raw: dict[str, Any], exc: Exception) -> Rejection:
+    """The validator raised something other than a ValidationError (a bug, not bad data)."""
+    message = f"could not be validated ({type(exc).__name__}: {exc})"
+    return rejection_for_row(row, line, raw.get("account_id"), message, None, _VALID_RECORD)
+
+
 # -- rejects file --------------------------------------------------------------
 
 
@@ -627,25 +653,28 @@ class RejectsWriter:
     """Streams rejections to a JSONL file, one object per line.
 
     Each line is ``{"row", "line", "account_id", "reason", "errors": [{"field",
-    "value", "message", "expected"}]}``. The file is created (or truncated) on enter,
-    so it always reflects this run only. ``count`` is the number written.
+    "value", "message", "expected"}]}``. The file is created (or truncated) when the
+    writer is constructed, so it always reflects this run only; raises `InputError`
+    if it cannot be. Use it as a context manager or call `close`. ``count`` is the
+    number written.
     """
 
     def __init__(self, path: str | os.PathLike[str]) -> None:
         self.path = Path(path)
         self.count = 0
-        self._handle: TextIO | None = None
-
-    def __enter__(self) -> RejectsWriter:
         try:
-            self._handle = open(self.path, "w", encoding="utf-8", newline="\n")
+            self._handle: TextIO | None = open(  # noqa: SIM115
+                self.path, "w", encoding="utf-8", newline="\n"
+            )
         except OSError as exc:
             raise InputError(f"{self.path}: cannot write rejects file ({exc.strerror})") from None
+
+    def __enter__(self) -> RejectsWriter:
         return self
 
     def write(self, rejection: Rejection) -> None:
         if self._handle is None:
-            raise RuntimeError("RejectsWriter must be used as a context manager")
+            raise RuntimeError(f"{self.path}: rejects file already closed")
         self._handle.write(rejection.model_dump_json())
         self._handle.write("\n")
         self.count += 1

@@ -14,11 +14,11 @@ from typing import TextIO
 from skill.assessment import Assessment
 from skill.engine import NoSignalsError, PolicyGate, assess_account
 from skill.ingest import (
-    FieldError,
     InputError,
     Rejection,
     RejectsWriter,
     read_accounts,
+    rejection_for_row,
 )
 from skill.policy import Policy
 from skill.vocabulary import AutomationLevel
@@ -30,14 +30,13 @@ EXIT_REJECTED = 3
 ErrorSink = Callable[[str], None]
 
 
-def _no_signals(row: int, account_id: str, exc: NoSignalsError) -> Rejection:
-    return Rejection(
-        row=row,
-        line=None,
-        account_id=account_id,
-        reason=f"row {row} (account_id {account_id!r}): {exc}",
-        errors=(FieldError(field=None, value=None, message=str(exc), expected=None),),
-    )
+NO_SIGNALS_EXPECTED = "at least one signal field besides the identity fields"
+
+
+def no_signals_rejection(
+    row: int, line: int | None, account_id: str, exc: NoSignalsError
+) -> Rejection:
+    return rejection_for_row(row, line, account_id, str(exc), None, NO_SIGNALS_EXPECTED)
 
 
 class AssessmentStream:
@@ -80,7 +79,7 @@ class AssessmentStream:
             try:
                 yield assess_account(record, self.policy, self.as_of, self.level, gate)
             except NoSignalsError as exc:
-                self._reject(_no_signals(item.row, record.account_id, exc))
+                self._reject(no_signals_rejection(item.row, None, record.account_id, exc))
 
 
 def run_assessment(
@@ -107,10 +106,10 @@ def run_assessment(
             accounts=accounts,
             on_warning=lambda message: err(f"warning: {message}"),
         )
+        rejects = RejectsWriter(rejects_path) if rejects_path else None
     except InputError as exc:
         err(f"error: {exc}")
         return EXIT_USAGE
-    rejects = RejectsWriter(rejects_path) if rejects_path else None
 
     def on_rejection(rejection: Rejection) -> None:
         err(f"error: {rejection.reason}")

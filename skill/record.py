@@ -134,10 +134,30 @@ def _enum_with_none(value: Any) -> Any:
     return _blank_to_none(value)
 
 
-Count = Annotated[int | None, BeforeValidator(_number), Field(default=None, ge=0)]
-Money = Annotated[float | None, BeforeValidator(_number), Field(default=None, ge=0)]
+_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def _iso_date(value: Any) -> Any:
+    """ISO 8601 only: a bare number must not become a Unix timestamp (`0` -> 1970-01-01)."""
+    value = _blank_to_none(value)
+    if isinstance(value, bool | int | float):
+        raise ValueError("expected an ISO 8601 date (YYYY-MM-DD), got a number")
+    if isinstance(value, str) and not _ISO_DATE.match(value.strip()):
+        raise ValueError("expected an ISO 8601 date (YYYY-MM-DD)")
+    if isinstance(value, str) and len(value.strip()) > 10:
+        return value.strip()[:10] if value.strip()[10] in "T " else value
+    return value
+
+
+# The bound sits on the number, not the union: a blank (None) must not meet `ge`.
+Count = Annotated[Annotated[int, Field(ge=0)] | None, BeforeValidator(_number), Field(default=None)]
+Money = Annotated[
+    Annotated[float, Field(ge=0, allow_inf_nan=False)] | None,
+    BeforeValidator(_number),
+    Field(default=None),
+]
 Flag = Annotated[bool | None, BeforeValidator(_boolean), Field(default=None)]
-Day = Annotated[date | None, BeforeValidator(_blank_to_none), Field(default=None)]
+Day = Annotated[date | None, BeforeValidator(_iso_date), Field(default=None)]
 Text = Annotated[str | None, BeforeValidator(_blank_to_none), Field(default=None, max_length=5000)]
 
 

@@ -116,7 +116,7 @@ def test_explicit_format_wins_over_extension(tmp_path: Path) -> None:
     assert reader.format == "csv"
 
 
-def test_text_stream_source(tmp_path: Path) -> None:
+def test_text_stream_source() -> None:
     reader = read_accounts(io.StringIO(TWO_ACCOUNTS_CSV), "csv")
     assert len(records(reader)) == 2
 
@@ -433,3 +433,49 @@ def test_rejects_writer_streams_and_counts(tmp_path: Path) -> None:
             writer.write(rejection)
     assert writer.count == 4
     assert "stale" not in out.read_text(encoding="utf-8")
+
+
+def test_a_validator_crash_rejects_only_that_row(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    validate = AccountRecord.model_validate
+
+    def fragile(data: dict[str, object]) -> AccountRecord:
+        if data["account_id"] == "A-2":
+            raise TypeError("boom")
+        return validate(data)
+
+    monkeypatch.setattr(AccountRecord, "model_validate", fragile)
+    rows = list(read_csv(tmp_path, "account_id,segment\nA-1,smb\nA-2,smb\nA-3,smb\n"))
+    assert [row.record.account_id for row in rows if row.record] == ["A-1", "A-3"]
+    (rejection,) = [row.rejection for row in rows if row.rejection]
+    assert rejection.reason.startswith("row 2 (account_id 'A-2'): could not be validated")
+
+
+def test_null_and_na_counts_are_missing(tmp_path: Path) -> None:
+    text = json.dumps([{"account_id": "A-1", "segment": "smb", "licensed_seats": None}])
+    (record,) = records(read_accounts(write(tmp_path, "a.json", text)))
+    assert record.licensed_seats is None
+    (record,) = records(read_csv(tmp_path, "account_id,segment,arr\nA-1,smb,n/a\n"))
+    assert record.arr is None
+
+
+def test_reader_is_single_pass(tmp_path: Path) -> None:
+    reader = read_csv(tmp_path, TWO_ACCOUNTS_CSV)
+    assert len(list(reader)) == 2
+    with pytest.raises(RuntimeError, match="only once"):
+        iter(reader)
+
+
+def test_rejects_writer_works_without_a_with_block(tmp_path: Path) -> None:
+    out = tmp_path / "rejects.jsonl"
+    writer = RejectsWriter(out)
+    assert out.exists()
+    writer.write(rejections(read_csv(tmp_path, BAD_CSV))[0])
+    writer.close()
+    assert len(out.read_text(encoding="utf-8").splitlines()) == 1
+
+
+def test_unwritable_rejects_path_is_an_input_error(tmp_path: Path) -> None:
+    with pytest.raises(InputError, match="cannot write rejects file"):
+        RejectsWriter(tmp_path / "no-such-dir" / "rejects.jsonl")
