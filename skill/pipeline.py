@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from datetime import date
+from itertools import chain
 from pathlib import Path
 from typing import TextIO
 
@@ -144,8 +145,13 @@ def write_assessments(
     elif output_format == "json":
         from skill.render.data import JsonRunWriter
 
+        # Pull the first assessment before writing the header, so an input-level
+        # error (empty input, missing required column) leaves stdout empty rather
+        # than holding half a JSON document.
+        items = iter(stream)
+        first = next(items, None)
         writer = JsonRunWriter(out, as_of, level, policy.version)
-        for assessment in stream:
+        for assessment in chain([first] if first is not None else [], items):
             writer.write(assessment)
             count += 1
         writer.close(stream.rejected)

@@ -394,6 +394,10 @@ class Gate(Strict):
 
     @model_validator(mode="after")
     def _check(self) -> Gate:
+        ids = [r.id for r in (*self.signal_overrides, *self.stop_rules)]
+        duplicates = sorted({i for i in ids if ids.count(i) > 1})
+        if duplicates:
+            raise ValueError(f"signal_overrides/stop_rules: rule ids must be unique: {duplicates}")
         for action, row in self.matrix.items():
             missing = sorted(s.value for s in set(Segment) - set(row))
             if missing:

@@ -158,7 +158,11 @@ Money = Annotated[
 ]
 Flag = Annotated[bool | None, BeforeValidator(_boolean), Field(default=None)]
 Day = Annotated[date | None, BeforeValidator(_iso_date), Field(default=None)]
-Text = Annotated[str | None, BeforeValidator(_blank_to_none), Field(default=None, max_length=5000)]
+Text = Annotated[
+    Annotated[str, Field(max_length=5000)] | None,
+    BeforeValidator(_blank_to_none),
+    Field(default=None),
+]
 
 
 class AccountRecord(BaseModel):
@@ -184,8 +188,9 @@ class AccountRecord(BaseModel):
     logins_30d: Count = Field(default=None, description="Logins in the last 30 days.")
     logins_prev_30d: Count = Field(default=None, description="Logins in the 30 days before.")
     weekly_activity: Annotated[
-        list[Annotated[float, Field(ge=0, le=100)]] | None, BeforeValidator(_weekly_activity)
-    ] = Field(default=None, max_length=520, description="Weekly activity %, newest last.")
+        Annotated[list[Annotated[float, Field(ge=0, le=100)]], Field(max_length=520)] | None,
+        BeforeValidator(_weekly_activity),
+    ] = Field(default=None, description="Weekly activity %, newest last.")
 
     # adoption
     features_adopted: Count = Field(default=None, description="Key features in use.")

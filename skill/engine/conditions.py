@@ -6,6 +6,7 @@ every account runs every theme, trigger and gate rule.
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Callable
 from enum import Enum
 
@@ -93,15 +94,17 @@ def _compile(cond: Condition) -> tuple[Test, ...]:
     return tuple(tests)
 
 
-_COMPILED: dict[int, tuple[Condition, tuple[Test, ...]]] = {}
+# Compiled tests per live condition; an entry goes when its policy is garbage-collected.
+_COMPILED: dict[int, tuple[weakref.ref[Condition], tuple[Test, ...]]] = {}
 
 
 def _tests(cond: Condition) -> tuple[Test, ...]:
-    # Keyed by id; the condition is kept alive in the value so the id cannot be reused.
-    entry = _COMPILED.get(id(cond))
-    if entry is None or entry[0] is not cond:
-        entry = (cond, _compile(cond))
-        _COMPILED[id(cond)] = entry
+    key = id(cond)
+    entry = _COMPILED.get(key)
+    if entry is None or entry[0]() is not cond:
+        ref = weakref.ref(cond, lambda _, key=key: _COMPILED.pop(key, None))
+        entry = (ref, _compile(cond))
+        _COMPILED[key] = entry
     return entry[1]
 
 
@@ -146,7 +149,7 @@ def describe_match(cond: Condition, ctx: AccountContext) -> str:
     for name in cond.fields_missing:
         parts.append(f"{name.replace('_', ' ')} missing")
     if cond.arr_at_least is not None:
-        parts.append(f"ARR at least {cond.arr_at_least:,.0f}")
+        parts.append(f"ARR {ctx.record.arr:,.0f}, at least {cond.arr_at_least:,.0f}")
     if cond.renewal_within_days is not None:
         parts.append(f"renewal in {ctx.days_to_renewal} days")
     if cond.notes_mention_any:

@@ -27,6 +27,13 @@ def pct_change(current: float, previous: float) -> float:
     return (current - previous) / previous * 100.0
 
 
+def trend(current: float, previous: float) -> str:
+    """`-34%`, `+12%`, or `new` when there was nothing before to compare with."""
+    if previous == 0:
+        return "no change" if current == 0 else "new, none prior"
+    return signed_pct(pct_change(current, previous))
+
+
 def signed_pct(value: float) -> str:
     rounded = round_half_up(value)
     return f"+{rounded}%" if rounded > 0 else f"{rounded}%"
@@ -63,7 +70,10 @@ def _login_trend(r: AccountRecord, _: date) -> Reading | None:
     return (
         change,
         None,
-        (f"logins {r.logins_30d} vs {r.logins_prev_30d} prior 30d: {signed_pct(change)}"),
+        (
+            f"logins {r.logins_30d} vs {r.logins_prev_30d} prior 30d: "
+            f"{trend(r.logins_30d, r.logins_prev_30d)}"
+        ),
     )
 
 
@@ -120,7 +130,10 @@ def _ticket_trend(r: AccountRecord, _: date) -> Reading | None:
     return (
         change,
         None,
-        (f"tickets {r.tickets_30d} vs {r.tickets_prev_30d} prior 30d: {signed_pct(change)}"),
+        (
+            f"tickets {r.tickets_30d} vs {r.tickets_prev_30d} prior 30d: "
+            f"{trend(r.tickets_30d, r.tickets_prev_30d)}"
+        ),
     )
 
 

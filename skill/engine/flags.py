@@ -5,7 +5,7 @@ from __future__ import annotations
 from skill.assessment import RiskFlag, RiskTheme, SourceStatus
 from skill.engine.conditions import describe_match, first_match
 from skill.engine.context import AccountContext, days_between
-from skill.engine.dimensions import SOURCE_LABEL, pct_change, signed_pct
+from skill.engine.dimensions import SOURCE_LABEL, pct_change, round_half_up, signed_pct, trend
 from skill.policy import Flags, Risk, ScoringSignals
 from skill.record import Blocker
 from skill.vocabulary import RiskFlagCode
@@ -17,7 +17,10 @@ def _usage_drop(ctx: AccountContext, rules: Flags) -> str | None:
     if r.logins_30d is not None and r.logins_prev_30d:
         change = pct_change(r.logins_30d, r.logins_prev_30d)
         if change <= limit:
-            return f"logins {r.logins_30d} vs {r.logins_prev_30d} prior 30d: {signed_pct(change)}"
+            return (
+                f"logins {r.logins_30d} vs {r.logins_prev_30d} prior 30d: "
+                f"{trend(r.logins_30d, r.logins_prev_30d)}"
+            )
     activity = r.weekly_activity
     if activity and len(activity) >= 3:
         prior = activity[-5:-1]
@@ -26,8 +29,8 @@ def _usage_drop(ctx: AccountContext, rules: Flags) -> str | None:
             change = pct_change(activity[-1], baseline)
             if change <= limit:
                 return (
-                    f"weekly activity {activity[-1]:g}% vs {baseline:.0f}% average of the "
-                    f"{len(prior)} weeks before: {signed_pct(change)}"
+                    f"weekly activity {activity[-1]:g}% vs {round_half_up(baseline)}% average "
+                    f"of the {len(prior)} weeks before: {signed_pct(change)}"
                 )
     return None
 
@@ -40,7 +43,7 @@ def _support_spike(ctx: AccountContext, rules: Flags) -> str | None:
         return None
     return (
         f"tickets {r.tickets_30d} vs {r.tickets_prev_30d} prior 30d: "
-        f"{signed_pct(pct_change(r.tickets_30d, r.tickets_prev_30d))}"
+        f"{trend(r.tickets_30d, r.tickets_prev_30d)}"
     )
 
 

@@ -57,7 +57,9 @@ class PolicyGate:
             *((GateLayer.SIGNAL_OVERRIDE, r) for r in gate.signal_overrides),
             *((GateLayer.STOP_RULE, r) for r in gate.stop_rules),
         ]
-        self._shared: dict[tuple[str, str], PolicyDecision] = {}
+        # Keyed by everything a decision holds: rule ids need not be unique across a
+        # user's rules, and two rules sharing an id must not share a status.
+        self._shared: dict[tuple[GateLayer, str, ActionStatus, str], PolicyDecision] = {}
 
     def fired_rules(self, ctx: AccountContext) -> list[FiredRule]:
         """Overrides and stop rules that hold for this account, evaluated once per account."""
@@ -68,13 +70,14 @@ class PolicyGate:
                 continue
             why = describe_match(matched, ctx)
             reason = rule.reason if why == "always" else f"{rule.reason} ({why})"
-            decision = self._shared.get((rule.id, reason))
+            key = (layer, rule.id, rule.status, reason)
+            decision = self._shared.get(key)
             if decision is None:
                 decision = PolicyDecision(
                     layer=layer, rule=rule.id, status=rule.status, reason=reason
                 )
                 if len(self._shared) < _MAX_SHARED_DECISIONS:
-                    self._shared[(rule.id, reason)] = decision
+                    self._shared[key] = decision
             fired.append((rule, decision))
         return fired
 

@@ -1,0 +1,128 @@
+"""The input contract: the spellings a CRM export uses are accepted, bad values are not."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+import pytest
+from pydantic import ValidationError
+
+from skill.record import INPUT_FIELDS, AccountRecord, Blocker, Champion, PaymentStatus, Segment
+
+
+def record(**fields: Any) -> AccountRecord:
+    return AccountRecord.model_validate({"account_id": "ACC-1", "segment": "smb", **fields})
+
+
+@pytest.mark.parametrize(
+    "spelling", ["Mid-market", "mid_market", "Mid Market", "MID-MARKET", " mid market "]
+)
+def test_mid_market_spellings(spelling: str) -> None:
+    assert record(segment=spelling).segment is Segment.MID_MARKET
+
+
+@pytest.mark.parametrize(
+    ("spelling", "segment"),
+    [("SMB", Segment.SMB), ("smb", Segment.SMB), ("Enterprise", Segment.ENTERPRISE)],
+)
+def test_other_segment_spellings(spelling: str, segment: Segment) -> None:
+    assert record(segment=spelling).segment is segment
+
+
+def test_numbers_with_commas_and_currency_signs() -> None:
+    account = record(arr="$48,000", licensed_seats="1,200", logins_30d=" 12 ")
+    assert account.arr == 48000
+    assert account.licensed_seats == 1200
+    assert account.logins_30d == 12
+
+
+@pytest.mark.parametrize("cell", ["40;50;60", "[40, 50, 60]", "40|50|60", "40 50 60"])
+def test_weekly_activity_from_a_csv_cell(cell: str) -> None:
+    assert record(weekly_activity=cell).weekly_activity == [40, 50, 60]
+
+
+@pytest.mark.parametrize(
+    ("cell", "expected"),
+    [("yes", True), ("Yes", True), ("y", True), ("true", True), ("no", False), ("N", False)],
+)
+def test_booleans_from_yes_no(cell: str, expected: bool) -> None:
+    assert record(expansion_signal=cell).expansion_signal is expected
+
+
+@pytest.mark.parametrize("cell", ["", "n/a", "NA", "null", "-", "  "])
+def test_blank_cells_are_missing_not_zero(cell: str) -> None:
+    account = record(csat=cell, open_tickets=cell, renewal_date=cell, payment_status=cell)
+    assert account.csat is None
+    assert account.open_tickets is None
+    assert account.renewal_date is None
+    assert account.payment_status is None
+
+
+@pytest.mark.parametrize("field", sorted(INPUT_FIELDS - {"account_id", "segment"}))
+def test_json_null_is_missing_for_every_optional_field(field: str) -> None:
+    assert getattr(record(**{field: None}), field) is None
+
+
+def test_none_is_a_value_for_champion_and_blocker() -> None:
+    account = record(champion="None", blocker="none")
+    assert account.champion is Champion.NONE
+    assert account.blocker is Blocker.NONE
+
+
+def test_payment_status_aliases() -> None:
+    assert record(payment_status="Past due").payment_status is PaymentStatus.OVERDUE
+    assert record(payment_status="paid").payment_status is PaymentStatus.CURRENT
+
+
+def test_iso_dates() -> None:
+    assert record(renewal_date="2027-01-12").renewal_date == date(2027, 1, 12)
+
+
+def test_numeric_account_id_becomes_text() -> None:
+    assert record(account_id=1001).account_id == "1001"
+
+
+def test_name_defaults_to_account_id() -> None:
+    assert record().display_name == "ACC-1"
+    assert record(name="Northwind").display_name == "Northwind"
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("csat", 9),
+        ("csat", 0),
+        ("licensed_seats", -5),
+        ("licensed_seats", "-5"),
+        ("segment", "giant"),
+        ("renewal_date", "2026-13-45"),
+        ("renewal_date", "next spring"),
+        ("nps", 150),
+        ("nps_response", 11),
+        ("weekly_activity", "40;abc"),
+        ("weekly_activity", "40;120"),
+        ("champion", "lukewarm"),
+        ("expansion_signal", "maybe"),
+    ],
+)
+def test_bad_values_are_rejected_naming_the_field(field: str, value: object) -> None:
+    with pytest.raises(ValidationError) as caught:
+        record(**{field: value})
+    assert field in str(caught.value)
+
+
+def test_overlong_free_text_is_rejected() -> None:
+    with pytest.raises(ValidationError, match="notes"):
+        record(notes="x" * 5001)
+
+
+def test_segment_is_required() -> None:
+    with pytest.raises(ValidationError, match="segment"):
+        AccountRecord.model_validate({"account_id": "ACC-1"})
+    with pytest.raises(ValidationError, match="segment"):
+        AccountRecord.model_validate({"account_id": "ACC-1", "segment": ""})
+
+
+def test_unknown_columns_are_ignored() -> None:
+    assert record(favourite_colour="teal").account_id == "ACC-1"
