@@ -114,7 +114,10 @@ def assess(
     ] = None,
     account: Annotated[
         list[str] | None,
-        typer.Option("--account", help="Only these account ids (repeatable)."),
+        typer.Option(
+            "--account",
+            help="Only these account ids (repeatable); other accounts' rejected rows are skipped.",
+        ),
     ] = None,
 ) -> None:
     """Assess accounts and print health, flags and gated actions.
@@ -174,7 +177,12 @@ def demo(
 
 @policy_app.command("show")
 def policy_show(
-    segment: Annotated[Segment | None, typer.Option("--segment", help="Only this segment.")] = None,
+    segment: Annotated[
+        str | None,
+        typer.Option(
+            "--segment", help="Only this segment: smb, mid_market (or Mid-market) or enterprise."
+        ),
+    ] = None,
     automation_level: Annotated[
         AutomationLevel | None,
         typer.Option("--automation-level", help="Only this level (default: all three)."),
@@ -195,7 +203,7 @@ def policy_show(
         return
     from skill.render.markdown import render_policy_matrix
 
-    segments = [segment] if segment else list(Segment)
+    segments = [_segment(segment)] if segment else list(Segment)
     levels = [automation_level] if automation_level else list(AutomationLevel)
     sys.stdout.write(render_policy_matrix(loaded, segments, levels))
 
@@ -210,6 +218,13 @@ def policy_check(
     """
     loaded = _load_policy(file)
     sys.stdout.write(f"ok: {file} is valid (policy version {loaded.version})\n")
+
+
+def _segment(value: str) -> Segment:
+    try:
+        return Segment(value)
+    except ValueError:
+        raise _fail(f"--segment {value!r}: expected smb, mid_market or enterprise") from None
 
 
 def main() -> None:

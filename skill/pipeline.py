@@ -63,6 +63,8 @@ class AssessmentStream:
         self.on_rejection: Callable[[Rejection], None] | None = None
 
     def _reject(self, rejection: Rejection) -> None:
+        if self.accounts is not None and rejection.account_id not in (None, *self.accounts):
+            return
         self.rejected.append(rejection)
         if self.on_rejection is not None:
             self.on_rejection(rejection)
