@@ -141,6 +141,149 @@ def assess(
     raise typer.Exit(code)
 
 
+LlmOption = Annotated[
+    str,
+    typer.Option(
+        "--llm",
+        help="auto: Anthropic when ANTHROPIC_API_KEY is set, templates otherwise; "
+        "anthropic: require the API; off: templates only.",
+    ),
+]
+ModelOption = Annotated[
+    str | None,
+    typer.Option("--model", help="Claude model (default: $ACCOUNT_HEALTH_MODEL or a fast model)."),
+]
+CacheOption = Annotated[
+    bool, typer.Option("--cache/--no-cache", help="Reuse drafts for unchanged accounts.")
+]
+CacheDirOption = Annotated[
+    Path | None, typer.Option("--cache-dir", help="Draft cache folder (default ~/.cache).")
+]
+
+
+def _choose_drafter(llm: str, model: str | None, cache: bool, cache_dir: Path | None):
+    from skill.briefing import DrafterChoice, LlmMode
+
+    try:
+        mode = LlmMode(llm)
+    except ValueError:
+        raise _fail(f"--llm {llm!r}: expected auto, anthropic or off") from None
+    try:
+        return DrafterChoice(mode, model=model, cache_dir=cache_dir, use_cache=cache, err=_err)
+    except ValueError as exc:
+        raise _fail(str(exc)) from None
+
+
+@app.command()
+def brief(
+    file: Annotated[str, typer.Argument(help="CSV, JSON or JSONL file of accounts; - for stdin.")],
+    account: Annotated[
+        list[str] | None, typer.Option("--account", help="Only these account ids (repeatable).")
+    ] = None,
+    llm: LlmOption = "auto",
+    model: ModelOption = None,
+    output_format: FormatOption = None,
+    batch: Annotated[
+        bool, typer.Option("--batch", help="Draft through the Message Batches API.")
+    ] = False,
+    resume_batch: Annotated[
+        str | None,
+        typer.Option("--resume-batch", help="Collect the results of an interrupted --batch run."),
+    ] = None,
+    poll_interval: Annotated[
+        float, typer.Option("--poll-interval", help="Seconds between batch status checks.")
+    ] = 10.0,
+    cache: CacheOption = True,
+    cache_dir: CacheDirOption = None,
+    input_format: Annotated[
+        InputFormat | None, typer.Option("--input-format", help="Override the file extension.")
+    ] = None,
+    as_of: AsOfOption = None,
+    automation_level: LevelOption = AutomationLevel.BALANCED,
+    policy: PolicyOption = None,
+    rejects: Annotated[
+        Path | None, typer.Option("--rejects", help="Write rejected records here as JSONL.")
+    ] = None,
+) -> None:
+    """Narrative health briefs: the engine's decisions plus prose, one per account.
+
+    Example: account-health brief accounts.csv --account ACC-1004 --llm off
+    """
+    from skill.briefing import write_briefs
+    from skill.pipeline import run_job
+
+    loaded = _load_policy(policy)
+    day = _as_of(as_of)
+    choice = _choose_drafter(llm, model, cache, cache_dir)
+    fmt = (output_format or _default_format()).value
+    if fmt not in ("md", "json"):
+        raise _fail(f"brief --format {fmt}: expected md or json")
+    code = run_job(
+        file,
+        lambda stream: write_briefs(
+            stream,
+            choice,
+            output_format=fmt,
+            out=sys.stdout,
+            policy=loaded,
+            as_of=day,
+            level=automation_level,
+            batch=batch or resume_batch is not None,
+            resume_batch_id=resume_batch,
+            poll_interval=poll_interval,
+            err=_err,
+        ),
+        as_of=day,
+        level=automation_level,
+        policy=loaded,
+        err=_err,
+        input_format=input_format.value if input_format else None,
+        rejects_path=rejects,
+        accounts=set(account) if account else None,
+    )
+    raise typer.Exit(code)
+
+
+@app.command()
+def email(
+    file: Annotated[str, typer.Argument(help="CSV, JSON or JSONL file of accounts; - for stdin.")],
+    account: Annotated[
+        list[str], typer.Option("--account", help="The account to write to (repeatable).")
+    ],
+    llm: LlmOption = "auto",
+    model: ModelOption = None,
+    output_format: FormatOption = None,
+    cache: CacheOption = True,
+    cache_dir: CacheDirOption = None,
+    as_of: AsOfOption = None,
+    automation_level: LevelOption = AutomationLevel.BALANCED,
+    policy: PolicyOption = None,
+) -> None:
+    """Draft a check-in email in the owner's voice. Always a draft: nothing is ever sent.
+
+    Example: account-health email accounts.csv --account ACC-1004 --llm off
+    """
+    from skill.briefing import write_emails
+    from skill.pipeline import run_job
+
+    loaded = _load_policy(policy)
+    day = _as_of(as_of)
+    choice = _choose_drafter(llm, model, cache, cache_dir)
+    fmt = (output_format or _default_format()).value
+    if fmt not in ("md", "json"):
+        raise _fail(f"email --format {fmt}: expected md or json")
+    code = run_job(
+        file,
+        lambda stream: write_emails(stream, choice, output_format=fmt, out=sys.stdout, err=_err),
+        as_of=day,
+        level=automation_level,
+        policy=loaded,
+        err=_err,
+        accounts=set(account),
+    )
+    raise typer.Exit(code)
+
+
 @app.command()
 def demo(
     automation_level: Annotated[

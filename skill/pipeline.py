@@ -99,6 +99,32 @@ def run_assessment(
     accounts: set[str] | None = None,
 ) -> int:
     """Run `assess` and return the exit code."""
+    return run_job(
+        source,
+        lambda stream: write_assessments(stream, output_format, out, policy, as_of, level),
+        as_of=as_of,
+        level=level,
+        policy=policy,
+        err=err,
+        input_format=input_format,
+        rejects_path=rejects_path,
+        accounts=accounts,
+    )
+
+
+def run_job(
+    source: str | Path | TextIO,
+    write: Callable[[AssessmentStream], int],
+    *,
+    as_of: date,
+    level: AutomationLevel,
+    policy: Policy,
+    err: ErrorSink,
+    input_format: str | None = None,
+    rejects_path: Path | None = None,
+    accounts: set[str] | None = None,
+) -> int:
+    """Read, assess and hand the stream to `write`; report rejections; return the exit code."""
     try:
         stream = AssessmentStream(
             source,
@@ -121,7 +147,7 @@ def run_assessment(
 
     stream.on_rejection = on_rejection
     try:
-        count = write_assessments(stream, output_format, out, policy, as_of, level)
+        count = write(stream)
     except InputError as exc:
         err(f"error: {exc}")
         return EXIT_USAGE

@@ -178,6 +178,15 @@ class AccountRecord(BaseModel):
         default=None, description="onboarding, adoption, active or renewal."
     )
     owner: Text = Field(default=None, description="Account owner (CSM) name.")
+    contact_name: Annotated[str | None, BeforeValidator(_blank_to_none)] = Field(
+        default=None, max_length=120, description="Customer contact for check-in emails."
+    )
+    contact_email: Annotated[str | None, BeforeValidator(_blank_to_none)] = Field(
+        default=None,
+        max_length=254,
+        pattern=r"^[^@\s<>]+@[^@\s<>]+\.[^@\s<>]+$",
+        description="Customer contact's email address.",
+    )
     arr: Money = Field(default=None, description="Annual recurring revenue, in currency units.")
     renewal_date: Day = Field(default=None, description="Contract renewal date (ISO 8601).")
     as_of: Day = Field(default=None, description="Date the signals describe (ISO 8601).")

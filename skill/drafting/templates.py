@@ -7,7 +7,7 @@ from functools import cache
 import jinja2
 
 from skill.assessment import Action, Assessment
-from skill.drafting.base import AccountTexts, DraftSource
+from skill.drafting.base import AccountTexts, DraftSource, EmailTexts
 from skill.paths import prompts_dir
 from skill.vocabulary import ActionStatus
 
@@ -42,22 +42,81 @@ def _render(name: str, **context: object) -> str:
     return " ".join(text.split())
 
 
+def _render_paragraphs(name: str, **context: object) -> str:
+    """Keeps blank-line paragraph breaks; collapses whitespace inside each paragraph."""
+    text = environment().get_template(name).render(**context)
+    paragraphs = [
+        "\n".join(" ".join(line.split()) for line in p.strip().splitlines())
+        for p in text.split("\n\n")
+    ]
+    return "\n\n".join(p for p in paragraphs if p)
+
+
+# Themes a neutral check-in may offer help with; commercial ones stay with a person.
+EMAIL_TOPICS = {
+    "onboarding_friction": "getting set up",
+    "adoption_gap": "getting more from the product",
+    "support_strain": "the open support issues",
+    "outcome": "the goals in your success plan",
+}
+
+
+def template_summary_line(a: Assessment) -> str:
+    return _render("fallback/summary_line.j2", a=a)
+
+
+def template_narrative(a: Assessment) -> str:
+    return _render("fallback/narrative.j2", a=a)
+
+
+def template_rationale(action: Action) -> str:
+    return _render(
+        "fallback/rationale.j2",
+        action=action,
+        status_words=STATUS_WORDS[action.status],
+        deciding_reason=deciding_reason(action),
+    )
+
+
+def template_email(a: Assessment) -> tuple[str, str]:
+    topics = [EMAIL_TOPICS[t.code] for t in a.themes if t.code in EMAIL_TOPICS]
+    recipient = a.untrusted_text.contact_name or f"{a.name} team"
+    body = _render_paragraphs(
+        "fallback/email_body.j2",
+        a=a,
+        recipient=recipient,
+        topics=" and ".join(topics[:2]),
+        sender=a.owner or "Your customer success team",
+    )
+    return _render("fallback/email_subject.j2", a=a), body
+
+
 class TemplateDrafter:
     """Same facts in, same words out: no network, no randomness."""
 
     def draft(self, assessment: Assessment) -> AccountTexts:
+        rationales = {a.action: template_rationale(a) for a in assessment.actions}
+        parts = ["summary_line", "narrative", *(f"rationale:{a}" for a in rationales)]
         return AccountTexts(
             account_id=assessment.account_id,
-            summary_line=_render("fallback/summary_line.j2", a=assessment),
-            narrative=_render("fallback/narrative.j2", a=assessment),
-            rationales={
-                action.action: _render(
-                    "fallback/rationale.j2",
-                    action=action,
-                    status_words=STATUS_WORDS[action.status],
-                    deciding_reason=deciding_reason(action),
-                )
-                for action in assessment.actions
-            },
+            summary_line=template_summary_line(assessment),
+            narrative=template_narrative(assessment),
+            rationales=rationales,
             draft_source=DraftSource.TEMPLATE,
+            part_sources=dict.fromkeys(parts, DraftSource.TEMPLATE),
+            reasons=[],
+        )
+
+    def draft_email(self, assessment: Assessment) -> EmailTexts:
+        subject, body = template_email(assessment)
+        return EmailTexts(
+            account_id=assessment.account_id,
+            to_name=assessment.untrusted_text.contact_name,
+            to_email=assessment.untrusted_text.contact_email,
+            from_name=assessment.owner,
+            subject=subject,
+            body=body,
+            draft_source=DraftSource.TEMPLATE,
+            part_sources={"subject": DraftSource.TEMPLATE, "body": DraftSource.TEMPLATE},
+            reasons=[],
         )

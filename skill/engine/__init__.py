@@ -113,7 +113,12 @@ def assess_account(
             level=gate.level,
             policy_version=policy.version,
         ),
-        untrusted_text=UntrustedText(notes=record.notes, blocker_note=record.blocker_note),
+        untrusted_text=UntrustedText(
+            notes=record.notes,
+            blocker_note=record.blocker_note,
+            contact_name=record.contact_name,
+            contact_email=record.contact_email,
+        ),
     )
 
 

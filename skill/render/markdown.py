@@ -96,7 +96,24 @@ def _actions(a: Assessment, texts: AccountTexts) -> list[str]:
     return lines
 
 
-def render_assessment(a: Assessment, texts: AccountTexts, policy: Policy) -> str:
+def prose_note(texts: AccountTexts, model: str | None) -> str:
+    """Says where the words came from, so nothing degrades silently."""
+    if model is None:
+        return "_Prose from templates (no LLM)._"
+    fallbacks = sum(1 for s in texts.part_sources.values() if s.value == "template")
+    if fallbacks == len(texts.part_sources):
+        problems = len(texts.reasons)
+        return f"_Prose from templates: {model} gave no usable draft ({problems} problem(s))._"
+    retried = " after one retry" if texts.draft_source.value == "llm_retry" else ""
+    note = f"_Prose drafted by {model}{retried} and checked against the facts"
+    if fallbacks:
+        note += f"; {fallbacks} part(s) from templates"
+    return note + "._"
+
+
+def render_assessment(
+    a: Assessment, texts: AccountTexts, policy: Policy, model: str | None = None
+) -> str:
     at_risk = a.band is not Band.GREEN
     lifecycle = a.lifecycle.value if a.lifecycle else "lifecycle not given"
     renewal = (
@@ -128,8 +145,7 @@ def render_assessment(a: Assessment, texts: AccountTexts, policy: Policy) -> str
             + ".",
             "",
         ]
-    if texts.draft_source.value == "template":
-        lines += ["_Prose from templates (no LLM)._", ""]
+    lines += [prose_note(texts, model), ""]
     return "\n".join(lines)
 
 

@@ -1,0 +1,292 @@
+"""`brief` and `email`: the engine's assessment plus validated words.
+
+Statuses, priorities, owners and due dates come only from the engine's frozen
+assessment; a drafter contributes text keyed by action id, nothing else.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Callable
+from datetime import date
+from enum import StrEnum
+from pathlib import Path
+from typing import TextIO
+
+from pydantic import BaseModel, ConfigDict
+
+from skill.assessment import SCHEMA_VERSION, Assessment
+from skill.drafting import AccountTexts, EmailTexts, TemplateDrafter
+from skill.drafting.cache import DraftCache, Usage
+from skill.drafting.templates import deciding_reason
+from skill.ingest import Rejection
+from skill.pipeline import AssessmentStream
+from skill.policy import Policy
+from skill.render.markdown import render_assessment
+from skill.vocabulary import ActionStatus, AutomationLevel
+
+ErrorSink = Callable[[str], None]
+CHECKIN_ACTION = "send_checkin_email"
+
+
+class LlmMode(StrEnum):
+    AUTO = "auto"
+    ANTHROPIC = "anthropic"
+    OFF = "off"
+
+
+class DraftingInfo(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    source: str
+    model: str | None
+    why: str
+    usage: dict[str, int] | None = None
+
+
+class Brief(BaseModel):
+    """One account: the engine's decisions and the words around them, merged by action id."""
+
+    model_config = ConfigDict(frozen=True)
+
+    assessment: Assessment
+    texts: AccountTexts
+
+
+class BriefRun(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    schema_version: str = SCHEMA_VERSION
+    as_of: date
+    automation_level: AutomationLevel
+    policy_version: str
+    drafting: DraftingInfo
+    briefs: list[Brief]
+    rejected: list[Rejection]
+
+
+class EmailDraftOut(BaseModel):
+    """A check-in email draft. Never sent by this tool; a person approves and sends it."""
+
+    model_config = ConfigDict(frozen=True)
+
+    schema_version: str = SCHEMA_VERSION
+    account_id: str
+    account_name: str
+    is_draft: bool = True
+    requires_approval: bool = True
+    policy_status: ActionStatus
+    policy_reason: str
+    recommended_by_engine: bool
+    drafting: DraftingInfo
+    email: EmailTexts
+
+
+class DrafterChoice:
+    """Which drafter a run uses, and why, so the output can say it."""
+
+    def __init__(
+        self,
+        mode: LlmMode,
+        *,
+        model: str | None,
+        cache_dir: Path | None,
+        use_cache: bool,
+        err: ErrorSink,
+        client: object | None = None,
+    ) -> None:
+        self.usage = Usage()
+        self.model: str | None = None
+        has_key = bool(os.environ.get("ANTHROPIC_API_KEY"))
+        if mode is LlmMode.OFF:
+            self.drafter, self.why = TemplateDrafter(), "--llm off"
+            return
+        if mode is LlmMode.AUTO and not has_key and client is None:
+            self.drafter, self.why = TemplateDrafter(), "ANTHROPIC_API_KEY is not set"
+            return
+        if not has_key and client is None:
+            raise ValueError("--llm anthropic needs ANTHROPIC_API_KEY in the environment")
+        from skill.drafting.llm import AnthropicDrafter, make_client
+
+        self.drafter = AnthropicDrafter(
+            client if client is not None else make_client(),
+            model=model,
+            cache=DraftCache(cache_dir) if use_cache else None,
+            usage=self.usage,
+            warn=err,
+        )
+        self.model = self.drafter.model
+        self.why = "Anthropic API"
+
+    @property
+    def info(self) -> DraftingInfo:
+        if self.model is None:
+            return DraftingInfo(source="template", model=None, why=self.why)
+        return DraftingInfo(
+            source="anthropic", model=self.model, why=self.why, usage=self.usage.as_dict()
+        )
+
+
+def write_briefs(
+    stream: AssessmentStream,
+    choice: DrafterChoice,
+    *,
+    output_format: str,
+    out: TextIO,
+    policy: Policy,
+    as_of: date,
+    level: AutomationLevel,
+    batch: bool = False,
+    resume_batch_id: str | None = None,
+    poll_interval: float = 10.0,
+    err: ErrorSink,
+) -> int:
+    if choice.model is None:
+        err(f"note: prose from templates ({choice.why}); statuses are the engine's either way")
+    assessments: list[Assessment] = []
+    texts: dict[str, AccountTexts] = {}
+    if batch and choice.model is not None:
+        assessments = list(stream)
+        texts = _batch(choice, assessments, resume_batch_id, poll_interval, err)
+    count = 0
+    briefs: list[Brief] = []
+    source = assessments if assessments else stream
+    for assessment in source:
+        drafted = texts.get(assessment.account_id) or choice.drafter.draft(assessment)
+        if output_format == "json":
+            briefs.append(Brief(assessment=assessment, texts=drafted))
+        else:
+            if count:
+                out.write("\n---\n\n")
+            out.write(render_assessment(assessment, drafted, policy, choice.model))
+        count += 1
+    if output_format == "json":
+        run = BriefRun(
+            as_of=as_of,
+            automation_level=level,
+            policy_version=policy.version,
+            drafting=choice.info,
+            briefs=briefs,
+            rejected=stream.rejected,
+        )
+        out.write(run.model_dump_json(indent=2) + "\n")
+    if choice.model is not None:
+        err(choice.usage.line())
+    return count
+
+
+def _batch(
+    choice: DrafterChoice,
+    assessments: list[Assessment],
+    resume_batch_id: str | None,
+    poll_interval: float,
+    err: ErrorSink,
+) -> dict[str, AccountTexts]:
+    from rich.progress import Progress
+
+    with Progress(transient=True, console=_stderr_console()) as progress:
+        task = progress.add_task("batch", total=len(assessments))
+
+        def submitted(batch_id: str) -> None:
+            err(
+                f"batch {batch_id} submitted; if interrupted, resume with --resume-batch {batch_id}"
+            )
+
+        def advanced(done: int, total: int) -> None:
+            progress.update(task, completed=done, total=max(total, 1))
+
+        return choice.drafter.draft_batch(
+            assessments,
+            resume_batch_id=resume_batch_id,
+            poll_interval=poll_interval,
+            on_progress=advanced,
+            on_submitted=submitted,
+        )
+
+
+def _stderr_console():
+    from rich.console import Console
+
+    return Console(file=sys.stderr)
+
+
+def write_emails(
+    stream: AssessmentStream,
+    choice: DrafterChoice,
+    *,
+    output_format: str,
+    out: TextIO,
+    err: ErrorSink,
+) -> int:
+    count = 0
+    for assessment in stream:
+        email = choice.drafter.draft_email(assessment)
+        status, reason = email_policy(assessment)
+        draft = EmailDraftOut(
+            account_id=assessment.account_id,
+            account_name=assessment.name,
+            policy_status=status,
+            policy_reason=reason,
+            recommended_by_engine=any(a.action == CHECKIN_ACTION for a in assessment.actions),
+            drafting=choice.info,
+            email=email,
+        )
+        if count:
+            out.write("\n" if output_format == "json" else "\n---\n\n")
+        out.write(
+            draft.model_dump_json(indent=2) + "\n"
+            if output_format == "json"
+            else render_email(draft, choice.model)
+        )
+        count += 1
+    if choice.model is not None:
+        err(choice.usage.line())
+    return count
+
+
+def email_policy(assessment: Assessment) -> tuple[ActionStatus, str]:
+    """The check-in action's status, never looser than approval_required (seed 000: high)."""
+    action = next((a for a in assessment.actions if a.action == CHECKIN_ACTION), None)
+    if action is None:
+        return ActionStatus.APPROVAL_REQUIRED, (
+            "The engine did not recommend a check-in for this account; an email is still "
+            "high-sensitivity and needs approval."
+        )
+    if action.status.rank < ActionStatus.APPROVAL_REQUIRED.rank:
+        return ActionStatus.APPROVAL_REQUIRED, "Check-in emails always need a person's approval."
+    return action.status, deciding_reason(action)
+
+
+def render_email(draft: EmailDraftOut, model: str | None) -> str:
+    email = draft.email
+    recipient = email.to_name or f"{draft.account_name} team"
+    if email.to_email:
+        recipient += f" <{email.to_email}>"
+    warning = (
+        "**Blocked by policy: do not send.**"
+        if draft.policy_status is ActionStatus.BLOCKED
+        else "**Draft: needs approval before sending. Nothing has been sent.**"
+    )
+    source = (
+        "from templates (no LLM)"
+        if model is None or email.draft_source.value == "template"
+        else f"drafted by {model} and checked"
+    )
+    return "\n".join(
+        [
+            f"## Check-in email draft: {draft.account_name}",
+            "",
+            f"> {warning} Policy status for `{CHECKIN_ACTION}`: "
+            f"`{draft.policy_status.value}`. {draft.policy_reason}",
+            "",
+            f"**To:** {recipient}  ",
+            f"**From:** {email.from_name or 'account owner'}  ",
+            f"**Subject:** {email.subject}",
+            "",
+            email.body,
+            "",
+            f"_Text {source}._",
+            "",
+        ]
+    )
