@@ -1,0 +1,456 @@
+"""Engine throughput, memory and cold-start benchmark (a report, not a test).
+
+    python benchmarks/engine.py                      # sizes 2000,20000,100000 (~1-2 min)
+    python benchmarks/engine.py --sizes 1000000      # the 1M memory target (~9 min today)
+
+For each N: write N seeded synthetic accounts to a CSV (benchmarks/synthetic.py),
+then, in a fresh subprocess pinned to one core, time
+  1. the baseline: `csv.DictReader` + `json.dumps` of every row to a null sink, and
+  2. `skill.pipeline.run_assessment(..., output_format="jsonl")`, the code path of
+     `account-health assess FILE --format jsonl`, to the same kind of null sink,
+and report accounts/s, the ratio pipeline time / baseline time, and peak RSS.
+Then time `python -m skill assess one.csv` from a cold interpreter, and check that
+`anthropic` is never imported on that path. Each target is printed as PASS or MISS;
+the exit status is 0 either way.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from synthetic import AS_OF, FIELDS, write_accounts_csv
+
+ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_SIZES = (2_000, 20_000, 100_000)
+# Subprocesses import `skill` from this checkout even when it is not installed.
+ENV = {
+    **os.environ,
+    "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
+}
+
+TARGET_RATE = 20_000  # accounts/s on one core
+TARGET_RSS_MB = 250.0  # peak RSS for 1,000,000 accounts
+TARGET_RSS_N = 1_000_000
+TARGET_COLD_S = 0.5  # wall seconds, one account, fresh interpreter
+
+
+# --------------------------------------------------------------------------- worker
+
+
+class CountingSink:
+    """A text sink that keeps nothing: counts lines and characters written."""
+
+    def __init__(self) -> None:
+        self.lines = 0
+        self.chars = 0
+
+    def write(self, text: str) -> int:
+        self.lines += text.count("\n")
+        self.chars += len(text)
+        return len(text)
+
+    def flush(self) -> None:
+        pass
+
+
+def _peak_rss_mb() -> float:
+    """This process's peak resident set size since it started, in MB.
+
+    Linux: `VmHWM` from /proc/self/status. Not `ru_maxrss`: Linux carries that over
+    `execve`, and Python's subprocess spawns with vfork, so a child's `ru_maxrss`
+    starts at the parent's peak. Elsewhere `ru_maxrss` is the best there is.
+    """
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return _ru_maxrss_mb()
+
+
+def _ru_maxrss_mb() -> float:
+    import resource
+
+    # Linux reports kilobytes; macOS reports bytes.
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak / (1024 * 1024) if sys.platform == "darwin" else peak / 1024
+
+
+def _pin(cpu: int | None) -> int | None:
+    if cpu is None or not hasattr(os, "sched_setaffinity"):
+        return None
+    os.sched_setaffinity(0, {cpu})
+    return cpu
+
+
+def worker(path: str, cpu: int | None) -> dict:
+    """Baseline then pipeline over one CSV, in this (fresh) process; return the figures."""
+    pinned = _pin(cpu)
+    figures: dict = {"pinned_cpu": pinned, "rss_start_mb": _peak_rss_mb()}
+
+    # 1. Baseline: the least any CSV -> JSONL tool has to do. Only csv and json imported.
+    sink = CountingSink()
+    started = time.perf_counter()
+    with open(path, encoding="utf-8", newline="") as handle:
+        for row in csv.DictReader(handle):
+            sink.write(json.dumps(row) + "\n")
+    figures["baseline_s"] = time.perf_counter() - started
+    figures["baseline_rows"] = sink.lines
+    figures["rss_after_baseline_mb"] = _peak_rss_mb()
+
+    # 2. The real code path of `account-health assess FILE --format jsonl`.
+    started = time.perf_counter()
+    from skill.pipeline import run_assessment
+    from skill.policy import load_policy
+    from skill.vocabulary import AutomationLevel
+
+    policy = load_policy()
+    figures["import_and_policy_s"] = time.perf_counter() - started
+    figures["rss_ready_mb"] = _peak_rss_mb()
+
+    sink = CountingSink()
+    messages: list[str] = []
+    started = time.perf_counter()
+    code = run_assessment(
+        path,
+        output_format="jsonl",
+        as_of=AS_OF,
+        level=AutomationLevel.BALANCED,
+        policy=policy,
+        out=sink,  # type: ignore[arg-type]
+        err=messages.append,
+    )
+    figures["pipeline_s"] = time.perf_counter() - started
+    figures["pipeline_rows"] = sink.lines
+    figures["pipeline_mb_out"] = sink.chars / 1e6
+    figures["exit_code"] = code
+    figures["messages"] = len(messages)
+    figures["first_messages"] = messages[:3]
+    figures["rss_peak_mb"] = _peak_rss_mb()
+    figures["ru_maxrss_mb"] = _ru_maxrss_mb()
+    figures["contract_drift"] = _contract_drift()
+    return figures
+
+
+# --------------------------------------------------------------------------- parent
+
+
+def _run_worker(path: Path, cpu: int | None) -> dict:
+    command = [sys.executable, __file__, "--worker", str(path)]
+    if cpu is not None:
+        command += ["--cpu", str(cpu)]
+    done = subprocess.run(command, capture_output=True, text=True, cwd=ROOT, env=ENV, check=False)
+    if done.returncode != 0:
+        raise SystemExit(f"worker failed (exit {done.returncode}):\n{done.stderr}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def _cold_start(one_csv: Path, runs: int, pycache: Path | None) -> list[float]:
+    """Wall seconds of `runs` fresh `python -m skill assess one_csv`, after one warm-up.
+
+    With `pycache`, bytecode is written there and reused (PYTHONPYCACHEPREFIX), as an
+    installed package's is, without writing into the checkout. Without it, no bytecode
+    is written (PYTHONDONTWRITEBYTECODE=1): modules with no .pyc beside them are
+    compiled from source on every start.
+    """
+    env = dict(ENV)
+    if pycache is None:
+        env["PYTHONDONTWRITEBYTECODE"] = "1"
+        env.pop("PYTHONPYCACHEPREFIX", None)
+    else:
+        env.pop("PYTHONDONTWRITEBYTECODE", None)
+        env["PYTHONPYCACHEPREFIX"] = str(pycache)
+    command = [
+        sys.executable,
+        "-m",
+        "skill",
+        "assess",
+        str(one_csv),
+        "--format",
+        "json",
+        "--as-of",
+        AS_OF.isoformat(),
+    ]
+    timings = []
+    for attempt in range(runs + 1):  # the first run warms __pycache__ and the page cache
+        started = time.perf_counter()
+        done = subprocess.run(command, capture_output=True, cwd=ROOT, env=env, check=False)
+        elapsed = time.perf_counter() - started
+        if done.returncode != 0:
+            raise SystemExit(f"cold start failed (exit {done.returncode}):\n{done.stderr}")
+        if attempt:
+            timings.append(elapsed)
+    return timings
+
+
+_IMPORT_CHECK = """
+import json, sys
+sys.argv = ["account-health", "assess", sys.argv[1], "--format", "json", "--as-of", sys.argv[2]]
+from skill.cli import main
+try:
+    main()
+except SystemExit as exc:
+    code = exc.code
+else:
+    code = 0
+names = set(sys.modules)
+watch = ["anthropic", "httpx", "jinja2", "rich", "yaml", "pydantic", "typer", "click"]
+report = {
+    "exit_code": code,
+    "modules": len(names),
+    "imported": {w: any(n == w or n.startswith(w + ".") for n in names) for w in watch},
+}
+sys.stderr.write("\\nIMPORT-CHECK " + json.dumps(report) + "\\n")
+"""
+
+
+def _import_check(one_csv: Path) -> dict:
+    command = [sys.executable, "-c", _IMPORT_CHECK, str(one_csv), AS_OF.isoformat()]
+    done = subprocess.run(command, capture_output=True, text=True, cwd=ROOT, env=ENV, check=False)
+    for line in done.stderr.splitlines():
+        if line.startswith("IMPORT-CHECK "):
+            return json.loads(line.removeprefix("IMPORT-CHECK "))
+    raise SystemExit(f"import check failed (exit {done.returncode}):\n{done.stderr}")
+
+
+def _installed(name: str) -> bool:
+    from importlib.util import find_spec
+
+    return find_spec(name) is not None
+
+
+def _contract_drift() -> str | None:
+    """Name any input-contract field the generator misses, or column it invents."""
+    from skill.record import INPUT_FIELDS
+
+    missing = sorted(INPUT_FIELDS - set(FIELDS))
+    extra = sorted(set(FIELDS) - INPUT_FIELDS)
+    if not missing and not extra:
+        return None
+    return f"generator vs input contract: missing {missing}, unknown {extra}"
+
+
+def _default_cpu() -> int | None:
+    if not hasattr(os, "sched_getaffinity"):
+        return None
+    return max(os.sched_getaffinity(0))
+
+
+def _load() -> str:
+    if not hasattr(os, "getloadavg"):
+        return "unknown"
+    return " / ".join(f"{x:.2f}" for x in os.getloadavg()) + " (1 / 5 / 15 min)"
+
+
+def _verdict(ok: bool) -> str:
+    return "PASS" if ok else "MISS"
+
+
+def _git_revision() -> str:
+    done = subprocess.run(
+        ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=ROOT
+    )
+    if done.returncode != 0:
+        return "unknown"
+    dirty = subprocess.run(
+        ["git", "status", "--porcelain", "--", "skill"], capture_output=True, text=True, cwd=ROOT
+    )
+    return done.stdout.strip() + (" (skill/ modified)" if dirty.stdout.strip() else "")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument(
+        "--sizes",
+        default=",".join(str(n) for n in DEFAULT_SIZES),
+        help="comma-separated account counts (default %(default)s; 1000000 for the RSS target)",
+    )
+    parser.add_argument("--seed", type=int, default=7, help="generator seed (default 7)")
+    parser.add_argument(
+        "--cold-start-runs", type=int, default=5, help="timed cold starts (default 5)"
+    )
+    parser.add_argument("--max-n", type=int, default=None, help="skip sizes above this")
+    parser.add_argument("--cpu", type=int, default=None, help="core to pin the worker to")
+    parser.add_argument("--worker", metavar="CSV", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+
+    if args.worker:
+        print(json.dumps(worker(args.worker, args.cpu)))
+        return 0
+
+    sizes = [int(s.replace("_", "")) for s in args.sizes.split(",") if s.strip()]
+    if args.max_n is not None:
+        skipped = [n for n in sizes if n > args.max_n]
+        sizes = [n for n in sizes if n <= args.max_n]
+        if skipped:
+            print(f"skipping sizes above --max-n {args.max_n}: {skipped}")
+    cpu = args.cpu if args.cpu is not None else _default_cpu()
+    affinity = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None
+
+    print("account-health engine benchmark")
+    print(f"  python     {platform.python_version()} ({platform.python_implementation()})")
+    print(f"  platform   {platform.platform()}")
+    print(f"  cpus       {os.cpu_count()} (usable {affinity}); worker pinned to cpu {cpu}")
+    print(f"  skill      {_git_revision()}")
+    print(f"  seed       {args.seed}; as_of {AS_OF}; sizes {sizes}")
+    print(f"  load avg   {_load()} at start (other work on the machine skews the timings)")
+    print()
+
+    header = (
+        f"{'N':>9} {'CSV MB':>7} {'gen s':>6} {'base s':>7} {'base rows/s':>12} "
+        f"{'pipe s':>8} {'accounts/s':>11} {'ratio':>6} {'RSS ready':>10} {'RSS peak':>9}"
+    )
+    print(header)
+    print("-" * len(header))
+    results: list[tuple[int, dict]] = []
+    drift_seen = None
+    with tempfile.TemporaryDirectory(prefix="ah-bench-") as tmp:
+        for n in sizes:
+            path = Path(tmp) / f"accounts-{n}.csv"
+            started = time.perf_counter()
+            write_accounts_csv(path, n, seed=args.seed)
+            generated = time.perf_counter() - started
+            csv_mb = path.stat().st_size / 1e6
+            figures = _run_worker(path, cpu)
+            path.unlink()
+            results.append((n, figures))
+            rate = figures["pipeline_rows"] / figures["pipeline_s"]
+            base_rate = figures["baseline_rows"] / figures["baseline_s"]
+            ratio = figures["pipeline_s"] / figures["baseline_s"]
+            print(
+                f"{n:>9,} {csv_mb:>7.1f} {generated:>6.1f} {figures['baseline_s']:>7.2f} "
+                f"{base_rate:>12,.0f} {figures['pipeline_s']:>8.2f} {rate:>11,.0f} "
+                f"{ratio:>5.1f}x {figures['rss_ready_mb']:>7.1f} MB "
+                f"{figures['rss_peak_mb']:>6.1f} MB"
+            )
+            problems = []
+            if figures["pipeline_rows"] != n or figures["baseline_rows"] != n:
+                problems.append(
+                    f"rows: baseline {figures['baseline_rows']}, pipeline "
+                    f"{figures['pipeline_rows']}, expected {n}"
+                )
+            if figures["exit_code"] != 0 or figures["messages"]:
+                problems.append(
+                    f"exit {figures['exit_code']}, {figures['messages']} message(s): "
+                    f"{figures['first_messages']}"
+                )
+            if figures["contract_drift"] and figures["contract_drift"] != drift_seen:
+                drift_seen = figures["contract_drift"]
+                problems.append(drift_seen)
+            for problem in problems:
+                print(f"{'':>9} ! {problem}")
+
+        one = write_accounts_csv(Path(tmp) / "one.csv", 1, seed=args.seed)
+        cold: list[float] = []
+        uncached: list[float] = []
+        if args.cold_start_runs > 0:
+            cold = _cold_start(one, args.cold_start_runs, Path(tmp) / "pycache")
+            uncached = _cold_start(one, args.cold_start_runs, None)
+        imports = _import_check(one)
+
+    first_n, first = results[0] if results else (0, {})
+    last_n, last = results[-1] if results else (0, {})
+    print()
+    print("  base s / base rows/s   csv.DictReader + json.dumps per row to a null sink")
+    print("  pipe s / accounts/s    run_assessment(--format jsonl) to a null sink, after imports")
+    print("  ratio                  pipe s / base s: times slower than a plain read + dump")
+    print("  RSS ready / peak       peak RSS (VmHWM) after imports + policy load / at the end")
+    if results:
+        print(f"  imports + policy load  {last['import_and_policy_s']:.2f} s (not in pipe s)")
+        print(
+            f"  baseline alone         peak RSS {last['rss_after_baseline_mb']:.1f} MB at "
+            f"N={last_n:,} (measured before `skill` is imported)"
+        )
+    if cold:
+        print(
+            f"  cold start (1 account) min {min(cold):.3f} s, "
+            f"median {statistics.median(cold):.3f} s over {len(cold)} runs (bytecode cached)"
+        )
+        pyc = (
+            "present"
+            if (ROOT / "skill" / "__pycache__").is_dir()
+            else "absent: compiled each start"
+        )
+        print(
+            f"    without .pyc writes  min {min(uncached):.3f} s, "
+            f"median {statistics.median(uncached):.3f} s (PYTHONDONTWRITEBYTECODE=1; "
+            f"skill/__pycache__ {pyc})"
+        )
+    anthropic_imported = imports["imported"]["anthropic"]
+    loaded = ", ".join(name for name, hit in imports["imported"].items() if hit)
+    print(
+        f"  anthropic imported: {'yes' if anthropic_imported else 'no'} "
+        f"(installed: {'yes' if _installed('anthropic') else 'no'}; "
+        f"{imports['modules']} modules loaded; of note: {loaded or 'none'})"
+    )
+
+    print(f"  load avg               {_load()} at the end")
+    print()
+    print("targets")
+    if results:
+        rate = last["pipeline_rows"] / last["pipeline_s"]
+        print(
+            f"  {_verdict(rate >= TARGET_RATE)}  throughput >= {TARGET_RATE:,} accounts/s "
+            f"on one core: {rate:,.0f} accounts/s at N={last_n:,} "
+            f"({rate / TARGET_RATE:.0%} of target)"
+        )
+        peak = last["rss_peak_mb"]
+        if len(results) > 1 and last_n > first_n:
+            slope = (peak - first["rss_peak_mb"]) / (last_n - first_n)
+            growth = (
+                f"\n        growth {peak - first['rss_peak_mb']:+.1f} MB from N={first_n:,} "
+                f"to N={last_n:,} ({slope * 100_000:+.2f} MB per 100,000 accounts)"
+            )
+            if len(results) > 2:
+                prev_n, prev = results[-2]
+                tail = (peak - prev["rss_peak_mb"]) / (last_n - prev_n)
+                growth += f"; {tail * 100_000:+.2f} MB per 100,000 from N={prev_n:,}"
+        else:
+            slope, growth = None, ""
+        if last_n >= TARGET_RSS_N:
+            print(
+                f"  {_verdict(peak <= TARGET_RSS_MB)}  peak RSS <= {TARGET_RSS_MB:.0f} MB at "
+                f"N={TARGET_RSS_N:,}: {peak:.1f} MB at N={last_n:,}\n"
+                f"        (measured){growth}"
+            )
+        elif slope is not None:
+            projected = peak + max(slope, 0.0) * (TARGET_RSS_N - last_n)
+            print(
+                f"  {_verdict(projected <= TARGET_RSS_MB)}  peak RSS <= {TARGET_RSS_MB:.0f} MB at "
+                f"N={TARGET_RSS_N:,}: {projected:.1f} MB projected linearly from "
+                f"{peak:.1f} MB at N={last_n:,}\n"
+                f"        (not measured; run --sizes {TARGET_RSS_N})"
+                f"{growth}"
+            )
+        else:
+            print(
+                f"  ----  peak RSS <= {TARGET_RSS_MB:.0f} MB at N={TARGET_RSS_N:,}: not measured "
+                f"({peak:.1f} MB at N={last_n:,}; run --sizes {TARGET_RSS_N})"
+            )
+    if cold:
+        median = statistics.median(cold)
+        print(
+            f"  {_verdict(median <= TARGET_COLD_S)}  cold start of one account <= "
+            f"{TARGET_COLD_S} s wall: median {median:.3f} s (min {min(cold):.3f} s)"
+        )
+    print(
+        f"  {_verdict(not anthropic_imported)}  anthropic never imported on the assess path: "
+        f"{'imported' if anthropic_imported else 'not imported'}"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
