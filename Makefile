@@ -2,7 +2,7 @@ PYTHON ?= $(shell command -v python3.11 2>/dev/null || command -v python3)
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: install demo test lint format bench clean
+.PHONY: install demo test lint format bench clean record-cassettes
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -25,6 +25,10 @@ lint: install
 format: install
 	$(BIN)/ruff format skill tests benchmarks
 	$(BIN)/ruff check --fix skill tests benchmarks
+
+# Re-record the LLM cassettes from the local stand-in (tests/llm_standin.py); see tests/cassettes/README.md.
+record-cassettes: install
+	$(BIN)/python -m pytest tests/drafting --record-mode=rewrite -q
 
 bench: install
 	$(BIN)/python benchmarks/engine.py

@@ -6,6 +6,13 @@ states only the fields it cares about. Pass `field=None` to remove a signal.
 
 from __future__ import annotations
 
+try:  # before vcr loads: anthropic uses httpx2, so `import httpx` must resolve to it too
+    import httpx2
+
+    httpx2.alias_httpx()
+except ImportError:  # pragma: no cover - httpx2 comes with the optional anthropic SDK
+    pass
+
 import sys
 from collections.abc import Callable
 from datetime import date
