@@ -27,7 +27,7 @@ def accounts_file(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def api_env(monkeypatch: pytest.MonkeyPatch, anthropic_client: Any, tmp_path: Path) -> None:
+def api_env(monkeypatch: pytest.MonkeyPatch, standin: Any, tmp_path: Path) -> None:
     """The CLI builds its own SDK client from the environment, as a user's would."""
     monkeypatch.setenv("ANTHROPIC_API_KEY", "test-key-not-a-secret")
     monkeypatch.setenv("ANTHROPIC_BASE_URL", STANDIN_URL)
