@@ -214,3 +214,28 @@ def test_a_batch_with_failures_falls_back_per_account(anthropic_client: Any) -> 
     assert results["overloaded-batch-1"].draft_source is DraftSource.TEMPLATE
     assert results["ok-batch-3"].draft_source is DraftSource.LLM
     assert any("overloaded-batch-1" in w for w in warnings)
+
+
+class Interrupted(Exception):
+    """Stands in for Ctrl-C right after the batch was submitted."""
+
+
+@pytest.mark.vcr
+@pytest.mark.llm_real
+def test_an_interrupted_batch_resumes_by_its_id(anthropic_client: Any) -> None:
+    accounts = [scenario("ok-resume-1"), scenario("ok-resume-2", base="ACC-1003")]
+    submitted: list[str] = []
+
+    def interrupt(batch_id: str) -> None:
+        submitted.append(batch_id)
+        raise Interrupted
+
+    with pytest.raises(Interrupted):
+        drafter(anthropic_client).draft_batch(accounts, poll_interval=0, on_submitted=interrupt)
+    results = drafter(anthropic_client).draft_batch(
+        accounts, resume_batch_id=submitted[0], poll_interval=0
+    )
+    assert {k: v.draft_source for k, v in results.items()} == {
+        "ok-resume-1": DraftSource.LLM,
+        "ok-resume-2": DraftSource.LLM,
+    }
