@@ -44,7 +44,10 @@ app = typer.Typer(
     rich_markup_mode=None,
     pretty_exceptions_enable=False,
 )
-policy_app = typer.Typer(help="Inspect and check the policy.", no_args_is_help=True)
+policy_app = typer.Typer(
+    help="Inspect and check the policy.\n\nExample: account-health policy show --segment smb",
+    no_args_is_help=True,
+)
 app.add_typer(policy_app, name="policy")
 
 
@@ -368,6 +371,46 @@ def _segment(value: str) -> Segment:
         return Segment(value)
     except ValueError:
         raise _fail(f"--segment {value!r}: expected smb, mid_market or enterprise") from None
+
+
+SCHEMA_NAMES = ("input", "assessment", "brief", "policy", "email")
+
+
+@app.command()
+def schema(
+    name: Annotated[
+        str,
+        typer.Argument(help="input, assessment, brief, policy, email, or all.", show_default=False),
+    ],
+    write: Annotated[
+        Path | None,
+        typer.Option("--write", help="Write NAME.schema.json into this folder instead of printing."),
+    ] = None,
+) -> None:
+    """Print a JSON Schema: the input record, the policy, or a command's JSON output.
+
+    input: one account record. assessment: assess/demo --format json. brief: brief
+    --format json. email: email --format json. policy: the merged policy. all: every
+    schema, as one JSON object keyed by name (or, with --write, one file each).
+
+    Example: account-health schema assessment
+    """
+    if name != "all" and name not in SCHEMA_NAMES:
+        raise _fail(f"unknown schema {name!r}: expected one of {', '.join(SCHEMA_NAMES)} or all")
+    from skill.schemas import schema_json, write_schemas
+
+    names = list(SCHEMA_NAMES) if name == "all" else [name]
+    if write is not None:
+        for path in write_schemas(write, names):
+            _err(f"wrote {path}")
+        return
+    if name != "all":
+        sys.stdout.write(schema_json(name))
+        return
+    import json
+
+    combined = {n: json.loads(schema_json(n)) for n in names}
+    sys.stdout.write(json.dumps(combined, indent=2, sort_keys=True, ensure_ascii=False) + "\n")
 
 
 def main() -> None:

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Any
+from typing import Any, get_args
 
 import anthropic
 import httpx2
 import pytest
 from anthropic.types import ModelParam
-from typing_extensions import get_args
 
 from skill import assess
 from skill.demo import demo_file
