@@ -384,7 +384,9 @@ def schema(
     ],
     write: Annotated[
         Path | None,
-        typer.Option("--write", help="Write NAME.schema.json into this folder instead of printing."),
+        typer.Option(
+            "--write", help="Write NAME.schema.json into this folder instead of printing."
+        ),
     ] = None,
 ) -> None:
     """Print a JSON Schema: the input record, the policy, or a command's JSON output.
@@ -411,6 +413,30 @@ def schema(
 
     combined = {n: json.loads(schema_json(n)) for n in names}
     sys.stdout.write(json.dumps(combined, indent=2, sort_keys=True, ensure_ascii=False) + "\n")
+
+
+MCP_EXTRA_HINT = "install the mcp extra: pip install 'account-health-skill[mcp]'"
+
+
+@app.command()
+def mcp(policy: PolicyOption = None) -> None:
+    """Serve the engine to agents as an MCP server over stdio.
+
+    Tools: assess_accounts, explain_policy, list_actions, draft_brief and
+    draft_checkin_email. --policy holds for the server's lifetime.
+
+    Needs the mcp extra: pip install 'account-health-skill[mcp]'.
+
+    Example: account-health mcp --policy my-policy.yaml
+    """
+    loaded = _load_policy(policy)
+    try:  # lazily: the other commands never pay for importing the SDK
+        from skill.mcp_server import serve
+    except ModuleNotFoundError as exc:
+        if (exc.name or "").split(".")[0] != "mcp":
+            raise
+        raise _fail(MCP_EXTRA_HINT) from None
+    serve(loaded)
 
 
 def main() -> None:

@@ -1,0 +1,336 @@
+"""`account-health mcp`: the library's jobs as MCP tools, served over stdio.
+
+A thin shell on the official `mcp` SDK (2.x, `MCPServer`). Each tool parses its
+arguments the way the CLI parses its flags (same error wording, raised as a tool
+error), calls the library and returns the library's pydantic model, so the
+structured result has the same shape as the CLI's `--format json` output.
+
+Accounts arrive as a list of records (the input contract, `skill/record.py`) and
+are read exactly as a JSON file would be: spelling variants and column aliases
+apply, and a bad record comes back in `rejected` while the others are assessed.
+
+`as_of` is a required argument: the server never reads the clock, so the same
+call gives the same answer tomorrow.
+
+Needs the optional extra: pip install 'account-health-skill[mcp]'.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import logging
+import sys
+from datetime import date
+from typing import Annotated, Any
+
+from mcp.server.mcpserver import MCPServer
+from mcp.server.mcpserver.exceptions import ToolError
+from mcp.types import ToolAnnotations
+from pydantic import Field
+
+from skill import __version__
+from skill.api import assess
+from skill.assessment import AssessmentRun
+from skill.briefing import (
+    BriefRun,
+    DrafterChoice,
+    EmailDraftOut,
+    LlmMode,
+    write_briefs,
+    write_emails,
+)
+from skill.explain import ActionCatalogue, PolicyExplanation, action_catalogue, explain_policy
+from skill.ingest import InputError
+from skill.pipeline import AssessmentStream
+from skill.policy import Policy, default_policy
+from skill.record import AccountRecord, Segment
+from skill.vocabulary import AutomationLevel
+
+logger = logging.getLogger("account_health.mcp")
+
+SERVER_NAME = "account-health"
+
+GATE_CONTRACT = (
+    "Every action carries a policy `status` decided by the engine. Only an `auto` action may "
+    "run without a person. You must not carry out an `approval_required`, `recommend_only` or "
+    "`blocked` action yourself: `approval_required` waits for a named person's approval, "
+    "`recommend_only` is for a person to decide and do, `blocked` must not happen at all. "
+    "Report these to the account owner instead."
+)
+
+INSTRUCTIONS = (
+    "Account Health Action Engine: deterministic customer-account health scores, risk flags "
+    "and policy-gated actions. The tools only read and draft; nothing is sent, written or "
+    "changed. " + GATE_CONTRACT + " Pass `as_of` (YYYY-MM-DD, usually today's date): the "
+    "server never reads the clock."
+)
+
+LEVELS = [level.value for level in AutomationLevel]
+LLM_MODES = [mode.value for mode in LlmMode]
+
+_RECORD_ITEM: dict[str, Any] = {
+    "type": "object",
+    "description": "One account record. account_id and segment are required; every signal "
+    "is optional (absent means not known). A record that fails validation is returned in "
+    "`rejected` with the reason, and the others are still assessed.",
+    "properties": {
+        name: {"description": info.description or name}
+        for name, info in AccountRecord.model_fields.items()
+    },
+    "additionalProperties": True,
+}
+
+# `Any` items: a row that is not an object is rejected on its own, like a bad record.
+Accounts = Annotated[
+    list[Any],
+    Field(
+        description="Account records, one object per account, with the field names of the "
+        "input contract (as in a JSON input file for `account-health assess`).",
+        json_schema_extra={"items": _RECORD_ITEM},
+    ),
+]
+AsOf = Annotated[
+    str,
+    Field(
+        description="Assessment date, YYYY-MM-DD (usually today). Required: the server "
+        "never reads the clock. A record's own as_of field wins for that record.",
+        json_schema_extra={"format": "date"},
+    ),
+]
+Level = Annotated[
+    str,
+    Field(
+        description="How much may run without a person: conservative, balanced or aggressive.",
+        json_schema_extra={"enum": LEVELS},
+    ),
+]
+Llm = Annotated[
+    str,
+    Field(
+        description="auto: Anthropic when ANTHROPIC_API_KEY is set in the server's environment, "
+        "templates otherwise; anthropic: require the API; off: templates only.",
+        json_schema_extra={"enum": LLM_MODES},
+    ),
+]
+
+READ_ONLY = ToolAnnotations(
+    read_only_hint=True, destructive_hint=False, idempotent_hint=True, open_world_hint=False
+)
+DRAFTING = ToolAnnotations(
+    read_only_hint=True, destructive_hint=False, idempotent_hint=False, open_world_hint=True
+)
+
+
+# --- argument parsing: the CLI's wording, with the tool's argument names
+
+
+def _day(value: str) -> date:
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise ToolError(f"as_of {value!r} is not a date; expected YYYY-MM-DD") from None
+
+
+def _level(value: str) -> AutomationLevel:
+    try:
+        return AutomationLevel(value)
+    except ValueError:
+        choices = ", ".join(repr(level) for level in LEVELS)
+        raise ToolError(
+            f"Invalid value for 'automation_level': {value!r} is not one of {choices}."
+        ) from None
+
+
+def _segment(value: str) -> Segment:
+    try:
+        return Segment(value)
+    except ValueError:
+        raise ToolError(f"segment {value!r}: expected smb, mid_market or enterprise") from None
+
+
+def _log(message: str) -> None:
+    if message.startswith("note:"):
+        logger.info(message)
+    else:
+        logger.warning(message)
+
+
+def _drafter(llm: str) -> DrafterChoice:
+    try:
+        mode = LlmMode(llm)
+    except ValueError:
+        raise ToolError(f"llm {llm!r}: expected auto, anthropic or off") from None
+    try:
+        return DrafterChoice(mode, model=None, cache_dir=None, use_cache=True, err=_log)
+    except ValueError as exc:
+        raise ToolError(str(exc)) from None
+
+
+def _as_json(accounts: list[Any]) -> io.StringIO:
+    """The records as the JSON document a file would hold, for the library's reader."""
+    text = io.StringIO(json.dumps(accounts))
+    text.name = "accounts"
+    return text
+
+
+# --- the server
+
+
+def build_server(policy: Policy | None = None) -> MCPServer:
+    """The MCP server; `policy` (default: the bundled one) holds for its lifetime."""
+    policy = policy or default_policy()
+    server = MCPServer(
+        SERVER_NAME,
+        title="Account Health Action Engine",
+        instructions=INSTRUCTIONS,
+        version=__version__,
+        log_level="WARNING",
+    )
+
+    def stream(
+        accounts: list[Any], day: date, level: AutomationLevel, only: set[str] | None
+    ) -> AssessmentStream:
+        return AssessmentStream(
+            _as_json(accounts),
+            policy=policy,
+            as_of=day,
+            level=level,
+            input_format="json",
+            accounts=only,
+            on_warning=lambda message: _log(f"warning: {message}"),
+        )
+
+    @server.tool(
+        description="Assess customer accounts: 0-100 health score, band, tier, confidence, "
+        "risk flags and themes, and the triggered actions, each with its policy status and "
+        "a trace of every policy layer. Bad records come back in `rejected` with the reason. "
+        + GATE_CONTRACT,
+        annotations=READ_ONLY,
+    )
+    def assess_accounts(
+        accounts: Accounts, as_of: AsOf, automation_level: Level = "balanced"
+    ) -> AssessmentRun:
+        day, level = _day(as_of), _level(automation_level)
+        try:
+            return assess(
+                _as_json(accounts), as_of=day, level=level, policy=policy, input_format="json"
+            )
+        except InputError as exc:
+            raise ToolError(str(exc)) from None
+
+    @server.tool(
+        name="explain_policy",
+        description="Explain the policy: for each action its sensitivity, kind and effective "
+        "baseline status per segment and automation level, plus the signal overrides and stop "
+        "rules that can tighten an action further for a given account. " + GATE_CONTRACT,
+        annotations=READ_ONLY,
+    )
+    def explain_policy_tool(
+        segment: Annotated[
+            str | None,
+            Field(description="Only this segment: smb, mid_market or enterprise (default: all)."),
+        ] = None,
+        automation_level: Annotated[
+            str | None,
+            Field(
+                description="Only this level: conservative, balanced or aggressive "
+                "(default: all three).",
+                json_schema_extra={"enum": [*LEVELS, None]},
+            ),
+        ] = None,
+    ) -> PolicyExplanation:
+        segments = [_segment(segment)] if segment else None
+        levels = [_level(automation_level)] if automation_level else None
+        return explain_policy(policy, segments, levels)
+
+    @server.tool(
+        description="List the action catalogue: each action's id, label, sensitivity, kind and "
+        "owner role. Whether an action may run for an account is its status in an assessment. "
+        + GATE_CONTRACT,
+        annotations=READ_ONLY,
+    )
+    def list_actions() -> ActionCatalogue:
+        return action_catalogue(policy)
+
+    @server.tool(
+        description="Narrative health briefs: each account's assessment (the engine's "
+        "decisions, unchanged) plus prose: a summary line, a narrative and a rationale per "
+        "action. Prose comes from templates unless the Anthropic API is used; `drafting` says "
+        "which. " + GATE_CONTRACT,
+        annotations=DRAFTING,
+    )
+    def draft_brief(
+        accounts: Accounts,
+        as_of: AsOf,
+        automation_level: Level = "balanced",
+        account_id: Annotated[
+            str | None, Field(description="Only this account (default: every account).")
+        ] = None,
+        llm: Llm = "auto",
+    ) -> BriefRun:
+        day, level = _day(as_of), _level(automation_level)
+        choice = _drafter(llm)
+        only = {account_id} if account_id is not None else None
+        source = stream(accounts, day, level, only)
+        out = io.StringIO()
+        try:
+            count = write_briefs(
+                source,
+                choice,
+                output_format="json",
+                out=out,
+                policy=policy,
+                as_of=day,
+                level=level,
+                err=_log,
+            )
+        except InputError as exc:
+            raise ToolError(str(exc)) from None
+        if only is not None and count == 0 and not source.rejected:
+            raise ToolError(f"no account matched account_id {account_id}")
+        return BriefRun.model_validate_json(out.getvalue())
+
+    @server.tool(
+        description="Draft a check-in email to one account's contact, in the owner's voice. "
+        "Always a draft: nothing is sent, and is_draft and requires_approval are always true. "
+        "policy_status is the check-in action's status, never looser than approval_required; "
+        "do not send the email yourself, a person approves and sends it. " + GATE_CONTRACT,
+        annotations=DRAFTING,
+    )
+    def draft_checkin_email(
+        accounts: Accounts,
+        account_id: Annotated[str, Field(description="The account to write to.")],
+        as_of: AsOf,
+        automation_level: Level = "balanced",
+        llm: Llm = "auto",
+    ) -> EmailDraftOut:
+        day, level = _day(as_of), _level(automation_level)
+        choice = _drafter(llm)
+        source = stream(accounts, day, level, {account_id})
+        out = io.StringIO()
+        try:
+            count = write_emails(source, choice, output_format="json", out=out, err=_log)
+        except InputError as exc:
+            raise ToolError(str(exc)) from None
+        if count == 0:
+            if source.rejected:
+                raise ToolError(source.rejected[0].reason)
+            raise ToolError(f"no account matched account_id {account_id}")
+        if count > 1:
+            raise ToolError(f"account_id {account_id} matches {count} records; expected one")
+        return EmailDraftOut.model_validate_json(out.getvalue())
+
+    return server
+
+
+def serve(policy: Policy | None = None) -> None:
+    """Run the server over stdin/stdout until the client closes stdin (or Ctrl-C)."""
+    if sys.stdin.isatty():
+        sys.stderr.write(
+            "account-health mcp: serving MCP (JSON-RPC) on stdin/stdout for an MCP host to "
+            "start; Ctrl-C to stop.\n"
+        )
+    with contextlib.suppress(KeyboardInterrupt):
+        build_server(policy).run("stdio")

@@ -1,0 +1,370 @@
+"""`account-health mcp`: the tools through the SDK's own client, in-process and over stdio.
+
+In-process tests connect `mcp.Client` straight to the server object (the SDK's
+direct dispatcher; `mode="legacy"` goes through JSON-RPC over memory streams with
+the initialize handshake). One end-to-end test starts `python -m skill mcp` as a
+subprocess and talks to it over real stdin/stdout.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+import time
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+pytest.importorskip("mcp", reason="the mcp extra provides the SDK (make test installs it)")
+
+import anyio
+from mcp import Client, StdioServerParameters, stdio_client
+from mcp.client.stdio import PROCESS_TERMINATION_TIMEOUT
+from mcp.types import CallToolResult
+from typer.testing import CliRunner
+
+import skill
+from skill.assessment import AssessmentRun
+from skill.briefing import BriefRun, EmailDraftOut
+from skill.cli import MCP_EXTRA_HINT, app
+from skill.mcp_server import build_server
+from skill.policy import default_policy, load_policy
+from skill.record import Segment
+from skill.render.markdown import render_policy_matrix
+from skill.vocabulary import AutomationLevel
+
+ROOT = Path(__file__).resolve().parent.parent
+DEMO = ROOT / "assets" / "demo" / "accounts.json"
+AS_OF = "2026-11-23"
+TOOLS = {"assess_accounts", "explain_policy", "list_actions", "draft_brief", "draft_checkin_email"}
+
+
+@pytest.fixture(scope="module")
+def server():
+    return build_server()
+
+
+@pytest.fixture(scope="module")
+def accounts() -> list[dict[str, Any]]:
+    return json.loads(DEMO.read_text(encoding="utf-8"))["accounts"]
+
+
+def call(server, name: str, arguments: dict[str, Any] | None = None, mode: str = "auto"):
+    async def go() -> CallToolResult:
+        async with Client(server, mode=mode) as client:
+            return await client.call_tool(name, arguments or {})
+
+    return anyio.run(go)
+
+
+def ok(result: CallToolResult) -> dict[str, Any]:
+    assert not result.is_error, result.content
+    assert result.structured_content is not None
+    return result.structured_content
+
+
+def error_text(result: CallToolResult) -> str:
+    assert result.is_error
+    return " ".join(getattr(block, "text", "") for block in result.content)
+
+
+def statuses(run: AssessmentRun) -> dict[str, dict[str, str]]:
+    return {
+        a.account_id: {action.action: action.status.value for action in a.actions}
+        for a in run.assessments
+    }
+
+
+@pytest.mark.parametrize("mode", ["auto", "legacy"])
+def test_list_tools_shows_the_five_tools_with_schemas(server, mode: str) -> None:
+    async def go():
+        async with Client(server, mode=mode) as client:
+            return await client.list_tools()
+
+    tools = {tool.name: tool for tool in anyio.run(go).tools}
+    assert set(tools) == TOOLS
+    for tool in tools.values():
+        assert tool.input_schema["type"] == "object"
+        assert tool.output_schema is not None
+        assert "must not carry out an `approval_required`, `recommend_only`" in (
+            tool.description or ""
+        )
+    assess = tools["assess_accounts"].input_schema
+    assert set(assess["required"]) == {"accounts", "as_of"}
+    assert assess["properties"]["accounts"]["type"] == "array"
+    assert "csat" in assess["properties"]["accounts"]["items"]["properties"]
+    assert assess["properties"]["automation_level"]["enum"] == [
+        "conservative",
+        "balanced",
+        "aggressive",
+    ]
+    assert set(tools["draft_checkin_email"].input_schema["required"]) == {
+        "accounts",
+        "account_id",
+        "as_of",
+    }
+    assert tools["list_actions"].input_schema.get("required", []) == []
+
+
+@pytest.mark.parametrize("mode", ["auto", "legacy"])
+def test_assess_accounts_matches_the_library(server, accounts, mode: str) -> None:
+    result = call(server, "assess_accounts", {"accounts": accounts, "as_of": AS_OF}, mode=mode)
+    run = AssessmentRun.model_validate(ok(result))
+    library = skill.assess(DEMO, as_of=date.fromisoformat(AS_OF))
+    assert len(run.assessments) == 4
+    assert run.rejected == []
+    assert statuses(run) == statuses(library)
+    assert run == library
+
+
+def test_assess_accounts_honours_the_automation_level(server, accounts) -> None:
+    args = {"accounts": accounts, "as_of": AS_OF, "automation_level": "conservative"}
+    run = AssessmentRun.model_validate(ok(call(server, "assess_accounts", args)))
+    library = skill.assess(DEMO, as_of=date.fromisoformat(AS_OF), level="conservative")
+    assert run.automation_level is AutomationLevel.CONSERVATIVE
+    assert statuses(run) == statuses(library)
+
+
+def test_a_bad_record_is_rejected_and_the_others_assessed(server, accounts) -> None:
+    bad = [dict(accounts[0], csat=9), *accounts[1:]]
+    run = AssessmentRun.model_validate(
+        ok(call(server, "assess_accounts", {"accounts": bad, "as_of": AS_OF}))
+    )
+    assert [a.account_id for a in run.assessments] == [a["account_id"] for a in accounts[1:]]
+    [rejection] = run.rejected
+    assert rejection.account_id == accounts[0]["account_id"]
+    assert rejection.row == 1
+    assert "csat" in rejection.reason
+
+
+def test_a_row_that_is_not_an_object_is_rejected_on_its_own(server, accounts) -> None:
+    rows = [*accounts[:2], "ACC-9", accounts[2]]
+    run = AssessmentRun.model_validate(
+        ok(call(server, "assess_accounts", {"accounts": rows, "as_of": AS_OF}))
+    )
+    assert len(run.assessments) == 3
+    [rejection] = run.rejected
+    assert rejection.row == 3
+    assert "expected a JSON object" in rejection.reason
+
+
+def _cli_message(*args: str) -> str:
+    result = CliRunner().invoke(app, list(args))
+    assert result.exit_code == 2
+    return result.stderr
+
+
+# (CLI arguments, the CLI's flag, tool, tool arguments, the tool's argument name)
+BAD_INPUTS = [
+    (
+        ["assess", str(DEMO), "--automation-level", "sometimes"],
+        "--automation-level",
+        "assess_accounts",
+        {"as_of": AS_OF, "automation_level": "sometimes"},
+        "automation_level",
+    ),
+    (
+        ["assess", str(DEMO), "--as-of", "2026-13-01"],
+        "--as-of",
+        "assess_accounts",
+        {"as_of": "2026-13-01"},
+        "as_of",
+    ),
+    (
+        ["brief", str(DEMO), "--llm", "maybe"],
+        "--llm",
+        "draft_brief",
+        {"as_of": AS_OF, "llm": "maybe"},
+        "llm",
+    ),
+    (
+        ["policy", "show", "--segment", "galactic"],
+        "--segment",
+        "explain_policy",
+        {"segment": "galactic"},
+        "segment",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("cli_args", "flag", "tool", "arguments", "name"),
+    BAD_INPUTS,
+    ids=["automation_level", "as_of", "llm", "segment"],
+)
+def test_a_bad_argument_is_a_tool_error_with_the_cli_message(
+    server, accounts, cli_args, flag, tool, arguments, name
+) -> None:
+    if tool != "explain_policy":
+        arguments = {"accounts": accounts, **arguments}
+    text = error_text(call(server, tool, arguments))
+    cli = _cli_message(*cli_args)
+    if flag == "--automation-level":  # Click's wording: "Invalid value for ...: Value error, X"
+        expected = re.search(r"('sometimes' is not one of [^\n]+)", cli).group(1)
+        assert f"Invalid value for '{name}'" in text
+    else:  # ours: "error: --flag 'value': ..."
+        expected = cli.removeprefix("error: ").strip().replace(flag, name, 1)
+    assert expected in text
+
+
+def test_explain_policy_for_enterprise_balanced(server) -> None:
+    args = {"segment": "Enterprise", "automation_level": "balanced"}
+    explained = ok(call(server, "explain_policy", args))
+    policy = default_policy()
+    assert explained["policy_version"] == policy.version
+    assert explained["segments"] == ["enterprise"]
+    assert list(explained["automation_levels"]) == ["balanced"]
+    # The cells of `account-health policy show --segment enterprise --automation-level balanced`
+    table = render_policy_matrix(policy, [Segment.ENTERPRISE], [AutomationLevel.BALANCED])
+    shown = dict(re.findall(r"\(`(\w+)`\) \| \w+ \| (\w+) \|", table))
+    baseline = {a["action"]: a["baseline"]["enterprise"]["balanced"] for a in explained["actions"]}
+    assert baseline == shown
+    assert len(baseline) == 10
+    assert baseline["send_checkin_email"] != "auto"
+    for row in explained["actions"]:
+        entry = policy.actions.catalogue[row["action"]]
+        assert (row["sensitivity"], row["kind"]) == (entry.sensitivity, entry.kind)
+    assert [r["id"] for r in explained["stop_rules"]] == [r.id for r in policy.gate.stop_rules]
+    assert [r["id"] for r in explained["signal_overrides"]] == [
+        r.id for r in policy.gate.signal_overrides
+    ]
+    assert all(r["layer"] == "stop_rule" for r in explained["stop_rules"])
+
+
+def test_explain_policy_defaults_to_every_segment_and_level(server) -> None:
+    explained = ok(call(server, "explain_policy"))
+    assert explained["segments"] == [s.value for s in Segment]
+    for row in explained["actions"]:
+        assert set(row["baseline"]) == {s.value for s in Segment}
+        assert all(set(levels) == set(AutomationLevel) for levels in row["baseline"].values())
+
+
+def test_list_actions_is_the_catalogue(server) -> None:
+    catalogue = ok(call(server, "list_actions"))
+    policy = default_policy()
+    assert len(catalogue["actions"]) == 10
+    assert [a["id"] for a in catalogue["actions"]] == list(policy.actions.catalogue)
+    for action in catalogue["actions"]:
+        entry = policy.actions.catalogue[action["id"]]
+        assert (action["label"], action["owner"]) == (entry.label, entry.owner)
+        assert (action["sensitivity"], action["kind"]) == (entry.sensitivity, entry.kind)
+
+
+def test_draft_brief_with_llm_off_uses_templates(server, accounts) -> None:
+    args = {"accounts": accounts, "as_of": AS_OF, "llm": "off"}
+    run = BriefRun.model_validate(ok(call(server, "draft_brief", args)))
+    assert run.drafting.source == "template"
+    assert len(run.briefs) == 4
+    assert {b.texts.draft_source.value for b in run.briefs} == {"template"}
+    assert all(b.texts.summary_line and b.texts.narrative for b in run.briefs)
+    library = skill.assess(DEMO, as_of=date.fromisoformat(AS_OF))
+    assert [b.assessment for b in run.briefs] == library.assessments
+
+
+def test_draft_brief_for_one_account(server, accounts) -> None:
+    args = {"accounts": accounts, "as_of": AS_OF, "llm": "off", "account_id": "ACC-1003"}
+    run = BriefRun.model_validate(ok(call(server, "draft_brief", args)))
+    assert [b.assessment.account_id for b in run.briefs] == ["ACC-1003"]
+    unknown = dict(args, account_id="ACC-NOPE")
+    assert "no account matched account_id ACC-NOPE" in error_text(
+        call(server, "draft_brief", unknown)
+    )
+
+
+def test_draft_checkin_email_is_always_a_draft(server, accounts) -> None:
+    args = {"accounts": accounts, "account_id": "ACC-1001", "as_of": AS_OF, "llm": "off"}
+    draft = EmailDraftOut.model_validate(ok(call(server, "draft_checkin_email", args)))
+    assert draft.is_draft is True
+    assert draft.requires_approval is True
+    assert draft.policy_status.value != "auto"
+    assert draft.email.to_email == accounts[0]["contact_email"]
+    assert draft.email.draft_source.value == "template"
+
+
+def test_draft_checkin_email_errors(server, accounts) -> None:
+    args = {"accounts": accounts, "account_id": "ACC-NOPE", "as_of": AS_OF, "llm": "off"}
+    assert "no account matched account_id ACC-NOPE" in error_text(
+        call(server, "draft_checkin_email", args)
+    )
+    bad = [dict(accounts[0], csat=9)]
+    rejected = dict(args, accounts=bad, account_id=accounts[0]["account_id"])
+    assert "csat" in error_text(call(server, "draft_checkin_email", rejected))
+    twice = dict(args, accounts=[accounts[0], accounts[0]], account_id=accounts[0]["account_id"])
+    assert "matches 2 records" in error_text(call(server, "draft_checkin_email", twice))
+
+
+def test_llm_anthropic_without_a_key_is_a_tool_error(server, accounts, monkeypatch) -> None:
+    monkeypatch.delenv("ANTHROPIC_API_KEY", raising=False)
+    args = {"accounts": accounts, "account_id": "ACC-1001", "as_of": AS_OF, "llm": "anthropic"}
+    assert "needs ANTHROPIC_API_KEY" in error_text(call(server, "draft_checkin_email", args))
+
+
+def test_a_policy_file_holds_for_the_server(tmp_path: Path) -> None:
+    override = tmp_path / "policy.yaml"
+    override.write_text(
+        "gate:\n  matrix:\n    schedule_checkpoint: {smb: blocked}\n", encoding="utf-8"
+    )
+    policy = load_policy(override)
+    explained = ok(call(build_server(policy), "explain_policy", {"segment": "smb"}))
+    assert explained["policy_version"] == policy.version != default_policy().version
+    row = next(a for a in explained["actions"] if a["action"] == "schedule_checkpoint")
+    assert set(row["baseline"]["smb"].values()) == {"blocked"}
+
+
+def test_mcp_command_without_the_sdk_says_how_to_install_it(monkeypatch) -> None:
+    monkeypatch.delitem(sys.modules, "skill.mcp_server", raising=False)
+    for name in [m for m in sys.modules if m.split(".")[0] == "mcp"]:
+        monkeypatch.setitem(sys.modules, name, None)  # None: "import mcp..." fails
+    result = CliRunner().invoke(app, ["mcp"])
+    assert result.exit_code == 2
+    assert MCP_EXTRA_HINT in result.stderr
+    assert MCP_EXTRA_HINT == "install the mcp extra: pip install 'account-health-skill[mcp]'"
+
+
+def test_mcp_help_has_an_example() -> None:
+    result = CliRunner().invoke(app, ["mcp", "--help"])
+    assert result.exit_code == 0
+    assert "Example: account-health mcp" in result.stdout
+
+
+def test_the_cli_does_not_import_the_sdk() -> None:
+    code = (
+        "import sys, skill.cli; print(sorted(m for m in sys.modules if m.split('.')[0] == 'mcp'))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True
+    )
+    assert done.stdout.strip() == "[]"
+
+
+@pytest.mark.slow
+def test_end_to_end_over_stdio(accounts, tmp_path: Path) -> None:
+    """`python -m skill mcp` as a subprocess: initialize, two calls, clean shutdown."""
+    params = StdioServerParameters(command=sys.executable, args=["-m", "skill", "mcp"], cwd=ROOT)
+    errlog_path = tmp_path / "server-stderr.txt"
+
+    async def go() -> tuple[Any, CallToolResult, CallToolResult, float]:
+        with errlog_path.open("w", encoding="utf-8") as errlog, anyio.fail_after(20):
+            client = Client(stdio_client(params, errlog=errlog), mode="legacy")
+            async with client:
+                info = client.server_info
+                listed = await client.call_tool("list_actions")
+                assessed = await client.call_tool(
+                    "assess_accounts", {"accounts": accounts, "as_of": AS_OF}
+                )
+                started = time.monotonic()
+            return info, listed, assessed, time.monotonic() - started
+
+    info, listed, assessed, shutdown = anyio.run(go)
+    assert info is not None and info.name == "account-health"
+    assert len(ok(listed)["actions"]) == 10
+    run = AssessmentRun.model_validate(ok(assessed))
+    library = skill.assess(DEMO, as_of=date.fromisoformat(AS_OF))
+    assert statuses(run) == statuses(library)
+    # The server exits by itself when stdin closes, before the SDK would terminate it.
+    assert shutdown < PROCESS_TERMINATION_TIMEOUT
+    assert "Traceback" not in errlog_path.read_text(encoding="utf-8")
