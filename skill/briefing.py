@@ -232,13 +232,10 @@ def write_emails(
             drafting=choice.info,
             email=email,
         )
-        if count:
-            out.write("\n" if output_format == "json" else "\n---\n\n")
-        out.write(
-            draft.model_dump_json(indent=2) + "\n"
-            if output_format == "json"
-            else render_email(draft, choice.model)
-        )
+        if output_format == "json":
+            out.write(draft.model_dump_json() + "\n")
+        else:
+            out.write(("\n---\n\n" if count else "") + render_email(draft, choice.model))
         count += 1
     if choice.model is not None:
         err(choice.usage.line())
