@@ -32,7 +32,7 @@ from skill.vocabulary import (
     Tier,
 )
 
-POLICY_FILES = ("scoring.yaml", "risk.yaml", "actions.yaml", "gate.yaml")
+POLICY_FILES = ("scoring.yaml", "risk.yaml", "actions.yaml", "gate.yaml", "history.yaml")
 
 
 class PolicyError(ValueError):
@@ -424,11 +424,27 @@ class Gate(Strict):
         return self
 
 
+class HistoryConfig(Strict):
+    score_drop_points: int = Field(gt=0)
+    usage_decline_periods: int = Field(ge=2)
+    trend_steady_within: int = Field(ge=0)
+
+
+class MeasurementConfig(Strict):
+    min_outcomes: int = Field(ge=2)
+    min_churned: int = Field(ge=1)
+    holdout_share: float = Field(gt=0, lt=1)
+    churn_outcomes: list[Literal["churned", "downgraded", "renewed", "expanded"]]
+    report_movers: int = Field(ge=1)
+
+
 class Policy(Strict):
     scoring: Scoring
     risk: Risk
     actions: Actions
     gate: Gate
+    history: HistoryConfig
+    measurement: MeasurementConfig
 
     @model_validator(mode="after")
     def _cross_check(self) -> Policy:
