@@ -15,6 +15,8 @@ from typing import Annotated
 
 import typer
 
+from skill.cli_actions import actions_app
+from skill.cli_insights import register_insights
 from skill.record import Segment
 from skill.vocabulary import AutomationLevel
 
@@ -367,6 +369,52 @@ def policy_check(
     sys.stdout.write(f"ok: {file} is valid (policy version {loaded.version})\n")
 
 
+@app.command()
+def run(
+    file: Annotated[str, typer.Argument(help="CSV, JSON or JSONL file of accounts.")],
+    db: Annotated[
+        Path | None,
+        typer.Option(
+            "--db", help="History database (default: $ACCOUNT_HEALTH_DB or ~/.local/share)."
+        ),
+    ] = None,
+    output_format: FormatOption = None,
+    input_format: Annotated[
+        InputFormat | None, typer.Option("--input-format", help="Override the file extension.")
+    ] = None,
+    as_of: AsOfOption = None,
+    automation_level: LevelOption = AutomationLevel.BALANCED,
+    policy: PolicyOption = None,
+    rejects: Annotated[
+        Path | None, typer.Option("--rejects", help="Write rejected records here as JSONL.")
+    ] = None,
+) -> None:
+    """Assess a file and record snapshots, assessments and the action outbox in the history
+    database; print each account's health trend note. Running it again changes nothing.
+
+    Example: account-health run accounts.csv --as-of 2026-11-23 --db history.sqlite3
+    """
+    from skill.recording import run_recording
+
+    fmt = (output_format or _default_format()).value
+    if fmt == "table":
+        fmt = "md"
+    raise typer.Exit(
+        run_recording(
+            file,
+            db_path=db,
+            output_format=fmt,
+            as_of=_as_of(as_of),
+            level=automation_level,
+            policy=_load_policy(policy),
+            out=sys.stdout,
+            err=_err,
+            input_format=input_format.value if input_format else None,
+            rejects_path=rejects,
+        )
+    )
+
+
 def _segment(value: str) -> Segment:
     try:
         return Segment(value)
@@ -438,6 +486,11 @@ def mcp(policy: PolicyOption = None) -> None:
             raise
         raise _fail(MCP_EXTRA_HINT) from None
     serve(loaded)
+
+
+# History commands come last in --help: the outbox, then outcomes, measure, calibrate, report.
+app.add_typer(actions_app, name="actions")
+register_insights(app)
 
 
 def main() -> None:

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import TextIO
 
 from skill.assessment import Assessment
-from skill.engine import NoSignalsError, PolicyGate, assess_account
+from skill.engine import Engine, NoSignalsError
 from skill.ingest import (
     InputError,
     Rejection,
@@ -22,6 +22,7 @@ from skill.ingest import (
     rejection_for_row,
 )
 from skill.policy import Policy
+from skill.record import AccountRecord
 from skill.vocabulary import AutomationLevel
 
 EXIT_OK = 0
@@ -70,7 +71,12 @@ class AssessmentStream:
             self.on_rejection(rejection)
 
     def __iter__(self) -> Iterator[Assessment]:
-        gate = PolicyGate(self.policy.gate, self.level)
+        for _, assessment in self.pairs():
+            yield assessment
+
+    def pairs(self) -> Iterator[tuple[AccountRecord, Assessment]]:
+        """Each record with its assessment, for callers that keep the input too."""
+        engine = Engine(self.policy, self.level)
         for item in self.reader:
             if item.rejection is not None:
                 self._reject(item.rejection)
@@ -80,7 +86,7 @@ class AssessmentStream:
             if self.accounts is not None and record.account_id not in self.accounts:
                 continue
             try:
-                yield assess_account(record, self.policy, self.as_of, self.level, gate)
+                yield record, engine.assess(record, self.as_of)
             except NoSignalsError as exc:
                 self._reject(no_signals_rejection(item.row, None, record.account_id, exc))
 

@@ -1,7 +1,8 @@
 """Evaluates the policy's condition language against one account.
 
-Each condition is compiled once into the few tests it actually uses, since
-every account runs every theme, trigger and gate rule.
+Each condition is compiled once into the few tests it actually uses, and the
+few parts its description has, since every account runs every theme, trigger
+and gate rule.
 """
 
 from __future__ import annotations
@@ -9,11 +10,13 @@ from __future__ import annotations
 import weakref
 from collections.abc import Callable
 from enum import Enum
+from typing import NamedTuple
 
 from skill.engine.context import AccountContext
 from skill.policy import Condition, Rule
 
 Test = Callable[[AccountContext], bool]
+Describe = Callable[[AccountContext], str]
 _ALWAYS = Condition()
 
 
@@ -28,7 +31,7 @@ def _shown(value: object) -> str:
     return str(value)
 
 
-def _compile(cond: Condition) -> tuple[Test, ...]:
+def _compile_tests(cond: Condition) -> tuple[Test, ...]:
     tests: list[Test] = []
     if cond.flags_any:
         flags_any = frozenset(cond.flags_any)
@@ -94,65 +97,111 @@ def _compile(cond: Condition) -> tuple[Test, ...]:
     return tuple(tests)
 
 
-# Compiled tests per live condition; an entry goes when its policy is garbage-collected.
-_COMPILED: dict[int, tuple[weakref.ref[Condition], tuple[Test, ...]]] = {}
+def _compile_description(cond: Condition) -> tuple[Describe, ...]:
+    """The parts of `describe_match`, in order: one per kind of test the condition uses."""
+    parts: list[Describe] = []
+    if cond.flags_any or cond.flags_all:
+        named = (*cond.flags_any, *cond.flags_all)
+        parts.append(lambda c: "flags " + ", ".join(sorted({f for f in named if f in c.flags})))
+    if cond.themes_any:
+        themes = tuple(cond.themes_any)
+        parts.append(lambda c: "themes " + ", ".join(sorted(t for t in themes if t in c.themes)))
+    if cond.bands_in:
+        parts.append(lambda c: f"band {c.band}")
+    if cond.segments_in:
+        parts.append(lambda c: f"segment {c.record.segment}")
+    if cond.lifecycle_in or cond.lifecycle_not_in:
+        parts.append(lambda c: f"lifecycle {c.record.lifecycle or 'unknown'}")
+    if cond.confidence_in:
+        parts.append(lambda c: f"confidence {c.confidence}")
+    for dimension, limit in cond.dimension_below.items():
+        parts.append(
+            lambda c, d=dimension, tail=f" < {limit:g}": f"{d} {c.dimension_scores[d]}{tail}"
+        )
+    for dimension, limit in cond.dimension_at_least.items():
+        parts.append(
+            lambda c, d=dimension, tail=f" >= {limit:g}": f"{d} {c.dimension_scores[d]}{tail}"
+        )
+    for name in cond.fields_equal:
+        label = name.replace("_", " ")
+        parts.append(lambda c, n=name, label=label: f"{label}: {_shown(_field_value(c, n))}")
+    for name in cond.fields_at_least:
+        label = name.replace("_", " ")
+        parts.append(lambda c, n=name, label=label: f"{label}: {getattr(c.record, n)}")
+    for name in cond.fields_missing:
+        text = f"{name.replace('_', ' ')} missing"
+        parts.append(lambda c, text=text: text)
+    if cond.arr_at_least is not None:
+        at_least = f"{cond.arr_at_least:,.0f}"
+        parts.append(lambda c: f"ARR {c.record.arr:,.0f}, at least {at_least}")
+    if cond.renewal_within_days is not None:
+        parts.append(lambda c: f"renewal in {c.days_to_renewal} days")
+    if cond.notes_mention_any:
+        words = tuple(cond.notes_mention_any)
+        parts.append(
+            lambda c: (
+                "notes mention "
+                + ", ".join(repr(w) for w in sorted(w for w in words if w in c.notes_lower))
+            )
+        )
+    return tuple(parts)
 
 
-def _tests(cond: Condition) -> tuple[Test, ...]:
+class _Compiled(NamedTuple):
+    tests: tuple[Test, ...]
+    description: tuple[Describe, ...]
+
+
+# Compiled conditions by identity; an entry goes when its policy is garbage-collected.
+_COMPILED: dict[int, tuple[weakref.ref[Condition], _Compiled]] = {}
+
+
+def _compiled(cond: Condition) -> _Compiled:
     key = id(cond)
     entry = _COMPILED.get(key)
     if entry is None or entry[0]() is not cond:
         ref = weakref.ref(cond, lambda _, key=key: _COMPILED.pop(key, None))
-        entry = (ref, _compile(cond))
+        entry = (ref, _Compiled(_compile_tests(cond), _compile_description(cond)))
         _COMPILED[key] = entry
     return entry[1]
 
 
+# A rule's conditions, each with its compiled tests: what `match` evaluates.
+CompiledRule = tuple[tuple[Condition, tuple[Test, ...]], ...]
+
+
+def compile_rule(rule: Rule) -> CompiledRule:
+    """The rule ready for `match`; compile once per run, match once per account."""
+    return tuple((cond, _compiled(cond).tests) for cond in rule.when_any)
+
+
+def _all_hold(tests: tuple[Test, ...], ctx: AccountContext) -> bool:
+    for test in tests:  # noqa: SIM110 - a plain loop is cheaper than all() over a generator
+        if not test(ctx):
+            return False
+    return True
+
+
 def holds(cond: Condition, ctx: AccountContext) -> bool:
-    return all(test(ctx) for test in _tests(cond))
+    return _all_hold(_compiled(cond).tests, ctx)
 
 
-def first_match(rule: Rule, ctx: AccountContext) -> Condition | None:
+def match(rule: CompiledRule, ctx: AccountContext) -> Condition | None:
     """The first condition of the rule that holds; a rule with no conditions always fires."""
-    if not rule.when_any:
+    if not rule:
         return _ALWAYS
-    for cond in rule.when_any:
-        if holds(cond, ctx):
+    for cond, tests in rule:
+        for test in tests:
+            if not test(ctx):
+                break
+        else:  # every test held
             return cond
     return None
 
 
 def describe_match(cond: Condition, ctx: AccountContext) -> str:
     """A short, checkable account of why a condition held."""
-    parts: list[str] = []
-    if cond.flags_any or cond.flags_all:
-        flags = sorted({f for f in (*cond.flags_any, *cond.flags_all) if f in ctx.flags})
-        parts.append("flags " + ", ".join(flags))
-    if cond.themes_any:
-        parts.append("themes " + ", ".join(sorted(t for t in cond.themes_any if t in ctx.themes)))
-    if cond.bands_in:
-        parts.append(f"band {ctx.band}")
-    if cond.segments_in:
-        parts.append(f"segment {ctx.record.segment}")
-    if cond.lifecycle_in or cond.lifecycle_not_in:
-        parts.append(f"lifecycle {ctx.record.lifecycle or 'unknown'}")
-    if cond.confidence_in:
-        parts.append(f"confidence {ctx.confidence}")
-    for dimension, limit in cond.dimension_below.items():
-        parts.append(f"{dimension} {ctx.dimension_scores[dimension]} < {limit:g}")
-    for dimension, limit in cond.dimension_at_least.items():
-        parts.append(f"{dimension} {ctx.dimension_scores[dimension]} >= {limit:g}")
-    for name in cond.fields_equal:
-        parts.append(f"{name.replace('_', ' ')}: {_shown(_field_value(ctx, name))}")
-    for name in cond.fields_at_least:
-        parts.append(f"{name.replace('_', ' ')}: {getattr(ctx.record, name)}")
-    for name in cond.fields_missing:
-        parts.append(f"{name.replace('_', ' ')} missing")
-    if cond.arr_at_least is not None:
-        parts.append(f"ARR {ctx.record.arr:,.0f}, at least {cond.arr_at_least:,.0f}")
-    if cond.renewal_within_days is not None:
-        parts.append(f"renewal in {ctx.days_to_renewal} days")
-    if cond.notes_mention_any:
-        words = sorted(w for w in cond.notes_mention_any if w in ctx.notes_lower)
-        parts.append("notes mention " + ", ".join(repr(w) for w in words))
-    return "; ".join(parts) if parts else "always"
+    parts = _compiled(cond).description
+    if not parts:
+        return "always"
+    return "; ".join([part(ctx) for part in parts])

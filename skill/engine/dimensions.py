@@ -12,6 +12,7 @@ from itertools import pairwise
 
 from skill.assessment import DimensionScore, Evidence, MissingData, SourceStatus
 from skill.engine.context import AccountContext, days_between
+from skill.engine.shared import SharedPieces
 from skill.policy import Scoring, SignalRule
 from skill.record import AccountRecord
 from skill.vocabulary import Dimension, Source
@@ -170,7 +171,8 @@ def _nps_response(r: AccountRecord, _: date) -> Reading | None:
 def _payment_status(r: AccountRecord, _: date) -> Reading | None:
     if r.payment_status is None:
         return None
-    return None, r.payment_status.value, f"payment status: {r.payment_status.value}"
+    status = r.payment_status.value
+    return None, status, f"payment status: {status}"
 
 
 def _days_overdue(r: AccountRecord, _: date) -> Reading | None:
@@ -209,7 +211,8 @@ def _exec_touch(r: AccountRecord, as_of: date) -> Reading | None:
 def _champion(r: AccountRecord, _: date) -> Reading | None:
     if r.champion is None:
         return None
-    return None, r.champion.value, f"champion: {r.champion.value}"
+    champion = r.champion.value
+    return None, champion, f"champion: {champion}"
 
 
 def _customer_reply(r: AccountRecord, as_of: date) -> Reading | None:
@@ -313,6 +316,8 @@ SOURCE_LABEL = {
     Source.PRODUCT: "product analytics",
 }
 
+DIMENSIONS = tuple(Dimension)
+
 DIMENSION_SOURCE = {
     Dimension.USAGE: Source.PRODUCT,
     Dimension.ADOPTION: Source.PRODUCT,
@@ -324,50 +329,110 @@ DIMENSION_SOURCE = {
 }
 
 
-def score_signal(rule: SignalRule, metric: float | None, category: str | None) -> int:
+Scale = Callable[[float | None, str | None], int]
+
+
+def signal_scale(rule: SignalRule) -> Scale:
+    """The rule as a function of (metric, category) to a 0-100 score, 100 healthy.
+
+    A `values` rule looks the category up (one it does not list scores 0); a `curve`
+    rule interpolates between its points and holds the end scores beyond them.
+    Made once per run, so the per-account call does no more than that.
+    """
     if rule.values is not None:
-        return round_half_up(rule.values.get(category or "", 0.0))
-    assert rule.curve is not None and metric is not None
-    points = rule.curve
-    if metric <= points[0][0]:
-        return round_half_up(points[0][1])
-    for (x0, y0), (x1, y1) in pairwise(points):
-        if metric <= x1:
-            return round_half_up(y0 + (y1 - y0) * (metric - x0) / (x1 - x0))
-    return round_half_up(points[-1][1])
+        scores = {category: round_half_up(score) for category, score in rule.values.items()}
+        return lambda _, category: scores.get(category or "", 0)
+    assert rule.curve is not None
+    points = tuple(rule.curve)
+    first_x = points[0][0]
+    first, last = round_half_up(points[0][1]), round_half_up(points[-1][1])
+    segments = tuple(pairwise(points))
+
+    def on_curve(metric: float | None, _: str | None) -> int:
+        assert metric is not None
+        if metric <= first_x:
+            return first
+        for (x0, y0), (x1, y1) in segments:
+            if metric <= x1:
+                return round_half_up(y0 + (y1 - y0) * (metric - x0) / (x1 - x0))
+        return last
+
+    return on_curve
 
 
-def score_dimensions(ctx: AccountContext, scoring: Scoring) -> list[DimensionScore]:
-    """Every dimension with at least one signal, in the Dimension order, weights renormalised."""
-    collected: dict[Dimension, list[tuple[float, Evidence]]] = {}
-    for name, rule in scoring.signals.items():
-        reading = READERS[name](ctx.record, ctx.as_of)
-        if reading is None:
-            continue
-        metric, category, text = reading
-        score = score_signal(rule, metric, category)
-        ctx.signal_scores[name] = score
-        evidence = Evidence(signal=name, score=score, text=text)
-        collected.setdefault(rule.dimension, []).append((rule.weight, evidence))
+class DimensionScorer:
+    """Stage 1 for one policy: signals are read dimension by dimension, in Dimension order.
 
-    weights = scoring.weights[ctx.record.segment]
-    present = [d for d in Dimension if d in collected and weights.get(d, 0) > 0]
-    total_weight = sum(weights[d] for d in present)
-    dimensions = []
-    for dimension in present:
-        items = collected[dimension]
-        mean = sum(w * e.score for w, e in items) / sum(w for w, _ in items)
-        score = round_half_up(mean)
-        ctx.dimension_scores[dimension] = score
-        dimensions.append(
-            DimensionScore(
-                dimension=dimension,
-                score=score,
-                weight=round(weights[dimension] / total_weight, 4),
-                evidence=[e for _, e in items],
+    Built once per run; `score` and `missing` are called once per account.
+    """
+
+    def __init__(self, scoring: Scoring, shared: SharedPieces) -> None:
+        self.scoring = scoring
+        self.shared = shared
+        grouped: dict[Dimension, list[tuple[str, Reader, Scale, float]]] = {
+            d: [] for d in Dimension
+        }
+        for name, rule in scoring.signals.items():
+            grouped[rule.dimension].append((name, READERS[name], signal_scale(rule), rule.weight))
+        self.signals = tuple((d, tuple(signals)) for d, signals in grouped.items() if signals)
+        # Why a dimension with weight has no score, by whether its source is connected.
+        self.missing_reasons: dict[tuple[Dimension, bool], str] = {}
+        for dimension in Dimension:
+            source = DIMENSION_SOURCE[dimension]
+            names = sorted(name for name, *_ in grouped[dimension])
+            self.missing_reasons[(dimension, False)] = f"{SOURCE_LABEL[source]} not connected"
+            self.missing_reasons[(dimension, True)] = (
+                "no signal in the record (" + ", ".join(names) + ")"
             )
-        )
-    return dimensions
+
+    def score(self, ctx: AccountContext) -> list[DimensionScore]:
+        """Every dimension with at least one signal and weight, weights renormalised."""
+        record, as_of, shared = ctx.record, ctx.as_of, self.shared
+        weights = self.scoring.weights[record.segment]
+        scored: list[tuple[Dimension, float, list[Evidence]]] = []
+        for dimension, signals in self.signals:
+            weighted: list[float] = []  # weight x score, in signal order
+            signal_weights: list[float] = []
+            evidence: list[Evidence] = []
+            for name, read, scale, weight in signals:
+                reading = read(record, as_of)
+                if reading is None:
+                    continue
+                metric, category, text = reading
+                score = scale(metric, category)
+                ctx.signal_scores[name] = score
+                weighted.append(weight * score)
+                signal_weights.append(weight)
+                evidence.append(shared.get(Evidence, name, score, text))
+            if evidence and weights.get(dimension, 0) > 0:
+                scored.append((dimension, sum(weighted) / sum(signal_weights), evidence))
+
+        total_weight = sum(weights[d] for d, _, _ in scored)
+        dimensions = []
+        for dimension, mean, evidence in scored:
+            score = round_half_up(mean)
+            ctx.dimension_scores[dimension] = score
+            dimensions.append(
+                DimensionScore(
+                    dimension=dimension,
+                    score=score,
+                    weight=round(weights[dimension] / total_weight, 4),
+                    evidence=evidence,
+                )
+            )
+        return dimensions
+
+    def missing(self, ctx: AccountContext, sources: list[SourceStatus]) -> list[MissingData]:
+        """Dimensions with weight but no score, each with the reason."""
+        connected = {s.source for s in sources if s.connected}
+        weights = self.scoring.weights[ctx.record.segment]
+        missing = []
+        for dimension in DIMENSIONS:
+            if dimension in ctx.dimension_scores or weights.get(dimension, 0) == 0:
+                continue
+            reason = self.missing_reasons[(dimension, DIMENSION_SOURCE[dimension] in connected)]
+            missing.append(self.shared.get(MissingData, dimension, reason))
+        return missing
 
 
 def source_statuses(
@@ -388,22 +453,3 @@ def source_statuses(
             )
         )
     return statuses
-
-
-def missing_dimensions(
-    ctx: AccountContext, scoring: Scoring, sources: list[SourceStatus]
-) -> list[MissingData]:
-    connected = {s.source for s in sources if s.connected}
-    weights = scoring.weights[ctx.record.segment]
-    missing = []
-    for dimension in Dimension:
-        if dimension in ctx.dimension_scores or weights.get(dimension, 0) == 0:
-            continue
-        source = DIMENSION_SOURCE[dimension]
-        if source not in connected:
-            reason = f"{SOURCE_LABEL[source]} not connected"
-        else:
-            signals = sorted(n for n, r in scoring.signals.items() if r.dimension == dimension)
-            reason = "no signal in the record (" + ", ".join(signals) + ")"
-        missing.append(MissingData(dimension=dimension, reason=reason))
-    return missing

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from skill.assessment import RiskFlag, RiskTheme, SourceStatus
-from skill.engine.conditions import describe_match, first_match
+from skill.engine.conditions import compile_rule, describe_match, match
 from skill.engine.context import AccountContext, days_between
 from skill.engine.dimensions import SOURCE_LABEL, pct_change, round_half_up, signed_pct, trend
-from skill.policy import Flags, Risk, ScoringSignals
+from skill.engine.shared import SharedPieces
+from skill.policy import FlagRule, Flags, Risk, ScoringSignals
 from skill.record import Blocker
 from skill.vocabulary import RiskFlagCode
 
@@ -60,9 +61,12 @@ def _nps_detractor(ctx: AccountContext, rules: Flags) -> str | None:
 
 def _payment_issue(ctx: AccountContext, rules: Flags) -> str | None:
     r = ctx.record
-    if r.payment_status is not None and r.payment_status.value in rules.payment_issue.statuses:
+    if r.payment_status is None:
+        return None
+    status = r.payment_status.value
+    if status in rules.payment_issue.statuses:
         overdue = f", {r.days_overdue} days overdue" if r.days_overdue else ""
-        return f"payment {r.payment_status.value}{overdue}"
+        return f"payment {status}{overdue}"
     return None
 
 
@@ -146,6 +150,8 @@ def _conflicting(ctx: AccountContext, rules: Flags, signals: ScoringSignals) -> 
     return "; ".join(parts) or None
 
 
+_FLAG_ORDER = tuple(RiskFlagCode)
+
 _DETECTORS = {
     RiskFlagCode.USAGE_DROP: _usage_drop,
     RiskFlagCode.SUPPORT_SPIKE: _support_spike,
@@ -160,46 +166,53 @@ _DETECTORS = {
 }
 
 
-def detect_flags(
-    ctx: AccountContext, risk: Risk, signals: ScoringSignals, sources: list[SourceStatus]
-) -> list[RiskFlag]:
-    """Flags in RiskFlagCode order; each carries the evidence that raised it."""
-    rules = risk.flags
-    found: dict[RiskFlagCode, str] = {}
-    for code, detect in _DETECTORS.items():
-        evidence = detect(ctx, rules)
-        if evidence:
-            found[code] = evidence
-    stale = _stale(ctx, rules, sources)
-    if stale:
-        found[RiskFlagCode.STALE_EVIDENCE] = stale
-    conflict = _conflicting(ctx, rules, signals)
-    if conflict:
-        found[RiskFlagCode.CONFLICTING_EVIDENCE] = conflict
-    flags = []
-    for code in RiskFlagCode:
-        if code in found:
-            rule = getattr(rules, code.value)
-            flags.append(
-                RiskFlag(
-                    code=code,
-                    label=rule.label,
-                    severity=rule.severity,
-                    evidence=found[code],
-                    hint=rule.hint,
+class RiskDetector:
+    """Stages 5 and 6 for one policy: built once per run, called once per account."""
+
+    def __init__(self, risk: Risk, signals: ScoringSignals, shared: SharedPieces) -> None:
+        self.rules = risk.flags
+        self.signals = signals
+        self.shared = shared
+        self.flag_rules: dict[RiskFlagCode, FlagRule] = {
+            code: getattr(risk.flags, code.value) for code in RiskFlagCode
+        }
+        # A theme without conditions never applies.
+        self.themes = tuple(
+            (code, rule.label, compile_rule(rule))
+            for code, rule in risk.themes.items()
+            if rule.when_any
+        )
+
+    def detect_flags(self, ctx: AccountContext, sources: list[SourceStatus]) -> list[RiskFlag]:
+        """Flags in RiskFlagCode order; each carries the evidence that raised it."""
+        rules = self.rules
+        found: dict[RiskFlagCode, str] = {}
+        for code, detect in _DETECTORS.items():
+            evidence = detect(ctx, rules)
+            if evidence:
+                found[code] = evidence
+        stale = _stale(ctx, rules, sources)
+        if stale:
+            found[RiskFlagCode.STALE_EVIDENCE] = stale
+        conflict = _conflicting(ctx, rules, self.signals)
+        if conflict:
+            found[RiskFlagCode.CONFLICTING_EVIDENCE] = conflict
+        flags = []
+        for code in _FLAG_ORDER:
+            if code in found:
+                rule = self.flag_rules[code]
+                evidence = found[code]
+                flags.append(
+                    self.shared.get(RiskFlag, code, rule.label, rule.severity, evidence, rule.hint)
                 )
-            )
-            ctx.flags.add(code)
-    return flags
+                ctx.flags.add(code)
+        return flags
 
-
-def detect_themes(ctx: AccountContext, risk: Risk) -> list[RiskTheme]:
-    themes = []
-    for code, rule in risk.themes.items():
-        matched = first_match(rule, ctx)
-        if matched is not None and rule.when_any:
-            themes.append(
-                RiskTheme(code=code, label=rule.label, because=describe_match(matched, ctx))
-            )
-            ctx.themes.add(code)
-    return themes
+    def detect_themes(self, ctx: AccountContext) -> list[RiskTheme]:
+        themes = []
+        for code, label, rule in self.themes:
+            matched = match(rule, ctx)
+            if matched is not None:
+                themes.append(self.shared.get(RiskTheme, code, label, describe_match(matched, ctx)))
+                ctx.themes.add(code)
+        return themes

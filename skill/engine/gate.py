@@ -8,16 +8,19 @@ final status is the strictest verdict; the trace records what each layer said.
 from __future__ import annotations
 
 from skill.assessment import PolicyDecision
-from skill.engine.conditions import describe_match, first_match
+from skill.engine.conditions import CompiledRule, compile_rule, describe_match, match
 from skill.engine.context import AccountContext
 from skill.policy import ActionSelector, CatalogueEntry, Gate, GateRule
-from skill.vocabulary import ActionStatus, AutomationLevel, GateLayer
+from skill.vocabulary import ActionKind, ActionStatus, AutomationLevel, GateLayer, Sensitivity
 
-FiredRule = tuple[GateRule, PolicyDecision]
+# An override or stop rule that holds for an account: its place in the gate's rule
+# list, and what it said.
+FiredRule = tuple[int, PolicyDecision]
 
 # Decisions are frozen, so identical ones are shared; the bound keeps memory
 # flat when reasons vary from account to account.
 _MAX_SHARED_DECISIONS = 4096
+_RANK = {status: status.rank for status in ActionStatus}
 
 
 def _selects(selector: ActionSelector, action_id: str, entry: CatalogueEntry) -> bool:
@@ -53,10 +56,13 @@ class PolicyGate:
             )
             for sensitivity, cap in self.level_caps.items()
         }
-        self._rules = [
-            *((GateLayer.SIGNAL_OVERRIDE, r) for r in gate.signal_overrides),
-            *((GateLayer.STOP_RULE, r) for r in gate.stop_rules),
+        self._rules: list[tuple[GateLayer, GateRule, CompiledRule]] = [
+            *((GateLayer.SIGNAL_OVERRIDE, r, compile_rule(r)) for r in gate.signal_overrides),
+            *((GateLayer.STOP_RULE, r, compile_rule(r)) for r in gate.stop_rules),
         ]
+        # Which rules constrain an action, by everything `_selects` reads; filled as
+        # actions are first decided.
+        self._selected: dict[tuple[str, ActionKind, Sensitivity], tuple[bool, ...]] = {}
         # Keyed by everything a decision holds: rule ids need not be unique across a
         # user's rules, and two rules sharing an id must not share a status.
         self._shared: dict[tuple[GateLayer, str, ActionStatus, str], PolicyDecision] = {}
@@ -64,8 +70,8 @@ class PolicyGate:
     def fired_rules(self, ctx: AccountContext) -> list[FiredRule]:
         """Overrides and stop rules that hold for this account, evaluated once per account."""
         fired = []
-        for layer, rule in self._rules:
-            matched = first_match(rule, ctx)
+        for index, (layer, rule, compiled) in enumerate(self._rules):
+            matched = match(compiled, ctx)
             if matched is None:
                 continue
             why = describe_match(matched, ctx)
@@ -78,8 +84,18 @@ class PolicyGate:
                 )
                 if len(self._shared) < _MAX_SHARED_DECISIONS:
                     self._shared[key] = decision
-            fired.append((rule, decision))
+            fired.append((index, decision))
         return fired
+
+    def _selection(self, action_id: str, entry: CatalogueEntry) -> tuple[bool, ...]:
+        key = (action_id, entry.kind, entry.sensitivity)
+        selected = self._selected.get(key)
+        if selected is None:
+            selected = tuple(
+                _selects(rule.applies_to, action_id, entry) for _, rule, _ in self._rules
+            )
+            self._selected[key] = selected
+        return selected
 
     def decide(
         self,
@@ -90,7 +106,8 @@ class PolicyGate:
     ) -> tuple[ActionStatus, list[PolicyDecision]]:
         if fired is None:
             fired = self.fired_rules(ctx)
+        selected = self._selection(action_id, entry)
         trace = [self._matrix[(action_id, ctx.record.segment)], self._caps[entry.sensitivity]]
-        trace += [d for rule, d in fired if _selects(rule.applies_to, action_id, entry)]
-        status = max((d.status for d in trace), key=lambda s: s.rank)
+        trace += [decision for index, decision in fired if selected[index]]
+        status = max((d.status for d in trace), key=_RANK.__getitem__)
         return status, trace

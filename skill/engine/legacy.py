@@ -9,6 +9,7 @@ from __future__ import annotations
 from skill.assessment import LegacyRow, LegacyScore
 from skill.engine.context import AccountContext
 from skill.engine.dimensions import round_half_up
+from skill.engine.shared import SharedPieces
 from skill.policy import LegacyConfig, LegacyField
 
 
@@ -35,7 +36,7 @@ def _metric(field: LegacyField, ctx: AccountContext) -> tuple[float | str | None
     return blocker, blocker or "not given"
 
 
-def legacy_score(config: LegacyConfig, ctx: AccountContext) -> LegacyScore:
+def legacy_score(config: LegacyConfig, ctx: AccountContext, shared: SharedPieces) -> LegacyScore:
     rows = []
     for field in config.fields:
         value, shown = _metric(field, ctx)
@@ -43,8 +44,11 @@ def legacy_score(config: LegacyConfig, ctx: AccountContext) -> LegacyScore:
         if isinstance(value, str):
             points = field.values.get(value, 0)
         elif value is not None:
-            points = next((b.points for b in field.brackets if b.matches(value)), 0)
-        rows.append(LegacyRow(field=field.label, value=shown, points=points))
+            for bracket in field.brackets:
+                if bracket.matches(value):
+                    points = bracket.points
+                    break
+        rows.append(shared.get(LegacyRow, field.label, shown, points))
     total = sum(row.points for row in rows)
     band = next(b.label for b in config.bands if total >= b.min)
     return LegacyScore(total=total, band=band, rows=rows)

@@ -40,7 +40,7 @@ def measurement_event(
     policy_version: str,
 ) -> MeasurementEvent:
     """A deterministic id, so the same assessment logged twice is the same event."""
-    key = f"{ctx.record.account_id}|{ctx.as_of.isoformat()}|{level.value}|{policy_version}"
+    key = f"{ctx.record.account_id}|{ctx.as_of.isoformat()}|{level}|{policy_version}"
     return MeasurementEvent(
         event_id=hashlib.sha256(key.encode()).hexdigest()[:16],
         event_type="health_assessed",

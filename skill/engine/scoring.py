@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from skill.assessment import DimensionScore, MissingData, ScoreCap, SourceStatus
-from skill.engine.conditions import first_match
+from skill.engine.conditions import CompiledRule, compile_rule, match
 from skill.engine.context import AccountContext
 from skill.engine.dimensions import round_half_up
-from skill.policy import Scoring
+from skill.engine.shared import SharedPieces
+from skill.policy import GuardRail, Scoring
 from skill.vocabulary import Band, Confidence, RiskFlagCode, Tier
 
 
@@ -28,14 +29,14 @@ def assess_confidence(
     stale = [s for s in sources if s.stale]
     reasons = [f"{round_half_up(coverage * 100)}% of the score's weight has data"]
     if missing:
-        reasons.append("missing: " + ", ".join(m.dimension.value for m in missing))
+        reasons.append("missing: " + ", ".join(m.dimension for m in missing))
     if stale:
-        reasons.append("stale: " + ", ".join(s.source.value for s in stale))
+        reasons.append("stale: " + ", ".join(s.source for s in stale))
     level = Confidence.LOW
-    for name in ("high", "medium"):
-        rule = scoring.confidence[name]
+    for candidate in (Confidence.HIGH, Confidence.MEDIUM):
+        rule = scoring.confidence[candidate]
         if coverage >= rule.min_coverage and len(stale) <= rule.max_stale_sources:
-            level = Confidence(name)
+            level = candidate
             break
     if RiskFlagCode.CONFLICTING_EVIDENCE in ctx.flags and level is not Confidence.LOW:
         level = Confidence.MEDIUM if level is Confidence.HIGH else Confidence.LOW
@@ -43,14 +44,21 @@ def assess_confidence(
     return level, reasons
 
 
+GuardRails = tuple[tuple[GuardRail, CompiledRule], ...]
+
+
+def compile_guard_rails(scoring: Scoring) -> GuardRails:
+    return tuple((rail, compile_rule(rail)) for rail in scoring.guard_rails)
+
+
 def apply_guard_rails(
-    raw: int, ctx: AccountContext, scoring: Scoring
+    raw: int, ctx: AccountContext, rails: GuardRails, shared: SharedPieces
 ) -> tuple[int, list[ScoreCap]]:
     """Caps that actually held the score down, each named, tightest last."""
     caps = []
-    for rail in scoring.guard_rails:
-        if rail.cap < raw and first_match(rail, ctx) is not None:
-            caps.append(ScoreCap(code=rail.id, cap=rail.cap, reason=rail.reason))
+    for rail, rule in rails:
+        if rail.cap < raw and match(rule, ctx) is not None:
+            caps.append(shared.get(ScoreCap, rail.id, rail.cap, rail.reason))
     caps.sort(key=lambda c: (-c.cap, c.code))
     return (min(c.cap for c in caps) if caps else raw), caps
 

@@ -13,13 +13,16 @@ import sqlite3
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date
+from typing import NamedTuple, TypeVar
 
 from skill.assessment import Action, Assessment
 from skill.record import AccountRecord
 from skill.store.db import now_utc
+from skill.store.trends import PreviousSnapshot
 from skill.vocabulary import ActionStatus
 
 BATCH_SIZE = 500
+T = TypeVar("T")
 
 # Outbox states per engine status; only `pending` actions take a decision.
 INITIAL_STATE = {
@@ -62,8 +65,9 @@ def start_run(connection: sqlite3.Connection, info: RunInfo) -> bool:
     if row is not None and row["completed_at"] is not None:
         return False
     if row is None:
+        # OR IGNORE: the same run started twice at once registers once.
         connection.execute(
-            "INSERT INTO runs (run_id, as_of, automation_level, policy_version, source, "
+            "INSERT OR IGNORE INTO runs (run_id, as_of, automation_level, policy_version, source, "
             "source_hash, started_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
             (
                 info.run_id,
@@ -85,10 +89,9 @@ def finish_run(connection: sqlite3.Connection, run_id: str, assessed: int, rejec
     )
 
 
-def _batches(
-    items: Iterable[tuple[AccountRecord, Assessment]], size: int
-) -> Iterator[list[tuple[AccountRecord, Assessment]]]:
-    batch: list[tuple[AccountRecord, Assessment]] = []
+def batches(items: Iterable[T], size: int = BATCH_SIZE) -> Iterator[list[T]]:
+    """Consecutive lists of at most `size` items: the unit of one write transaction."""
+    batch: list[T] = []
     for item in items:
         batch.append(item)
         if len(batch) >= size:
@@ -98,6 +101,45 @@ def _batches(
         yield batch
 
 
+class Prepared(NamedTuple):
+    """One account's rows, serialised: what a batch holds instead of the models.
+
+    Holding 500 assessments (hundreds of small objects each) until their batch
+    commits made the cyclic garbage collector run far more often; strings and
+    tuples of them are cheap to keep.
+    """
+
+    account_id: str
+    as_of: str
+    record_hash: str
+    snapshot: tuple
+    assessment: tuple
+    actions: list[tuple]
+    review_task: tuple | None
+    event: tuple
+
+
+def prepare(record: AccountRecord, a: Assessment, run_id: str) -> Prepared:
+    """Serialise one account's snapshot, assessment, actions, review task and event."""
+    record_json = record.model_dump_json()
+    digest = hashlib.sha256(record_json.encode()).hexdigest()
+    as_of = a.as_of.isoformat()
+    task = a.review_task
+    event = a.measurement_event
+    return Prepared(
+        a.account_id,
+        as_of,
+        digest,
+        (a.account_id, as_of, record_json, digest, run_id),
+        _assessment_row(a, as_of, run_id),
+        [_action_row(a, as_of, action) for action in a.actions],
+        None
+        if task is None
+        else (a.account_id, as_of, task.owner, task.due_date.isoformat(), json.dumps(task.reasons)),
+        (event.event_id, a.account_id, as_of, event.model_dump_json()),
+    )
+
+
 def record_assessments(
     connection: sqlite3.Connection,
     run_id: str,
@@ -105,117 +147,223 @@ def record_assessments(
     batch_size: int = BATCH_SIZE,
 ) -> int:
     """Write each (record, assessment) pair; returns how many were new or changed."""
-    written = 0
-    for batch in _batches(items, batch_size):
-        connection.execute("BEGIN IMMEDIATE")
-        try:
-            for record, assessment in batch:
-                written += _record_one(connection, run_id, record, assessment)
-            connection.execute("COMMIT")
-        except BaseException:
-            connection.execute("ROLLBACK")
-            raise
-    return written
+    prepared = (prepare(record, assessment, run_id) for record, assessment in items)
+    return sum(record_prepared(connection, batch) for batch in batches(prepared, batch_size))
 
 
-def _record_one(
-    connection: sqlite3.Connection, run_id: str, record: AccountRecord, a: Assessment
+def record_batch(
+    connection: sqlite3.Connection,
+    run_id: str,
+    batch: list[tuple[AccountRecord, Assessment]],
 ) -> int:
-    digest = record_hash(record)
-    as_of = a.as_of.isoformat()
-    existing = connection.execute(
-        "SELECT record_hash FROM snapshots WHERE account_id = ? AND as_of = ?",
-        (a.account_id, as_of),
-    ).fetchone()
-    if existing is not None and existing["record_hash"] == digest:
-        return 0
-    connection.execute(
-        "INSERT OR REPLACE INTO snapshots (account_id, as_of, record_json, record_hash, run_id) "
-        "VALUES (?, ?, ?, ?, ?)",
-        (a.account_id, as_of, record.model_dump_json(), digest, run_id),
-    )
-    connection.execute(
-        "INSERT OR REPLACE INTO assessments (account_id, as_of, automation_level, policy_version, "
-        "name, segment, owner, arr, renewal_date, score, band, tier, confidence, legacy_total, "
-        "legacy_band, flags, dimensions, assessment_json, run_id) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        (
-            a.account_id,
-            as_of,
-            a.automation_level.value,
-            a.measurement_event.policy_version,
-            a.name,
-            a.segment.value,
-            a.owner,
-            a.arr,
-            a.renewal_date.isoformat() if a.renewal_date else None,
-            a.score,
-            a.band.value,
-            a.tier.value,
-            a.confidence.value,
-            a.legacy.total,
-            a.legacy.band,
-            json.dumps([f.code.value for f in a.flags]),
-            json.dumps({d.dimension.value: d.score for d in a.dimensions}, sort_keys=True),
-            a.model_dump_json(),
-            run_id,
-        ),
-    )
-    for action in a.actions:
-        _record_action(connection, a, action)
-    if a.review_task is not None:
-        task = a.review_task
-        connection.execute(
-            "INSERT OR IGNORE INTO review_tasks (account_id, as_of, owner, due_date, reasons) "
-            "VALUES (?, ?, ?, ?, ?)",
-            (a.account_id, as_of, task.owner, task.due_date.isoformat(), json.dumps(task.reasons)),
+    """Write one batch of (record, assessment) pairs in one transaction."""
+    return record_prepared(connection, [prepare(r, a, run_id) for r, a in batch])
+
+
+_INSERT_SNAPSHOT = (
+    "INSERT OR REPLACE INTO snapshots (account_id, as_of, record_json, record_hash, run_id) "
+    "VALUES (?, ?, ?, ?, ?)"
+)
+_INSERT_ASSESSMENT = (
+    "INSERT OR REPLACE INTO assessments (account_id, as_of, automation_level, policy_version, "
+    "name, segment, owner, arr, renewal_date, score, band, tier, confidence, legacy_total, "
+    "legacy_band, flags, dimensions, assessment_json, run_id) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
+# New actions enter the outbox; an action already decided keeps its decision.
+_UPSERT_ACTION = (
+    "INSERT INTO actions (action_key, account_id, as_of, action, kind, sensitivity, owner, "
+    "owner_name, priority, due_date, status, state, action_json) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+    "ON CONFLICT (action_key) DO UPDATE SET status = excluded.status, "
+    "priority = excluded.priority, due_date = excluded.due_date, "
+    "action_json = excluded.action_json, "
+    "state = CASE WHEN actions.state IN ('approved', 'rejected') "
+    "AND excluded.status = 'approval_required' THEN actions.state ELSE excluded.state END"
+)
+# A corrected snapshot's task takes the new owner, date and reasons; a person's
+# `state` (open / done) stays.
+_UPSERT_REVIEW_TASK = (
+    "INSERT INTO review_tasks (account_id, as_of, owner, due_date, reasons) "
+    "VALUES (?, ?, ?, ?, ?) ON CONFLICT (account_id, as_of) DO UPDATE SET "
+    "owner = excluded.owner, due_date = excluded.due_date, reasons = excluded.reasons"
+)
+_INSERT_EVENT = (
+    "INSERT OR REPLACE INTO measurement_events (event_id, account_id, as_of, event_json) "
+    "VALUES (?, ?, ?, ?)"
+)
+# SQLite's default limit on host parameters is 999 before 3.32, 32766 after.
+_IN_CHUNK = 900
+
+
+def _chunks(values: list[str]) -> Iterator[list[str]]:
+    for start in range(0, len(values), _IN_CHUNK):
+        yield values[start : start + _IN_CHUNK]
+
+
+def _known_hashes(
+    connection: sqlite3.Connection, keys: Iterable[tuple[str, str]]
+) -> dict[tuple[str, str], str]:
+    """`record_hash` of the snapshots already stored for these (account_id, as_of) keys."""
+    by_date: dict[str, list[str]] = {}
+    for account_id, as_of in keys:
+        by_date.setdefault(as_of, []).append(account_id)
+    known: dict[tuple[str, str], str] = {}
+    for as_of, accounts in by_date.items():
+        for chunk in _chunks(list(dict.fromkeys(accounts))):
+            marks = ",".join("?" * len(chunk))
+            for account_id, digest in connection.execute(
+                f"SELECT account_id, record_hash FROM snapshots WHERE as_of = ? "
+                f"AND account_id IN ({marks})",
+                (as_of, *chunk),
+            ):
+                known[(account_id, as_of)] = digest
+    return known
+
+
+def record_prepared(connection: sqlite3.Connection, batch: list[Prepared]) -> int:
+    """Write one batch in one transaction; returns how many accounts were new or changed.
+
+    An account whose snapshot for that `as_of` is stored with the same content
+    hash is skipped, so reruns and resumed runs write nothing twice. An account
+    listed twice for the same date is written once, as its last listing says.
+    """
+    last = {(p.account_id, p.as_of): index for index, p in enumerate(batch)}
+    connection.execute("BEGIN IMMEDIATE")
+    try:
+        known = _known_hashes(connection, last)
+        written = [
+            p
+            for index, p in enumerate(batch)
+            if last[(p.account_id, p.as_of)] == index
+            and known.get((p.account_id, p.as_of)) != p.record_hash
+        ]
+        for p in written:
+            if (p.account_id, p.as_of) in known:
+                _drop_superseded(connection, p)
+        connection.executemany(_INSERT_SNAPSHOT, [p.snapshot for p in written])
+        connection.executemany(_INSERT_ASSESSMENT, [p.assessment for p in written])
+        connection.executemany(_UPSERT_ACTION, [row for p in written for row in p.actions])
+        connection.executemany(
+            _UPSERT_REVIEW_TASK, [p.review_task for p in written if p.review_task is not None]
         )
-    event = a.measurement_event
-    connection.execute(
-        "INSERT OR REPLACE INTO measurement_events (event_id, account_id, as_of, event_json) "
-        "VALUES (?, ?, ?, ?)",
-        (event.event_id, a.account_id, as_of, event.model_dump_json()),
-    )
-    return 1
+        connection.executemany(_INSERT_EVENT, [p.event for p in written])
+        connection.execute("COMMIT")
+    except BaseException:
+        connection.execute("ROLLBACK")
+        raise
+    return len(written)
 
 
-def _record_action(connection: sqlite3.Connection, a: Assessment, action: Action) -> None:
-    """New actions enter the outbox; an action already decided keeps its decision."""
-    key = idempotency_key(a.account_id, action.action, a.as_of)
-    connection.execute(
-        "INSERT INTO actions (action_key, account_id, as_of, action, kind, sensitivity, owner, "
-        "owner_name, priority, due_date, status, state, action_json) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
-        "ON CONFLICT (action_key) DO UPDATE SET status = excluded.status, "
-        "priority = excluded.priority, due_date = excluded.due_date, "
-        "action_json = excluded.action_json, "
-        "state = CASE WHEN actions.state IN ('approved', 'rejected') "
-        "AND excluded.status = 'approval_required' THEN actions.state ELSE excluded.state END",
-        (
-            key,
-            a.account_id,
-            a.as_of.isoformat(),
-            action.action,
-            action.kind.value,
-            action.sensitivity.value,
-            action.owner,
-            action.owner_name,
-            action.priority.value,
-            action.due_date.isoformat(),
-            action.status.value,
-            INITIAL_STATE[action.status],
-            action.model_dump_json(),
-        ),
+def _assessment_row(a: Assessment, as_of: str, run_id: str) -> tuple:
+    return (
+        a.account_id,
+        as_of,
+        a.automation_level.value,
+        a.measurement_event.policy_version,
+        a.name,
+        a.segment.value,
+        a.owner,
+        a.arr,
+        a.renewal_date.isoformat() if a.renewal_date else None,
+        a.score,
+        a.band.value,
+        a.tier.value,
+        a.confidence.value,
+        a.legacy.total,
+        a.legacy.band,
+        json.dumps([f.code.value for f in a.flags]),
+        # Sorted by hand: json.dumps with no options reuses its cached encoder.
+        json.dumps(dict(sorted((d.dimension.value, d.score) for d in a.dimensions))),
+        a.model_dump_json(),
+        run_id,
     )
 
 
-def previous_assessment(
+def _action_row(a: Assessment, as_of: str, action: Action) -> tuple:
+    return (
+        idempotency_key(a.account_id, action.action, a.as_of),
+        a.account_id,
+        as_of,
+        action.action,
+        action.kind.value,
+        action.sensitivity.value,
+        action.owner,
+        action.owner_name,
+        action.priority.value,
+        action.due_date.isoformat(),
+        action.status.value,
+        INITIAL_STATE[action.status],
+        action.model_dump_json(),
+    )
+
+
+def _drop_superseded(connection: sqlite3.Connection, p: Prepared) -> None:
+    """A corrected snapshot replaces its date's assessment: drop what it no longer calls for.
+
+    Only rows nobody has acted on go: outbox actions the new assessment does not
+    trigger that were never decided or exported, and an open review task it no
+    longer raises. Decided or exported actions and done tasks stay, as history.
+    """
+    keep = [row[0] for row in p.actions]
+    still = f"AND action_key NOT IN ({','.join('?' * len(keep))}) " if keep else ""
+    connection.execute(
+        "DELETE FROM actions WHERE account_id = ? AND as_of = ? AND exported_at IS NULL "
+        f"AND state NOT IN ('approved', 'rejected') {still}AND NOT EXISTS "
+        "(SELECT 1 FROM action_decisions d WHERE d.action_key = actions.action_key)",
+        (p.account_id, p.as_of, *keep),
+    )
+    if p.review_task is None:
+        connection.execute(
+            "DELETE FROM review_tasks WHERE account_id = ? AND as_of = ? AND state = 'open'",
+            (p.account_id, p.as_of),
+        )
+
+
+def previous_snapshots(
+    connection: sqlite3.Connection, keys: Iterable[tuple[str, date]]
+) -> dict[tuple[str, date], PreviousSnapshot]:
+    """For each (account_id, as_of): the latest recorded assessment strictly before that date.
+
+    One query per distinct date (per 900 accounts), for a batch of accounts;
+    keys with no earlier assessment are absent from the result.
+    """
+    by_date: dict[date, list[str]] = {}
+    for account_id, as_of in keys:
+        by_date.setdefault(as_of, []).append(account_id)
+    found: dict[tuple[str, date], PreviousSnapshot] = {}
+    for before, accounts in by_date.items():
+        for chunk in _chunks(list(dict.fromkeys(accounts))):
+            marks = ",".join("?" * len(chunk))
+            # SQLite takes the bare columns of an aggregate query with a single
+            # MAX() from the row holding the maximum.
+            rows = connection.execute(
+                "SELECT account_id, MAX(as_of) AS as_of, score, band, dimensions "
+                f"FROM assessments WHERE as_of < ? AND account_id IN ({marks}) "
+                "GROUP BY account_id",
+                (before.isoformat(), *chunk),
+            )
+            for row in rows:
+                found[(row[0], before)] = PreviousSnapshot(
+                    as_of=row[1], score=row[2], band=row[3], dimensions=json.loads(row[4])
+                )
+    return found
+
+
+def previous_snapshot(
     connection: sqlite3.Connection, account_id: str, before: date
-) -> Assessment | None:
-    """The latest recorded assessment strictly before `before`, for trends."""
+) -> PreviousSnapshot | None:
+    """The latest recorded assessment strictly before `before`, from its columns."""
     row = connection.execute(
-        "SELECT assessment_json FROM assessments WHERE account_id = ? AND as_of < ? "
-        "ORDER BY as_of DESC LIMIT 1",
+        "SELECT as_of, score, band, dimensions FROM assessments "
+        "WHERE account_id = ? AND as_of < ? ORDER BY as_of DESC LIMIT 1",
         (account_id, before.isoformat()),
     ).fetchone()
-    return None if row is None else Assessment.model_validate_json(row["assessment_json"])
+    if row is None:
+        return None
+    return PreviousSnapshot(
+        as_of=row["as_of"],
+        score=row["score"],
+        band=row["band"],
+        dimensions=json.loads(row["dimensions"]),
+    )

@@ -1,0 +1,334 @@
+"""Recording speed: `run` (assess + record in SQLite) against `assess` alone (a report).
+
+    python benchmarks/history.py                       # N = 100,000, best of 3 (~2 min)
+    python benchmarks/history.py --sizes 2000,20000 --repeat 1 --cpu 0
+
+For each N: write N seeded synthetic accounts to a CSV (benchmarks/synthetic.py),
+then, each in a fresh subprocess pinned to one core, time over the same file
+  1. `assess`: `skill.pipeline.run_assessment(..., output_format="jsonl")`, the code
+     path of `account-health assess FILE --format jsonl`, to a null sink;
+  2. `run`: `skill.recording.run_recording(..., output_format="jsonl")`, the code path
+     of `account-health run FILE --format jsonl`, into a fresh database, to a null
+     sink: assessment, trend note per account, snapshots, assessments, outbox
+     actions, review tasks and measurement events written in WAL mode;
+  3. the rerun of the same file and `as_of` on that database (a no-op by design).
+Imports and policy load are excluded from every timing. Each is repeated `--repeat`
+times (a fresh process and, for `run`, a fresh database each time) and the fastest
+is reported. The database is then checked: one snapshot and one assessment per
+account, the run completed.
+
+Target (from the issue): recording runs at no less than half the speed of `assess`
+alone: ratio = run accounts/s / assess accounts/s >= 0.5. PASS or MISS is printed;
+the exit status is 0 either way.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from synthetic import AS_OF, write_accounts_csv
+
+ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_SIZES = (100_000,)
+# Subprocesses import `skill` from this checkout even when it is not installed.
+ENV = {
+    **os.environ,
+    "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
+}
+TARGET_RATIO = 0.5  # run speed / assess speed
+
+
+# --------------------------------------------------------------------------- worker
+
+
+class CountingSink:
+    """A text sink that keeps nothing: counts lines and characters written."""
+
+    def __init__(self) -> None:
+        self.lines = 0
+        self.chars = 0
+
+    def write(self, text: str) -> int:
+        self.lines += text.count("\n")
+        self.chars += len(text)
+        return len(text)
+
+    def flush(self) -> None:
+        pass
+
+
+def _peak_rss_mb() -> float:
+    """Peak RSS of this process: `VmHWM` on Linux (see benchmarks/README.md), else ru_maxrss."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    import resource
+
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak / (1024 * 1024) if sys.platform == "darwin" else peak / 1024
+
+
+def worker(mode: str, path: str, db: str | None, cpu: int | None) -> dict:
+    """Time one `assess` or one `run` (then its rerun) over `path`, in this fresh process."""
+    if cpu is not None and hasattr(os, "sched_setaffinity"):
+        os.sched_setaffinity(0, {cpu})
+    started = time.perf_counter()
+    from skill.pipeline import run_assessment
+    from skill.policy import load_policy
+    from skill.recording import run_recording
+    from skill.vocabulary import AutomationLevel
+
+    policy = load_policy()
+    figures: dict = {"import_and_policy_s": time.perf_counter() - started}
+    figures["rss_ready_mb"] = _peak_rss_mb()
+    common = {
+        "output_format": "jsonl",
+        "as_of": AS_OF,
+        "level": AutomationLevel.BALANCED,
+        "policy": policy,
+    }
+    messages: list[str] = []
+    sink = CountingSink()
+    cpu_started = time.process_time()
+    started = time.perf_counter()
+    if mode == "assess":
+        code = run_assessment(path, out=sink, err=messages.append, **common)  # type: ignore[arg-type]
+    else:
+        code = run_recording(
+            path,
+            db_path=Path(db),  # type: ignore[arg-type]
+            out=sink,  # type: ignore[arg-type]
+            err=messages.append,
+            **common,
+        )
+    figures["seconds"] = time.perf_counter() - started
+    figures["cpu_s"] = time.process_time() - cpu_started
+    figures["rss_peak_mb"] = _peak_rss_mb()
+    figures["lines"] = sink.lines
+    figures["exit_code"] = code
+    figures["messages"] = messages[:3]
+    if mode == "run":
+        rerun: list[str] = []
+        started = time.perf_counter()
+        again = run_recording(
+            path,
+            db_path=Path(db),  # type: ignore[arg-type]
+            out=CountingSink(),  # type: ignore[arg-type]
+            err=rerun.append,
+            **common,
+        )
+        figures["rerun_s"] = time.perf_counter() - started
+        figures["rerun_exit_code"] = again
+        figures["rerun_messages"] = rerun[:3]
+    return figures
+
+
+# --------------------------------------------------------------------------- parent
+
+
+def _run_worker(mode: str, path: Path, db: Path | None, cpu: int | None) -> dict:
+    command = [sys.executable, __file__, "--worker", mode, str(path)]
+    if db is not None:
+        command += ["--db", str(db)]
+    if cpu is not None:
+        command += ["--cpu", str(cpu)]
+    done = subprocess.run(command, capture_output=True, text=True, cwd=ROOT, env=ENV, check=False)
+    if done.returncode != 0:
+        raise SystemExit(f"{mode} worker failed (exit {done.returncode}):\n{done.stderr}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def _db_bytes(db: Path) -> int:
+    """The database with its WAL and shared-memory files: what the run left on disk."""
+    return sum(p.stat().st_size for p in db.parent.glob(db.name + "*"))
+
+
+def _db_check(db: Path, n: int) -> tuple[list[str], int, int]:
+    """Problems with what the run recorded, and its action and task counts (read-only)."""
+    connection = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+    try:
+        counts = {
+            table: connection.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0]
+            for table in ("snapshots", "assessments", "measurement_events")
+        }
+        runs = connection.execute("SELECT COUNT(*), COUNT(completed_at) FROM runs").fetchone()
+        actions = connection.execute("SELECT COUNT(*) FROM actions").fetchone()[0]
+        tasks = connection.execute("SELECT COUNT(*) FROM review_tasks").fetchone()[0]
+    finally:
+        connection.close()
+    problems = [
+        f"{table}: {count:,} rows, expected {n:,}" for table, count in counts.items() if count != n
+    ]
+    if tuple(runs) != (1, 1):
+        problems.append(f"runs: {runs[0]} row(s), {runs[1]} completed; expected 1 completed")
+    return problems, actions, tasks
+
+
+def _default_cpu() -> int | None:
+    if not hasattr(os, "sched_getaffinity"):
+        return None
+    return max(os.sched_getaffinity(0))
+
+
+def _load() -> str:
+    if not hasattr(os, "getloadavg"):
+        return "unknown"
+    return " / ".join(f"{x:.2f}" for x in os.getloadavg()) + " (1 / 5 / 15 min)"
+
+
+def _git_revision() -> str:
+    done = subprocess.run(
+        ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=ROOT
+    )
+    if done.returncode != 0:
+        return "unknown"
+    dirty = subprocess.run(
+        ["git", "status", "--porcelain", "--", "skill"], capture_output=True, text=True, cwd=ROOT
+    )
+    return done.stdout.strip() + (" (skill/ modified)" if dirty.stdout.strip() else "")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument(
+        "--sizes",
+        default=",".join(str(n) for n in DEFAULT_SIZES),
+        help="comma-separated account counts (default %(default)s)",
+    )
+    parser.add_argument("--seed", type=int, default=7, help="generator seed (default 7)")
+    parser.add_argument(
+        "--repeat", type=int, default=3, help="fresh processes per measurement; fastest kept"
+    )
+    parser.add_argument("--cpu", type=int, default=None, help="core to pin the workers to")
+    parser.add_argument("--keep", metavar="DIR", help="keep the CSVs and databases here")
+    parser.add_argument("--worker", nargs=2, metavar=("MODE", "CSV"), help=argparse.SUPPRESS)
+    parser.add_argument("--db", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+
+    if args.worker:
+        mode, path = args.worker
+        print(json.dumps(worker(mode, path, args.db, args.cpu)))
+        return 0
+
+    sizes = [int(s.replace("_", "")) for s in args.sizes.split(",") if s.strip()]
+    repeat = max(1, args.repeat)
+    cpu = args.cpu if args.cpu is not None else _default_cpu()
+    affinity = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None
+
+    print("account-health history benchmark: run (assess + record) vs assess alone")
+    print(f"  python     {platform.python_version()} ({platform.python_implementation()})")
+    print(f"  platform   {platform.platform()}")
+    print(f"  sqlite     {sqlite3.sqlite_version}")
+    print(f"  cpus       {os.cpu_count()} (usable {affinity}); workers pinned to cpu {cpu}")
+    print(f"  skill      {_git_revision()}")
+    print(f"  seed       {args.seed}; as_of {AS_OF}; sizes {sizes}; best of {repeat}")
+    print(f"  load avg   {_load()} at start (other work on the machine skews the timings)")
+    print()
+    header = (
+        f"{'N':>9} {'assess s':>9} {'assess/s':>9} {'run s':>7} {'run/s':>8} {'ratio':>6} "
+        f"{'CPU ratio':>9} {'rerun s':>8} {'DB MB':>7} {'RSS assess':>11} {'RSS run':>8}"
+    )
+    print(header)
+    print("-" * len(header))
+    results = []
+    with tempfile.TemporaryDirectory(prefix="ah-history-bench-") as tmp:
+        folder = Path(args.keep) if args.keep else Path(tmp)
+        folder.mkdir(parents=True, exist_ok=True)
+        for n in sizes:
+            path = write_accounts_csv(folder / f"accounts-{n}.csv", n, seed=args.seed)
+            assess_runs, record_runs = [], []
+            for attempt in range(repeat):
+                assess_runs.append(_run_worker("assess", path, None, cpu))
+                db = folder / f"history-{n}-{attempt}.sqlite3"
+                for stale in folder.glob(db.name + "*"):
+                    stale.unlink()
+                figures = _run_worker("run", path, db, cpu)
+                figures["db_bytes"] = _db_bytes(db)
+                figures["check"] = _db_check(db, n)
+                record_runs.append(figures)
+                if attempt < repeat - 1 and not args.keep:
+                    for stale in folder.glob(db.name + "*"):
+                        stale.unlink()
+            best_assess = min(assess_runs, key=lambda f: f["seconds"])
+            best_run = min(record_runs, key=lambda f: f["seconds"])
+            assess_rate = n / best_assess["seconds"]
+            run_rate = n / best_run["seconds"]
+            ratio = run_rate / assess_rate
+            cpu_ratio = min(f["cpu_s"] for f in assess_runs) / min(f["cpu_s"] for f in record_runs)
+            results.append((n, ratio, cpu_ratio))
+            print(
+                f"{n:>9,} {best_assess['seconds']:>9.2f} {assess_rate:>9,.0f} "
+                f"{best_run['seconds']:>7.2f} {run_rate:>8,.0f} {ratio:>6.2f} {cpu_ratio:>9.2f} "
+                f"{best_run['rerun_s']:>8.3f} {best_run['db_bytes'] / 1e6:>7.1f} "
+                f"{best_assess['rss_peak_mb']:>8.1f} MB {best_run['rss_peak_mb']:>5.1f} MB"
+            )
+            print(
+                f"{'':>9}   all timings: assess "
+                + ", ".join(f"{f['seconds']:.2f}" for f in assess_runs)
+                + " s; run "
+                + ", ".join(f"{f['seconds']:.2f}" for f in record_runs)
+                + " s (wall); CPU s: assess "
+                + ", ".join(f"{f['cpu_s']:.2f}" for f in assess_runs)
+                + "; run "
+                + ", ".join(f"{f['cpu_s']:.2f}" for f in record_runs)
+            )
+            problems, actions, tasks = best_run["check"]
+            print(
+                f"{'':>9}   recorded: {n:,} snapshots / assessments / measurement events, "
+                f"{actions:,} outbox actions, {tasks:,} review tasks"
+            )
+            for figures in assess_runs + record_runs:
+                chatter = [m for m in figures["messages"] if not m.startswith("recorded run ")]
+                if figures["exit_code"] != 0 or chatter:
+                    problems.append(f"exit {figures['exit_code']}, messages {figures['messages']}")
+            for figures in record_runs:
+                if figures["lines"] != n:
+                    problems.append(f"run printed {figures['lines']:,} trend lines, expected {n:,}")
+                if figures["rerun_exit_code"] != 0 or not any(
+                    "already recorded" in m for m in figures["rerun_messages"]
+                ):
+                    problems.append(f"rerun: {figures['rerun_messages']}")
+            for figures in assess_runs:
+                if figures["lines"] != n:
+                    problems.append(f"assess printed {figures['lines']:,} lines, expected {n:,}")
+            for problem in dict.fromkeys(problems):
+                print(f"{'':>9} ! {problem}")
+            if not args.keep:
+                path.unlink()
+
+    print()
+    print("  assess s / assess/s  run_assessment(--format jsonl) to a null sink, after imports")
+    print("  run s / run/s        run_recording(--format jsonl) into a fresh DB, to a null sink")
+    print("  ratio                run/s / assess/s, wall clock (target >= 0.5)")
+    print("  CPU ratio            the same from process CPU seconds: less skewed by other load")
+    print("  rerun s              the same file and as_of again: finds the run complete, no-op")
+    print("  DB MB                database + WAL + shm on disk after the run")
+    print("  RSS                  peak RSS (VmHWM) of each worker process")
+    print(f"  load avg             {_load()} at the end")
+    print()
+    print("target")
+    if results:
+        n, ratio, cpu_ratio = results[-1]
+        verdict = "PASS" if ratio >= TARGET_RATIO else "MISS"
+        print(
+            f"  {verdict}  recording runs at >= {TARGET_RATIO} x the speed of assess alone: "
+            f"ratio {ratio:.2f} at N={n:,} (CPU-time ratio {cpu_ratio:.2f})"
+        )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,287 @@
+"""`outcomes import`, `measure`, `calibrate` and `report`: the commands that read history.
+
+Registered on the main app by `skill.cli` (`register_insights(app)`). Everything
+heavier than typer is imported inside the command bodies, so `assess`'s cold
+start does not pay for these commands.
+"""
+
+from __future__ import annotations
+
+import sys
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+EXIT_OK = 0
+EXIT_USAGE = 2
+EXIT_REJECTED = 3
+
+
+class ReportFormat(StrEnum):
+    MD = "md"
+    JSON = "json"
+
+
+outcomes_app = typer.Typer(
+    help="Record what happened to accounts: renewed, churned, expanded or downgraded.\n\n"
+    "Example: account-health outcomes import outcomes.csv --db history.sqlite3",
+    no_args_is_help=True,
+)
+
+DbOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--db",
+        help="History database (default: $ACCOUNT_HEALTH_DB, else "
+        "~/.local/share/account-health/history.sqlite3).",
+    ),
+]
+PolicyOption = Annotated[
+    Path | None,
+    typer.Option("--policy", help="YAML file merged over the default policy in assets/."),
+]
+FormatOption = Annotated[ReportFormat, typer.Option("--format", "-f", help="md (default) or json.")]
+
+
+def _helpers():
+    from skill import cli
+
+    return cli
+
+
+def _policy(path: Path | None):
+    return _helpers()._load_policy(path)
+
+
+def _day(value: str | None):
+    return _helpers()._as_of(value)
+
+
+def _open_db(db: Path | None, *, must_exist: bool):
+    from skill.store.db import connect, default_db_path
+
+    path = Path(db) if db is not None else default_db_path()
+    if must_exist and not path.is_file():
+        raise _helpers()._fail(
+            f"no history database at {path}; record assessments into it first (or pass --db PATH)"
+        )
+    try:
+        return connect(path)
+    except Exception as exc:  # sqlite3.DatabaseError, OSError: not a usable database
+        raise _helpers()._fail(f"cannot open the history database {path}: {exc}") from None
+
+
+def _write(text: str) -> None:
+    sys.stdout.write(text if text.endswith("\n") else text + "\n")
+
+
+@outcomes_app.command("import")
+def outcomes_import(
+    file: Annotated[
+        str, typer.Argument(help="CSV, JSON or JSONL of account_id, outcome, date; - for stdin.")
+    ],
+    input_format: Annotated[
+        str | None,
+        typer.Option("--input-format", help="csv, json or jsonl (default: from the extension)."),
+    ] = None,
+    db: DbOption = None,
+    policy: PolicyOption = None,
+    output_format: FormatOption = ReportFormat.MD,
+    rejects: Annotated[
+        Path | None,
+        typer.Option("--rejects", help="Write rejected rows here as JSONL, with the reason."),
+    ] = None,
+) -> None:
+    """Import outcomes: account_id, outcome (renewed, churned, expanded, downgraded), date.
+
+    Re-importing the same file changes nothing; a new outcome for the same account and
+    date replaces the old one. Bad rows are reported on stderr (exit 3); the rest are
+    imported. Ids that no recorded assessment knows are imported and counted.
+
+    Example: account-health outcomes import outcomes.csv --db history.sqlite3
+    """
+    from skill.ingest import InputError, write_rejects
+    from skill.store.outcomes import import_outcomes
+
+    cli = _helpers()
+    _policy(policy)
+    connection = _open_db(db, must_exist=False)
+    try:
+        result = import_outcomes(
+            connection,
+            file,
+            input_format,
+            on_rejection=lambda rejection: cli._err(f"error: {rejection.reason}"),
+        )
+    except InputError as exc:
+        raise cli._fail(str(exc)) from None
+    finally:
+        connection.close()
+    if rejects is not None:
+        write_rejects(result.rejected, rejects)
+    if result.unknown_accounts:
+        examples = ", ".join(result.unknown_account_examples)
+        cli._err(
+            f"warning: {result.unknown_accounts} account id(s) have no recorded assessment "
+            f"(e.g. {examples}); imported anyway"
+        )
+    if output_format is ReportFormat.JSON:
+        _write(result.model_dump_json(indent=2))
+    else:
+        _write(
+            f"{result.source}: {result.rows} rows; {result.imported} imported, "
+            f"{result.updated} updated, {result.unchanged} unchanged, "
+            f"{len(result.rejected)} rejected; {result.unknown_accounts} unknown account ids; "
+            f"{result.outcomes_recorded} outcomes recorded."
+        )
+    raise typer.Exit(EXIT_REJECTED if result.rejected else EXIT_OK)
+
+
+def measure(
+    db: DbOption = None,
+    policy: PolicyOption = None,
+    as_of: Annotated[
+        str | None,
+        typer.Option(
+            "--as-of",
+            help="Outcomes and actions up to this date; overdue means due before it "
+            "(YYYY-MM-DD, default: today).",
+        ),
+    ] = None,
+    output_format: FormatOption = ReportFormat.MD,
+) -> None:
+    """Measure the score against outcomes (seed 003): ROC AUC next to the legacy score,
+    churn by band and tier, false positives, missed risks, follow-through, reviews.
+
+    Example: account-health measure --db history.sqlite3 --as-of 2027-03-31 --format json
+    """
+    from skill.measure import measure as run_measure
+    from skill.measure import render_markdown
+
+    loaded = _policy(policy)
+    day = _day(as_of)
+    connection = _open_db(db, must_exist=True)
+    try:
+        result = run_measure(connection, loaded, as_of=day)
+    finally:
+        connection.close()
+    for note in result.notes:
+        _helpers()._err(f"note: {note}")
+    if output_format is ReportFormat.JSON:
+        _write(result.model_dump_json(indent=2))
+    else:
+        _write(render_markdown(result))
+
+
+def calibrate(
+    db: DbOption = None,
+    policy: PolicyOption = None,
+    out: Annotated[
+        Path,
+        typer.Option("--out", help="Where to write the fitted weights (YAML for --policy)."),
+    ] = Path("calibrated-weights.yaml"),
+    as_of: Annotated[
+        str | None,
+        typer.Option("--as-of", help="Use outcomes up to this date (YYYY-MM-DD, default: today)."),
+    ] = None,
+    min_weight: Annotated[
+        float,
+        typer.Option(
+            "--min-weight",
+            help="Give every dimension at least this weight (default 0: a dimension that "
+            "does not predict churn gets 0 and drops out of the score).",
+        ),
+    ] = 0.0,
+    output_format: FormatOption = ReportFormat.MD,
+) -> None:
+    """Fit per-segment weights against outcomes; report held-out AUC before and after.
+
+    Writes a weights file to review and adopt with --policy; never changes the active
+    policy. With too few outcomes it says how many more each segment needs, writes
+    nothing and exits 0.
+
+    Example: account-health calibrate --db history.sqlite3 --out weights.yaml
+    """
+    from skill.calibrate import calibrate as run_calibrate
+    from skill.calibrate import record_calibration, render_markdown, write_weights
+    from skill.paths import assets_dir
+
+    cli = _helpers()
+    loaded = _policy(policy)
+    day = _day(as_of)
+    target = out.resolve()
+    if target.is_relative_to(assets_dir().resolve()):
+        raise cli._fail(f"--out {out}: calibrate never writes into the bundled assets/")
+    if target.is_dir():
+        raise cli._fail(f"--out {out}: is a directory; give a file name")
+    connection = _open_db(db, must_exist=True)
+    try:
+        try:
+            result = run_calibrate(connection, loaded, as_of=day, min_weight=min_weight)
+        except ValueError as exc:
+            raise cli._fail(f"--min-weight {min_weight:g}: {exc}") from None
+        if result.status == "fitted":
+            try:
+                write_weights(result, out)
+            except OSError as exc:
+                raise cli._fail(f"--out {out}: cannot write ({exc.strerror})") from None
+            result = result.model_copy(update={"weights_path": str(out)})
+            record_calibration(connection, result)
+            cli._err(f"wrote {out}")
+        else:
+            cli._err(f"note: {result.message}")
+    finally:
+        connection.close()
+    if output_format is ReportFormat.JSON:
+        _write(result.model_dump_json(indent=2))
+    else:
+        _write(render_markdown(result))
+
+
+def report(
+    db: DbOption = None,
+    policy: PolicyOption = None,
+    as_of: Annotated[
+        str | None,
+        typer.Option(
+            "--as-of",
+            help="Report the latest assessments on or before this date "
+            "(YYYY-MM-DD, default: the latest recorded).",
+        ),
+    ] = None,
+    limit: Annotated[
+        int, typer.Option("--limit", min=1, help="Rows per table (attention, queue).")
+    ] = 25,
+    output_format: FormatOption = ReportFormat.MD,
+) -> None:
+    """Weekly portfolio report: ARR by band, biggest movers, accounts needing attention,
+    the open review queue and the calibration status.
+
+    Example: account-health report --db history.sqlite3 --format json
+    """
+    from skill.report import NoHistoryError, portfolio_report, render_markdown
+
+    cli = _helpers()
+    loaded = _policy(policy)
+    day = None if as_of is None else _day(as_of)
+    connection = _open_db(db, must_exist=True)
+    try:
+        result = portfolio_report(connection, loaded, as_of=day, limit=limit)
+    except NoHistoryError as exc:
+        raise cli._fail(f"{exc}; nothing to report") from None
+    finally:
+        connection.close()
+    if output_format is ReportFormat.JSON:
+        _write(result.model_dump_json(indent=2))
+    else:
+        _write(render_markdown(result))
+
+
+def register_insights(app: typer.Typer) -> None:
+    """Add `outcomes`, `measure`, `calibrate` and `report` to the main app."""
+    app.add_typer(outcomes_app, name="outcomes")
+    app.command("measure")(measure)
+    app.command("calibrate")(calibrate)
+    app.command("report")(report)

@@ -1,0 +1,162 @@
+"""`account-health run`: assess a file and record it in the history database.
+
+The run id is a hash of the input's bytes, `as_of`, the automation level and
+the policy version: the same run twice finds itself completed and does
+nothing; a run killed mid-way finds itself incomplete, skips the accounts
+already recorded and finishes the rest.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable
+from datetime import date
+from pathlib import Path
+from typing import TextIO
+
+from skill.assessment import SCHEMA_VERSION
+from skill.pipeline import EXIT_OK, EXIT_USAGE, AssessmentStream, run_job
+from skill.policy import Policy
+from skill.store.db import connect
+from skill.store.history import (
+    RunInfo,
+    batches,
+    finish_run,
+    prepare,
+    previous_snapshots,
+    record_prepared,
+    run_id_for,
+    start_run,
+)
+from skill.store.trends import Current, TrendNote, render_trend_note, trend_note
+from skill.vocabulary import AutomationLevel
+
+ErrorSink = Callable[[str], None]
+
+CACHE_KIB = 32 * 1024  # SQLite page cache for a run, KiB (the default is 2 MiB)
+CHECKPOINT_PAGES = 32768  # WAL pages (128 MiB) between automatic checkpoints (default 1000)
+
+
+def file_hash(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def run_recording(
+    source: str,
+    *,
+    db_path: Path | None,
+    output_format: str,
+    as_of: date,
+    level: AutomationLevel,
+    policy: Policy,
+    out: TextIO,
+    err: ErrorSink,
+    input_format: str | None = None,
+    rejects_path: Path | None = None,
+) -> int:
+    path = Path(source)
+    if source == "-" or not path.is_file():
+        what = "standard input" if source == "-" else f"{source}: no such file"
+        err(f"error: run needs a file ({what}); its content hash keeps reruns idempotent")
+        return EXIT_USAGE
+    connection = connect(db_path)
+    try:
+        # Bulk writes: a page cache that holds the outbox's key index (random
+        # keys) and fewer, larger checkpoints. This connection only.
+        connection.execute(f"PRAGMA cache_size=-{CACHE_KIB}")
+        connection.execute(f"PRAGMA wal_autocheckpoint={CHECKPOINT_PAGES}")
+        source_hash = file_hash(path)
+        info = RunInfo(
+            run_id=run_id_for(source_hash, as_of, level.value, policy.version),
+            as_of=as_of,
+            automation_level=level.value,
+            policy_version=policy.version,
+            source=str(source),
+            source_hash=source_hash,
+        )
+        if not start_run(connection, info):
+            err(f"run {info.run_id} ({source}, as of {as_of}) is already recorded; nothing to do")
+            return EXIT_OK
+        counts = {"assessed": 0, "written": 0}
+
+        notes = _Notes(out)
+
+        def write(stream: AssessmentStream) -> int:
+            trends: list[TrendNote] = []
+            # Each account is serialised as it is assessed (the models are not
+            # kept). Per batch: one query for the previous snapshots, the batch
+            # written in one transaction, then its trend notes out.
+            prepared = (
+                (prepare(record, assessment, info.run_id), Current.of(assessment))
+                for record, assessment in stream.pairs()
+            )
+            for batch in batches(prepared):
+                previous = previous_snapshots(
+                    connection, ((c.account_id, c.as_of) for _, c in batch)
+                )
+                counts["written"] += record_prepared(connection, [p for p, _ in batch])
+                counts["assessed"] += len(batch)
+                for _, current in batch:
+                    before = previous.get((current.account_id, current.as_of))
+                    trend = trend_note(current, before, policy.history)
+                    if output_format == "json":
+                        trends.append(trend)
+                    elif output_format == "jsonl":
+                        notes.write(trend.model_dump_json() + "\n")
+                    else:
+                        notes.write(render_trend_note(trend) + "\n")
+            finish_run(connection, info.run_id, counts["assessed"], len(stream.rejected))
+            if output_format == "json":
+                document = {
+                    "schema_version": SCHEMA_VERSION,
+                    "run_id": info.run_id,
+                    "as_of": as_of.isoformat(),
+                    "recorded": counts["written"],
+                    "unchanged": counts["assessed"] - counts["written"],
+                    "trends": [t.model_dump(mode="json") for t in trends],
+                    "rejected": [r.model_dump(mode="json") for r in stream.rejected],
+                }
+                notes.write(json.dumps(document, indent=2) + "\n")
+            return counts["assessed"]
+
+        code = run_job(
+            source,
+            write,
+            as_of=as_of,
+            level=level,
+            policy=policy,
+            err=err,
+            input_format=input_format,
+            rejects_path=rejects_path,
+        )
+        err(
+            f"recorded run {info.run_id}: {counts['written']} new or changed, "
+            f"{counts['assessed'] - counts['written']} unchanged"
+        )
+        if notes.broken:
+            raise BrokenPipeError  # now that the run is recorded: the CLI ends quietly
+        return code
+    finally:
+        connection.close()
+
+
+class _Notes:
+    """The trend notes' way out. A reader that goes away (`run ... | head`) stops
+    the notes, not the recording: the run still records every account."""
+
+    def __init__(self, out: TextIO) -> None:
+        self.out = out
+        self.broken = False
+
+    def write(self, text: str) -> None:
+        if self.broken:
+            return
+        try:
+            self.out.write(text)
+        except BrokenPipeError:
+            self.broken = True

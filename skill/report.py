@@ -1,0 +1,597 @@
+"""The weekly portfolio report, read from the history database.
+
+    report = portfolio_report(connection, policy, as_of=None, limit=25)
+    print(render_markdown(report))
+
+The report date is the latest ``as_of`` with recorded assessments, on or before
+the `as_of` given (no clock: without one, simply the latest). Sections:
+
+- Share of ARR by band: accounts and ARR per band at the report date (accounts
+  without an ARR are counted, their ARR is not).
+- Biggest movers: the ``measurement.report_movers`` accounts whose score moved
+  most (by absolute change, then account id) since their previous assessment;
+  an unchanged score is not a move.
+- Attention: accounts that are red or yellow, or carry a high-severity flag,
+  by ARR (largest first; unknown ARR last). Each row has ARR, renewal date,
+  score and band, flags, owner and the next action: the account's
+  highest-priority action at the report date (then earliest due, then id),
+  with its gate status and its outbox state. Up to `limit` rows; the totals
+  count every account.
+- Open review queue: per account, its latest open owner review task (older
+  open tasks of the same account are counted as superseded), and actions
+  waiting for a decision (outbox state ``pending``), by due date; overdue
+  means due before the report date. Up to `limit` rows each.
+- Calibration status: outcomes matched to an earlier assessment against what
+  `account-health calibrate` needs per segment, and the last calibration run.
+"""
+
+from __future__ import annotations
+
+import heapq
+import json
+import sqlite3
+from collections import Counter
+from datetime import date
+
+from pydantic import BaseModel, Field
+
+from skill.policy import Policy
+from skill.record import Segment
+from skill.store.history import idempotency_key
+from skill.vocabulary import Band, Priority, Severity
+
+__all__ = ["NoHistoryError", "PortfolioReport", "portfolio_report", "render_markdown"]
+
+
+class NoHistoryError(LookupError):
+    """No assessment is recorded on or before the date asked for."""
+
+
+class BandShare(BaseModel):
+    band: str
+    accounts: int
+    arr: float
+    share_of_arr: float | None = Field(description="3 decimals; null when no account has ARR.")
+
+
+class Mover(BaseModel):
+    account_id: str
+    name: str
+    segment: str
+    owner: str | None
+    arr: float | None
+    previous_as_of: date
+    previous_score: int
+    score: int
+    delta: int
+    previous_band: str
+    band: str
+
+
+class NextAction(BaseModel):
+    action: str
+    label: str
+    priority: str
+    due_date: date
+    status: str = Field(description="The policy gate's status.")
+    state: str | None = Field(description="The outbox state (pending, approved, ...).")
+
+
+class AttentionRow(BaseModel):
+    account_id: str
+    name: str
+    segment: str
+    arr: float | None
+    renewal_date: date | None
+    score: int
+    band: str
+    tier: str
+    flags: list[str]
+    high_severity_flags: list[str]
+    owner: str | None
+    next_action: NextAction | None
+
+
+class ReviewTaskRow(BaseModel):
+    account_id: str
+    as_of: date
+    owner: str
+    due_date: date
+    overdue: bool
+    reasons: list[str]
+
+
+class PendingAction(BaseModel):
+    account_id: str
+    as_of: date
+    action: str
+    owner: str
+    priority: str
+    due_date: date
+    overdue: bool
+
+
+class ReviewQueue(BaseModel):
+    review_tasks_open: int = Field(description="Accounts with an open review task.")
+    review_tasks_overdue: int
+    review_tasks_superseded: int = Field(description="Older open tasks of the same accounts.")
+    actions_pending: int
+    actions_overdue: int
+    review_tasks: list[ReviewTaskRow]
+    pending_actions: list[PendingAction]
+
+
+class SegmentReadiness(BaseModel):
+    segment: str
+    outcomes: int
+    churned: int
+    needs_outcomes: int
+    needs_churned: int
+
+
+class LastCalibration(BaseModel):
+    as_of: date
+    created_at: str
+    outcomes: int
+    churned: int
+    auc_before: float | None
+    auc_after: float | None
+    weights_path: str | None
+
+
+class CalibrationStatus(BaseModel):
+    outcomes: int = Field(description="Outcomes matched to an earlier assessment.")
+    churned: int
+    min_outcomes: int = Field(description="Needed per segment.")
+    min_churned: int
+    ready_segments: list[str]
+    segments: list[SegmentReadiness]
+    last: LastCalibration | None
+    summary: str
+
+
+class PortfolioReport(BaseModel):
+    as_of: date
+    policy_version: str
+    accounts: int
+    arr_total: float
+    accounts_without_arr: int
+    arr_by_band: list[BandShare]
+    movers: list[Mover]
+    accounts_with_history: int = Field(description="Accounts with an earlier assessment.")
+    attention_total: int
+    attention_arr: float
+    attention: list[AttentionRow]
+    review_queue: ReviewQueue
+    calibration: CalibrationStatus
+    limit: int
+
+
+# -- building -----------------------------------------------------------------------
+
+
+def report_date(connection: sqlite3.Connection, as_of: date | None) -> date:
+    if as_of is None:
+        row = connection.execute("SELECT MAX(as_of) FROM assessments").fetchone()
+    else:
+        row = connection.execute(
+            "SELECT MAX(as_of) FROM assessments WHERE as_of <= ?", (as_of.isoformat(),)
+        ).fetchone()
+    if row is None or row[0] is None:
+        when = "" if as_of is None else f" on or before {as_of.isoformat()}"
+        raise NoHistoryError(f"no assessments recorded{when}")
+    return date.fromisoformat(row[0])
+
+
+_CURRENT = """
+SELECT a.account_id, a.name, a.segment, a.owner, a.arr, a.renewal_date, a.score, a.band, a.tier,
+       a.flags, p.as_of, p.score, p.band
+FROM assessments AS a
+LEFT JOIN assessments AS p
+  ON p.account_id = a.account_id
+ AND p.as_of = (SELECT MAX(b.as_of) FROM assessments AS b
+                WHERE b.account_id = a.account_id AND b.as_of < a.as_of)
+WHERE a.as_of = ?
+"""
+
+
+def portfolio_report(
+    connection: sqlite3.Connection, policy: Policy, *, as_of: date | None = None, limit: int = 25
+) -> PortfolioReport:
+    """The report for the latest recorded date on or before `as_of`; see the module docstring."""
+    day_date = report_date(connection, as_of)
+    day = day_date.isoformat()
+    high = {
+        code
+        for code in type(policy.risk.flags).model_fields
+        if getattr(policy.risk.flags, code).severity == Severity.HIGH
+    }
+    high_quoted = [f'"{code}"' for code in sorted(high)]  # flags are a JSON list of codes
+    accounts = arr_total = without_arr = with_history = 0
+    band_accounts: Counter[str] = Counter()
+    band_arr: Counter[str] = Counter()
+    moved: list[tuple] = []
+    attention: list[tuple] = []
+    attention_arr = 0.0
+    for row in connection.execute(_CURRENT, (day,)):
+        account_id, arr, score, band, flags_json = row[0], row[4], row[6], row[7], row[9]
+        prev_as_of, prev_score = row[10], row[11]
+        accounts += 1
+        band_accounts[band] += 1
+        if arr is None:
+            without_arr += 1
+        else:
+            arr_total += arr
+            band_arr[band] += arr
+        if prev_as_of is not None:
+            with_history += 1
+            if score != prev_score:
+                moved.append((-abs(score - prev_score), account_id, row))
+        if band == "red" or band == "yellow" or any(q in flags_json for q in high_quoted):
+            attention_arr += arr or 0.0
+            attention.append(((arr is None, -(arr or 0.0), score, account_id), row))
+
+    movers = heapq.nsmallest(policy.measurement.report_movers, moved, key=lambda m: m[:2])
+    shown = heapq.nsmallest(limit, attention, key=lambda a: a[0])
+    shares = [
+        BandShare(
+            band=b.value,
+            accounts=band_accounts[b.value],
+            arr=band_arr[b.value],
+            share_of_arr=round(band_arr[b.value] / arr_total, 3) if arr_total else None,
+        )
+        for b in Band
+    ]
+    return PortfolioReport(
+        as_of=day_date,
+        policy_version=policy.version,
+        accounts=accounts,
+        arr_total=arr_total,
+        accounts_without_arr=without_arr,
+        arr_by_band=shares,
+        movers=[_mover(row) for _, _, row in movers],
+        accounts_with_history=with_history,
+        attention_total=len(attention),
+        attention_arr=attention_arr,
+        attention=[_attention(connection, day, row, high) for _, row in shown],
+        review_queue=_review_queue(connection, day, limit),
+        calibration=calibration_status(connection, policy, as_of or date.max),
+        limit=limit,
+    )
+
+
+def _mover(row: tuple) -> Mover:
+    (
+        account_id,
+        name,
+        segment,
+        owner,
+        arr,
+        _,
+        score,
+        band,
+        _,
+        _,
+        prev_as_of,
+        prev_score,
+        prev_band,
+    ) = row
+    return Mover(
+        account_id=account_id,
+        name=name,
+        segment=segment,
+        owner=owner,
+        arr=arr,
+        previous_as_of=date.fromisoformat(prev_as_of),
+        previous_score=prev_score,
+        score=score,
+        delta=score - prev_score,
+        previous_band=prev_band,
+        band=band,
+    )
+
+
+def _attention(
+    connection: sqlite3.Connection, day: str, row: tuple, high: set[str]
+) -> AttentionRow:
+    account_id, name, segment, owner, arr, renewal, score, band, tier, flags_json = row[:10]
+    flags = json.loads(flags_json)
+    return AttentionRow(
+        account_id=account_id,
+        name=name,
+        segment=segment,
+        arr=arr,
+        renewal_date=date.fromisoformat(renewal) if renewal else None,
+        score=score,
+        band=band,
+        tier=tier,
+        flags=flags,
+        high_severity_flags=[f for f in flags if f in high],
+        owner=owner,
+        next_action=_next_action(connection, account_id, day),
+    )
+
+
+def _next_action(connection: sqlite3.Connection, account_id: str, day: str) -> NextAction | None:
+    row = connection.execute(
+        "SELECT assessment_json FROM assessments WHERE account_id = ? AND as_of = ?",
+        (account_id, day),
+    ).fetchone()
+    actions = json.loads(row[0]).get("actions", []) if row else []
+    if not actions:
+        return None
+    best = min(actions, key=lambda a: (-Priority(a["priority"]).rank, a["due_date"], a["action"]))
+    state = connection.execute(
+        "SELECT state FROM actions WHERE action_key = ?",
+        (idempotency_key(account_id, best["action"], date.fromisoformat(day)),),
+    ).fetchone()
+    return NextAction(
+        action=best["action"],
+        label=best["label"],
+        priority=best["priority"],
+        due_date=best["due_date"],
+        status=best["status"],
+        state=state[0] if state else None,
+    )
+
+
+def _review_queue(connection: sqlite3.Connection, day: str, limit: int) -> ReviewQueue:
+    latest: dict[str, tuple] = {}
+    superseded = 0
+    for account_id, as_of, owner, due, reasons in connection.execute(
+        "SELECT account_id, as_of, owner, due_date, reasons FROM review_tasks "
+        "WHERE state = 'open' AND as_of <= ? ORDER BY account_id, as_of",
+        (day,),
+    ):
+        if account_id in latest:
+            superseded += 1
+        latest[account_id] = (account_id, as_of, owner, due, reasons)
+    tasks = sorted(latest.values(), key=lambda t: (t[3], t[0]))
+    pending_total, pending_overdue = connection.execute(
+        "SELECT COUNT(*), COALESCE(SUM(due_date < ?), 0) FROM actions "
+        "WHERE state = 'pending' AND as_of <= ?",
+        (day, day),
+    ).fetchone()
+    pending = connection.execute(
+        "SELECT account_id, as_of, action, COALESCE(owner_name, owner), priority, due_date "
+        "FROM actions WHERE state = 'pending' AND as_of <= ? "
+        "ORDER BY due_date, account_id, action LIMIT ?",
+        (day, limit),
+    ).fetchall()
+    return ReviewQueue(
+        review_tasks_open=len(tasks),
+        review_tasks_overdue=sum(t[3] < day for t in tasks),
+        review_tasks_superseded=superseded,
+        actions_pending=int(pending_total),
+        actions_overdue=int(pending_overdue),
+        review_tasks=[
+            ReviewTaskRow(
+                account_id=a,
+                as_of=d,
+                owner=o,
+                due_date=due,
+                overdue=due < day,
+                reasons=json.loads(r),
+            )
+            for a, d, o, due, r in tasks[:limit]
+        ],
+        pending_actions=[
+            PendingAction(
+                account_id=a,
+                as_of=d,
+                action=act,
+                owner=o,
+                priority=p,
+                due_date=due,
+                overdue=due < day,
+            )
+            for a, d, act, o, p, due in pending
+        ],
+    )
+
+
+def calibration_status(
+    connection: sqlite3.Connection, policy: Policy, as_of: date
+) -> CalibrationStatus:
+    """How close `calibrate` is to having enough outcomes, and its last run."""
+    m = policy.measurement
+    churn = frozenset(m.churn_outcomes)
+    n: Counter[str] = Counter()
+    churned: Counter[str] = Counter()
+    for segment, outcome, count in connection.execute(
+        "SELECT a.segment, o.outcome, COUNT(*) FROM (SELECT account_id, outcome, "
+        "(SELECT MAX(b.as_of) FROM assessments AS b WHERE b.account_id = outcomes.account_id "
+        "AND b.as_of < outcomes.outcome_date) AS live FROM outcomes WHERE outcome_date <= ?) AS o "
+        "JOIN assessments AS a ON a.account_id = o.account_id AND a.as_of = o.live "
+        "GROUP BY a.segment, o.outcome",
+        (as_of.isoformat(),),
+    ):
+        n[segment] += count
+        if outcome in churn:
+            churned[segment] += count
+    segments = [
+        SegmentReadiness(
+            segment=s.value,
+            outcomes=n[s.value],
+            churned=churned[s.value],
+            needs_outcomes=max(0, m.min_outcomes - n[s.value]),
+            needs_churned=max(0, m.min_churned - churned[s.value]),
+        )
+        for s in Segment
+    ]
+    ready = [s.segment for s in segments if not (s.needs_outcomes or s.needs_churned)]
+    row = connection.execute(
+        "SELECT as_of, created_at, outcomes, churned, auc_before, auc_after, weights_path "
+        "FROM calibrations ORDER BY calibration_id DESC LIMIT 1"
+    ).fetchone()
+    last = None
+    if row is not None:
+        last = LastCalibration(
+            as_of=row[0],
+            created_at=row[1],
+            outcomes=row[2],
+            churned=row[3],
+            auc_before=row[4],
+            auc_after=row[5],
+            weights_path=row[6],
+        )
+    total, total_churned = sum(n.values()), sum(churned.values())
+    summary = f"{total} outcomes matched to an earlier assessment ({total_churned} churned); "
+    if ready:
+        summary += f"ready to calibrate: {', '.join(ready)}"
+        waiting = [s for s in segments if s.segment not in ready]
+        if waiting:
+            summary += "; still waiting: " + ", ".join(_needs(s) for s in waiting)
+    else:
+        summary += "not ready to calibrate: " + ", ".join(_needs(s) for s in segments)
+    summary += f" (each segment needs {m.min_outcomes} outcomes with {m.min_churned} churned)"
+    return CalibrationStatus(
+        outcomes=total,
+        churned=total_churned,
+        min_outcomes=m.min_outcomes,
+        min_churned=m.min_churned,
+        ready_segments=ready,
+        segments=segments,
+        last=last,
+        summary=summary,
+    )
+
+
+def _needs(s: SegmentReadiness) -> str:
+    parts = []
+    if s.needs_outcomes:
+        parts.append(f"{s.needs_outcomes} more outcomes")
+    if s.needs_churned:
+        parts.append(f"{s.needs_churned} more churned")
+    return f"{s.segment} {' and '.join(parts)}"
+
+
+# -- Markdown -----------------------------------------------------------------------
+
+
+def money(value: float | None) -> str:
+    return "—" if value is None else f"{value:,.0f}"
+
+
+def _cell(text: object) -> str:
+    return " ".join(str(text).split()).replace("|", "\\|")
+
+
+def _pct(value: float | None) -> str:
+    return "n/a" if value is None else f"{value * 100:.1f}%"
+
+
+def render_markdown(r: PortfolioReport) -> str:
+    lines = [
+        f"# Weekly portfolio report, as of {r.as_of.isoformat()}",
+        "",
+        f"{r.accounts} accounts, ARR {money(r.arr_total)}"
+        + (f" ({r.accounts_without_arr} without an ARR)" if r.accounts_without_arr else "")
+        + f". Policy {r.policy_version}.",
+        "",
+        "## Share of ARR by band",
+        "",
+        "| band | accounts | ARR | share of ARR |",
+        "|---|---:|---:|---:|",
+    ]
+    lines += [
+        f"| {b.band} | {b.accounts} | {money(b.arr)} | {_pct(b.share_of_arr)} |"
+        for b in r.arr_by_band
+    ]
+    lines += ["", "## Biggest movers", ""]
+    if r.movers:
+        lines += [
+            f"Largest score changes since each account's previous assessment "
+            f"({r.accounts_with_history} accounts have one).",
+            "",
+            "| account | segment | owner | ARR | score | change | band |",
+            "|---|---|---|---:|---:|---:|---|",
+        ]
+        lines += [
+            f"| {_cell(m.name)} ({_cell(m.account_id)}) | {m.segment} | {_cell(m.owner or '—')} "
+            f"| {money(m.arr)} | {m.previous_score} → {m.score} | {m.delta:+d} "
+            f"| {m.previous_band} → {m.band} |"
+            for m in r.movers
+        ]
+    elif r.accounts_with_history:
+        lines.append("No score changed since each account's previous assessment.")
+    else:
+        lines.append("No account has an earlier assessment to compare with.")
+    lines += [
+        "",
+        "## Needs attention",
+        "",
+        f"Red or yellow, or a high-severity flag: {r.attention_total} accounts, "
+        f"ARR {money(r.attention_arr)}"
+        + (
+            f"; the {len(r.attention)} largest by ARR:"
+            if r.attention_total > len(r.attention)
+            else "."
+        ),
+        "",
+    ]
+    if r.attention:
+        lines += [
+            "| account | ARR | renewal | score | flags | owner | next action |",
+            "|---|---:|---|---|---|---|---|",
+        ]
+        for a in r.attention:
+            flags = (
+                ", ".join(f"**{f}**" if f in a.high_severity_flags else f for f in a.flags) or "—"
+            )
+            lines.append(
+                f"| {_cell(a.name)} ({_cell(a.account_id)}) | {money(a.arr)} "
+                f"| {a.renewal_date.isoformat() if a.renewal_date else '—'} "
+                f"| {a.score} {a.band} | {flags} | {_cell(a.owner or '—')} "
+                f"| {_next_text(a.next_action)} |"
+            )
+        lines.append("")
+    q = r.review_queue
+    lines += [
+        "## Open review queue",
+        "",
+        f"Owner review tasks open: {q.review_tasks_open} accounts ({q.review_tasks_overdue} "
+        f"overdue; {q.review_tasks_superseded} older open tasks superseded). "
+        f"Actions waiting for a decision: {q.actions_pending} ({q.actions_overdue} overdue).",
+        "",
+    ]
+    if q.review_tasks:
+        lines += ["| account | owner | due | reasons |", "|---|---|---|---|"]
+        lines += [
+            f"| {_cell(t.account_id)} | {_cell(t.owner)} | {t.due_date.isoformat()}"
+            f"{' (overdue)' if t.overdue else ''} | {_cell('; '.join(t.reasons))} |"
+            for t in q.review_tasks
+        ]
+        lines.append("")
+    if q.pending_actions:
+        lines += ["| account | action | owner | priority | due |", "|---|---|---|---|---|"]
+        lines += [
+            f"| {_cell(p.account_id)} | {p.action} | {_cell(p.owner)} | {p.priority} "
+            f"| {p.due_date.isoformat()}{' (overdue)' if p.overdue else ''} |"
+            for p in q.pending_actions
+        ]
+        lines.append("")
+    c = r.calibration
+    lines += ["## Calibration status", "", c.summary + "."]
+    if c.last is None:
+        lines.append("No calibration run recorded yet (`account-health calibrate`).")
+    else:
+        last = c.last
+        auc = (
+            f"held-out AUC {last.auc_before} → {last.auc_after}"
+            if last.auc_before is not None and last.auc_after is not None
+            else "held-out AUC n/a"
+        )
+        lines.append(
+            f"Last calibration: for {last.as_of.isoformat()} (run {last.created_at}), "
+            f"{last.outcomes} outcomes, {auc}; weights in {last.weights_path or '(not written)'}."
+        )
+    lines.append("")
+    return "\n".join(lines)
+
+
+def _next_text(action: NextAction | None) -> str:
+    if action is None:
+        return "—"
+    state = f", {action.state}" if action.state and action.state != action.status else ""
+    return f"{_cell(action.label)} ({action.status}{state}, due {action.due_date.isoformat()})"

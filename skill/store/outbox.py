@@ -1,0 +1,513 @@
+"""The action outbox: the approval queue, its decisions, and ready-to-send payloads.
+
+The engine decides each action's `status`; the outbox only tracks what people
+and downstream systems did with it (`state`). Nothing here changes a status:
+
+- `ready` (status `auto`) and `approved` actions are exported as payloads;
+- `pending` (status `approval_required`) actions take one decision, approve or
+  reject, recorded with who, when and why;
+- `recommended` (`recommend_only`) actions are suggestions a person carries
+  out, and `blocked` actions must not happen: neither can be approved.
+
+Every payload carries the idempotency key (account, action, as_of) so a
+downstream system that sees it twice acts once. Export is at-least-once: rows
+are marked exported in the same transaction that read them, committed only
+after the caller has consumed (written) every payload.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterator
+from datetime import date
+from types import TracebackType
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict
+
+from skill.store.db import now_utc
+from skill.vocabulary import ActionStatus
+
+#: Outbox states, in the order a table lists them.
+STATES = ("ready", "pending", "approved", "rejected", "recommended", "blocked")
+#: States that leave the outbox as payloads, with the engine status each requires.
+EXPORTABLE = {"ready": ActionStatus.AUTO.value, "approved": ActionStatus.APPROVAL_REQUIRED.value}
+#: The shortest id prefix accepted in place of a full idempotency key.
+MIN_PREFIX = 8
+
+# Slack Block Kit limits (https://api.slack.com/reference/block-kit/blocks).
+_HEADER_MAX = 150
+_FIELD_MAX = 2000
+_CONTEXT_MAX = 2000
+
+
+class OutboxError(ValueError):
+    """A request the outbox refuses: unknown or ambiguous id, or a decision not allowed."""
+
+
+class Model(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class DecisionRecord(Model):
+    """One person's decision on a pending action."""
+
+    decision: Literal["approve", "reject"]
+    decided_by: str
+    decided_at: str
+    reason: str | None
+
+
+class OutboxItem(Model):
+    """One action in the outbox, as `actions list` shows it."""
+
+    action_key: str
+    account_id: str
+    account_name: str | None
+    as_of: date
+    action: str
+    label: str
+    kind: str
+    sensitivity: str
+    owner: str
+    owner_name: str | None
+    priority: str
+    due_date: date
+    status: ActionStatus
+    state: str
+    exported_at: str | None
+    decision: DecisionRecord | None
+    evidence: list[str]
+
+
+class SlackMessage(Model):
+    """A Slack Block Kit message: `text` is the notification fallback."""
+
+    text: str
+    blocks: list[dict[str, Any]]
+
+
+class CrmUpdate(Model):
+    """A field update on the CRM account record."""
+
+    object: Literal["account"] = "account"
+    id: str
+    fields: dict[str, Any]
+
+
+class TaskPayload(Model):
+    """Anything else: a task for the owner to carry out."""
+
+    type: Literal["task"] = "task"
+    title: str
+    account_id: str
+    account_name: str | None
+    owner: str
+    owner_role: str
+    priority: str
+    due_date: date
+    evidence: list[str]
+
+
+class ExportPayload(Model):
+    """One line of `actions export`: the action and what to send."""
+
+    idempotency_key: str
+    account_id: str
+    account_name: str | None
+    action: str
+    label: str
+    kind: str
+    as_of: date
+    owner: str
+    owner_name: str | None
+    priority: str
+    due_date: date
+    status: ActionStatus
+    approved_by: str | None
+    approved_at: str | None
+    payload: SlackMessage | CrmUpdate | TaskPayload
+
+
+# -- reading ------------------------------------------------------------------------
+
+# Each action with its account's name and its latest decision, if any.
+_FROM = (
+    "FROM actions x "
+    "LEFT JOIN assessments s ON s.account_id = x.account_id AND s.as_of = x.as_of "
+    "LEFT JOIN (SELECT action_key, MAX(decision_id) AS decision_id FROM action_decisions "
+    "GROUP BY action_key) latest ON latest.action_key = x.action_key "
+    "LEFT JOIN action_decisions d ON d.decision_id = latest.decision_id "
+)
+_COLUMNS = "SELECT x.*, s.name AS account_name, d.decision, d.decided_by, d.decided_at, d.reason "
+_SELECT = _COLUMNS + _FROM
+_SELECT_WITH_ASSESSMENT = _COLUMNS + ", s.assessment_json " + _FROM
+_ORDER = " ORDER BY x.as_of, x.account_id, x.action"
+
+
+def _item(row: sqlite3.Row) -> OutboxItem:
+    action = json.loads(row["action_json"])
+    decision = None
+    if row["decision"] is not None:
+        decision = DecisionRecord(
+            decision=row["decision"],
+            decided_by=row["decided_by"],
+            decided_at=row["decided_at"],
+            reason=row["reason"],
+        )
+    return OutboxItem(
+        action_key=row["action_key"],
+        account_id=row["account_id"],
+        account_name=row["account_name"],
+        as_of=date.fromisoformat(row["as_of"]),
+        action=row["action"],
+        label=action.get("label", row["action"]),
+        kind=row["kind"],
+        sensitivity=row["sensitivity"],
+        owner=row["owner"],
+        owner_name=row["owner_name"],
+        priority=row["priority"],
+        due_date=date.fromisoformat(row["due_date"]),
+        status=ActionStatus(row["status"]),
+        state=row["state"],
+        exported_at=row["exported_at"],
+        decision=decision,
+        evidence=list(action.get("evidence", [])),
+    )
+
+
+def list_actions(
+    connection: sqlite3.Connection,
+    status: ActionStatus | str | None = None,
+    state: str | None = None,
+    owner: str | None = None,
+    account: str | None = None,
+) -> list[OutboxItem]:
+    """Outbox actions ordered by (as_of, account_id, action).
+
+    `status` is the engine status, `state` the outbox state; `owner` matches
+    the owner role (`csm`) or the owner's name, case-insensitively.
+    """
+    where: list[str] = []
+    args: list[str] = []
+    if status is not None:
+        try:
+            value = ActionStatus(status).value
+        except ValueError:
+            expected = ", ".join(s.value for s in ActionStatus)
+            raise OutboxError(f"unknown status {status!r}: expected {expected}") from None
+        where.append("x.status = ?")
+        args.append(value)
+    if state is not None:
+        if state not in STATES:
+            raise OutboxError(f"unknown state {state!r}: expected {', '.join(STATES)}")
+        where.append("x.state = ?")
+        args.append(state)
+    if owner is not None:
+        where.append("(lower(x.owner) = lower(?) OR lower(x.owner_name) = lower(?))")
+        args += [owner, owner]
+    if account is not None:
+        where.append("x.account_id = ?")
+        args.append(account)
+    sql = _SELECT + (" WHERE " + " AND ".join(where) if where else "") + _ORDER
+    return [_item(row) for row in connection.execute(sql, args)]
+
+
+def resolve_key(connection: sqlite3.Connection, key: str) -> str:
+    """The full idempotency key for `key`, or for a unique prefix of at least 8 characters."""
+    key = key.strip().lower()
+    if connection.execute("SELECT 1 FROM actions WHERE action_key = ?", (key,)).fetchone():
+        return key
+    if len(key) < MIN_PREFIX:
+        raise OutboxError(
+            f"no action {key!r}; give the full id or a prefix of at least {MIN_PREFIX} characters"
+        )
+    rows = connection.execute(
+        "SELECT action_key FROM actions WHERE substr(action_key, 1, ?) = ? "
+        "ORDER BY action_key LIMIT 3",
+        (len(key), key),
+    ).fetchall()
+    if not rows:
+        raise OutboxError(f"no action with id {key!r}")
+    if len(rows) > 1:
+        found = ", ".join(r["action_key"] for r in rows)
+        raise OutboxError(f"id prefix {key!r} is ambiguous ({found}...); give more characters")
+    return rows[0]["action_key"]
+
+
+def get_action(connection: sqlite3.Connection, key: str) -> OutboxItem:
+    """One action by its id or a unique prefix of it."""
+    full = resolve_key(connection, key)
+    row = connection.execute(_SELECT + "WHERE x.action_key = ?", (full,)).fetchone()
+    return _item(row)
+
+
+# -- decisions ----------------------------------------------------------------------
+
+_REFUSALS = {
+    "blocked": "it is blocked: it must not happen, and no decision can change that",
+    "recommended": (
+        "it is recommend_only: a suggestion a person carries out themselves; "
+        "it cannot be approved into automation"
+    ),
+    "ready": "it is auto: it needs no decision and is exported as it is",
+}
+
+
+def approve(
+    connection: sqlite3.Connection, action_key: str, by: str, reason: str | None = None
+) -> OutboxItem:
+    """Approve a pending (approval_required) action; it is exported next time."""
+    return _decide(connection, action_key, "approve", by, reason)
+
+
+def reject(connection: sqlite3.Connection, action_key: str, by: str, reason: str) -> OutboxItem:
+    """Reject a pending action; a reason is required. It is never exported."""
+    if not (reason or "").strip():
+        raise OutboxError("a rejection needs a reason (--reason TEXT)")
+    return _decide(connection, action_key, "reject", by, reason)
+
+
+def _describe(item: OutboxItem) -> str:
+    return (
+        f"action {item.action_key} ({item.account_id} {item.action}, as of {item.as_of}; "
+        f"status {item.status.value}, state {item.state})"
+    )
+
+
+def _decide(
+    connection: sqlite3.Connection,
+    action_key: str,
+    decision: Literal["approve", "reject"],
+    by: str,
+    reason: str | None,
+) -> OutboxItem:
+    by = (by or "").strip()
+    if not by:
+        raise OutboxError("a decision needs the name of who made it (--by NAME)")
+    reason = reason.strip() if reason and reason.strip() else None
+    connection.execute("BEGIN IMMEDIATE")
+    try:
+        item = get_action(connection, action_key)
+        verb = "approved" if decision == "approve" else "rejected"
+        if item.state != "pending" or item.status is not ActionStatus.APPROVAL_REQUIRED:
+            if item.decision is not None and item.state in ("approved", "rejected"):
+                why = (
+                    f"it was already {item.state} by {item.decision.decided_by} "
+                    f"at {item.decision.decided_at}"
+                )
+            else:
+                why = _REFUSALS.get(item.state, "only a pending action takes a decision")
+            raise OutboxError(f"{_describe(item)} cannot be {verb}: {why}")
+        updated = connection.execute(
+            "UPDATE actions SET state = ? WHERE action_key = ? AND state = 'pending' "
+            "AND status = 'approval_required'",
+            (verb, item.action_key),
+        )
+        if updated.rowcount != 1:  # pragma: no cover - the write lock makes this unreachable
+            raise OutboxError(f"{_describe(item)} changed while deciding; try again")
+        connection.execute(
+            "INSERT INTO action_decisions (action_key, decision, decided_by, decided_at, reason) "
+            "VALUES (?, ?, ?, ?, ?)",
+            (item.action_key, decision, by, now_utc(), reason),
+        )
+        result = get_action(connection, item.action_key)
+        connection.execute("COMMIT")
+    except BaseException:
+        connection.execute("ROLLBACK")
+        raise
+    return result
+
+
+# -- export -------------------------------------------------------------------------
+
+
+def slack_escape(text: str) -> str:
+    """Escape the three characters Slack's mrkdwn treats as control characters."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _clip(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _field(title: str, value: str) -> dict[str, str]:
+    return {"type": "mrkdwn", "text": _clip(f"*{title}*\n{slack_escape(value)}", _FIELD_MAX)}
+
+
+def slack_message(item: OutboxItem, assessment: dict[str, Any]) -> SlackMessage:
+    """A Block Kit message for `notify_owner_slack`, built from the stored assessment."""
+    name = assessment.get("name") or item.account_name or item.account_id
+    score, band = assessment.get("score"), assessment.get("band")
+    flags = [f.get("label") or f.get("code", "") for f in assessment.get("flags", [])]
+    owner = item.owner_name or item.owner
+    reason = " ".join(item.evidence) or item.label
+    blocks: list[dict[str, Any]] = [
+        {
+            "type": "header",
+            "text": {
+                "type": "plain_text",
+                "text": _clip(f"Account health: {name}", _HEADER_MAX),
+                "emoji": False,
+            },
+        },
+        {
+            "type": "section",
+            "fields": [
+                _field("Account", f"{name} ({item.account_id})"),
+                _field("Score / band", f"{score} / {band}"),
+                _field("Flags", ", ".join(flags) or "none"),
+                _field("Reason", reason),
+                _field("Owner", owner),
+                _field("Priority / due", f"{item.priority} / {item.due_date.isoformat()}"),
+            ],
+        },
+        {
+            "type": "context",
+            "elements": [
+                {
+                    "type": "mrkdwn",
+                    "text": _clip(
+                        f"As of {item.as_of.isoformat()} · idempotency key `{item.action_key}`",
+                        _CONTEXT_MAX,
+                    ),
+                }
+            ],
+        },
+    ]
+    text = f"{name}: health {score} ({band}). {reason}"
+    return SlackMessage(text=_clip(slack_escape(text), 3000), blocks=blocks)
+
+
+def crm_update(item: OutboxItem, assessment: dict[str, Any]) -> CrmUpdate:
+    """The CRM field update for `update_health_score`."""
+    return CrmUpdate(
+        id=item.account_id,
+        fields={
+            "health_score": assessment.get("score"),
+            "health_band": assessment.get("band"),
+            "health_tier": assessment.get("tier"),
+            "health_confidence": assessment.get("confidence"),
+            "health_as_of": item.as_of.isoformat(),
+        },
+    )
+
+
+def task_payload(item: OutboxItem) -> TaskPayload:
+    return TaskPayload(
+        title=item.label,
+        account_id=item.account_id,
+        account_name=item.account_name,
+        owner=item.owner_name or item.owner,
+        owner_role=item.owner,
+        priority=item.priority,
+        due_date=item.due_date,
+        evidence=item.evidence,
+    )
+
+
+def payload_for(item: OutboxItem, assessment: dict[str, Any]) -> ExportPayload:
+    if item.action == "notify_owner_slack":
+        payload: SlackMessage | CrmUpdate | TaskPayload = slack_message(item, assessment)
+    elif item.action == "update_health_score":
+        payload = crm_update(item, assessment)
+    else:
+        payload = task_payload(item)
+    approved = item.decision if item.state == "approved" else None
+    return ExportPayload(
+        idempotency_key=item.action_key,
+        account_id=item.account_id,
+        account_name=item.account_name,
+        action=item.action,
+        label=item.label,
+        kind=item.kind,
+        as_of=item.as_of,
+        owner=item.owner,
+        owner_name=item.owner_name,
+        priority=item.priority,
+        due_date=item.due_date,
+        status=item.status,
+        approved_by=approved.decided_by if approved else None,
+        approved_at=approved.decided_at if approved else None,
+        payload=payload,
+    )
+
+
+class ExportBatch:
+    """`with ExportBatch(conn) as batch: for p in batch: ...`: marks what was handed out.
+
+    Holds the write lock from entry to exit, so two exports never hand out the
+    same action. On a clean exit the consumed actions get `exported_at` and the
+    transaction commits; on an exception nothing is marked.
+    """
+
+    def __init__(
+        self,
+        connection: sqlite3.Connection,
+        *,
+        since: date | None = None,
+        include_exported: bool = False,
+    ) -> None:
+        self.connection = connection
+        self.since = since
+        self.include_exported = include_exported
+        self.consumed: list[str] = []
+
+    def __enter__(self) -> ExportBatch:
+        self.connection.execute("BEGIN IMMEDIATE")
+        return self
+
+    def __iter__(self) -> Iterator[ExportPayload]:
+        where = [
+            "((x.state = 'ready' AND x.status = ?) OR (x.state = 'approved' AND x.status = ?))"
+        ]
+        args: list[str] = [EXPORTABLE["ready"], EXPORTABLE["approved"]]
+        if not self.include_exported:
+            where.append("x.exported_at IS NULL")
+        if self.since is not None:
+            where.append("x.as_of >= ?")
+            args.append(self.since.isoformat())
+        sql = _SELECT_WITH_ASSESSMENT + "WHERE " + " AND ".join(where) + _ORDER
+        for row in self.connection.execute(sql, args).fetchall():
+            assessment = json.loads(row["assessment_json"]) if row["assessment_json"] else {}
+            payload = payload_for(_item(row), assessment)
+            self.consumed.append(payload.idempotency_key)
+            yield payload
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        if kind is not None:
+            self.connection.execute("ROLLBACK")
+            return
+        try:
+            stamp = now_utc()
+            self.connection.executemany(
+                "UPDATE actions SET exported_at = COALESCE(exported_at, ?) WHERE action_key = ?",
+                [(stamp, key) for key in self.consumed],
+            )
+            self.connection.execute("COMMIT")
+        except BaseException:
+            self.connection.execute("ROLLBACK")
+            raise
+
+
+def export(
+    connection: sqlite3.Connection,
+    *,
+    since: date | None = None,
+    include_exported: bool = False,
+) -> Iterator[ExportPayload]:
+    """Payloads for ready (auto) and approved actions not yet exported, in a stable order.
+
+    They are marked exported when the iteration completes; stopping early (or
+    an exception in the consumer) marks nothing, so a retry hands them out
+    again. `include_exported` repeats the ones already exported; `since` keeps
+    actions assessed on or after that date.
+    """
+    with ExportBatch(connection, since=since, include_exported=include_exported) as batch:
+        yield from batch

@@ -1,0 +1,176 @@
+"""Seed 003's health trend note: what moved since the account's previous snapshot."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import NamedTuple
+
+from pydantic import BaseModel, ConfigDict
+
+from skill.assessment import Assessment
+from skill.policy import HistoryConfig
+from skill.vocabulary import Dimension
+
+UP, DOWN, STEADY, NEW = "↑", "↓", "→", "new"
+
+
+class DimensionTrend(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    dimension: str
+    score: int | None
+    previous: int | None
+    delta: int | None
+    arrow: str
+
+
+class PreviousSnapshot(BaseModel):
+    """The few columns of the last recorded assessment a trend needs."""
+
+    model_config = ConfigDict(frozen=True)
+
+    as_of: date
+    score: int
+    band: str
+    dimensions: dict[str, int]
+
+
+class Current(NamedTuple):
+    """The few fields of an assessment a trend note reads (kept while its batch is written)."""
+
+    account_id: str
+    name: str
+    as_of: date
+    score: int
+    band: str
+    dimensions: dict[str, int]
+
+    @classmethod
+    def of(cls, a: Assessment) -> Current:
+        return cls(
+            a.account_id,
+            a.name,
+            a.as_of,
+            a.score,
+            a.band.value,
+            {d.dimension.value: d.score for d in a.dimensions},
+        )
+
+
+class TrendNote(BaseModel):
+    """Score delta, band change and an arrow per dimension, with one line to read."""
+
+    model_config = ConfigDict(frozen=True)
+
+    account_id: str
+    name: str
+    as_of: date
+    previous_as_of: date | None
+    score: int
+    previous_score: int | None
+    delta: int | None
+    band: str
+    previous_band: str | None
+    band_changed: bool
+    dimensions: list[DimensionTrend]
+    note: str
+
+
+def _arrow(delta: int, steady_within: int) -> str:
+    # A dimension that did not move is steady even with `trend_steady_within: 0`.
+    if delta == 0 or abs(delta) < steady_within:
+        return STEADY
+    return UP if delta > 0 else DOWN
+
+
+def trend_note(
+    current: Assessment | Current, previous: PreviousSnapshot | None, config: HistoryConfig
+) -> TrendNote:
+    if isinstance(current, Assessment):
+        current = Current.of(current)
+    now = current.dimensions
+    if previous is None:
+        return TrendNote(
+            account_id=current.account_id,
+            name=current.name,
+            as_of=current.as_of,
+            previous_as_of=None,
+            score=current.score,
+            previous_score=None,
+            delta=None,
+            band=current.band,
+            previous_band=None,
+            band_changed=False,
+            dimensions=[
+                DimensionTrend(dimension=d, score=s, previous=None, delta=None, arrow=NEW)
+                for d, s in now.items()
+            ],
+            note=f"First snapshot: score {current.score} ({current.band}); no trend yet.",
+        )
+    before = previous.dimensions
+    dimensions = []
+    order = [d.value for d in Dimension]
+    for name in sorted(set(now) | set(before), key=order.index):
+        score, old = now.get(name), before.get(name)
+        if score is None or old is None:
+            dimensions.append(
+                DimensionTrend(
+                    dimension=name,
+                    score=score,
+                    previous=old,
+                    delta=None,
+                    arrow=NEW if old is None else "gone",
+                )
+            )
+            continue
+        delta = score - old
+        dimensions.append(
+            DimensionTrend(
+                dimension=name,
+                score=score,
+                previous=old,
+                delta=delta,
+                arrow=_arrow(delta, config.trend_steady_within),
+            )
+        )
+    delta = current.score - previous.score
+    band_changed = current.band != previous.band
+    moved = [
+        f"{d.dimension} {d.arrow} {abs(d.delta)}"
+        for d in dimensions
+        if d.delta is not None and d.arrow in (UP, DOWN)
+    ]
+    band = f"band {previous.band} → {current.band}" if band_changed else f"band {current.band}"
+    direction = "up" if delta > 0 else "down" if delta < 0 else "unchanged"
+    amount = f" {abs(delta)}" if delta else ""
+    note = f"Score {current.score}, {direction}{amount} since {previous.as_of}; {band}. " + (
+        f"Moved: {', '.join(moved)}." if moved else "No dimension moved."
+    )
+    return TrendNote(
+        account_id=current.account_id,
+        name=current.name,
+        as_of=current.as_of,
+        previous_as_of=previous.as_of,
+        score=current.score,
+        previous_score=previous.score,
+        delta=delta,
+        band=current.band,
+        previous_band=previous.band,
+        band_changed=band_changed,
+        dimensions=dimensions,
+        note=note,
+    )
+
+
+def render_trend_note(trend: TrendNote) -> str:
+    """Markdown: one line and a dimension table."""
+    lines = [f"### Health trend: {trend.name}", "", trend.note, ""]
+    if trend.previous_as_of is not None:
+        lines += ["| Dimension | Now | Before | Trend |", "|---|---|---|---|"]
+        for d in trend.dimensions:
+            now = "-" if d.score is None else str(d.score)
+            before = "-" if d.previous is None else str(d.previous)
+            move = d.arrow if d.delta is None else f"{d.arrow} {d.delta:+d}"
+            lines.append(f"| {d.dimension} | {now} | {before} | {move} |")
+        lines.append("")
+    return "\n".join(lines)
