@@ -2,7 +2,7 @@ PYTHON ?= $(shell command -v python3.11 2>/dev/null || command -v python3)
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: install demo test lint format bench bench-history schemas reference clean record-cassettes
+.PHONY: install demo test lint format bench bench-recording bench-history schemas reference clean record-cassettes
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -32,6 +32,9 @@ record-cassettes: install
 
 bench: install
 	$(BIN)/python benchmarks/engine.py
+
+bench-recording: install
+	$(BIN)/python benchmarks/history.py
 
 bench-history: install
 	$(BIN)/python benchmarks/history_measure.py
