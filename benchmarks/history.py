@@ -35,6 +35,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from machine import _default_cpu, _git_revision, _load, _peak_rss_mb
 from synthetic import AS_OF, write_accounts_csv
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -64,21 +65,6 @@ class CountingSink:
 
     def flush(self) -> None:
         pass
-
-
-def _peak_rss_mb() -> float:
-    """Peak RSS of this process: `VmHWM` on Linux (see benchmarks/README.md), else ru_maxrss."""
-    try:
-        with open("/proc/self/status", encoding="ascii") as status:
-            for line in status:
-                if line.startswith("VmHWM:"):
-                    return int(line.split()[1]) / 1024
-    except OSError:
-        pass
-    import resource
-
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return peak / (1024 * 1024) if sys.platform == "darwin" else peak / 1024
 
 
 def worker(mode: str, path: str, db: str | None, cpu: int | None) -> dict:
@@ -175,30 +161,6 @@ def _db_check(db: Path, n: int) -> tuple[list[str], int, int]:
     if tuple(runs) != (1, 1):
         problems.append(f"runs: {runs[0]} row(s), {runs[1]} completed; expected 1 completed")
     return problems, actions, tasks
-
-
-def _default_cpu() -> int | None:
-    if not hasattr(os, "sched_getaffinity"):
-        return None
-    return max(os.sched_getaffinity(0))
-
-
-def _load() -> str:
-    if not hasattr(os, "getloadavg"):
-        return "unknown"
-    return " / ".join(f"{x:.2f}" for x in os.getloadavg()) + " (1 / 5 / 15 min)"
-
-
-def _git_revision() -> str:
-    done = subprocess.run(
-        ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=ROOT
-    )
-    if done.returncode != 0:
-        return "unknown"
-    dirty = subprocess.run(
-        ["git", "status", "--porcelain", "--", "skill"], capture_output=True, text=True, cwd=ROOT
-    )
-    return done.stdout.strip() + (" (skill/ modified)" if dirty.stdout.strip() else "")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,0 +1,59 @@
+"""Machine facts both benchmarks print: peak RSS, the core to pin to, load, revision."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _peak_rss_mb() -> float:
+    """This process's peak resident set size since it started, in MB.
+
+    Linux: `VmHWM` from /proc/self/status. Not `ru_maxrss`: Linux carries that over
+    `execve`, and Python's subprocess spawns with vfork, so a child's `ru_maxrss`
+    starts at the parent's peak. Elsewhere `ru_maxrss` is the best there is.
+    """
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return _ru_maxrss_mb()
+
+
+def _default_cpu() -> int | None:
+    if not hasattr(os, "sched_getaffinity"):
+        return None
+    return max(os.sched_getaffinity(0))
+
+
+def _load() -> str:
+    if not hasattr(os, "getloadavg"):
+        return "unknown"
+    return " / ".join(f"{x:.2f}" for x in os.getloadavg()) + " (1 / 5 / 15 min)"
+
+
+def _git_revision() -> str:
+    done = subprocess.run(
+        ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=ROOT
+    )
+    if done.returncode != 0:
+        return "unknown"
+    dirty = subprocess.run(
+        ["git", "status", "--porcelain", "--", "skill"], capture_output=True, text=True, cwd=ROOT
+    )
+    return done.stdout.strip() + (" (skill/ modified)" if dirty.stdout.strip() else "")
+
+
+def _ru_maxrss_mb() -> float:
+    import resource
+
+    # Linux reports kilobytes; macOS reports bytes.
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak / (1024 * 1024) if sys.platform == "darwin" else peak / 1024
