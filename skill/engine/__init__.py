@@ -15,7 +15,7 @@ from skill.engine.context import AccountContext, days_between
 from skill.engine.dimensions import DimensionScorer, source_statuses
 from skill.engine.flags import RiskDetector
 from skill.engine.gate import PolicyGate
-from skill.engine.legacy import legacy_score
+from skill.engine.legacy import LegacyScorer
 from skill.engine.review import measurement_event, review_task
 from skill.engine.scoring import (
     apply_guard_rails,
@@ -60,6 +60,7 @@ class Engine:
         self.dimensions = DimensionScorer(policy.scoring, shared)
         self.risks = RiskDetector(policy.risk, policy.scoring.signals, shared)
         self.guard_rails = compile_guard_rails(policy.scoring)
+        self.legacy = LegacyScorer(policy.scoring.legacy, shared)
         self.actions = ActionPlanner(policy.actions, self.gate)
 
     def assess(self, record: AccountRecord, as_of: date) -> Assessment:
@@ -92,7 +93,7 @@ class Engine:
         band = band_for(score, scoring)
         ctx.band = band
         tier, tier_basis = tier_for(ctx, score, scoring)
-        legacy = legacy_score(scoring.legacy, ctx, shared)
+        legacy = self.legacy.score(ctx)
         actions = self.actions.plan(ctx)
         return Assessment(
             account_id=record.account_id,

@@ -9,7 +9,7 @@ from skill.engine.dimensions import SOURCE_LABEL, pct_change, round_half_up, sig
 from skill.engine.shared import SharedPieces
 from skill.policy import FlagRule, Flags, Risk, ScoringSignals
 from skill.record import Blocker
-from skill.vocabulary import RiskFlagCode
+from skill.vocabulary import Dimension, RiskFlagCode
 
 
 def _usage_drop(ctx: AccountContext, rules: Flags) -> str | None:
@@ -130,14 +130,16 @@ def _stale(ctx: AccountContext, rules: Flags, sources: list[SourceStatus]) -> st
     return "; ".join(parts) or None
 
 
-def _conflicting(ctx: AccountContext, rules: Flags, signals: ScoringSignals) -> str | None:
+def _conflicting(
+    ctx: AccountContext, rules: Flags, dimension_of: dict[str, Dimension]
+) -> str | None:
     rule = rules.conflicting_evidence
     parts = []
     for dimension in rule.dimensions:
         scores = {
             name: score
             for name, score in ctx.signal_scores.items()
-            if signals[name].dimension == dimension
+            if dimension_of[name] == dimension
         }
         if len(scores) < 2:
             continue
@@ -171,7 +173,7 @@ class RiskDetector:
 
     def __init__(self, risk: Risk, signals: ScoringSignals, shared: SharedPieces) -> None:
         self.rules = risk.flags
-        self.signals = signals
+        self.dimension_of = {name: rule.dimension for name, rule in signals.items()}
         self.shared = shared
         self.flag_rules: dict[RiskFlagCode, FlagRule] = {
             code: getattr(risk.flags, code.value) for code in RiskFlagCode
@@ -194,7 +196,7 @@ class RiskDetector:
         stale = _stale(ctx, rules, sources)
         if stale:
             found[RiskFlagCode.STALE_EVIDENCE] = stale
-        conflict = _conflicting(ctx, rules, self.signals)
+        conflict = _conflicting(ctx, rules, self.dimension_of)
         if conflict:
             found[RiskFlagCode.CONFLICTING_EVIDENCE] = conflict
         flags = []

@@ -23,6 +23,10 @@ _MAX_SHARED_DECISIONS = 4096
 _RANK = {status: status.rank for status in ActionStatus}
 
 
+def _strictness(decision: PolicyDecision) -> int:
+    return _RANK[decision.status]
+
+
 def _selects(selector: ActionSelector, action_id: str, entry: CatalogueEntry) -> bool:
     return (
         (not selector.actions or action_id in selector.actions)
@@ -109,5 +113,4 @@ class PolicyGate:
         selected = self._selection(action_id, entry)
         trace = [self._matrix[(action_id, ctx.record.segment)], self._caps[entry.sensitivity]]
         trace += [decision for index, decision in fired if selected[index]]
-        status = max((d.status for d in trace), key=_RANK.__getitem__)
-        return status, trace
+        return max(trace, key=_strictness).status, trace

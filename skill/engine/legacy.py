@@ -6,49 +6,90 @@ context (lifecycle, themes) changes the sum.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from skill.assessment import LegacyRow, LegacyScore
 from skill.engine.context import AccountContext
 from skill.engine.dimensions import round_half_up
 from skill.engine.shared import SharedPieces
 from skill.policy import LegacyConfig, LegacyField
 
+# Each metric gives (value, shown): the value the points are read from, and the
+# text the row shows.
+Metric = Callable[[AccountContext], tuple[float | str | None, str]]
 
-def _metric(field: LegacyField, ctx: AccountContext) -> tuple[float | str | None, str]:
+
+def _seat_utilisation_pct(ctx: AccountContext) -> tuple[float | str | None, str]:
     r = ctx.record
-    if field.metric == "seat_utilisation_pct":
-        if r.active_users is None or not r.licensed_seats:
-            return None, "not given"
-        pct = round_half_up(r.active_users / r.licensed_seats * 100)
-        return pct, f"{pct}%"
-    if field.metric == "adoption_pct":
-        if r.features_adopted is None or not r.features_total:
-            return None, "not given"
-        pct = round_half_up(r.features_adopted / r.features_total * 100)
-        return pct, f"{pct}%"
-    if field.metric == "open_tickets":
-        return r.open_tickets, "not given" if r.open_tickets is None else str(r.open_tickets)
-    if field.metric == "csat":
-        return r.csat, "not given" if r.csat is None else f"{r.csat:g}"
-    if field.metric == "renewal_days":
-        days = ctx.days_to_renewal
-        return days, "not given" if days is None else f"{days} days"
-    blocker = r.blocker.value if r.blocker else None
+    if r.active_users is None or not r.licensed_seats:
+        return None, "not given"
+    pct = round_half_up(r.active_users / r.licensed_seats * 100)
+    return pct, f"{pct}%"
+
+
+def _adoption_pct(ctx: AccountContext) -> tuple[float | str | None, str]:
+    r = ctx.record
+    if r.features_adopted is None or not r.features_total:
+        return None, "not given"
+    pct = round_half_up(r.features_adopted / r.features_total * 100)
+    return pct, f"{pct}%"
+
+
+def _open_tickets(ctx: AccountContext) -> tuple[float | str | None, str]:
+    tickets = ctx.record.open_tickets
+    return tickets, "not given" if tickets is None else str(tickets)
+
+
+def _csat(ctx: AccountContext) -> tuple[float | str | None, str]:
+    csat = ctx.record.csat
+    return csat, "not given" if csat is None else f"{csat:g}"
+
+
+def _renewal_days(ctx: AccountContext) -> tuple[float | str | None, str]:
+    days = ctx.days_to_renewal
+    return days, "not given" if days is None else f"{days} days"
+
+
+def _blocker(ctx: AccountContext) -> tuple[float | str | None, str]:
+    blocker = ctx.record.blocker.value if ctx.record.blocker else None
     return blocker, blocker or "not given"
 
 
-def legacy_score(config: LegacyConfig, ctx: AccountContext, shared: SharedPieces) -> LegacyScore:
-    rows = []
-    for field in config.fields:
-        value, shown = _metric(field, ctx)
-        points = 0
-        if isinstance(value, str):
-            points = field.values.get(value, 0)
-        elif value is not None:
-            for bracket in field.brackets:
-                if bracket.matches(value):
-                    points = bracket.points
-                    break
-        rows.append(shared.get(LegacyRow, field.label, shown, points))
-    total = sum(row.points for row in rows)
-    band = next(b.label for b in config.bands if total >= b.min)
-    return LegacyScore(total=total, band=band, rows=rows)
+METRICS: dict[str, Metric] = {
+    "seat_utilisation_pct": _seat_utilisation_pct,
+    "adoption_pct": _adoption_pct,
+    "open_tickets": _open_tickets,
+    "csat": _csat,
+    "renewal_days": _renewal_days,
+    "blocker": _blocker,
+}
+
+
+def _points(field: LegacyField, value: float | str | None) -> int:
+    if isinstance(value, str):
+        return field.values.get(value, 0)
+    if value is not None:
+        for bracket in field.brackets:
+            if bracket.matches(value):
+                return bracket.points
+    return 0
+
+
+class LegacyScorer:
+    """Stage 7 for one policy: built once per run, called once per account."""
+
+    def __init__(self, config: LegacyConfig, shared: SharedPieces) -> None:
+        self.bands = config.bands
+        self.fields = tuple((field, METRICS[field.metric]) for field in config.fields)
+        self.shared = shared
+
+    def score(self, ctx: AccountContext) -> LegacyScore:
+        rows = []
+        total = 0
+        for field, metric in self.fields:
+            value, shown = metric(ctx)
+            points = _points(field, value)
+            rows.append(self.shared.get(LegacyRow, field.label, shown, points))
+            total += points
+        band = next(b.label for b in self.bands if total >= b.min)
+        return LegacyScore(total=total, band=band, rows=rows)
