@@ -10,7 +10,7 @@ from typing import Any, TextIO
 from pydantic import ValidationError
 
 from skill.assessment import Assessment, AssessmentRun
-from skill.engine import NoSignalsError, PolicyGate, assess_account
+from skill.engine import Engine, NoSignalsError
 from skill.ingest import Rejection, rejection_from_error
 from skill.pipeline import AssessmentStream, no_signals_rejection
 from skill.policy import Policy, default_policy
@@ -56,7 +56,7 @@ def _assess_items(
     as_of: date,
     level: AutomationLevel,
 ) -> tuple[list[Assessment], list[Rejection]]:
-    gate = PolicyGate(policy.gate, level)
+    engine = Engine(policy, level)
     assessments: list[Assessment] = []
     rejected: list[Rejection] = []
     for row, item in enumerate(items, start=1):
@@ -69,7 +69,7 @@ def _assess_items(
                 rejected.append(rejection_from_error(row, None, dict(item), exc))
                 continue
         try:
-            assessments.append(assess_account(record, policy, as_of, level, gate))
+            assessments.append(engine.assess(record, as_of))
         except NoSignalsError as exc:
             rejected.append(no_signals_rejection(row, None, record.account_id, exc))
     return assessments, rejected
