@@ -6,13 +6,13 @@ every format but `table`, which needs all rows to lay out its columns.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import date
-from itertools import chain
+from itertools import chain, islice
 from pathlib import Path
 from typing import TextIO
 
-from skill.assessment import Assessment
+from skill.assessment import Assessment, PriorAssessment
 from skill.engine import Engine, NoSignalsError
 from skill.ingest import (
     InputError,
@@ -30,7 +30,11 @@ EXIT_USAGE = 2
 EXIT_REJECTED = 3
 
 ErrorSink = Callable[[str], None]
-
+# Earlier assessments per (account_id, as_of), for a batch of such keys at once.
+HistoryLookup = Callable[
+    [list[tuple[str, date]]], Mapping[tuple[str, date], Sequence[PriorAssessment]]
+]
+HISTORY_BATCH = 500
 
 NO_SIGNALS_EXPECTED = "at least one signal field besides the identity fields"
 
@@ -54,8 +58,10 @@ class AssessmentStream:
         input_format: str | None = None,
         accounts: set[str] | None = None,
         on_warning: ErrorSink | None = None,
+        history: HistoryLookup | None = None,
     ) -> None:
         self.reader = read_accounts(source, input_format, on_warning=on_warning)
+        self.history = history
         self.policy = policy
         self.as_of = as_of
         self.level = level
@@ -75,8 +81,25 @@ class AssessmentStream:
             yield assessment
 
     def pairs(self) -> Iterator[tuple[AccountRecord, Assessment]]:
-        """Each record with its assessment, for callers that keep the input too."""
+        """Each record with its assessment, for callers that keep the input too.
+
+        With a history lookup, records are read a batch at a time so one lookup
+        serves many accounts; the engine then sees each account's earlier
+        assessments and can raise trend flags.
+        """
         engine = Engine(self.policy, self.level)
+        records = self._records()
+        if self.history is None:
+            for row, record in records:
+                yield from self._assess(engine, row, record, ())
+            return
+        while batch := list(islice(records, HISTORY_BATCH)):
+            found = self.history([(r.account_id, r.as_of or self.as_of) for _, r in batch])
+            for row, record in batch:
+                prior = found.get((record.account_id, record.as_of or self.as_of), ())
+                yield from self._assess(engine, row, record, prior)
+
+    def _records(self) -> Iterator[tuple[int, AccountRecord]]:
         for item in self.reader:
             if item.rejection is not None:
                 self._reject(item.rejection)
@@ -85,10 +108,19 @@ class AssessmentStream:
             assert record is not None
             if self.accounts is not None and record.account_id not in self.accounts:
                 continue
-            try:
-                yield record, engine.assess(record, self.as_of)
-            except NoSignalsError as exc:
-                self._reject(no_signals_rejection(item.row, None, record.account_id, exc))
+            yield item.row, record
+
+    def _assess(
+        self,
+        engine: Engine,
+        row: int,
+        record: AccountRecord,
+        history: Sequence[PriorAssessment],
+    ) -> Iterator[tuple[AccountRecord, Assessment]]:
+        try:
+            yield record, engine.assess(record, self.as_of, history)
+        except NoSignalsError as exc:
+            self._reject(no_signals_rejection(row, None, record.account_id, exc))
 
 
 def run_assessment(
@@ -129,6 +161,7 @@ def run_job(
     input_format: str | None = None,
     rejects_path: Path | None = None,
     accounts: set[str] | None = None,
+    history: HistoryLookup | None = None,
 ) -> int:
     """Read, assess and hand the stream to `write`; report rejections; return the exit code."""
     try:
@@ -140,6 +173,7 @@ def run_job(
             input_format=input_format,
             accounts=accounts,
             on_warning=lambda message: err(f"warning: {message}"),
+            history=history,
         )
         rejects = RejectsWriter(rejects_path) if rejects_path else None
     except InputError as exc:

@@ -19,6 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from skill.paths import assets_dir
 from skill.record import Lifecycle, Segment
 from skill.vocabulary import (
+    TREND_FLAGS,
     ActionKind,
     ActionStatus,
     AutomationLevel,
@@ -82,9 +83,12 @@ class Condition(Strict):
             raise ValueError(f"unknown input field(s) {unknown}")
         return self
 
-    def uses(self, what: Literal["themes", "bands"]) -> bool:
+    def uses(self, what: Literal["themes", "bands", "trend_flags"]) -> bool:
         if what == "themes":
             return bool(self.themes_any or self.themes_none)
+        if what == "trend_flags":
+            named = {*self.flags_any, *self.flags_all, *self.flags_none}
+            return bool(named & TREND_FLAGS)
         return bool(self.bands_in)
 
 
@@ -243,6 +247,11 @@ class Scoring(Strict):
         for rail in self.guard_rails:
             if any(c.uses("bands") for c in rail.when_any):
                 raise ValueError(f"guard_rails.{rail.id}: bands are decided after guard rails")
+            if any(c.uses("trend_flags") for c in rail.when_any):
+                raise ValueError(
+                    f"guard_rails.{rail.id}: trend flags ({', '.join(sorted(TREND_FLAGS))}) "
+                    "are raised after guard rails"
+                )
         return self
 
 
@@ -304,6 +313,9 @@ class Flags(Strict):
     major_blocker: FlagRule
     stale_evidence: StaleRule
     conflicting_evidence: ConflictRule
+    # Thresholds in `history` (score_drop_points, usage_decline_periods).
+    score_drop: FlagRule
+    usage_declining: FlagRule
 
 
 class ThemeRule(Rule):
@@ -319,6 +331,11 @@ class Risk(Strict):
         for code, theme in self.themes.items():
             if any(c.uses("themes") or c.uses("bands") for c in theme.when_any):
                 raise ValueError(f"themes.{code}: a theme may use flags and dimensions only")
+            if any(c.uses("trend_flags") for c in theme.when_any):
+                raise ValueError(
+                    f"themes.{code}: trend flags ({', '.join(sorted(TREND_FLAGS))}) "
+                    "are raised after themes"
+                )
         return self
 
 

@@ -15,7 +15,7 @@ from datetime import date
 from pathlib import Path
 from typing import TextIO
 
-from skill.assessment import SCHEMA_VERSION
+from skill.assessment import SCHEMA_VERSION, PriorAssessment
 from skill.pipeline import EXIT_OK, EXIT_USAGE, AssessmentStream, run_job
 from skill.policy import Policy
 from skill.store.db import connect
@@ -24,7 +24,7 @@ from skill.store.history import (
     batches,
     finish_run,
     prepare,
-    previous_snapshots,
+    prior_assessments,
     record_prepared,
     run_id_for,
     start_run,
@@ -85,24 +85,30 @@ def run_recording(
         counts = {"assessed": 0, "written": 0}
 
         notes = _Notes(out)
+        # What the engine was given per account, kept until its trend note is out.
+        histories: dict[tuple[str, date], list[PriorAssessment]] = {}
+        depth = policy.history.usage_decline_periods
+
+        def history(keys: list[tuple[str, date]]) -> dict[tuple[str, date], list[PriorAssessment]]:
+            found = prior_assessments(connection, keys, depth)
+            histories.update(found)
+            return found
 
         def write(stream: AssessmentStream) -> int:
             trends: list[TrendNote] = []
             # Each account is serialised as it is assessed (the models are not
-            # kept). Per batch: one query for the previous snapshots, the batch
-            # written in one transaction, then its trend notes out.
+            # kept). Per batch: written in one transaction, then its trend
+            # notes out, against the history the engine read.
             prepared = (
                 (prepare(record, assessment, info.run_id), Current.of(assessment))
                 for record, assessment in stream.pairs()
             )
             for batch in batches(prepared):
-                previous = previous_snapshots(
-                    connection, ((c.account_id, c.as_of) for _, c in batch)
-                )
                 counts["written"] += record_prepared(connection, [p for p, _ in batch])
                 counts["assessed"] += len(batch)
                 for _, current in batch:
-                    before = previous.get((current.account_id, current.as_of))
+                    prior = histories.pop((current.account_id, current.as_of), None)
+                    before = prior[-1] if prior else None
                     trend = trend_note(current, before, policy.history)
                     if output_format == "json":
                         trends.append(trend)
@@ -133,6 +139,7 @@ def run_recording(
             err=err,
             input_format=input_format,
             rejects_path=rejects_path,
+            history=history,
         )
         err(
             f"recorded run {info.run_id}: {counts['written']} new or changed, "

@@ -132,6 +132,8 @@ ASSESSMENT_KEYS: dict[str, str] = {
     "caps": "guard rails that held the score down: code, cap, reason",
     "flags": "risk flags: code, label, severity, evidence, hint",
     "themes": "risk themes: code, label, because",
+    "trend": "against the previous recorded assessment (`run` gives history): previous_as_of, "
+    "previous_score, delta, snapshots; null without history",
     "legacy": "seed 000's additive score: total, band, rows (field, value, points)",
     "actions": "triggered actions with status, policy_trace, priority, owner, due_date, evidence",
     "review_task": "the owner review task (seed 003), or null when none is due",
@@ -442,6 +444,18 @@ def _flag_when(code_: RiskFlagCode, policy: Policy) -> str:
         return (
             f"two signals of the same dimension ({dims}) score {r.min_gap}+ points apart, "
             "e.g. CSAT 4.8 of 5 next to an account NPS of -40"
+        )
+    if code_ is RiskFlagCode.SCORE_DROP:
+        points = policy.history.score_drop_points
+        return (
+            f"with history only: the score is {points}+ points below the previous recorded "
+            "assessment's (`history.score_drop_points`)"
+        )
+    if code_ is RiskFlagCode.USAGE_DECLINING:
+        periods = policy.history.usage_decline_periods
+        return (
+            f"with history only: the usage dimension fell at each of the last {periods} "
+            "snapshot-to-snapshot steps (`history.usage_decline_periods`)"
         )
     raise KeyError(f"skill/reference.py has no description for flag {code_.value!r}")
 

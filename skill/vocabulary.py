@@ -61,6 +61,13 @@ class RiskFlagCode(StrEnum):
     MAJOR_BLOCKER = "major_blocker"
     STALE_EVIDENCE = "stale_evidence"
     CONFLICTING_EVIDENCE = "conflicting_evidence"
+    # Raised only with history: the account's earlier recorded assessments.
+    SCORE_DROP = "score_drop"
+    USAGE_DECLINING = "usage_declining"
+
+
+# Raised after scoring, from history: guard rails and themes cannot see them.
+TREND_FLAGS = frozenset({RiskFlagCode.SCORE_DROP, RiskFlagCode.USAGE_DECLINING})
 
 
 class ActionStatus(StrEnum):

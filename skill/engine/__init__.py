@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from datetime import date
 
-from skill.assessment import Assessment, UntrustedText
+from skill.assessment import Assessment, PriorAssessment, UntrustedText
 from skill.engine.actions import ActionPlanner
 from skill.engine.context import AccountContext, days_between
 from skill.engine.dimensions import DimensionScorer, source_statuses
@@ -26,9 +26,10 @@ from skill.engine.scoring import (
     tier_for,
 )
 from skill.engine.shared import SharedPieces
+from skill.engine.trends import TrendDetector, usable_history
 from skill.policy import Policy
 from skill.record import AccountRecord
-from skill.vocabulary import AutomationLevel
+from skill.vocabulary import AutomationLevel, Dimension
 
 __all__ = ["Engine", "NoSignalsError", "PolicyGate", "assess_account", "assess_records"]
 
@@ -62,9 +63,19 @@ class Engine:
         self.guard_rails = compile_guard_rails(policy.scoring)
         self.legacy = LegacyScorer(policy.scoring.legacy, shared)
         self.actions = ActionPlanner(policy.actions, self.gate)
+        self.trends = TrendDetector(policy.history)
 
-    def assess(self, record: AccountRecord, as_of: date) -> Assessment:
-        """Assess one account. `as_of` is the record's own date when it has one."""
+    def assess(
+        self,
+        record: AccountRecord,
+        as_of: date,
+        history: Iterable[PriorAssessment] = (),
+    ) -> Assessment:
+        """Assess one account. `as_of` is the record's own date when it has one.
+
+        `history` is the account's earlier recorded assessments, in any order;
+        only those dated before `as_of` count. Without it no trend flag is raised.
+        """
         policy, shared, level = self.policy, self.shared, self.level
         as_of = record.as_of or as_of
         scoring = policy.scoring
@@ -90,6 +101,12 @@ class Engine:
         themes = self.risks.detect_themes(ctx)
         raw = composite(dimensions)
         score, caps = apply_guard_rails(raw, ctx, self.guard_rails, shared)
+        prior = usable_history(history, as_of)
+        if prior:
+            trend_flags = self.trends.detect(
+                score, ctx.dimension_scores.get(Dimension.USAGE), prior, as_of
+            )
+            flags = self.risks.add_flags(ctx, flags, trend_flags)
         band = band_for(score, scoring)
         ctx.band = band
         tier, tier_basis = tier_for(ctx, score, scoring)
@@ -119,6 +136,7 @@ class Engine:
             caps=caps,
             flags=flags,
             themes=themes,
+            trend=self.trends.trend(score, prior),
             legacy=legacy,
             actions=actions,
             review_task=review_task(policy.actions.review_task, ctx),
@@ -164,6 +182,7 @@ def assess_records(
     as_of: date,
     level: AutomationLevel = AutomationLevel.BALANCED,
 ) -> Iterator[Assessment]:
+    """Assess records without history: no trend flags."""
     engine = Engine(policy, level)
     for record in records:
         yield engine.assess(record, as_of)

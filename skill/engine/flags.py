@@ -210,6 +210,19 @@ class RiskDetector:
                 ctx.flags.add(code)
         return flags
 
+    def add_flags(
+        self, ctx: AccountContext, flags: list[RiskFlag], found: dict[RiskFlagCode, str]
+    ) -> list[RiskFlag]:
+        """`flags` with the later-found ones (trend flags) merged in, in RiskFlagCode order."""
+        for code, evidence in found.items():
+            rule = self.flag_rules[code]
+            flags.append(
+                self.shared.get(RiskFlag, code, rule.label, rule.severity, evidence, rule.hint)
+            )
+            ctx.flags.add(code)
+        flags.sort(key=lambda f: _FLAG_ORDER.index(f.code))
+        return flags
+
     def detect_themes(self, ctx: AccountContext) -> list[RiskTheme]:
         themes = []
         for code, label, rule in self.themes:

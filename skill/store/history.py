@@ -15,10 +15,9 @@ from dataclasses import dataclass
 from datetime import date
 from typing import NamedTuple, TypeVar
 
-from skill.assessment import Action, Assessment
+from skill.assessment import Action, Assessment, PriorAssessment
 from skill.record import AccountRecord
 from skill.store.db import now_utc
-from skill.store.trends import PreviousSnapshot
 from skill.vocabulary import ActionStatus
 
 BATCH_SIZE = 500
@@ -320,50 +319,43 @@ def _drop_superseded(connection: sqlite3.Connection, p: Prepared) -> None:
         )
 
 
-def previous_snapshots(
-    connection: sqlite3.Connection, keys: Iterable[tuple[str, date]]
-) -> dict[tuple[str, date], PreviousSnapshot]:
-    """For each (account_id, as_of): the latest recorded assessment strictly before that date.
+def prior_assessments(
+    connection: sqlite3.Connection, keys: Iterable[tuple[str, date]], depth: int
+) -> dict[tuple[str, date], list[PriorAssessment]]:
+    """For each (account_id, as_of): up to `depth` recorded assessments before that date.
 
-    One query per distinct date (per 900 accounts), for a batch of accounts;
-    keys with no earlier assessment are absent from the result.
+    Oldest first, read from the assessments' columns (never their JSON). One
+    query per distinct date per 900 accounts; keys with no earlier assessment
+    are absent from the result.
     """
     by_date: dict[date, list[str]] = {}
     for account_id, as_of in keys:
         by_date.setdefault(as_of, []).append(account_id)
-    found: dict[tuple[str, date], PreviousSnapshot] = {}
+    found: dict[tuple[str, date], list[PriorAssessment]] = {}
     for before, accounts in by_date.items():
         for chunk in _chunks(list(dict.fromkeys(accounts))):
             marks = ",".join("?" * len(chunk))
-            # SQLite takes the bare columns of an aggregate query with a single
-            # MAX() from the row holding the maximum.
             rows = connection.execute(
-                "SELECT account_id, MAX(as_of) AS as_of, score, band, dimensions "
-                f"FROM assessments WHERE as_of < ? AND account_id IN ({marks}) "
-                "GROUP BY account_id",
-                (before.isoformat(), *chunk),
+                "SELECT account_id, as_of, score, band, dimensions FROM ("
+                "SELECT account_id, as_of, score, band, dimensions, ROW_NUMBER() OVER "
+                "(PARTITION BY account_id ORDER BY as_of DESC) AS newest "
+                f"FROM assessments WHERE as_of < ? AND account_id IN ({marks})"
+                ") WHERE newest <= ? ORDER BY account_id, as_of",
+                (before.isoformat(), *chunk, depth),
             )
-            for row in rows:
-                found[(row[0], before)] = PreviousSnapshot(
-                    as_of=row[1], score=row[2], band=row[3], dimensions=json.loads(row[4])
+            for account_id, as_of, score, band, dimensions in rows:
+                found.setdefault((account_id, before), []).append(
+                    PriorAssessment(
+                        as_of=as_of, score=score, band=band, dimensions=json.loads(dimensions)
+                    )
                 )
     return found
 
 
 def previous_snapshot(
     connection: sqlite3.Connection, account_id: str, before: date
-) -> PreviousSnapshot | None:
+) -> PriorAssessment | None:
     """The latest recorded assessment strictly before `before`, from its columns."""
-    row = connection.execute(
-        "SELECT as_of, score, band, dimensions FROM assessments "
-        "WHERE account_id = ? AND as_of < ? ORDER BY as_of DESC LIMIT 1",
-        (account_id, before.isoformat()),
-    ).fetchone()
-    if row is None:
-        return None
-    return PreviousSnapshot(
-        as_of=row["as_of"],
-        score=row["score"],
-        band=row["band"],
-        dimensions=json.loads(row["dimensions"]),
-    )
+    found = prior_assessments(connection, [(account_id, before)], depth=1)
+    history = found.get((account_id, before))
+    return history[-1] if history else None

@@ -7,7 +7,7 @@ from typing import NamedTuple
 
 from pydantic import BaseModel, ConfigDict
 
-from skill.assessment import Assessment
+from skill.assessment import Assessment, PriorAssessment
 from skill.policy import HistoryConfig
 from skill.vocabulary import Dimension
 
@@ -22,17 +22,6 @@ class DimensionTrend(BaseModel):
     previous: int | None
     delta: int | None
     arrow: str
-
-
-class PreviousSnapshot(BaseModel):
-    """The few columns of the last recorded assessment a trend needs."""
-
-    model_config = ConfigDict(frozen=True)
-
-    as_of: date
-    score: int
-    band: str
-    dimensions: dict[str, int]
 
 
 class Current(NamedTuple):
@@ -84,7 +73,7 @@ def _arrow(delta: int, steady_within: int) -> str:
 
 
 def trend_note(
-    current: Assessment | Current, previous: PreviousSnapshot | None, config: HistoryConfig
+    current: Assessment | Current, previous: PriorAssessment | None, config: HistoryConfig
 ) -> TrendNote:
     if isinstance(current, Assessment):
         current = Current.of(current)

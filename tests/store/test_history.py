@@ -33,7 +33,7 @@ from skill.store.history import (
     finish_run,
     idempotency_key,
     previous_snapshot,
-    previous_snapshots,
+    prior_assessments,
     record_assessments,
     record_hash,
     run_id_for,
@@ -479,7 +479,7 @@ def test_batches_larger_than_the_query_chunk(conn) -> None:
     assert written == 1000
     written, _ = record_rows(conn, rows, run_id="run-2", batch_size=1000)
     assert written == 0
-    previous = previous_snapshots(conn, ((r["account_id"], LATER) for r in rows))
+    previous = prior_assessments(conn, [(r["account_id"], LATER) for r in rows], depth=2)
     assert len(previous) == 1000
 
 
@@ -503,7 +503,16 @@ def test_previous_snapshot_is_the_latest_strictly_before(conn) -> None:
     assert previous_snapshot(conn, "ACC-9999", AS_OF) is None
 
     keys = [("ACC-1001", AS_OF), ("ACC-1002", date(2026, 11, 16)), ("ACC-1003", date(2026, 11, 9))]
-    batch = previous_snapshots(conn, [*keys, ("ACC-9999", AS_OF)])
+    batch = prior_assessments(conn, [*keys, ("ACC-9999", AS_OF)], depth=2)
     assert set(batch) == set(keys[:2])
     for account_id, before in keys[:2]:
-        assert batch[(account_id, before)] == previous_snapshot(conn, account_id, before)
+        assert batch[(account_id, before)][-1] == previous_snapshot(conn, account_id, before)
+
+
+def test_prior_assessments_are_the_latest_few_oldest_first(conn) -> None:
+    for day in (2, 9, 16):
+        record_rows(conn, demo_rows(), as_of=date(2026, 11, day), run_id=f"w{day}")
+
+    history = prior_assessments(conn, [("ACC-1001", AS_OF)], depth=2)[("ACC-1001", AS_OF)]
+
+    assert [p.as_of for p in history] == [date(2026, 11, 9), date(2026, 11, 16)]

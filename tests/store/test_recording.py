@@ -311,6 +311,65 @@ def test_a_second_date_adds_rows_and_prints_trend_notes(tmp_path: Path) -> None:
     assert arrows == {UP, DOWN, STEADY}
 
 
+#: Northwind, three weekly snapshots: logins slide, then sentiment breaks.
+SLIDING = [
+    ("2026-11-09", {"logins_30d": 1900, "active_users": 150}),
+    ("2026-11-16", {"logins_30d": 1500, "active_users": 140}),
+    (
+        "2026-11-23",
+        {"logins_30d": 1100, "active_users": 120, "csat": 1.8, "nps": -40, "features_adopted": 3},
+    ),
+]
+
+
+def test_run_raises_trend_flags_from_the_recorded_history(tmp_path: Path) -> None:
+    db = tmp_path / "history.sqlite3"
+    for day, change in SLIDING:
+        path = demo_copy(tmp_path, f"{day}.json", **{"ACC-1001": change})
+        result = cli("run", path, "--db", db, "--as-of", day, "--format", "json")
+        assert result.exit_code == 0, result.stderr
+
+    connection = open_db(db)
+    rows = connection.execute(
+        "SELECT as_of, score, flags, dimensions, assessment_json FROM assessments "
+        "WHERE account_id = 'ACC-1001' ORDER BY as_of"
+    ).fetchall()
+    usage = [json.loads(r["dimensions"])["usage"] for r in rows]
+    assert usage[0] > usage[1] > usage[2]
+    assert rows[1]["score"] - rows[2]["score"] >= load_policy().history.score_drop_points
+    flags = [set(json.loads(r["flags"])) for r in rows]
+    assert not flags[0] & {"score_drop", "usage_declining"}
+    assert {"score_drop", "usage_declining"} <= flags[2]
+    latest = json.loads(rows[2]["assessment_json"])
+    assert latest["trend"] == {
+        "previous_as_of": "2026-11-16",
+        "previous_score": rows[1]["score"],
+        "delta": rows[2]["score"] - rows[1]["score"],
+        "snapshots": 2,
+    }
+    reasons = connection.execute(
+        "SELECT reasons FROM review_tasks WHERE account_id = 'ACC-1001' AND as_of = '2026-11-23'"
+    ).fetchone()[0]
+    assert any(reason.startswith("Score drop") for reason in json.loads(reasons))
+    notify = connection.execute(
+        "SELECT action_json FROM actions WHERE account_id = 'ACC-1001' "
+        "AND as_of = '2026-11-23' AND action = 'notify_owner_slack'"
+    ).fetchone()[0]
+    assert "score_drop" in json.loads(notify)["evidence"][0]
+    connection.close()
+
+
+def test_assess_alone_has_no_history_and_raises_no_trend_flag(tmp_path: Path) -> None:
+    result = cli("assess", demo_file(), "--as-of", AS_OF, "--format", "json")
+
+    assessments = json.loads(result.stdout)["assessments"]
+    assert {a["trend"] is None for a in assessments} == {True}
+    assert not {f["code"] for a in assessments for f in a["flags"]} & {
+        "score_drop",
+        "usage_declining",
+    }
+
+
 def test_trend_notes_in_markdown_and_jsonl(tmp_path: Path) -> None:
     db = tmp_path / "history.sqlite3"
     assert cli("run", demo_file(), "--db", db, "--as-of", AS_OF).exit_code == 0

@@ -1,7 +1,7 @@
 """Seed 003's health trend note: score delta, band change, an arrow per dimension.
 
 Notes are built from real assessments (the `assess` fixture) and a
-`PreviousSnapshot` made from another assessment or with chosen dimension
+`PriorAssessment` made from another assessment or with chosen dimension
 scores, so every number in a note can be checked by arithmetic.
 """
 
@@ -12,14 +12,13 @@ from datetime import date
 
 import pytest
 
-from skill.assessment import Assessment
+from skill.assessment import Assessment, PriorAssessment
 from skill.policy import HistoryConfig, Policy
 from skill.store.trends import (
     DOWN,
     NEW,
     STEADY,
     UP,
-    PreviousSnapshot,
     TrendNote,
     render_trend_note,
     trend_note,
@@ -35,7 +34,7 @@ def config(steady_within: int) -> HistoryConfig:
     )
 
 
-def snapshot_of(a: Assessment, as_of: date = BEFORE, **changes) -> PreviousSnapshot:
+def snapshot_of(a: Assessment, as_of: date = BEFORE, **changes) -> PriorAssessment:
     """The columns `previous_snapshot` reads back, for an assessment recorded at `as_of`."""
     data = {
         "as_of": as_of,
@@ -43,7 +42,7 @@ def snapshot_of(a: Assessment, as_of: date = BEFORE, **changes) -> PreviousSnaps
         "band": a.band.value,
         "dimensions": {d.dimension.value: d.score for d in a.dimensions},
     }
-    return PreviousSnapshot(**{**data, **changes})
+    return PriorAssessment(**{**data, **changes})
 
 
 def scores(a: Assessment) -> dict[str, int]:
@@ -246,5 +245,5 @@ def test_json_model_round_trips(assess, policy) -> None:
 
 
 def test_previous_snapshot_parses_the_stored_date() -> None:
-    snapshot = PreviousSnapshot(as_of="2026-11-16", score=60, band="yellow", dimensions={})
+    snapshot = PriorAssessment(as_of="2026-11-16", score=60, band="yellow", dimensions={})
     assert snapshot.as_of == BEFORE
