@@ -17,6 +17,7 @@ import typer
 
 from skill.cli_actions import actions_app
 from skill.cli_insights import register_insights
+from skill.cli_review import review_app
 from skill.record import Segment
 from skill.vocabulary import AutomationLevel
 
@@ -488,8 +489,10 @@ def mcp(policy: PolicyOption = None) -> None:
     serve(loaded)
 
 
-# History commands come last in --help: the outbox, then outcomes, measure, calibrate, report.
+# History commands come last in --help: the outbox, reviews, then outcomes, measure,
+# calibrate, report.
 app.add_typer(actions_app, name="actions")
+app.add_typer(review_app, name="review")
 register_insights(app)
 
 

@@ -1,0 +1,153 @@
+"""`account-health review`: the owner review queue (seed 003's human review point).
+
+Registered on the main app by `skill.cli`; the store is imported only when a
+command runs. JSON on stdout when piped, a table or a line on a terminal;
+diagnostics on stderr; exit 2 for a usage error (no such task, already done).
+"""
+
+from __future__ import annotations
+
+import sys
+from datetime import date
+from enum import StrEnum
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from skill.cli_actions import DbOption, ListFormat, _connect, _fail, _tty
+
+if TYPE_CHECKING:
+    from skill.store.reviews import ReviewTaskItem
+
+
+class ReviewStateOption(StrEnum):
+    OPEN = "open"
+    DONE = "done"
+
+
+class DoneFormat(StrEnum):
+    TEXT = "text"
+    JSON = "json"
+
+
+review_app = typer.Typer(
+    help=(
+        "The owner review queue: list review tasks, mark one done once a person has "
+        "checked the account.\n\n"
+        "Example: account-health review list --state open --owner 'Dana Reyes'"
+    ),
+    no_args_is_help=True,
+)
+
+TABLE_COLUMNS = ("as of", "account", "name", "owner", "due", "state", "reasons")
+
+
+def _table(items: list[ReviewTaskItem]) -> str:
+    rows = [TABLE_COLUMNS]
+    for item in items:
+        state = item.state if item.done_by is None else f"done ({item.done_by})"
+        rows.append(
+            (
+                item.as_of.isoformat(),
+                item.account_id,
+                item.account_name or "",
+                item.owner,
+                item.due_date.isoformat(),
+                state,
+                "; ".join(r.split(" - ", 1)[0] for r in item.reasons),
+            )
+        )
+    widths = [max(len(row[i]) for row in rows) for i in range(len(TABLE_COLUMNS))]
+    lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)) for row in rows]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    return "\n".join(line.rstrip() for line in lines) + f"\n{len(items)} review task(s)\n"
+
+
+@review_app.command("list")
+def review_list(
+    state: Annotated[
+        ReviewStateOption | None,
+        typer.Option("--state", help="Only open (waiting for a person) or done tasks."),
+    ] = None,
+    owner: Annotated[str | None, typer.Option("--owner", help="Only this owner's tasks.")] = None,
+    account: Annotated[str | None, typer.Option("--account", help="Only this account id.")] = None,
+    output_format: Annotated[
+        ListFormat | None,
+        typer.Option("--format", "-f", help="table (default on a terminal) or json."),
+    ] = None,
+    db: DbOption = None,
+) -> None:
+    """List owner review tasks by due date.
+
+    Example: account-health review list --state open --format json
+    """
+    from skill.store.reviews import ReviewTaskList, list_review_tasks
+
+    connection = _connect(db)
+    try:
+        items = list_review_tasks(
+            connection, state=state.value if state else None, owner=owner, account=account
+        )
+    finally:
+        connection.close()
+    fmt = output_format or (ListFormat.TABLE if _tty() else ListFormat.JSON)
+    if fmt is ListFormat.JSON:
+        document = ReviewTaskList(count=len(items), tasks=items)
+        sys.stdout.write(document.model_dump_json(indent=2) + "\n")
+    else:
+        sys.stdout.write(_table(items))
+
+
+@review_app.command("done")
+def review_done(
+    account_id: Annotated[
+        str, typer.Argument(metavar="ACCOUNT_ID", help="The reviewed account.", show_default=False)
+    ],
+    by: Annotated[str, typer.Option("--by", help="Who reviewed it: a person's name (required).")],
+    as_of: Annotated[
+        str | None,
+        typer.Option("--as-of", help="The task of this assessment date (default: latest open)."),
+    ] = None,
+    note: Annotated[
+        str | None, typer.Option("--note", help="What the review found (optional).")
+    ] = None,
+    output_format: Annotated[
+        DoneFormat | None,
+        typer.Option("--format", "-f", help="text (default on a terminal) or json."),
+    ] = None,
+    db: DbOption = None,
+) -> None:
+    """Mark an account's review task done: who and when (UTC) are recorded.
+
+    Earlier open tasks of the same account close with it, each noting which
+    review closed it. A task already done is refused (exit 2). This records a
+    person's review; it approves no action (use `actions approve` for that).
+
+    Example: account-health review done ACC-1001 --by 'Dana Reyes' --note 'usage dip explained'
+    """
+    from skill.store.reviews import ReviewError, complete_review
+
+    day = None
+    if as_of is not None:
+        try:
+            day = date.fromisoformat(as_of)
+        except ValueError:
+            raise _fail(f"--as-of {as_of!r} is not a date; expected YYYY-MM-DD") from None
+    connection = _connect(db)
+    try:
+        result = complete_review(connection, account_id, by=by, as_of=day, note=note)
+    except ReviewError as exc:
+        raise _fail(str(exc)) from None
+    finally:
+        connection.close()
+    fmt = output_format or (DoneFormat.TEXT if _tty() else DoneFormat.JSON)
+    if fmt is DoneFormat.JSON:
+        sys.stdout.write(result.model_dump_json(indent=2) + "\n")
+        return
+    task = result.task
+    sys.stdout.write(
+        f"review of {task.account_id} as of {task.as_of} done by {task.done_by} at {task.done_at}\n"
+    )
+    if result.also_closed:
+        dates = ", ".join(t.as_of.isoformat() for t in result.also_closed)
+        sys.stdout.write(f"also closed earlier open task(s) of {dates}\n")
