@@ -117,6 +117,11 @@ class Prepared(NamedTuple):
     review_task: tuple | None
     event: tuple
 
+    @property
+    def version(self) -> tuple[str, str, str]:
+        """What makes a stored row current: the input, the level and the policy."""
+        return (self.record_hash, self.assessment[2], self.assessment[3])
+
 
 def prepare(record: AccountRecord, a: Assessment, run_id: str) -> Prepared:
     """Serialise one account's snapshot, assessment, actions, review task and event."""
@@ -200,23 +205,25 @@ def _chunks(values: list[str]) -> Iterator[list[str]]:
         yield values[start : start + _IN_CHUNK]
 
 
-def _known_hashes(
+def _known_versions(
     connection: sqlite3.Connection, keys: Iterable[tuple[str, str]]
-) -> dict[tuple[str, str], str]:
-    """`record_hash` of the snapshots already stored for these (account_id, as_of) keys."""
+) -> dict[tuple[str, str], tuple[str, str, str]]:
+    """What is stored for these (account_id, as_of) keys: record hash, level, policy version."""
     by_date: dict[str, list[str]] = {}
     for account_id, as_of in keys:
         by_date.setdefault(as_of, []).append(account_id)
-    known: dict[tuple[str, str], str] = {}
+    known: dict[tuple[str, str], tuple[str, str, str]] = {}
     for as_of, accounts in by_date.items():
         for chunk in _chunks(list(dict.fromkeys(accounts))):
             marks = ",".join("?" * len(chunk))
-            for account_id, digest in connection.execute(
-                f"SELECT account_id, record_hash FROM snapshots WHERE as_of = ? "
-                f"AND account_id IN ({marks})",
+            for account_id, digest, level, version in connection.execute(
+                "SELECT s.account_id, s.record_hash, a.automation_level, a.policy_version "
+                "FROM snapshots s LEFT JOIN assessments a "
+                "ON a.account_id = s.account_id AND a.as_of = s.as_of "
+                f"WHERE s.as_of = ? AND s.account_id IN ({marks})",
                 (as_of, *chunk),
             ):
-                known[(account_id, as_of)] = digest
+                known[(account_id, as_of)] = (digest, level, version)
     return known
 
 
@@ -224,18 +231,21 @@ def record_prepared(connection: sqlite3.Connection, batch: list[Prepared]) -> in
     """Write one batch in one transaction; returns how many accounts were new or changed.
 
     An account whose snapshot for that `as_of` is stored with the same content
-    hash is skipped, so reruns and resumed runs write nothing twice. An account
-    listed twice for the same date is written once, as its last listing says.
+    hash, and assessed at the same automation level under the same policy
+    version, is skipped, so reruns and resumed runs write nothing twice; the
+    same input under another level or policy replaces that date's assessment.
+    An account listed twice for the same date is written once, as its last
+    listing says.
     """
     last = {(p.account_id, p.as_of): index for index, p in enumerate(batch)}
     connection.execute("BEGIN IMMEDIATE")
     try:
-        known = _known_hashes(connection, last)
+        known = _known_versions(connection, last)
         written = [
             p
             for index, p in enumerate(batch)
             if last[(p.account_id, p.as_of)] == index
-            and known.get((p.account_id, p.as_of)) != p.record_hash
+            and known.get((p.account_id, p.as_of)) != p.version
         ]
         for p in written:
             if (p.account_id, p.as_of) in known:

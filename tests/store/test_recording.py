@@ -199,6 +199,43 @@ def test_running_the_same_file_and_date_again_changes_nothing(tmp_path: Path) ->
         assert dump(db) == before
 
 
+def test_the_same_file_and_date_at_another_level_replaces_the_assessments(
+    tmp_path: Path,
+) -> None:
+    db = tmp_path / "history.sqlite3"
+    assert cli("run", demo_file(), "--db", db, "--as-of", AS_OF).exit_code == 0
+
+    result = cli(
+        "run", demo_file(), "--db", db, "--as-of", AS_OF,
+        "--automation-level", "conservative", "--format", "json",
+    )  # fmt: skip
+
+    assert result.exit_code == 0, result.stderr
+    assert (json.loads(result.stdout)["recorded"], json.loads(result.stdout)["unchanged"]) == (4, 0)
+    connection = open_db(db)
+    levels = {r[0] for r in connection.execute("SELECT automation_level FROM assessments")}
+    assert levels == {"conservative"}
+    conservative = cli(
+        "assess", demo_file(), "--as-of", AS_OF,
+        "--automation-level", "conservative", "--format", "json",
+    )  # fmt: skip
+    expected = {
+        (a["account_id"], x["action"], x["status"])
+        for a in json.loads(conservative.stdout)["assessments"]
+        for x in a["actions"]
+    }
+    outbox = {
+        tuple(r) for r in connection.execute("SELECT account_id, action, status FROM actions")
+    }
+    assert outbox == expected
+    stored = {
+        json.loads(r[0])["automation_level"]
+        for r in connection.execute("SELECT assessment_json FROM assessments")
+    }
+    assert stored == {"conservative"} and consistency_problems(connection) == []
+    connection.close()
+
+
 def test_the_same_run_resumes_when_it_never_completed(tmp_path: Path) -> None:
     db = tmp_path / "history.sqlite3"
     assert cli("run", demo_file(), "--db", db, "--as-of", AS_OF).exit_code == 0
