@@ -423,14 +423,34 @@ def _segment(value: str) -> Segment:
         raise _fail(f"--segment {value!r}: expected smb, mid_market or enterprise") from None
 
 
-SCHEMA_NAMES = ("input", "assessment", "brief", "policy", "email")
+SCHEMA_NAMES = (
+    "input",
+    "assessment",
+    "brief",
+    "policy",
+    "email",
+    "run",
+    "trend",
+    "actions",
+    "action",
+    "export",
+    "reviews",
+    "review",
+    "outcomes",
+    "measure",
+    "calibrate",
+    "report",
+)
 
 
 @app.command()
 def schema(
     name: Annotated[
         str,
-        typer.Argument(help="input, assessment, brief, policy, email, or all.", show_default=False),
+        typer.Argument(
+            help="A name from the list above (input, assessment, ..., report), or all.",
+            show_default=False,
+        ),
     ],
     write: Annotated[
         Path | None,
@@ -441,9 +461,13 @@ def schema(
 ) -> None:
     """Print a JSON Schema: the input record, the policy, or a command's JSON output.
 
-    input: one account record. assessment: assess/demo --format json. brief: brief
-    --format json. email: email --format json. policy: the merged policy. all: every
-    schema, as one JSON object keyed by name (or, with --write, one file each).
+    Inputs: input (one account record), policy (the merged policy). Outputs, as
+    --format json prints them: assessment (assess, demo), brief, email, run, trend
+    (one run --format jsonl line), actions (actions list), action (actions
+    approve/reject), export (one actions export line), reviews (review list),
+    review (review done), outcomes (outcomes import), measure, calibrate, report.
+    all: every schema, as one JSON object keyed by name (or, with --write, one
+    file each).
 
     Example: account-health schema assessment
     """

@@ -166,13 +166,10 @@ def actions_list(
         connection.close()
     fmt = output_format or (ListFormat.TABLE if _tty() else ListFormat.JSON)
     if fmt is ListFormat.JSON:
-        import json
+        from skill.store.outbox import ActionList
 
-        document = {
-            "count": len(items),
-            "actions": [item.model_dump(mode="json") for item in items],
-        }
-        sys.stdout.write(json.dumps(document, indent=2, ensure_ascii=False) + "\n")
+        document = ActionList(count=len(items), actions=items)
+        sys.stdout.write(document.model_dump_json(indent=2) + "\n")
     else:
         sys.stdout.write(_table(items))
 

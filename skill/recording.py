@@ -9,13 +9,15 @@ already recorded and finishes the rest.
 from __future__ import annotations
 
 import hashlib
-import json
 from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 from typing import TextIO
 
+from pydantic import BaseModel, ConfigDict, Field
+
 from skill.assessment import SCHEMA_VERSION, PriorAssessment
+from skill.ingest import Rejection
 from skill.pipeline import EXIT_OK, EXIT_USAGE, AssessmentStream, run_job
 from skill.policy import Policy
 from skill.store.db import connect
@@ -33,6 +35,21 @@ from skill.store.trends import Current, TrendNote, render_trend_note, trend_note
 from skill.vocabulary import AutomationLevel
 
 ErrorSink = Callable[[str], None]
+
+
+class RunDocument(BaseModel):
+    """`run --format json`: what the run recorded, and each account's trend note."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    schema_version: str = SCHEMA_VERSION
+    run_id: str
+    as_of: date
+    recorded: int = Field(description="Accounts new or changed in the database.")
+    unchanged: int = Field(description="Accounts already recorded exactly so; not rewritten.")
+    trends: list[TrendNote]
+    rejected: list[Rejection]
+
 
 CACHE_KIB = 32 * 1024  # SQLite page cache for a run, KiB (the default is 2 MiB)
 CHECKPOINT_PAGES = 32768  # WAL pages (128 MiB) between automatic checkpoints (default 1000)
@@ -118,16 +135,15 @@ def run_recording(
                         notes.write(render_trend_note(trend) + "\n")
             finish_run(connection, info.run_id, counts["assessed"], len(stream.rejected))
             if output_format == "json":
-                document = {
-                    "schema_version": SCHEMA_VERSION,
-                    "run_id": info.run_id,
-                    "as_of": as_of.isoformat(),
-                    "recorded": counts["written"],
-                    "unchanged": counts["assessed"] - counts["written"],
-                    "trends": [t.model_dump(mode="json") for t in trends],
-                    "rejected": [r.model_dump(mode="json") for r in stream.rejected],
-                }
-                notes.write(json.dumps(document, indent=2) + "\n")
+                document = RunDocument(
+                    run_id=info.run_id,
+                    as_of=as_of,
+                    recorded=counts["written"],
+                    unchanged=counts["assessed"] - counts["written"],
+                    trends=trends,
+                    rejected=stream.rejected,
+                )
+                notes.write(document.model_dump_json(indent=2) + "\n")
             return counts["assessed"]
 
         code = run_job(

@@ -21,8 +21,16 @@ from pydantic import BaseModel
 
 from skill.assessment import AssessmentRun
 from skill.briefing import BriefRun, EmailDraftOut
+from skill.calibrate import Calibration
+from skill.measure import Measurement
 from skill.policy import Policy
 from skill.record import AccountRecord
+from skill.recording import RunDocument
+from skill.report import PortfolioReport
+from skill.store.outbox import ActionList, ExportPayload, OutboxItem
+from skill.store.outcomes import OutcomeImport
+from skill.store.reviews import ReviewDone, ReviewTaskList
+from skill.store.trends import TrendNote
 
 Mode = Literal["validation", "serialization"]
 
@@ -36,15 +44,23 @@ SCHEMAS: dict[str, type[BaseModel]] = {
     "brief": BriefRun,
     "policy": Policy,
     "email": EmailDraftOut,
+    "run": RunDocument,
+    "trend": TrendNote,
+    "actions": ActionList,
+    "action": OutboxItem,
+    "export": ExportPayload,
+    "reviews": ReviewTaskList,
+    "review": ReviewDone,
+    "outcomes": OutcomeImport,
+    "measure": Measurement,
+    "calibrate": Calibration,
+    "report": PortfolioReport,
 }
 
 #: Inputs are described as accepted; outputs as printed.
+INPUTS = frozenset({"input", "policy"})
 MODES: dict[str, Mode] = {
-    "input": "validation",
-    "assessment": "serialization",
-    "brief": "serialization",
-    "policy": "validation",
-    "email": "serialization",
+    name: "validation" if name in INPUTS else "serialization" for name in SCHEMAS
 }
 
 #: What each schema describes, for `--help` and REFERENCE.md.
@@ -54,6 +70,17 @@ DESCRIPTIONS: dict[str, str] = {
     "brief": "`brief --format json`: one run of briefs",
     "policy": "the whole merged policy, as `policy show --format json` prints it",
     "email": "`email --format json`: one check-in email draft per account",
+    "run": "`run --format json`: what a run recorded, with each account's trend note",
+    "trend": "`run --format jsonl`: one health trend note per line",
+    "actions": "`actions list --format json`: the outbox",
+    "action": "`actions approve|reject --format json`: the decided action",
+    "export": "`actions export`: one ready-to-send payload per line",
+    "reviews": "`review list --format json`: the owner review tasks",
+    "review": "`review done --format json`: the closed task and those closed with it",
+    "outcomes": "`outcomes import --format json`: what the import did",
+    "measure": "`measure --format json`: how well the score predicted outcomes",
+    "calibrate": "`calibrate --format json`: fitted weights and held-out AUC",
+    "report": "`report --format json`: the weekly portfolio report",
 }
 
 

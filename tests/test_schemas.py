@@ -26,6 +26,20 @@ SCHEMA_DIR = ROOT / "assets" / "schemas"
 DEMO = ROOT / "assets" / "demo" / "accounts.json"
 AS_OF = "2026-11-23"
 REGENERATE = "run `make schemas` (account-health schema all --write assets/schemas)"
+#: The history commands' JSON outputs, each validated below against a real run.
+HISTORY_OUTPUTS = {
+    "run",
+    "trend",
+    "actions",
+    "action",
+    "export",
+    "reviews",
+    "review",
+    "outcomes",
+    "measure",
+    "calibrate",
+    "report",
+}
 
 
 def invoke(*args: str):
@@ -50,7 +64,8 @@ def assert_valid(name: str, document: Any, ref: str | None = None) -> None:
 
 
 def test_schema_names():
-    assert list(SCHEMAS) == ["input", "assessment", "brief", "policy", "email"]
+    assert list(SCHEMAS)[:5] == ["input", "assessment", "brief", "policy", "email"]
+    assert set(SCHEMAS) >= HISTORY_OUTPUTS
     assert tuple(SCHEMAS) == SCHEMA_NAMES, "skill/cli.py SCHEMA_NAMES must list skill.schemas"
     assert SCHEMAS["input"] is AccountRecord
     assert SCHEMAS["assessment"] is AssessmentRun
@@ -236,3 +251,50 @@ def test_normalised_demo_records_validate_against_the_input_schema():
     for raw in accounts:
         record = AccountRecord.model_validate(raw)
         assert_valid("input", record.model_dump(mode="json", exclude_none=True))
+
+
+# -- the history commands' outputs validate ----------------------------------
+
+
+@pytest.fixture(scope="module")
+def history_outputs(tmp_path_factory) -> dict[str, Any]:
+    """Each history command run once on the demo, two weeks recorded; name -> parsed output."""
+    folder = tmp_path_factory.mktemp("history")
+    db = str(folder / "history.sqlite3")
+    found: dict[str, Any] = {}
+
+    def json_of(name: str, *args: str, lines: bool = False) -> None:
+        result = invoke(*args, "--db", db)
+        assert result.exit_code == 0, f"{args}: {result.stderr}"
+        text = result.stdout
+        found[name] = [json.loads(x) for x in text.splitlines()] if lines else json.loads(text)
+
+    invoke("run", str(DEMO), "--as-of", "2026-11-16", "--db", db)
+    json_of("run", "run", str(DEMO), "--as-of", AS_OF, "--format", "json")
+    json_of("trend", "run", str(DEMO), "--as-of", "2026-11-30", "--format", "jsonl", lines=True)
+    json_of("actions", "actions", "list", "--state", "pending", "--format", "json")
+    key = found["actions"]["actions"][0]["action_key"]
+    json_of("action", "actions", "approve", key, "--by", "Dana Reyes", "--format", "json")
+    json_of("export", "actions", "export", lines=True)
+    json_of("review", "review", "done", "ACC-1001", "--by", "Dana Reyes", "--format", "json")
+    json_of("reviews", "review", "list", "--format", "json")
+    outcomes = folder / "outcomes.csv"
+    outcomes.write_text(
+        "account_id,outcome,date\nACC-1001,churned,2026-12-01\nACC-1004,renewed,2026-12-01\n",
+        encoding="utf-8",
+    )
+    json_of("outcomes", "outcomes", "import", str(outcomes), "--format", "json")
+    json_of("measure", "measure", "--as-of", "2026-12-02", "--format", "json")
+    json_of("calibrate", "calibrate", "--as-of", "2026-12-02", "--format", "json")
+    json_of("report", "report", "--format", "json")
+    return found
+
+
+@pytest.mark.parametrize("name", sorted(HISTORY_OUTPUTS))
+def test_history_output_validates(history_outputs: dict[str, Any], name: str):
+    output = history_outputs[name]
+    documents = output if isinstance(output, list) else [output]
+    assert documents, f"{name}: the command printed nothing to validate"
+    for document in documents:
+        assert_valid(name, document)
+        SCHEMAS[name].model_validate(document)

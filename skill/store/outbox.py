@@ -81,6 +81,13 @@ class OutboxItem(Model):
     evidence: list[str]
 
 
+class ActionList(Model):
+    """`actions list --format json`."""
+
+    count: int
+    actions: list[OutboxItem]
+
+
 class SlackMessage(Model):
     """A Slack Block Kit message: `text` is the notification fallback."""
 
