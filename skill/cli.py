@@ -493,11 +493,23 @@ MCP_EXTRA_HINT = "install the mcp extra: pip install 'account-health-skill[mcp]'
 
 
 @app.command()
-def mcp(policy: PolicyOption = None) -> None:
+def mcp(
+    policy: PolicyOption = None,
+    db: Annotated[
+        Path | None,
+        typer.Option(
+            "--db",
+            help="History database the history tools read (default: $ACCOUNT_HEALTH_DB, "
+            "else ~/.local/share/account-health/history.sqlite3).",
+        ),
+    ] = None,
+) -> None:
     """Serve the engine to agents as an MCP server over stdio.
 
-    Tools: assess_accounts, explain_policy, list_actions, draft_brief and
-    draft_checkin_email. --policy holds for the server's lifetime.
+    Tools: assess_accounts, explain_policy, list_actions, draft_brief,
+    draft_checkin_email, and over the history database approval_queue,
+    review_queue, measure_score and portfolio_report. --policy and --db hold for
+    the server's lifetime.
 
     Needs the mcp extra: pip install 'account-health-skill[mcp]'.
 
@@ -510,7 +522,7 @@ def mcp(policy: PolicyOption = None) -> None:
         if (exc.name or "").split(".")[0] != "mcp":
             raise
         raise _fail(MCP_EXTRA_HINT) from None
-    serve(loaded)
+    serve(loaded, db)
 
 
 # History commands come last in --help: the outbox, reviews, then outcomes, measure,

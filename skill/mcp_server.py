@@ -21,8 +21,10 @@ import contextlib
 import io
 import json
 import logging
+import sqlite3
 import sys
 from datetime import date
+from pathlib import Path
 from typing import Annotated, Any
 
 from mcp.server.mcpserver import MCPServer
@@ -43,9 +45,13 @@ from skill.briefing import (
 )
 from skill.explain import ActionCatalogue, PolicyExplanation, action_catalogue, explain_policy
 from skill.ingest import InputError
+from skill.measure import Measurement
 from skill.pipeline import AssessmentStream
 from skill.policy import Policy, default_policy
 from skill.record import AccountRecord, Segment
+from skill.report import PortfolioReport
+from skill.store.outbox import ActionList
+from skill.store.reviews import ReviewTaskList
 from skill.vocabulary import AutomationLevel
 
 logger = logging.getLogger("account_health.mcp")
@@ -64,10 +70,13 @@ INSTRUCTIONS = (
     "Account Health Action Engine: deterministic customer-account health scores, risk flags "
     "and policy-gated actions. The tools only read and draft; nothing is sent, written or "
     "changed. " + GATE_CONTRACT + " Pass `as_of` (YYYY-MM-DD, usually today's date): the "
-    "server never reads the clock."
+    "server never reads the clock. The history tools (approval_queue, review_queue, "
+    "measure_score, portfolio_report) read the history database that `account-health run` "
+    "records into; approving actions and closing reviews stay with people, on the CLI."
 )
 
 LEVELS = [level.value for level in AutomationLevel]
+OUTBOX_STATES = ["ready", "pending", "approved", "rejected", "recommended", "blocked"]
 LLM_MODES = [mode.value for mode in LlmMode]
 
 _RECORD_ITEM: dict[str, Any] = {
@@ -168,6 +177,22 @@ def _drafter(llm: str) -> DrafterChoice:
         raise ToolError(str(exc)) from None
 
 
+def _history(db_path: Path | None) -> sqlite3.Connection:
+    """The history database, which must exist: these tools never start an empty one."""
+    from skill.store.db import connect, default_db_path
+
+    path = db_path or default_db_path()
+    if not path.is_file():
+        raise ToolError(
+            f"no history database at {path}; record assessments with `account-health run "
+            "FILE --db PATH` and start the server with `account-health mcp --db PATH`"
+        )
+    try:
+        return connect(path)
+    except Exception as exc:  # sqlite3.DatabaseError, OSError: not a usable database
+        raise ToolError(f"cannot open the history database {path}: {exc}") from None
+
+
 def _as_json(accounts: list[Any]) -> io.StringIO:
     """The records as the JSON document a file would hold, for the library's reader."""
     text = io.StringIO(json.dumps(accounts))
@@ -178,8 +203,9 @@ def _as_json(accounts: list[Any]) -> io.StringIO:
 # --- the server
 
 
-def build_server(policy: Policy | None = None) -> MCPServer:
-    """The MCP server; `policy` (default: the bundled one) holds for its lifetime."""
+def build_server(policy: Policy | None = None, db_path: Path | None = None) -> MCPServer:
+    """The MCP server; `policy` (default: the bundled one) and `db_path` (default:
+    $ACCOUNT_HEALTH_DB, else the user's data directory) hold for its lifetime."""
     policy = policy or default_policy()
     server = MCPServer(
         SERVER_NAME,
@@ -322,10 +348,115 @@ def build_server(policy: Policy | None = None) -> MCPServer:
             raise ToolError(f"account_id {account_id} matches {count} records; expected one")
         return EmailDraftOut.model_validate_json(out.getvalue())
 
+    @server.tool(
+        description="The approval queue from the history database: recorded actions with "
+        "their engine status, outbox state (pending: waiting for a person's decision; ready: "
+        "auto, to export; approved, rejected, recommended, blocked) and any decision (who, "
+        "when, why). Read-only: decisions are made by named people with `account-health "
+        "actions approve|reject`. " + GATE_CONTRACT,
+        annotations=READ_ONLY,
+    )
+    def approval_queue(
+        state: Annotated[
+            str | None,
+            Field(
+                description="Only this outbox state (default: pending).",
+                json_schema_extra={"enum": [*OUTBOX_STATES, None]},
+            ),
+        ] = "pending",
+        owner: Annotated[
+            str | None, Field(description="Only this owner: a name or a role (csm).")
+        ] = None,
+        account_id: Annotated[str | None, Field(description="Only this account.")] = None,
+    ) -> ActionList:
+        from skill.store.outbox import OutboxError, list_actions
+
+        if state is not None and state not in OUTBOX_STATES:
+            raise ToolError(f"state {state!r}: expected one of {', '.join(OUTBOX_STATES)}")
+        connection = _history(db_path)
+        try:
+            items = list_actions(connection, state=state, owner=owner, account=account_id)
+        except OutboxError as exc:
+            raise ToolError(str(exc)) from None
+        finally:
+            connection.close()
+        return ActionList(count=len(items), actions=items)
+
+    @server.tool(
+        description="The owner review queue (seed 003's human review point) from the history "
+        "database: each task's account, date, owner, due date and reasons, and who closed it. "
+        "Read-only: a person records their review with `account-health review done`. "
+        + GATE_CONTRACT,
+        annotations=READ_ONLY,
+    )
+    def review_queue(
+        state: Annotated[
+            str | None,
+            Field(
+                description="open (default), done, or null for both.",
+                json_schema_extra={"enum": ["open", "done", None]},
+            ),
+        ] = "open",
+        owner: Annotated[str | None, Field(description="Only this owner's tasks.")] = None,
+        account_id: Annotated[str | None, Field(description="Only this account.")] = None,
+    ) -> ReviewTaskList:
+        from skill.store.reviews import list_review_tasks
+
+        if state not in ("open", "done", None):
+            raise ToolError(f"state {state!r}: expected open or done")
+        connection = _history(db_path)
+        try:
+            items = list_review_tasks(connection, state=state, owner=owner, account=account_id)
+        finally:
+            connection.close()
+        return ReviewTaskList(count=len(items), tasks=items)
+
+    @server.tool(
+        description="How well the health score predicted what happened (seed 003's measurement "
+        "plan), over everything recorded up to as_of: ROC AUC and churn rate by band and tier "
+        "next to the legacy additive score, false positives, missed risks, score changes "
+        "reviewed and owner follow-through, overall and per segment. " + GATE_CONTRACT,
+        annotations=READ_ONLY,
+    )
+    def measure_score(as_of: AsOf) -> Measurement:
+        from skill.measure import measure
+
+        day = _day(as_of)
+        connection = _history(db_path)
+        try:
+            return measure(connection, policy, as_of=day)
+        finally:
+            connection.close()
+
+    @server.tool(
+        description="The weekly portfolio report for the latest recorded date on or before "
+        "as_of: share of ARR by band, biggest movers, the accounts needing attention (ARR, "
+        "renewal, flags, owner, next action), the open review queue and calibration status. "
+        + GATE_CONTRACT,
+        annotations=READ_ONLY,
+    )
+    def portfolio_report(
+        as_of: AsOf,
+        limit: Annotated[
+            int, Field(description="Rows per table (attention, queue).", ge=1, le=500)
+        ] = 25,
+    ) -> PortfolioReport:
+        from skill.report import NoHistoryError
+        from skill.report import portfolio_report as build_report
+
+        day = _day(as_of)
+        connection = _history(db_path)
+        try:
+            return build_report(connection, policy, as_of=day, limit=limit)
+        except NoHistoryError as exc:
+            raise ToolError(f"{exc}; nothing to report") from None
+        finally:
+            connection.close()
+
     return server
 
 
-def serve(policy: Policy | None = None) -> None:
+def serve(policy: Policy | None = None, db_path: Path | None = None) -> None:
     """Run the server over stdin/stdout until the client closes stdin (or Ctrl-C)."""
     if sys.stdin.isatty():
         sys.stderr.write(
@@ -333,4 +464,4 @@ def serve(policy: Policy | None = None) -> None:
             "start; Ctrl-C to stop.\n"
         )
     with contextlib.suppress(KeyboardInterrupt):
-        build_server(policy).run("stdio")
+        build_server(policy, db_path).run("stdio")

@@ -40,7 +40,15 @@ from skill.vocabulary import AutomationLevel
 ROOT = Path(__file__).resolve().parent.parent
 DEMO = ROOT / "assets" / "demo" / "accounts.json"
 AS_OF = "2026-11-23"
-TOOLS = {"assess_accounts", "explain_policy", "list_actions", "draft_brief", "draft_checkin_email"}
+HISTORY_TOOLS = {"approval_queue", "review_queue", "measure_score", "portfolio_report"}
+TOOLS = {
+    "assess_accounts",
+    "explain_policy",
+    "list_actions",
+    "draft_brief",
+    "draft_checkin_email",
+    *HISTORY_TOOLS,
+}
 
 
 @pytest.fixture(scope="module")
@@ -80,7 +88,7 @@ def statuses(run: AssessmentRun) -> dict[str, dict[str, str]]:
 
 
 @pytest.mark.parametrize("mode", ["auto", "legacy"])
-def test_list_tools_shows_the_five_tools_with_schemas(server, mode: str) -> None:
+def test_list_tools_shows_every_tool_with_schemas(server, mode: str) -> None:
     async def go():
         async with Client(server, mode=mode) as client:
             return await client.list_tools()
@@ -295,6 +303,105 @@ def test_draft_checkin_email_errors(server, accounts) -> None:
     assert "csat" in error_text(call(server, "draft_checkin_email", rejected))
     twice = dict(args, accounts=[accounts[0], accounts[0]], account_id=accounts[0]["account_id"])
     assert "matches 2 records" in error_text(call(server, "draft_checkin_email", twice))
+
+
+# -- the history tools ------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def history_db(tmp_path_factory) -> Path:
+    """The demo recorded on two dates; ACC-1003 reviewed; one outcome per account."""
+    db = tmp_path_factory.mktemp("history") / "history.sqlite3"
+    runner = CliRunner()
+    for day in ("2026-11-16", AS_OF):
+        result = runner.invoke(app, ["run", str(DEMO), "--as-of", day, "--db", str(db)])
+        assert result.exit_code == 0, result.stderr
+    done = runner.invoke(app, ["review", "done", "ACC-1003", "--by", "Priya", "--db", str(db)])
+    assert done.exit_code == 0, done.stderr
+    outcomes = db.parent / "outcomes.csv"
+    outcomes.write_text(
+        "account_id,outcome,date\nACC-1001,churned,2026-12-01\nACC-1002,renewed,2026-12-01\n"
+        "ACC-1003,renewed,2026-12-01\nACC-1004,renewed,2026-12-01\n",
+        encoding="utf-8",
+    )
+    imported = runner.invoke(app, ["outcomes", "import", str(outcomes), "--db", str(db)])
+    assert imported.exit_code == 0, imported.stderr
+    return db
+
+
+@pytest.fixture(scope="module")
+def history_server(history_db: Path):
+    return build_server(db_path=history_db)
+
+
+def cli_json(*args: str) -> dict[str, Any]:
+    result = CliRunner().invoke(app, [*args, "--format", "json"])
+    assert result.exit_code == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+def test_approval_queue_is_the_cli_pending_list(history_server, history_db: Path) -> None:
+    queue = ok(call(history_server, "approval_queue", {}))
+
+    expected = cli_json("actions", "list", "--state", "pending", "--db", str(history_db))
+    assert queue == expected
+    assert queue["count"] > 0
+    assert {a["state"] for a in queue["actions"]} == {"pending"}
+
+
+def test_approval_queue_filters_by_account_and_owner(history_server) -> None:
+    queue = ok(call(history_server, "approval_queue", {"state": None, "account_id": "ACC-1004"}))
+    owned = ok(call(history_server, "approval_queue", {"state": None, "owner": "Morgan Lee"}))
+
+    assert queue["count"] > 0 and {a["account_id"] for a in queue["actions"]} == {"ACC-1004"}
+    assert owned["count"] > 0 and {a["owner_name"] for a in owned["actions"]} == {"Morgan Lee"}
+
+
+def test_review_queue_lists_open_tasks_and_who_closed_the_others(history_server) -> None:
+    open_tasks = ok(call(history_server, "review_queue", {}))
+    done = ok(call(history_server, "review_queue", {"state": "done"}))
+
+    assert {t["account_id"] for t in open_tasks["tasks"]} == {"ACC-1001", "ACC-1004"}
+    assert {(t["account_id"], t["done_by"]) for t in done["tasks"]} == {("ACC-1003", "Priya")}
+
+
+def test_measure_score_is_the_cli_measure(history_server, history_db: Path) -> None:
+    measured = ok(call(history_server, "measure_score", {"as_of": "2026-12-02"}))
+
+    cli = cli_json("measure", "--as-of", "2026-12-02", "--db", str(history_db))
+    assert measured == cli
+    assert (measured["outcomes"]["recorded"], measured["outcomes"]["matched"]) == (4, 4)
+
+
+def test_portfolio_report_is_the_cli_report(history_server, history_db: Path) -> None:
+    report = ok(call(history_server, "portfolio_report", {"as_of": AS_OF}))
+
+    assert report == cli_json("report", "--as-of", AS_OF, "--db", str(history_db))
+    assert report["as_of"] == AS_OF
+
+
+@pytest.mark.parametrize(
+    ("tool", "arguments", "message"),
+    [
+        ("approval_queue", {"state": "waiting"}, "state 'waiting': expected one of ready"),
+        ("review_queue", {"state": "closed"}, "state 'closed': expected open or done"),
+        ("measure_score", {"as_of": "soon"}, "as_of 'soon' is not a date"),
+        ("portfolio_report", {"as_of": "2020-01-01"}, "nothing to report"),
+    ],
+)
+def test_history_tool_errors_say_what_is_wrong(history_server, tool, arguments, message) -> None:
+    assert message in error_text(call(history_server, tool, arguments))
+
+
+def test_history_tools_without_a_database_say_how_to_make_one(tmp_path: Path) -> None:
+    missing = tmp_path / "none.sqlite3"
+    server = build_server(db_path=missing)
+
+    text = error_text(call(server, "approval_queue", {}))
+
+    assert f"no history database at {missing}" in text
+    assert "account-health run" in text and "--db PATH" in text
+    assert not missing.exists()
 
 
 def test_llm_anthropic_without_a_key_is_a_tool_error(server, accounts, monkeypatch) -> None:
