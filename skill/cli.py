@@ -16,6 +16,8 @@ from typing import Annotated
 import typer
 
 from skill.cli_actions import actions_app
+from skill.cli_common import err as _err
+from skill.cli_common import fail as _fail
 from skill.cli_insights import register_insights
 from skill.cli_review import review_app
 from skill.record import Segment
@@ -53,15 +55,6 @@ policy_app = typer.Typer(
     no_args_is_help=True,
 )
 app.add_typer(policy_app, name="policy")
-
-
-def _err(message: str) -> None:
-    sys.stderr.write(message.rstrip("\n") + "\n")
-
-
-def _fail(message: str) -> typer.Exit:
-    _err(f"error: {message}")
-    return typer.Exit(EXIT_USAGE)
 
 
 def _load_policy(path: Path | None):

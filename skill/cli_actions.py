@@ -16,14 +16,20 @@ from typing import TYPE_CHECKING, Annotated, TextIO
 
 import typer
 
+from skill.cli_common import (
+    DbOption,
+    ListFormat,
+    TextFormat,
+    err,
+    fail,
+    is_tty,
+    open_history,
+    text_table,
+)
 from skill.vocabulary import ActionStatus
 
 if TYPE_CHECKING:
-    import sqlite3
-
     from skill.store.outbox import ExportBatch, OutboxItem
-
-EXIT_USAGE = 2
 
 
 class State(StrEnum):
@@ -35,16 +41,6 @@ class State(StrEnum):
     BLOCKED = "blocked"
 
 
-class ListFormat(StrEnum):
-    TABLE = "table"
-    JSON = "json"
-
-
-class DecisionFormat(StrEnum):
-    TEXT = "text"
-    JSON = "json"
-
-
 actions_app = typer.Typer(
     help=(
         "Work the approval queue: list outbox actions, approve or reject pending ones, "
@@ -54,14 +50,6 @@ actions_app = typer.Typer(
     no_args_is_help=True,
 )
 
-DbOption = Annotated[
-    Path | None,
-    typer.Option(
-        "--db",
-        help="History database (default: $ACCOUNT_HEALTH_DB, else "
-        "~/.local/share/account-health/history.sqlite3).",
-    ),
-]
 ById = Annotated[str, typer.Option("--by", help="Who decides: a person's name (required).")]
 KeyArgument = Annotated[
     str,
@@ -73,34 +61,11 @@ KeyArgument = Annotated[
 ]
 
 
-def _err(message: str) -> None:
-    sys.stderr.write(message.rstrip("\n") + "\n")
-
-
-def _fail(message: str) -> typer.Exit:
-    _err(f"error: {message}")
-    return typer.Exit(EXIT_USAGE)
-
-
-def _connect(db: Path | None) -> sqlite3.Connection:
-    from skill.store.db import connect, default_db_path
-
-    path = db if db is not None else default_db_path()
-    try:
-        return connect(path)
-    except Exception as exc:  # unreadable path, not a database, ...
-        raise _fail(f"cannot open the history database {path}: {exc}") from None
-
-
-def _tty() -> bool:
-    return sys.stdout.isatty()
-
-
 TABLE_COLUMNS = ("id", "as of", "account", "action", "status", "state", "owner", "prio", "due")
 
 
 def _table(items: list[OutboxItem]) -> str:
-    rows = [TABLE_COLUMNS]
+    rows = []
     for item in items:
         state = item.state
         if item.decision is not None and item.state in ("approved", "rejected"):
@@ -120,10 +85,7 @@ def _table(items: list[OutboxItem]) -> str:
                 item.due_date.isoformat(),
             )
         )
-    widths = [max(len(row[i]) for row in rows) for i in range(len(TABLE_COLUMNS))]
-    lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)) for row in rows]
-    lines.insert(1, "  ".join("-" * w for w in widths))
-    return "\n".join(line.rstrip() for line in lines) + f"\n{len(items)} action(s)\n"
+    return text_table(TABLE_COLUMNS, rows, f"{len(items)} action(s)")
 
 
 @actions_app.command("list")
@@ -153,7 +115,7 @@ def actions_list(
     """
     from skill.store.outbox import list_actions
 
-    connection = _connect(db)
+    connection = open_history(db)
     try:
         items = list_actions(
             connection,
@@ -164,7 +126,7 @@ def actions_list(
         )
     finally:
         connection.close()
-    fmt = output_format or (ListFormat.TABLE if _tty() else ListFormat.JSON)
+    fmt = output_format or (ListFormat.TABLE if is_tty() else ListFormat.JSON)
     if fmt is ListFormat.JSON:
         from skill.store.outbox import ActionList
 
@@ -174,23 +136,21 @@ def actions_list(
         sys.stdout.write(_table(items))
 
 
-def _decide(
-    verb: str, key: str, by: str, reason: str | None, output_format: DecisionFormat | None, db
-):
+def _decide(verb: str, key: str, by: str, reason: str | None, output_format: TextFormat | None, db):
     from skill.store.outbox import OutboxError, approve, reject
 
-    connection = _connect(db)
+    connection = open_history(db)
     try:
         if verb == "approve":
             item = approve(connection, key, by, reason)
         else:
             item = reject(connection, key, by, reason or "")
     except OutboxError as exc:
-        raise _fail(str(exc)) from None
+        raise fail(str(exc)) from None
     finally:
         connection.close()
-    fmt = output_format or (DecisionFormat.TEXT if _tty() else DecisionFormat.JSON)
-    if fmt is DecisionFormat.JSON:
+    fmt = output_format or (TextFormat.TEXT if is_tty() else TextFormat.JSON)
+    if fmt is TextFormat.JSON:
         sys.stdout.write(item.model_dump_json(indent=2) + "\n")
     else:
         decision = item.decision
@@ -202,8 +162,8 @@ def _decide(
         )
 
 
-DecisionFormatOption = Annotated[
-    DecisionFormat | None,
+TextFormatOption = Annotated[
+    TextFormat | None,
     typer.Option("--format", "-f", help="text (default on a terminal) or json (the action)."),
 ]
 
@@ -213,7 +173,7 @@ def actions_approve(
     key: KeyArgument,
     by: ById,
     reason: Annotated[str | None, typer.Option("--reason", help="Why (optional).")] = None,
-    output_format: DecisionFormatOption = None,
+    output_format: TextFormatOption = None,
     db: DbOption = None,
 ) -> None:
     """Approve a pending (approval_required) action; the next export includes it.
@@ -231,7 +191,7 @@ def actions_reject(
     key: KeyArgument,
     by: ById,
     reason: Annotated[str, typer.Option("--reason", help="Why (required).")],
-    output_format: DecisionFormatOption = None,
+    output_format: TextFormatOption = None,
     db: DbOption = None,
 ) -> None:
     """Reject a pending (approval_required) action; it is never exported.
@@ -272,8 +232,8 @@ def actions_export(
         try:
             day = date.fromisoformat(since)
         except ValueError:
-            raise _fail(f"--since {since!r} is not a date; expected YYYY-MM-DD") from None
-    connection = _connect(db)
+            raise fail(f"--since {since!r} is not a date; expected YYYY-MM-DD") from None
+    connection = open_history(db)
     try:
         with ExportBatch(connection, since=day, include_exported=include_exported) as batch:
             if out is None:
@@ -284,10 +244,10 @@ def actions_export(
     except OSError as exc:
         if isinstance(exc, BrokenPipeError):
             raise
-        raise _fail(f"cannot write {out}: {exc}") from None
+        raise fail(f"cannot write {out}: {exc}") from None
     finally:
         connection.close()
-    _err(f"exported {count} action(s)" + (f" to {out}" if out else ""))
+    err(f"exported {count} action(s)" + (f" to {out}" if out else ""))
 
 
 def _write_lines(handle: TextIO, batch: ExportBatch) -> int:

@@ -14,6 +14,8 @@ from typing import Annotated
 
 import typer
 
+from skill.cli_common import DbOption, open_history
+
 EXIT_OK = 0
 EXIT_USAGE = 2
 EXIT_REJECTED = 3
@@ -30,14 +32,6 @@ outcomes_app = typer.Typer(
     no_args_is_help=True,
 )
 
-DbOption = Annotated[
-    Path | None,
-    typer.Option(
-        "--db",
-        help="History database (default: $ACCOUNT_HEALTH_DB, else "
-        "~/.local/share/account-health/history.sqlite3).",
-    ),
-]
 PolicyOption = Annotated[
     Path | None,
     typer.Option("--policy", help="YAML file merged over the default policy in assets/."),
@@ -57,20 +51,6 @@ def _policy(path: Path | None):
 
 def _day(value: str | None):
     return _helpers()._as_of(value)
-
-
-def _open_db(db: Path | None, *, must_exist: bool):
-    from skill.store.db import connect, default_db_path
-
-    path = Path(db) if db is not None else default_db_path()
-    if must_exist and not path.is_file():
-        raise _helpers()._fail(
-            f"no history database at {path}; record assessments into it first (or pass --db PATH)"
-        )
-    try:
-        return connect(path)
-    except Exception as exc:  # sqlite3.DatabaseError, OSError: not a usable database
-        raise _helpers()._fail(f"cannot open the history database {path}: {exc}") from None
 
 
 def _write(text: str) -> None:
@@ -107,7 +87,7 @@ def outcomes_import(
 
     cli = _helpers()
     _policy(policy)
-    connection = _open_db(db, must_exist=False)
+    connection = open_history(db, must_exist=False)
     try:
         result = import_outcomes(
             connection,
@@ -162,7 +142,7 @@ def measure(
 
     loaded = _policy(policy)
     day = _day(as_of)
-    connection = _open_db(db, must_exist=True)
+    connection = open_history(db, must_exist=True)
     try:
         result = run_measure(connection, loaded, as_of=day)
     finally:
@@ -216,7 +196,7 @@ def calibrate(
         raise cli._fail(f"--out {out}: calibrate never writes into the bundled assets/")
     if target.is_dir():
         raise cli._fail(f"--out {out}: is a directory; give a file name")
-    connection = _open_db(db, must_exist=True)
+    connection = open_history(db, must_exist=True)
     try:
         try:
             result = run_calibrate(connection, loaded, as_of=day, min_weight=min_weight)
@@ -266,7 +246,7 @@ def report(
     cli = _helpers()
     loaded = _policy(policy)
     day = None if as_of is None else _day(as_of)
-    connection = _open_db(db, must_exist=True)
+    connection = open_history(db, must_exist=True)
     try:
         result = portfolio_report(connection, loaded, as_of=day, limit=limit)
     except NoHistoryError as exc:

@@ -14,7 +14,15 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from skill.cli_actions import DbOption, ListFormat, _connect, _fail, _tty
+from skill.cli_common import (
+    DbOption,
+    ListFormat,
+    TextFormat,
+    fail,
+    is_tty,
+    open_history,
+    text_table,
+)
 
 if TYPE_CHECKING:
     from skill.store.reviews import ReviewTaskItem
@@ -23,11 +31,6 @@ if TYPE_CHECKING:
 class ReviewStateOption(StrEnum):
     OPEN = "open"
     DONE = "done"
-
-
-class DoneFormat(StrEnum):
-    TEXT = "text"
-    JSON = "json"
 
 
 review_app = typer.Typer(
@@ -43,24 +46,19 @@ TABLE_COLUMNS = ("as of", "account", "name", "owner", "due", "state", "reasons")
 
 
 def _table(items: list[ReviewTaskItem]) -> str:
-    rows = [TABLE_COLUMNS]
-    for item in items:
-        state = item.state if item.done_by is None else f"done ({item.done_by})"
-        rows.append(
-            (
-                item.as_of.isoformat(),
-                item.account_id,
-                item.account_name or "",
-                item.owner,
-                item.due_date.isoformat(),
-                state,
-                "; ".join(r.split(" - ", 1)[0] for r in item.reasons),
-            )
+    rows = [
+        (
+            item.as_of.isoformat(),
+            item.account_id,
+            item.account_name or "",
+            item.owner,
+            item.due_date.isoformat(),
+            item.state if item.done_by is None else f"done ({item.done_by})",
+            "; ".join(r.split(" - ", 1)[0] for r in item.reasons),
         )
-    widths = [max(len(row[i]) for row in rows) for i in range(len(TABLE_COLUMNS))]
-    lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)) for row in rows]
-    lines.insert(1, "  ".join("-" * w for w in widths))
-    return "\n".join(line.rstrip() for line in lines) + f"\n{len(items)} review task(s)\n"
+        for item in items
+    ]
+    return text_table(TABLE_COLUMNS, rows, f"{len(items)} review task(s)")
 
 
 @review_app.command("list")
@@ -83,14 +81,14 @@ def review_list(
     """
     from skill.store.reviews import ReviewTaskList, list_review_tasks
 
-    connection = _connect(db)
+    connection = open_history(db)
     try:
         items = list_review_tasks(
             connection, state=state.value if state else None, owner=owner, account=account
         )
     finally:
         connection.close()
-    fmt = output_format or (ListFormat.TABLE if _tty() else ListFormat.JSON)
+    fmt = output_format or (ListFormat.TABLE if is_tty() else ListFormat.JSON)
     if fmt is ListFormat.JSON:
         document = ReviewTaskList(count=len(items), tasks=items)
         sys.stdout.write(document.model_dump_json(indent=2) + "\n")
@@ -112,7 +110,7 @@ def review_done(
         str | None, typer.Option("--note", help="What the review found (optional).")
     ] = None,
     output_format: Annotated[
-        DoneFormat | None,
+        TextFormat | None,
         typer.Option("--format", "-f", help="text (default on a terminal) or json."),
     ] = None,
     db: DbOption = None,
@@ -132,16 +130,16 @@ def review_done(
         try:
             day = date.fromisoformat(as_of)
         except ValueError:
-            raise _fail(f"--as-of {as_of!r} is not a date; expected YYYY-MM-DD") from None
-    connection = _connect(db)
+            raise fail(f"--as-of {as_of!r} is not a date; expected YYYY-MM-DD") from None
+    connection = open_history(db)
     try:
         result = complete_review(connection, account_id, by=by, as_of=day, note=note)
     except ReviewError as exc:
-        raise _fail(str(exc)) from None
+        raise fail(str(exc)) from None
     finally:
         connection.close()
-    fmt = output_format or (DoneFormat.TEXT if _tty() else DoneFormat.JSON)
-    if fmt is DoneFormat.JSON:
+    fmt = output_format or (TextFormat.TEXT if is_tty() else TextFormat.JSON)
+    if fmt is TextFormat.JSON:
         sys.stdout.write(result.model_dump_json(indent=2) + "\n")
         return
     task = result.task

@@ -174,14 +174,16 @@ _INSERT_ASSESSMENT = (
     "legacy_band, flags, dimensions, assessment_json, run_id) "
     "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
-# New actions enter the outbox; an action already decided keeps its decision.
+# New actions enter the outbox; an action already decided keeps its decision, and
+# one decided or exported keeps the copy of the action it was decided or sent as.
 _UPSERT_ACTION = (
     "INSERT INTO actions (action_key, account_id, as_of, action, kind, sensitivity, owner, "
     "owner_name, priority, due_date, status, state, action_json) "
     "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
     "ON CONFLICT (action_key) DO UPDATE SET status = excluded.status, "
     "priority = excluded.priority, due_date = excluded.due_date, "
-    "action_json = excluded.action_json, "
+    "action_json = CASE WHEN actions.state IN ('approved', 'rejected') "
+    "OR actions.exported_at IS NOT NULL THEN actions.action_json ELSE excluded.action_json END, "
     "state = CASE WHEN actions.state IN ('approved', 'rejected') "
     "AND excluded.status = 'approval_required' THEN actions.state ELSE excluded.state END"
 )
@@ -303,7 +305,10 @@ def _action_row(a: Assessment, as_of: str, action: Action) -> tuple:
         action.due_date.isoformat(),
         action.status.value,
         INITIAL_STATE[action.status],
-        action.model_dump_json(),
+        # What the outbox shows beyond its columns. The whole action, with its
+        # policy trace, is in the assessment's JSON; the outbox keeps a copy of
+        # it once the action is decided or exported (see outbox.py).
+        json.dumps({"label": action.label, "evidence": action.evidence}),
     )
 
 

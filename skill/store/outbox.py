@@ -319,12 +319,38 @@ def _decide(
             "VALUES (?, ?, ?, ?, ?)",
             (item.action_key, decision, by, now_utc(), reason),
         )
+        _keep_whole_action(connection, item.action_key)
         result = get_action(connection, item.action_key)
         connection.execute("COMMIT")
     except BaseException:
         connection.execute("ROLLBACK")
         raise
     return result
+
+
+def _whole_action(assessment_json: str | None, action: str) -> str | None:
+    """The action as its assessment holds it (with the policy trace), as JSON text."""
+    if not assessment_json:
+        return None
+    for candidate in json.loads(assessment_json).get("actions", []):
+        if candidate.get("action") == action:
+            return json.dumps(candidate, ensure_ascii=False)
+    return None
+
+
+def _keep_whole_action(connection: sqlite3.Connection, action_key: str) -> None:
+    """Copy the whole action into the outbox row, so the decision keeps its evidence
+    and policy trace even if a corrected snapshot later replaces the assessment."""
+    row = connection.execute(
+        "SELECT x.action, s.assessment_json FROM actions x LEFT JOIN assessments s "
+        "ON s.account_id = x.account_id AND s.as_of = x.as_of WHERE x.action_key = ?",
+        (action_key,),
+    ).fetchone()
+    whole = _whole_action(row[1], row[0]) if row else None
+    if whole is not None:
+        connection.execute(
+            "UPDATE actions SET action_json = ? WHERE action_key = ?", (whole, action_key)
+        )
 
 
 # -- export -------------------------------------------------------------------------
@@ -459,7 +485,7 @@ class ExportBatch:
         self.connection = connection
         self.since = since
         self.include_exported = include_exported
-        self.consumed: list[str] = []
+        self.consumed: list[tuple[str, str]] = []
 
     def __enter__(self) -> ExportBatch:
         self.connection.execute("BEGIN IMMEDIATE")
@@ -479,7 +505,12 @@ class ExportBatch:
         for row in self.connection.execute(sql, args).fetchall():
             assessment = json.loads(row["assessment_json"]) if row["assessment_json"] else {}
             payload = payload_for(_item(row), assessment)
-            self.consumed.append(payload.idempotency_key)
+            whole = next(
+                (a for a in assessment.get("actions", []) if a.get("action") == row["action"]),
+                None,
+            )
+            kept = json.dumps(whole, ensure_ascii=False) if whole else row["action_json"]
+            self.consumed.append((payload.idempotency_key, kept))
             yield payload
 
     def __exit__(
@@ -493,9 +524,12 @@ class ExportBatch:
             return
         try:
             stamp = now_utc()
+            # The first export keeps the copy of the action as it was sent.
             self.connection.executemany(
-                "UPDATE actions SET exported_at = COALESCE(exported_at, ?) WHERE action_key = ?",
-                [(stamp, key) for key in self.consumed],
+                "UPDATE actions SET action_json = CASE WHEN exported_at IS NULL THEN ? "
+                "ELSE action_json END, exported_at = COALESCE(exported_at, ?) "
+                "WHERE action_key = ?",
+                [(kept, stamp, key) for key, kept in self.consumed],
             )
             self.connection.execute("COMMIT")
         except BaseException:

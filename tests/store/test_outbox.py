@@ -281,6 +281,51 @@ def test_rerecording_keeps_decisions(conn):
     assert list(outbox.export(conn)) == []
 
 
+def stored_action(connection: sqlite3.Connection, action_key: str) -> dict[str, Any]:
+    row = connection.execute(
+        "SELECT action_json FROM actions WHERE action_key = ?", (action_key,)
+    ).fetchone()
+    return json.loads(row[0])
+
+
+def test_an_undecided_action_row_holds_label_and_evidence_only(conn):
+    """The whole action, with its policy trace, is in the assessment; not twice."""
+    stored = stored_action(conn, key("ACC-1004", "send_checkin_email"))
+
+    assert set(stored) == {"label", "evidence"}
+    assert stored["label"] == "Send check-in email" and stored["evidence"]
+
+
+def test_a_decision_keeps_the_whole_action_through_a_corrected_snapshot(conn):
+    """Decided under one assessment, it keeps that assessment's trace after a correction
+    stops triggering it."""
+    target = key("ACC-1004", "send_checkin_email")
+    [assessment] = [a for a in record(conn, demo_records()) if a.account_id == "ACC-1004"]
+    whole = next(a for a in assessment.actions if a.action == "send_checkin_email")
+    outbox.approve(conn, target, by="Morgan Lee")
+
+    corrected = {
+        "ACC-1004": {"last_exec_touch_date": "2026-11-20", "last_customer_reply_date": "2026-11-20"}
+    }
+    after = record(conn, demo_records(**corrected), run_id="run-2")
+
+    assert "send_checkin_email" not in {
+        a.action for a in after if a.account_id == "ACC-1004" for a in a.actions
+    }
+    assert stored_action(conn, target) == whole.model_dump(mode="json")
+    assert outbox.get_action(conn, target).state == "approved"
+
+
+def test_an_exported_action_keeps_the_whole_action_it_was_sent_as(conn):
+    payloads = list(outbox.export(conn))
+    sent = payloads[0]
+
+    stored = stored_action(conn, sent.idempotency_key)
+
+    assert stored["action"] == sent.action and stored["status"] == sent.status.value
+    assert [d["layer"] for d in stored["policy_trace"]]
+
+
 # -- export ---------------------------------------------------------------------------
 
 
