@@ -6,6 +6,7 @@ invalid policy file); 3 some records rejected (the rest were assessed).
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 from datetime import date
@@ -16,6 +17,7 @@ from typing import Annotated
 import typer
 
 from skill.cli_actions import actions_app
+from skill.cli_common import TextFormat
 from skill.cli_common import err as _err
 from skill.cli_common import fail as _fail
 from skill.cli_insights import register_insights
@@ -354,12 +356,36 @@ def policy_show(
 @policy_app.command("check")
 def policy_check(
     file: Annotated[Path, typer.Argument(help="A policy YAML file to merge and validate.")],
+    output_format: Annotated[
+        TextFormat,
+        typer.Option(
+            "--format",
+            "-f",
+            help='text (default) or json: {"valid", "file", "policy_version", "errors"}.',
+        ),
+    ] = TextFormat.TEXT,
 ) -> None:
     """Validate a policy override file; exit 2 naming the bad key if it is invalid.
 
-    Example: account-health policy check my-policy.yaml
+    With --format json the verdict is also on stdout, valid or not, so an agent
+    reads one document either way.
+
+    Example: account-health policy check my-policy.yaml --format json
     """
-    loaded = _load_policy(file)
+    from skill.policy import PolicyError, load_policy
+
+    try:
+        loaded = load_policy(file)
+    except PolicyError as exc:
+        if output_format is TextFormat.JSON:
+            errors = [line.strip() for line in str(exc).splitlines() if line.strip()]
+            verdict = {"valid": False, "file": str(file), "policy_version": None, "errors": errors}
+            sys.stdout.write(json.dumps(verdict, indent=2, ensure_ascii=False) + "\n")
+        raise _fail(f"invalid policy:\n{exc}") from None
+    if output_format is TextFormat.JSON:
+        verdict = {"valid": True, "file": str(file), "policy_version": loaded.version, "errors": []}
+        sys.stdout.write(json.dumps(verdict, indent=2, ensure_ascii=False) + "\n")
+        return
     sys.stdout.write(f"ok: {file} is valid (policy version {loaded.version})\n")
 
 

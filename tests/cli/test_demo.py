@@ -135,6 +135,30 @@ def test_policy_check_rejects_a_bad_value_naming_the_key(cli, tmp_path):
     assert result.stdout == ""
 
 
+def test_policy_check_json_says_valid_with_the_version(cli, tmp_path):
+    policy = tmp_path / "policy.yaml"
+    policy.write_text("history:\n  score_drop_points: 15\n")
+
+    result = cli("policy", "check", policy, "--format", "json")
+
+    assert result.exit_code == 0, result.stderr
+    verdict = json.loads(result.stdout)
+    assert (verdict["valid"], verdict["file"], verdict["errors"]) == (True, str(policy), [])
+    assert verdict["policy_version"]
+
+
+def test_policy_check_json_lists_the_errors_on_stdout_too(cli, tmp_path):
+    policy = tmp_path / "policy.yaml"
+    policy.write_text(BAD_POLICY)
+
+    result = cli("policy", "check", policy, "--format", "json")
+
+    assert result.exit_code == 2
+    verdict = json.loads(result.stdout)
+    assert (verdict["valid"], verdict["policy_version"]) == (False, None)
+    assert any("gate.automation_levels.balanced.caps.high" in e for e in verdict["errors"])
+
+
 def test_policy_check_rejects_an_unknown_key_naming_it(cli, tmp_path):
     policy = tmp_path / "policy.yaml"
     policy.write_text("gate:\n  automation_levels:\n    balanced:\n      speed: 11\n")
