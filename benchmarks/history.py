@@ -109,56 +109,34 @@ def worker(mode: str, path: str, db: str | None, cpu: int | None, week2: str | N
         "level": AutomationLevel.BALANCED,
         "policy": policy,
     }
-    messages: list[str] = []
-    sink = CountingSink()
-    cpu_started = time.process_time()
-    started = time.perf_counter()
-    if mode == "assess":
-        code = run_assessment(path, out=sink, err=messages.append, **common)  # type: ignore[arg-type]
-    else:
-        code = run_recording(
-            path,
-            db_path=Path(db),  # type: ignore[arg-type]
-            out=sink,  # type: ignore[arg-type]
-            err=messages.append,
-            **common,
-        )
-    figures["seconds"] = time.perf_counter() - started
-    figures["cpu_s"] = time.process_time() - cpu_started
-    figures["rss_peak_mb"] = _peak_rss_mb()
-    figures["lines"] = sink.lines
-    figures["exit_code"] = code
-    figures["messages"] = messages[:3]
-    if mode == "run":
-        rerun: list[str] = []
-        started = time.perf_counter()
-        again = run_recording(
-            path,
-            db_path=Path(db),  # type: ignore[arg-type]
-            out=CountingSink(),  # type: ignore[arg-type]
-            err=rerun.append,
-            **common,
-        )
-        figures["rerun_s"] = time.perf_counter() - started
-        figures["rerun_exit_code"] = again
-        figures["rerun_messages"] = rerun[:3]
-    if mode == "run" and week2 is not None:
-        later: list[str] = []
+
+    def timed(run, source: str, **overrides) -> dict:
+        """One call of `run` over `source` to a counting sink: wall and CPU seconds, output."""
+        messages: list[str] = []
         sink = CountingSink()
         cpu_started = time.process_time()
         started = time.perf_counter()
-        code = run_recording(
-            week2,
-            db_path=Path(db),  # type: ignore[arg-type]
-            out=sink,  # type: ignore[arg-type]
-            err=later.append,
-            **{**common, "as_of": WEEK2},
-        )
-        figures["week2_s"] = time.perf_counter() - started
-        figures["week2_cpu_s"] = time.process_time() - cpu_started
-        figures["week2_lines"] = sink.lines
-        figures["week2_exit_code"] = code
-        figures["week2_messages"] = later[:3]
+        extra = {} if run is run_assessment else {"db_path": Path(db)}  # type: ignore[arg-type]
+        code = run(source, out=sink, err=messages.append, **extra, **{**common, **overrides})
+        return {
+            "seconds": time.perf_counter() - started,
+            "cpu_s": time.process_time() - cpu_started,
+            "lines": sink.lines,
+            "exit_code": code,
+            "messages": messages[:3],
+        }
+
+    first = timed(run_assessment if mode == "assess" else run_recording, path)
+    figures.update(first, rss_peak_mb=_peak_rss_mb())
+    if mode == "run":
+        rerun = timed(run_recording, path)
+        figures["rerun_s"] = rerun["seconds"]
+        figures["rerun_exit_code"] = rerun["exit_code"]
+        figures["rerun_messages"] = rerun["messages"]
+    if mode == "run" and week2 is not None:
+        later = timed(run_recording, week2, as_of=WEEK2)
+        figures.update({f"week2_{key}": value for key, value in later.items()})
+        figures["week2_s"] = later["seconds"]
     return figures
 
 
