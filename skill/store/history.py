@@ -20,7 +20,10 @@ from skill.record import AccountRecord
 from skill.store.db import now_utc
 from skill.vocabulary import ActionStatus
 
-BATCH_SIZE = 500
+# Accounts per write transaction. Larger batches dirty each page of the outbox's
+# random-key index fewer times per account (a week-later run of 100,000 accounts:
+# 80 s at 500, 66 s at 2,000, no better at 5,000); a kill -9 redoes at most one.
+BATCH_SIZE = 2000
 T = TypeVar("T")
 
 # Outbox states per engine status; only `pending` actions take a decision.

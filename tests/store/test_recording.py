@@ -29,6 +29,7 @@ from typer.testing import CliRunner
 from skill.cli import app
 from skill.demo import demo_file
 from skill.policy import load_policy
+from skill.store.history import BATCH_SIZE
 from skill.store.trends import DOWN, STEADY, UP
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -520,7 +521,7 @@ def kill_mid_run(csv_path: Path, db: Path, n: int, tmp_path: Path) -> str:
 @pytest.mark.slow
 def test_a_reader_that_goes_away_stops_the_notes_not_the_recording(tmp_path: Path) -> None:
     """`run FILE | head -1`: every account is still recorded, the run completed, exit 0."""
-    n = 1_500  # three batches; the notes fill the pipe long before the end
+    n = 3 * BATCH_SIZE  # three batches; the notes fill the pipe long before the end
     csv_path = write_accounts(tmp_path / "accounts.csv", n)
     db = tmp_path / "history.sqlite3"
     process = subprocess.Popen(
@@ -606,7 +607,7 @@ def test_kill_9_mid_run_leaves_the_database_consistent_and_the_rerun_completes(
 
 @pytest.mark.slow
 def test_runs_at_the_same_time_do_not_corrupt_the_database(tmp_path: Path) -> None:
-    n = 2_000
+    n = 3 * BATCH_SIZE  # three write transactions each, so the runs can interleave
     first = write_accounts(tmp_path / "first.csv", n, prefix="AAA", seed=11)
     second = write_accounts(tmp_path / "second.csv", n, prefix="BBB", seed=12)
     db = tmp_path / "history.sqlite3"  # does not exist yet: both also race to create it
