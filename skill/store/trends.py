@@ -5,11 +5,11 @@ from __future__ import annotations
 from datetime import date
 from typing import NamedTuple
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from skill.assessment import Assessment, PriorAssessment
 from skill.policy import HistoryConfig
-from skill.vocabulary import Dimension
+from skill.vocabulary import TREND_FLAGS, Dimension
 
 UP, DOWN, STEADY, NEW = "↑", "↓", "→", "new"
 
@@ -33,6 +33,7 @@ class Current(NamedTuple):
     score: int
     band: str
     dimensions: dict[str, int]
+    trend_flags: tuple[str, ...] = ()
 
     @classmethod
     def of(cls, a: Assessment) -> Current:
@@ -43,6 +44,7 @@ class Current(NamedTuple):
             a.score,
             a.band.value,
             {d.dimension.value: d.score for d in a.dimensions},
+            tuple(f.code.value for f in a.flags if f.code in TREND_FLAGS),
         )
 
 
@@ -62,6 +64,9 @@ class TrendNote(BaseModel):
     previous_band: str | None
     band_changed: bool
     dimensions: list[DimensionTrend]
+    trend_flags: list[str] = Field(
+        description="Flags the engine raised from this history: score_drop, usage_declining."
+    )
     note: str
 
 
@@ -94,6 +99,7 @@ def trend_note(
                 DimensionTrend(dimension=d, score=s, previous=None, delta=None, arrow=NEW)
                 for d, s in now.items()
             ],
+            trend_flags=[],
             note=f"First snapshot: score {current.score} ({current.band}); no trend yet.",
         )
     before = previous.dimensions
@@ -135,6 +141,8 @@ def trend_note(
     note = f"Score {current.score}, {direction}{amount} since {previous.as_of}; {band}. " + (
         f"Moved: {', '.join(moved)}." if moved else "No dimension moved."
     )
+    if current.trend_flags:
+        note += f" Trend flags: {', '.join(current.trend_flags)}."
     return TrendNote(
         account_id=current.account_id,
         name=current.name,
@@ -147,6 +155,7 @@ def trend_note(
         previous_band=previous.band,
         band_changed=band_changed,
         dimensions=dimensions,
+        trend_flags=list(current.trend_flags),
         note=note,
     )
 

@@ -366,6 +366,9 @@ def test_run_raises_trend_flags_from_the_recorded_history(tmp_path: Path) -> Non
         path = demo_copy(tmp_path, f"{day}.json", **{"ACC-1001": change})
         result = cli("run", path, "--db", db, "--as-of", day, "--format", "json")
         assert result.exit_code == 0, result.stderr
+    note = next(t for t in json.loads(result.stdout)["trends"] if t["account_id"] == "ACC-1001")
+    assert note["trend_flags"] == ["score_drop", "usage_declining"]
+    assert note["note"].endswith("Trend flags: score_drop, usage_declining.")
 
     connection = open_db(db)
     rows = connection.execute(

@@ -226,8 +226,10 @@ def test_json_model_round_trips(assess, policy) -> None:
         "previous_band",
         "band_changed",
         "dimensions",
+        "trend_flags",
         "note",
     }
+    assert data["trend_flags"] == []
     assert data["as_of"] == current.as_of.isoformat()
     assert data["previous_as_of"] == BEFORE.isoformat()
     assert data["delta"] == -4 and data["previous_score"] == current.score + 4
