@@ -121,6 +121,14 @@ def assess(
             help="Only these account ids (repeatable); other accounts' rejected rows are skipped.",
         ),
     ] = None,
+    db: Annotated[
+        Path | None,
+        typer.Option(
+            "--db",
+            help="Read each account's earlier assessments from this history database "
+            "(read-only) to raise trend flags. Without it no history is read.",
+        ),
+    ] = None,
 ) -> None:
     """Assess accounts and print health, flags and gated actions.
 
@@ -128,18 +136,32 @@ def assess(
     """
     from skill.pipeline import run_assessment
 
-    code = run_assessment(
-        file,
-        input_format=input_format.value if input_format else None,
-        output_format=(output_format or _default_format()).value,
-        as_of=_as_of(as_of),
-        level=automation_level,
-        policy=_load_policy(policy),
-        rejects_path=rejects,
-        accounts=set(account) if account else None,
-        out=sys.stdout,
-        err=_err,
-    )
+    loaded = _load_policy(policy)
+    reader = None
+    if db is not None:
+        from skill.store.history import HistoryReader, HistoryUnavailable
+
+        try:
+            reader = HistoryReader(db, loaded.history.usage_decline_periods)
+        except HistoryUnavailable as exc:
+            raise _fail(f"--db: {exc}") from None
+    try:
+        code = run_assessment(
+            file,
+            input_format=input_format.value if input_format else None,
+            output_format=(output_format or _default_format()).value,
+            as_of=_as_of(as_of),
+            level=automation_level,
+            policy=loaded,
+            rejects_path=rejects,
+            accounts=set(account) if account else None,
+            out=sys.stdout,
+            err=_err,
+            history=reader,
+        )
+    finally:
+        if reader is not None:
+            reader.close()
     raise typer.Exit(code)
 
 

@@ -25,7 +25,7 @@ import sqlite3
 import sys
 from datetime import date
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 from mcp.server.mcpserver import MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
@@ -52,6 +52,9 @@ from skill.record import AccountRecord, Segment
 from skill.report import PortfolioReport
 from skill.store.outbox import ActionList
 from skill.store.reviews import ReviewTaskList
+
+if TYPE_CHECKING:
+    from skill.store.history import HistoryReader
 from skill.vocabulary import AutomationLevel
 
 logger = logging.getLogger("account_health.mcp")
@@ -193,6 +196,19 @@ def _history(db_path: Path | None) -> sqlite3.Connection:
         raise ToolError(f"cannot open the history database {path}: {exc}") from None
 
 
+def _history_reader(db_path: Path | None, policy: Policy) -> HistoryReader:
+    from skill.store.db import default_db_path
+    from skill.store.history import HistoryReader, HistoryUnavailable
+
+    try:
+        return HistoryReader(db_path or default_db_path(), policy.history.usage_decline_periods)
+    except HistoryUnavailable as exc:
+        raise ToolError(
+            f"{exc}; record assessments with `account-health run FILE --db PATH` and start "
+            "the server with `account-health mcp --db PATH`"
+        ) from None
+
+
 def _as_json(accounts: list[Any]) -> io.StringIO:
     """The records as the JSON document a file would hold, for the library's reader."""
     text = io.StringIO(json.dumps(accounts))
@@ -236,15 +252,34 @@ def build_server(policy: Policy | None = None, db_path: Path | None = None) -> M
         annotations=READ_ONLY,
     )
     def assess_accounts(
-        accounts: Accounts, as_of: AsOf, automation_level: Level = "balanced"
+        accounts: Accounts,
+        as_of: AsOf,
+        automation_level: Level = "balanced",
+        use_history: Annotated[
+            bool,
+            Field(
+                description="Read each account's earlier recorded assessments from the server's "
+                "history database (read-only) to raise the trend flags score_drop and "
+                "usage_declining and fill `trend`. Off: no history is read."
+            ),
+        ] = False,
     ) -> AssessmentRun:
         day, level = _day(as_of), _level(automation_level)
+        reader = _history_reader(db_path, policy) if use_history else None
         try:
             return assess(
-                _as_json(accounts), as_of=day, level=level, policy=policy, input_format="json"
+                _as_json(accounts),
+                as_of=day,
+                level=level,
+                policy=policy,
+                input_format="json",
+                history=reader,
             )
         except InputError as exc:
             raise ToolError(str(exc)) from None
+        finally:
+            if reader is not None:
+                reader.close()
 
     @server.tool(
         name="explain_policy",

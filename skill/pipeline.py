@@ -135,8 +135,9 @@ def run_assessment(
     input_format: str | None = None,
     rejects_path: Path | None = None,
     accounts: set[str] | None = None,
+    history: HistoryLookup | None = None,
 ) -> int:
-    """Run `assess` and return the exit code."""
+    """Run `assess` and return the exit code; with `history`, trend flags too."""
     return run_job(
         source,
         lambda stream: write_assessments(stream, output_format, out, policy, as_of, level),
@@ -147,6 +148,7 @@ def run_assessment(
         input_format=input_format,
         rejects_path=rejects_path,
         accounts=accounts,
+        history=history,
     )
 
 

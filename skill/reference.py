@@ -132,7 +132,8 @@ ASSESSMENT_KEYS: dict[str, str] = {
     "caps": "guard rails that held the score down: code, cap, reason",
     "flags": "risk flags: code, label, severity, evidence, hint",
     "themes": "risk themes: code, label, because",
-    "trend": "against the previous recorded assessment (`run` gives history): previous_as_of, "
+    "trend": "against the previous recorded assessment (from `run`, or `assess --db`): "
+    "previous_as_of, "
     "previous_score, delta, snapshots; null without history",
     "legacy": "seed 000's additive score: total, band, rows (field, value, points)",
     "actions": "triggered actions with status, policy_trace, priority, owner, due_date, evidence",

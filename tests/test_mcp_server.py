@@ -380,6 +380,25 @@ def test_portfolio_report_is_the_cli_report(history_server, history_db: Path) ->
     assert report["as_of"] == AS_OF
 
 
+def test_assess_accounts_with_history_reads_the_servers_database(history_server, accounts) -> None:
+    later = {"accounts": accounts, "as_of": "2026-11-30"}
+
+    with_history = ok(call(history_server, "assess_accounts", {**later, "use_history": True}))
+    without = ok(call(history_server, "assess_accounts", later))
+
+    assert {a["trend"]["previous_as_of"] for a in with_history["assessments"]} == {AS_OF}
+    assert {a["trend"] is None for a in without["assessments"]} == {True}
+
+
+def test_assess_accounts_with_history_and_no_database_is_a_tool_error(
+    tmp_path: Path, accounts
+) -> None:
+    server = build_server(db_path=tmp_path / "none.sqlite3")
+    arguments = {"accounts": accounts, "as_of": AS_OF, "use_history": True}
+
+    assert "no history database at" in error_text(call(server, "assess_accounts", arguments))
+
+
 @pytest.mark.parametrize(
     ("tool", "arguments", "message"),
     [

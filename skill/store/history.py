@@ -13,6 +13,7 @@ import sqlite3
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date
+from pathlib import Path
 from typing import NamedTuple, TypeVar
 
 from skill.assessment import Action, Assessment, PriorAssessment
@@ -377,3 +378,42 @@ def previous_snapshot(
     found = prior_assessments(connection, [(account_id, before)], depth=1)
     history = found.get((account_id, before))
     return history[-1] if history else None
+
+
+class HistoryReader:
+    """Earlier assessments from a history database opened read-only.
+
+    For `assess --db` and the MCP server: they read history to raise trend
+    flags but never write, so a missing or unusable database is an error here,
+    not a new empty one.
+    """
+
+    def __init__(self, path: Path | str, depth: int) -> None:
+        location = Path(path)
+        if not location.is_file():
+            raise HistoryUnavailable(f"no history database at {location}")
+        self.depth = depth
+        self.connection = sqlite3.connect(
+            f"{location.resolve().as_uri()}?mode=ro", uri=True, timeout=30.0
+        )
+        try:
+            self.connection.execute(
+                "SELECT as_of, score, band, dimensions FROM assessments LIMIT 1"
+            )
+        except sqlite3.DatabaseError as exc:
+            self.connection.close()
+            raise HistoryUnavailable(
+                f"{location} is not a usable history database: {exc}"
+            ) from None
+
+    def __call__(
+        self, keys: list[tuple[str, date]]
+    ) -> dict[tuple[str, date], list[PriorAssessment]]:
+        return prior_assessments(self.connection, keys, self.depth)
+
+    def close(self) -> None:
+        self.connection.close()
+
+
+class HistoryUnavailable(LookupError):
+    """The history database to read from is missing or is not one."""

@@ -395,3 +395,64 @@ def test_input_order_does_not_change_any_account_json(cli, write_input):
     backward = assess_json(cli, write_input(ACCOUNTS[::-1], name="backward.csv"))[1]
     by_id = {a["account_id"]: json.dumps(a) for a in backward["assessments"]}
     assert {a["account_id"]: json.dumps(a) for a in forward["assessments"]} == by_id
+
+
+# -- --db: history read, never written ---------------------------------------------------
+
+
+@pytest.fixture
+def recorded(cli, write_input, tmp_path):
+    """HEALTHY recorded in a history database a week before AS_OF."""
+    db = tmp_path / "history.sqlite3"
+    earlier = write_input([HEALTHY], name="earlier.csv")
+    result = cli("run", earlier, "--db", db, "--as-of", "2026-11-16", "--format", "json")
+    assert result.exit_code == 0, result.stderr
+    return db
+
+
+def test_db_reads_history_and_raises_trend_flags(cli, write_input, recorded):
+    slipped = {**HEALTHY, "csat": 1.5, "nps": -50, "logins_30d": 400, "active_users": 30}
+    path = write_input([slipped])
+
+    result, document = assess_json(cli, path, "--db", recorded)
+
+    assert result.exit_code == 0, result.stderr
+    [a] = document["assessments"]
+    assert a["trend"]["previous_as_of"] == "2026-11-16" and a["trend"]["delta"] <= -10
+    assert "score_drop" in {f["code"] for f in a["flags"]}
+
+
+def test_db_is_never_written(cli, write_input, recorded):
+    before = recorded.read_bytes()
+
+    result = cli("assess", write_input([HEALTHY]), "--as-of", AS_OF, "--db", recorded)
+
+    assert result.exit_code == 0, result.stderr
+    assert recorded.read_bytes() == before
+
+
+def test_without_db_no_history_is_read(cli, write_input, recorded, monkeypatch):
+    """Not even the default database: the same input gives the same output anywhere."""
+    monkeypatch.setenv("ACCOUNT_HEALTH_DB", str(recorded))
+
+    _, document = assess_json(cli, write_input([HEALTHY]))
+
+    [a] = document["assessments"]
+    assert a["trend"] is None
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [(None, "--db: no history database at {db}"), ("a,b\n", "--db: {db} is not a usable")],
+    ids=["missing", "not-a-database"],
+)
+def test_db_that_is_not_a_history_database_exits_2(cli, write_input, tmp_path, content, message):
+    db = tmp_path / "history.sqlite3"
+    if content is not None:
+        db.write_text(content, encoding="utf-8")
+
+    result = cli("assess", write_input([HEALTHY]), "--as-of", AS_OF, "--db", db)
+
+    assert result.exit_code == 2
+    assert message.format(db=db) in result.stderr
+    assert result.stdout == ""

@@ -29,6 +29,8 @@ from skill.store import outbox
 from skill.store.db import connect, default_db_path, migrate, migrations
 from skill.store.history import (
     BATCH_SIZE,
+    HistoryReader,
+    HistoryUnavailable,
     RunInfo,
     finish_run,
     idempotency_key,
@@ -516,3 +518,32 @@ def test_prior_assessments_are_the_latest_few_oldest_first(conn) -> None:
     history = prior_assessments(conn, [("ACC-1001", AS_OF)], depth=2)[("ACC-1001", AS_OF)]
 
     assert [p.as_of for p in history] == [date(2026, 11, 9), date(2026, 11, 16)]
+
+
+# -- reading history for assess ------------------------------------------------------
+
+
+def test_history_reader_feeds_the_library_assess_read_only(tmp_path: Path) -> None:
+    db = tmp_path / "history.sqlite3"
+    connection = connect(db)
+    record_rows(connection, demo_rows(), as_of=date(2026, 11, 16), run_id="w1")
+    connection.close()
+    before = db.read_bytes()
+    reader = HistoryReader(db, depth=2)
+
+    try:
+        from_file = assess(demo_file(), as_of=AS_OF, history=reader)
+        from_rows = assess(demo_rows(), as_of=AS_OF, history=reader)
+    finally:
+        reader.close()
+
+    for run in (from_file, from_rows):
+        assert {a.trend.previous_as_of for a in run.assessments} == {date(2026, 11, 16)}
+    assert from_file.model_dump_json() == from_rows.model_dump_json()
+    assert db.read_bytes() == before
+
+
+def test_history_reader_refuses_a_missing_database(tmp_path: Path) -> None:
+    with pytest.raises(HistoryUnavailable, match="no history database at"):
+        HistoryReader(tmp_path / "none.sqlite3", depth=2)
+    assert not (tmp_path / "none.sqlite3").exists()
