@@ -18,6 +18,8 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+from account_templates import healthy
+
 from skill import assess
 from skill.assessment import Assessment
 from skill.policy import Policy, load_policy
@@ -27,43 +29,7 @@ from skill.store.history import RunInfo, finish_run, record_assessments, run_id_
 WEEK_1 = date(2026, 11, 16)
 WEEK_2 = date(2026, 11, 23)
 
-GOOD: dict[str, Any] = {
-    "account_id": "GOOD",
-    "name": "Good Co",
-    "segment": "mid_market",
-    "lifecycle": "active",
-    "owner": "Alex Kim",
-    "arr": 60000,
-    "renewal_date": "2027-09-30",
-    "active_users": 90,
-    "licensed_seats": 100,
-    "logins_30d": 1000,
-    "logins_prev_30d": 950,
-    "weekly_activity": [80, 82, 81, 83],
-    "features_adopted": 9,
-    "features_total": 10,
-    "open_tickets": 1,
-    "tickets_30d": 2,
-    "tickets_prev_30d": 2,
-    "escalations_90d": 0,
-    "sev1_open": 0,
-    "csat": 4.6,
-    "nps": 45,
-    "last_survey_date": "2026-11-01",
-    "payment_status": "current",
-    "expansion_signal": True,
-    "discount_requested": False,
-    "last_exec_touch_date": "2026-11-01",
-    "champion": "strong",
-    "last_customer_reply_date": "2026-11-20",
-    "qbr_attended": True,
-    "success_milestones_missed": 0,
-    "success_milestones_total": 5,
-    "blocker": "none",
-    "crm_synced_at": "2026-11-22",
-    "support_synced_at": "2026-11-22",
-    "product_synced_at": "2026-11-22",
-}
+GOOD: dict[str, Any] = healthy(without=("notes",), account_id="GOOD", name="Good Co")
 WEAK: dict[str, Any] = {
     **GOOD,
     "account_id": "WEAK",

@@ -15,42 +15,16 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from account_templates import healthy
+
 AS_OF = "2026-11-23"
 
 #: A healthy mid-market account with all three sources connected: green.
-HEALTHY: dict[str, Any] = {
-    "account_id": "ACC-1",
-    "name": "Acme Health",
-    "segment": "mid_market",
-    "lifecycle": "active",
-    "owner": "Alex Kim",
-    "arr": 60000,
-    "renewal_date": "2027-09-30",
-    "active_users": 90,
-    "licensed_seats": 100,
-    "logins_30d": 1000,
-    "logins_prev_30d": 950,
-    "weekly_activity": [80, 82, 81, 83],
-    "features_adopted": 9,
-    "features_total": 10,
-    "open_tickets": 1,
-    "tickets_30d": 2,
-    "tickets_prev_30d": 2,
-    "escalations_90d": 0,
-    "csat": 4.6,
-    "nps": 45,
-    "payment_status": "current",
-    "last_exec_touch_date": "2026-11-01",
-    "champion": "strong",
-    "last_customer_reply_date": "2026-11-20",
-    "qbr_attended": True,
-    "success_milestones_missed": 0,
-    "success_milestones_total": 5,
-    "blocker": "none",
-    "crm_synced_at": "2026-11-22",
-    "support_synced_at": "2026-11-22",
-    "product_synced_at": "2026-11-22",
-}
+HEALTHY: dict[str, Any] = healthy(
+    without=("notes", "discount_requested", "last_survey_date", "sev1_open", "expansion_signal"),
+    account_id="ACC-1",
+    name="Acme Health",
+)
 
 #: The same account with a major blocker: the guard rail caps it to yellow.
 BLOCKED: dict[str, Any] = {

@@ -1,0 +1,54 @@
+"""The one healthy account the test-support modules build their records from.
+
+A green mid-market account with all three sources connected and every signal
+filled in, so a test states only the fields it changes.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+HEALTHY_MID_MARKET: dict[str, Any] = {
+    "account_id": "ACC-TEST",
+    "name": "Testco",
+    "segment": "mid_market",
+    "lifecycle": "active",
+    "owner": "Alex Kim",
+    "arr": 60000,
+    "renewal_date": "2027-09-30",  # 311 days out
+    "active_users": 90,
+    "licensed_seats": 100,
+    "logins_30d": 1000,
+    "logins_prev_30d": 950,
+    "weekly_activity": [80, 82, 81, 83],
+    "features_adopted": 9,
+    "features_total": 10,
+    "open_tickets": 1,
+    "tickets_30d": 2,
+    "tickets_prev_30d": 2,
+    "escalations_90d": 0,
+    "sev1_open": 0,
+    "csat": 4.6,
+    "nps": 45,
+    "last_survey_date": "2026-11-01",
+    "payment_status": "current",
+    "expansion_signal": True,
+    "discount_requested": False,
+    "last_exec_touch_date": "2026-11-01",
+    "champion": "strong",
+    "last_customer_reply_date": "2026-11-20",
+    "qbr_attended": True,
+    "success_milestones_missed": 0,
+    "success_milestones_total": 5,
+    "blocker": "none",
+    "notes": "Happy customer; weekly syncs going well.",
+    "crm_synced_at": "2026-11-22",
+    "support_synced_at": "2026-11-22",
+    "product_synced_at": "2026-11-22",
+}
+
+
+def healthy(*, without: tuple[str, ...] = (), **fields: Any) -> dict[str, Any]:
+    """The healthy account with `fields` set and the `without` fields left out."""
+    base = {k: v for k, v in HEALTHY_MID_MARKET.items() if k not in without}
+    return {**base, **fields}
