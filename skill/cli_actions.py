@@ -17,8 +17,10 @@ from typing import TYPE_CHECKING, Annotated, TextIO
 import typer
 
 from skill.cli_common import (
+    AccountFilterOption,
     DbOption,
     ListFormat,
+    ListFormatOption,
     TextFormat,
     err,
     fail,
@@ -102,11 +104,8 @@ def actions_list(
         str | None,
         typer.Option("--owner", help="Only this owner: a name (Dana Reyes) or a role (csm)."),
     ] = None,
-    account: Annotated[str | None, typer.Option("--account", help="Only this account id.")] = None,
-    output_format: Annotated[
-        ListFormat | None,
-        typer.Option("--format", "-f", help="table (default on a terminal) or json."),
-    ] = None,
+    account: AccountFilterOption = None,
+    output_format: ListFormatOption = None,
     db: DbOption = None,
 ) -> None:
     """List outbox actions, ordered by as_of, account and action.

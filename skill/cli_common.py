@@ -38,6 +38,12 @@ DbOption = Annotated[
     ),
 ]
 
+ListFormatOption = Annotated[
+    ListFormat | None,
+    typer.Option("--format", "-f", help="table (default on a terminal) or json."),
+]
+AccountFilterOption = Annotated[str | None, typer.Option("--account", help="Only this account id.")]
+
 
 def err(message: str) -> None:
     sys.stderr.write(message.rstrip("\n") + "\n")

@@ -15,8 +15,10 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from skill.cli_common import (
+    AccountFilterOption,
     DbOption,
     ListFormat,
+    ListFormatOption,
     TextFormat,
     fail,
     is_tty,
@@ -68,11 +70,8 @@ def review_list(
         typer.Option("--state", help="Only open (waiting for a person) or done tasks."),
     ] = None,
     owner: Annotated[str | None, typer.Option("--owner", help="Only this owner's tasks.")] = None,
-    account: Annotated[str | None, typer.Option("--account", help="Only this account id.")] = None,
-    output_format: Annotated[
-        ListFormat | None,
-        typer.Option("--format", "-f", help="table (default on a terminal) or json."),
-    ] = None,
+    account: AccountFilterOption = None,
+    output_format: ListFormatOption = None,
     db: DbOption = None,
 ) -> None:
     """List owner review tasks by due date.
