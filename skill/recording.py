@@ -124,7 +124,8 @@ def run_recording(
                 counts["written"] += record_prepared(connection, [p for p, _ in batch])
                 counts["assessed"] += len(batch)
                 for _, current in batch:
-                    prior = histories.pop((current.account_id, current.as_of), None)
+                    # get, not pop: an account listed twice read the same history.
+                    prior = histories.get((current.account_id, current.as_of))
                     before = prior[-1] if prior else None
                     trend = trend_note(current, before, policy.history)
                     if output_format == "json":
@@ -133,6 +134,8 @@ def run_recording(
                         notes.write(trend.model_dump_json() + "\n")
                     else:
                         notes.write(render_trend_note(trend) + "\n")
+                for _, current in batch:
+                    histories.pop((current.account_id, current.as_of), None)
             finish_run(connection, info.run_id, counts["assessed"], len(stream.rejected))
             if output_format == "json":
                 document = RunDocument(

@@ -400,6 +400,20 @@ def test_run_raises_trend_flags_from_the_recorded_history(tmp_path: Path) -> Non
     connection.close()
 
 
+def test_an_account_listed_twice_gets_its_history_both_times(tmp_path: Path) -> None:
+    db = tmp_path / "history.sqlite3"
+    assert cli("run", demo_file(), "--db", db, "--as-of", AS_OF).exit_code == 0
+    data = json.loads(demo_file().read_text(encoding="utf-8"))
+    data["accounts"].append(dict(data["accounts"][0]))
+    twice = tmp_path / "twice.json"
+    twice.write_text(json.dumps(data), encoding="utf-8")
+
+    result = cli("run", twice, "--db", db, "--as-of", LATER, "--format", "json")
+
+    notes = [t for t in json.loads(result.stdout)["trends"] if t["account_id"] == "ACC-1001"]
+    assert [n["previous_as_of"] for n in notes] == [AS_OF, AS_OF]
+
+
 def test_assess_alone_has_no_history_and_raises_no_trend_flag(tmp_path: Path) -> None:
     result = cli("assess", demo_file(), "--as-of", AS_OF, "--format", "json")
 
