@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from skill.assessment import Assessment, SourceStatus
+from skill.assessment import Assessment, ScoreTrend, SourceStatus
 from skill.drafting import AccountTexts
 from skill.engine.dimensions import SOURCE_LABEL
 from skill.policy import Policy
@@ -125,6 +125,8 @@ def render_assessment(
         f"Band **{a.band.value}** · tier **{a.tier.value}** · confidence **{a.confidence.value}** "
         f"({'; '.join(a.confidence_reasons)})"
     )
+    if a.trend is not None:
+        score.append(_trend_line(a.trend))
     if a.themes:
         score.append("Themes: " + ", ".join(f"{t.label} ({t.because})" for t in a.themes))
     score.append("")
@@ -180,3 +182,11 @@ def render_policy_matrix(
     notes += [f"- {r.id} → {r.status.value}: {r.reason}" for r in gate.signal_overrides]
     notes += [f"- {r.id} (stop rule) → {r.status.value}: {r.reason}" for r in gate.stop_rules]
     return "\n".join(lines + notes) + "\n"
+
+
+def _trend_line(trend: ScoreTrend) -> str:
+    if trend.delta == 0:
+        move = "unchanged"
+    else:
+        move = f"{'up' if trend.delta > 0 else 'down'} {abs(trend.delta)}"
+    return f"Trend: {move} since {trend.previous_as_of} (was {trend.previous_score})"

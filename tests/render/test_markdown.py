@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 import pytest
 
+from skill.assessment import PriorAssessment
 from skill.drafting import TemplateDrafter
+from skill.engine import Engine
 from skill.record import Segment
 from skill.render.markdown import cell, render_assessment, render_policy_matrix
 from skill.vocabulary import AutomationLevel
@@ -183,3 +187,18 @@ def test_policy_matrix_labels_columns_with_level_only_when_several_levels(policy
         "| Action | Sensitivity | enterprise / conservative | enterprise / balanced "
         "| enterprise / aggressive |"
     )
+
+
+def test_with_history_a_trend_line_follows_the_band(policy, make_record, as_of, render):
+    earlier = PriorAssessment(as_of=date(2026, 11, 16), score=100, band="green", dimensions={})
+    a = Engine(policy).assess(make_record(csat=3.5), as_of, [earlier])
+
+    text = render(a)
+
+    line = f"Trend: down {100 - a.score} since 2026-11-16 (was 100)"
+    assert line in text
+    assert order(text, "Band **", line, "### Factors")
+
+
+def test_without_history_there_is_no_trend_line(assess, render):
+    assert "Trend:" not in render(assess())
