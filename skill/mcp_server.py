@@ -52,10 +52,10 @@ from skill.record import AccountRecord, Segment
 from skill.report import PortfolioReport
 from skill.store.outbox import ActionList
 from skill.store.reviews import ReviewTaskList
+from skill.vocabulary import AutomationLevel
 
 if TYPE_CHECKING:
     from skill.store.history import HistoryReader
-from skill.vocabulary import AutomationLevel
 
 logger = logging.getLogger("account_health.mcp")
 
@@ -180,16 +180,19 @@ def _drafter(llm: str) -> DrafterChoice:
         raise ToolError(str(exc)) from None
 
 
+HOW_TO_RECORD = (
+    "record assessments with `account-health run FILE --db PATH` and start the server with "
+    "`account-health mcp --db PATH`"
+)
+
+
 def _history(db_path: Path | None) -> sqlite3.Connection:
     """The history database, which must exist: these tools never start an empty one."""
     from skill.store.db import connect, default_db_path
 
     path = db_path or default_db_path()
     if not path.is_file():
-        raise ToolError(
-            f"no history database at {path}; record assessments with `account-health run "
-            "FILE --db PATH` and start the server with `account-health mcp --db PATH`"
-        )
+        raise ToolError(f"no history database at {path}; {HOW_TO_RECORD}")
     try:
         return connect(path)
     except Exception as exc:  # sqlite3.DatabaseError, OSError: not a usable database
@@ -203,10 +206,7 @@ def _history_reader(db_path: Path | None, policy: Policy) -> HistoryReader:
     try:
         return HistoryReader(db_path or default_db_path(), policy.history.usage_decline_periods)
     except HistoryUnavailable as exc:
-        raise ToolError(
-            f"{exc}; record assessments with `account-health run FILE --db PATH` and start "
-            "the server with `account-health mcp --db PATH`"
-        ) from None
+        raise ToolError(f"{exc}; {HOW_TO_RECORD}") from None
 
 
 def _as_json(accounts: list[Any]) -> io.StringIO:

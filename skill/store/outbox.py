@@ -328,11 +328,9 @@ def _decide(
     return result
 
 
-def _whole_action(assessment_json: str | None, action: str) -> str | None:
+def _whole_action(assessment: dict[str, Any], action: str) -> str | None:
     """The action as its assessment holds it (with the policy trace), as JSON text."""
-    if not assessment_json:
-        return None
-    for candidate in json.loads(assessment_json).get("actions", []):
+    for candidate in assessment.get("actions", []):
         if candidate.get("action") == action:
             return json.dumps(candidate, ensure_ascii=False)
     return None
@@ -346,7 +344,7 @@ def _keep_whole_action(connection: sqlite3.Connection, action_key: str) -> None:
         "ON s.account_id = x.account_id AND s.as_of = x.as_of WHERE x.action_key = ?",
         (action_key,),
     ).fetchone()
-    whole = _whole_action(row[1], row[0]) if row else None
+    whole = _whole_action(json.loads(row[1]), row[0]) if row and row[1] else None
     if whole is not None:
         connection.execute(
             "UPDATE actions SET action_json = ? WHERE action_key = ?", (whole, action_key)
@@ -505,11 +503,7 @@ class ExportBatch:
         for row in self.connection.execute(sql, args).fetchall():
             assessment = json.loads(row["assessment_json"]) if row["assessment_json"] else {}
             payload = payload_for(_item(row), assessment)
-            whole = next(
-                (a for a in assessment.get("actions", []) if a.get("action") == row["action"]),
-                None,
-            )
-            kept = json.dumps(whole, ensure_ascii=False) if whole else row["action_json"]
+            kept = _whole_action(assessment, row["action"]) or row["action_json"]
             self.consumed.append((payload.idempotency_key, kept))
             yield payload
 
