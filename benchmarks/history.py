@@ -259,7 +259,10 @@ def main(argv: list[str] | None = None) -> int:
             cpu_ratio = min(f["cpu_s"] for f in assess_runs) / min(f["cpu_s"] for f in record_runs)
             week2_s = min(f["week2_s"] for f in record_runs)
             week2_ratio = best_assess["seconds"] / week2_s
-            results.append((n, ratio, cpu_ratio, week2_ratio))
+            week2_cpu_ratio = min(f["cpu_s"] for f in assess_runs) / min(
+                f["week2_cpu_s"] for f in record_runs
+            )
+            results.append((n, ratio, cpu_ratio, week2_ratio, week2_cpu_ratio))
             print(
                 f"{n:>9,} {best_assess['seconds']:>9.2f} {assess_rate:>9,.0f} "
                 f"{best_run['seconds']:>7.2f} {run_rate:>8,.0f} {ratio:>6.2f} {cpu_ratio:>9.2f} "
@@ -320,12 +323,13 @@ def main(argv: list[str] | None = None) -> int:
     print()
     print("target")
     if results:
-        n, ratio, cpu_ratio, week2_ratio = results[-1]
+        n, ratio, cpu_ratio, week2_ratio, week2_cpu_ratio = results[-1]
         verdict = "PASS" if min(ratio, week2_ratio) >= TARGET_RATIO else "MISS"
         print(
             f"  {verdict}  recording runs at >= {TARGET_RATIO} x the speed of assess alone: "
             f"ratio {ratio:.2f} first date, {week2_ratio:.2f} a week later, at N={n:,} "
-            f"(CPU-time ratio {cpu_ratio:.2f} first date)"
+            f"(CPU-time ratios {cpu_ratio:.2f} and {week2_cpu_ratio:.2f}: disk writes vary "
+            "between runs on a shared machine, CPU time less)"
         )
     return 0
 
