@@ -215,17 +215,13 @@ def fewer_collections() -> Iterator[None]:
     (imports, the policy) are frozen out of the scans; thresholds come back after.
     """
     before = gc.get_threshold()
-    # A host that froze objects itself (e.g. before forking) keeps its freeze.
-    freeze = gc.get_freeze_count() == 0
-    if freeze:
-        gc.freeze()
+    gc.freeze()
     gc.set_threshold(*JOB_GC_THRESHOLDS)
     try:
         yield
     finally:
         gc.set_threshold(*before)
-        if freeze:
-            gc.unfreeze()
+        gc.unfreeze()
 
 
 def write_assessments(
