@@ -6,9 +6,7 @@ every format but `table`, which needs all rows to lay out its columns.
 
 from __future__ import annotations
 
-import gc
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
 from datetime import date
 from itertools import chain, islice
 from pathlib import Path
@@ -37,8 +35,6 @@ HistoryLookup = Callable[
     [list[tuple[str, date]]], Mapping[tuple[str, date], Sequence[PriorAssessment]]
 ]
 HISTORY_BATCH = 500
-# Cyclic-GC thresholds while a job streams (CPython's defaults: 700, 10, 10).
-JOB_GC_THRESHOLDS = (10_000, 50, 100)
 
 NO_SIGNALS_EXPECTED = "at least one signal field besides the identity fields"
 
@@ -193,8 +189,7 @@ def run_job(
 
     stream.on_rejection = on_rejection
     try:
-        with fewer_collections():
-            count = write(stream)
+        count = write(stream)
     except InputError as exc:
         err(f"error: {exc}")
         return EXIT_USAGE
@@ -202,26 +197,6 @@ def run_job(
         if rejects is not None:
             rejects.close()
     return _summarise(count, stream.rejected, accounts, rejects_path, err)
-
-
-@contextmanager
-def fewer_collections() -> Iterator[None]:
-    """Run the cyclic garbage collector less often while a job streams.
-
-    Each account allocates hundreds of short-lived objects that reference
-    counting frees (the engine builds no cycles), yet every 700 allocations
-    started a collection that also walked the run's long-lived objects: about
-    a fifth of a week-later `run`'s CPU time. The objects from before the job
-    (imports, the policy) are frozen out of the scans; thresholds come back after.
-    """
-    before = gc.get_threshold()
-    gc.freeze()
-    gc.set_threshold(*JOB_GC_THRESHOLDS)
-    try:
-        yield
-    finally:
-        gc.set_threshold(*before)
-        gc.unfreeze()
 
 
 def write_assessments(
