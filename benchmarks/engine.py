@@ -28,7 +28,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from machine import _default_cpu, _git_revision, _load, _peak_rss_mb, _ru_maxrss_mb
+from machine import CountingSink, _default_cpu, _git_revision, _load, _peak_rss_mb, _ru_maxrss_mb
 from synthetic import AS_OF, FIELDS, write_accounts_csv
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -46,22 +46,6 @@ TARGET_COLD_S = 0.5  # wall seconds, one account, fresh interpreter
 
 
 # --------------------------------------------------------------------------- worker
-
-
-class CountingSink:
-    """A text sink that keeps nothing: counts lines and characters written."""
-
-    def __init__(self) -> None:
-        self.lines = 0
-        self.chars = 0
-
-    def write(self, text: str) -> int:
-        self.lines += text.count("\n")
-        self.chars += len(text)
-        return len(text)
-
-    def flush(self) -> None:
-        pass
 
 
 def _pin(cpu: int | None) -> int | None:

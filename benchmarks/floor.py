@@ -40,8 +40,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from engine import CountingSink, _pin
-from machine import _default_cpu, _git_revision, _load, _peak_rss_mb
+from engine import _pin
+from machine import CountingSink, _default_cpu, _git_revision, _load, _peak_rss_mb
 from synthetic import AS_OF, write_accounts_csv
 
 TARGET_RATE = 20_000  # accounts/s on one core (the throughput target)

@@ -41,7 +41,7 @@ import time
 from datetime import timedelta
 from pathlib import Path
 
-from machine import _default_cpu, _git_revision, _load, _peak_rss_mb
+from machine import CountingSink, _default_cpu, _git_revision, _load, _peak_rss_mb
 from synthetic import AS_OF, write_accounts_csv
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -72,22 +72,6 @@ def write_week_later(source: Path, target: Path) -> Path:
 
 
 # --------------------------------------------------------------------------- worker
-
-
-class CountingSink:
-    """A text sink that keeps nothing: counts lines and characters written."""
-
-    def __init__(self) -> None:
-        self.lines = 0
-        self.chars = 0
-
-    def write(self, text: str) -> int:
-        self.lines += text.count("\n")
-        self.chars += len(text)
-        return len(text)
-
-    def flush(self) -> None:
-        pass
 
 
 def worker(mode: str, path: str, db: str | None, cpu: int | None, week2: str | None = None) -> dict:

@@ -57,3 +57,19 @@ def _ru_maxrss_mb() -> float:
     # Linux reports kilobytes; macOS reports bytes.
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return peak / (1024 * 1024) if sys.platform == "darwin" else peak / 1024
+
+
+class CountingSink:
+    """A text sink that keeps nothing: counts lines and characters written."""
+
+    def __init__(self) -> None:
+        self.lines = 0
+        self.chars = 0
+
+    def write(self, text: str) -> int:
+        self.lines += text.count("\n")
+        self.chars += len(text)
+        return len(text)
+
+    def flush(self) -> None:
+        pass

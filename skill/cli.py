@@ -17,7 +17,7 @@ from typing import Annotated
 import typer
 
 from skill.cli_actions import actions_app
-from skill.cli_common import TextFormat
+from skill.cli_common import DbOption, TextFormat
 from skill.cli_common import err as _err
 from skill.cli_common import fail as _fail
 from skill.cli_insights import register_insights
@@ -88,6 +88,14 @@ AsOfOption = Annotated[
     str | None,
     typer.Option("--as-of", help="Assessment date, YYYY-MM-DD (default: today)."),
 ]
+InputFormatOption = Annotated[
+    InputFormat | None,
+    typer.Option("--input-format", help="Override the format implied by the extension."),
+]
+RejectsOption = Annotated[
+    Path | None,
+    typer.Option("--rejects", help="Write rejected records here as JSONL, with the reason."),
+]
 
 
 def _as_of(value: str | None) -> date:
@@ -102,18 +110,12 @@ def _as_of(value: str | None) -> date:
 @app.command()
 def assess(
     file: Annotated[str, typer.Argument(help="CSV, JSON or JSONL file of accounts; - for stdin.")],
-    input_format: Annotated[
-        InputFormat | None,
-        typer.Option("--input-format", help="Override the format implied by the extension."),
-    ] = None,
+    input_format: InputFormatOption = None,
     output_format: FormatOption = None,
     as_of: AsOfOption = None,
     automation_level: LevelOption = AutomationLevel.BALANCED,
     policy: PolicyOption = None,
-    rejects: Annotated[
-        Path | None,
-        typer.Option("--rejects", help="Write rejected records here as JSONL, with the reason."),
-    ] = None,
+    rejects: RejectsOption = None,
     account: Annotated[
         list[str] | None,
         typer.Option(
@@ -219,15 +221,11 @@ def brief(
     ] = 10.0,
     cache: CacheOption = True,
     cache_dir: CacheDirOption = None,
-    input_format: Annotated[
-        InputFormat | None, typer.Option("--input-format", help="Override the file extension.")
-    ] = None,
+    input_format: InputFormatOption = None,
     as_of: AsOfOption = None,
     automation_level: LevelOption = AutomationLevel.BALANCED,
     policy: PolicyOption = None,
-    rejects: Annotated[
-        Path | None, typer.Option("--rejects", help="Write rejected records here as JSONL.")
-    ] = None,
+    rejects: RejectsOption = None,
 ) -> None:
     """Narrative health briefs: the engine's decisions plus prose, one per account.
 
@@ -414,22 +412,13 @@ def policy_check(
 @app.command()
 def run(
     file: Annotated[str, typer.Argument(help="CSV, JSON or JSONL file of accounts.")],
-    db: Annotated[
-        Path | None,
-        typer.Option(
-            "--db", help="History database (default: $ACCOUNT_HEALTH_DB or ~/.local/share)."
-        ),
-    ] = None,
+    db: DbOption = None,
     output_format: FormatOption = None,
-    input_format: Annotated[
-        InputFormat | None, typer.Option("--input-format", help="Override the file extension.")
-    ] = None,
+    input_format: InputFormatOption = None,
     as_of: AsOfOption = None,
     automation_level: LevelOption = AutomationLevel.BALANCED,
     policy: PolicyOption = None,
-    rejects: Annotated[
-        Path | None, typer.Option("--rejects", help="Write rejected records here as JSONL.")
-    ] = None,
+    rejects: RejectsOption = None,
 ) -> None:
     """Assess a file and record snapshots, assessments and the action outbox in the history
     database; print each account's health trend note. Running it again changes nothing.

@@ -8,13 +8,17 @@ start does not pay for these commands.
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from skill.cli_common import DbOption, open_history
+
+if TYPE_CHECKING:
+    from pydantic import BaseModel
 
 EXIT_OK = 0
 EXIT_USAGE = 2
@@ -55,6 +59,13 @@ def _day(value: str | None):
 
 def _write(text: str) -> None:
     sys.stdout.write(text if text.endswith("\n") else text + "\n")
+
+
+def _emit(result: BaseModel, output_format: ReportFormat, render: Callable[[Any], str]) -> None:
+    """A command's result: its model as JSON, or its Markdown rendering."""
+    _write(
+        result.model_dump_json(indent=2) if output_format is ReportFormat.JSON else render(result)
+    )
 
 
 @outcomes_app.command("import")
@@ -149,10 +160,7 @@ def measure(
         connection.close()
     for note in result.notes:
         _helpers()._err(f"note: {note}")
-    if output_format is ReportFormat.JSON:
-        _write(result.model_dump_json(indent=2))
-    else:
-        _write(render_markdown(result))
+    _emit(result, output_format, render_markdown)
 
 
 def calibrate(
@@ -214,10 +222,7 @@ def calibrate(
             cli._err(f"note: {result.message}")
     finally:
         connection.close()
-    if output_format is ReportFormat.JSON:
-        _write(result.model_dump_json(indent=2))
-    else:
-        _write(render_markdown(result))
+    _emit(result, output_format, render_markdown)
 
 
 def report(
@@ -253,10 +258,7 @@ def report(
         raise cli._fail(f"{exc}; nothing to report") from None
     finally:
         connection.close()
-    if output_format is ReportFormat.JSON:
-        _write(result.model_dump_json(indent=2))
-    else:
-        _write(render_markdown(result))
+    _emit(result, output_format, render_markdown)
 
 
 def register_insights(app: typer.Typer) -> None:

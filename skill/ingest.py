@@ -291,7 +291,7 @@ class AccountReader:
         if not first:
             raise InputError(f"{self.name}: the input is empty")
         if self.format is None:
-            self.format = _sniff(first)
+            self.format = sniff_format(first)
         if self.format == "csv":
             return self._csv_rows(chain(head, lines))
         if self.format == "jsonl":
@@ -540,7 +540,8 @@ class _KeyMap:
 # -- rejections --------------------------------------------------------------
 
 
-def _sniff(first_line: str) -> str:
+def sniff_format(first_line: str, wrapper: str = "accounts") -> str:
+    """csv, json or jsonl from a file's first line; `{"<wrapper>": [...]}` on one line is json."""
     text = first_line.strip()
     if text.startswith("["):
         return "json"
@@ -549,7 +550,7 @@ def _sniff(first_line: str) -> str:
             value = json.loads(text)
         except ValueError:
             return "json"  # an object spread over several lines
-        if isinstance(value, dict) and isinstance(value.get("accounts"), list):
+        if isinstance(value, dict) and isinstance(value.get(wrapper), list):
             return "json"
         return "jsonl"
     return "csv"

@@ -371,15 +371,6 @@ def prior_assessments(
     return found
 
 
-def previous_snapshot(
-    connection: sqlite3.Connection, account_id: str, before: date
-) -> PriorAssessment | None:
-    """The latest recorded assessment strictly before `before`, from its columns."""
-    found = prior_assessments(connection, [(account_id, before)], depth=1)
-    history = found.get((account_id, before))
-    return history[-1] if history else None
-
-
 class HistoryReader:
     """Earlier assessments from a history database opened read-only.
 

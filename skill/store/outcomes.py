@@ -42,7 +42,14 @@ from typing import Annotated, Any, TextIO
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 
-from skill.ingest import FieldError, InputError, Rejection, normalise_name, rejection_for_row
+from skill.ingest import (
+    FieldError,
+    InputError,
+    Rejection,
+    normalise_name,
+    rejection_for_row,
+    sniff_format,
+)
 from skill.record import LenientEnum
 from skill.store.db import now_utc
 
@@ -222,19 +229,6 @@ def _rejection(row: int, line: int | None, raw: dict[str, Any], exc: ValidationE
     )
 
 
-def _sniff(first: str) -> str:
-    text = first.strip()
-    if text.startswith("["):
-        return "json"
-    if text.startswith("{"):
-        try:
-            value = json.loads(text)
-        except ValueError:
-            return "json"
-        return "json" if isinstance(value, dict) and "outcomes" in value else "jsonl"
-    return "csv"
-
-
 _EXTENSIONS = {".csv": "csv", ".json": "json", ".jsonl": "jsonl", ".ndjson": "jsonl"}
 _FORMATS = {"csv": "csv", "json": "json", "jsonl": "jsonl", "ndjson": "jsonl"}
 
@@ -269,7 +263,7 @@ def read_outcomes(
     first = next((line for line in text.splitlines() if line.strip()), "")
     if not first:
         raise InputError(f"{name}: the input is empty")
-    fmt = fmt or _sniff(first)
+    fmt = fmt or sniff_format(first, "outcomes")
     if fmt == "csv":
         return _csv_items(name, text)
     if fmt == "jsonl":

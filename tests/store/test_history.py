@@ -34,7 +34,6 @@ from skill.store.history import (
     RunInfo,
     finish_run,
     idempotency_key,
-    previous_snapshot,
     prior_assessments,
     record_assessments,
     record_hash,
@@ -486,6 +485,13 @@ def test_batches_larger_than_the_query_chunk(conn) -> None:
 
 
 # -- previous snapshots ------------------------------------------------------------------------
+
+
+def previous_snapshot(connection, account_id: str, before: date):
+    """The latest recorded assessment strictly before `before`, or None."""
+    history = prior_assessments(connection, [(account_id, before)], depth=1)
+    found = history.get((account_id, before))
+    return found[-1] if found else None
 
 
 def test_previous_snapshot_is_the_latest_strictly_before(conn) -> None:
