@@ -52,7 +52,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from skill.calibrate import calibrate, held_out, write_weights as write_policy  # noqa: E402
+from skill.calibrate import calibrate, held_out, write_policy  # noqa: E402
 from skill.engine.dimensions import READERS  # noqa: E402
 from skill.measure import roc_auc  # noqa: E402
 from skill.policy import Policy, load_policy  # noqa: E402

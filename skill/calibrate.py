@@ -1,98 +1,87 @@
-"""Seed 001's calibration: fit per-segment dimension weights against real outcomes.
+"""Calibration: fit points per signal to the company's own churn, as a credit scorecard does.
 
     result = calibrate(connection, policy, as_of=date(2026, 12, 31))
     if result.status == "fitted":
-        write_weights(result, Path("weights.yaml"))   # review, then adopt with --policy
+        write_policy(result, Path("calibrated.yaml"))   # review, then adopt with --policy
 
-Data: every outcome matched to the assessment live before it, as in
-`skill.measure` (same join, same churn definition: ``measurement.churn_outcomes``).
-Features are that assessment's seven dimension scores (0-100).
+Samples: every recorded snapshot (the input record kept in `snapshots`), labelled
+churned when a churn outcome (``measurement.churn_outcomes``) follows within
+``measurement.calibration.horizon_days``. A snapshot whose horizon runs past
+`as_of` without churn is left out (its answer is not known yet). An account with
+no churn outcome counts as kept.
 
 Split: an account is held out when the first 64 bits of sha256(account_id), read
-as a fraction of 2**64, are below ``measurement.holdout_share``. The split is
-deterministic, by account (all of an account's outcomes fall on one side), and
-stated in the result. Weights are fitted on the rest and judged on the held-out
-accounts only.
+as a fraction of 2**64, are below ``measurement.holdout_share``: deterministic, by
+account, stated in the result. Everything is fitted on the rest and judged on the
+held-out accounts only.
 
-Sufficiency: a segment is fitted only with at least ``measurement.min_outcomes``
-matched outcomes of which at least ``measurement.min_churned`` churned; otherwise
-it keeps its current weights and the result says how many more outcomes (and
-churned outcomes) it needs. With no segment fitted nothing is written.
+Fit (scikit-learn, the optional ``calibrate`` extra):
 
-Fit, per segment, deterministic and pure Python:
+1. Each signal is read from the snapshot exactly as the engine reads it (the same
+   metric: a ratio, a change, days since). Numeric signals are cut at training
+   quantiles into at most ``bins`` bins; a bin holding less than ``min_bin_share``
+   of the signal's snapshots merges with its neighbour. Categories are their own bins.
+2. One L2-regularised logistic regression of churn on the bins (one indicator per
+   bin), its strength chosen by cross-validation with folds by account.
+3. Points: each bin's coefficient, centred on the signal's average, sign turned so
+   that positive points mean healthier. A signal listed in ``directions`` is made
+   monotone (isotonic regression over its bins, weighted by their counts); every
+   other signal is free, so a signal whose direction is reversed gets negative
+   points where the default policy assumed health.
+4. The policy written: each signal's curve (bin medians to a 0-100 score from its
+   points) and weight (its range of points), each dimension's weight (the sum of
+   its signals' ranges, the same for every segment: the fit is pooled), bands set
+   where the churn risk reaches ``band_relative_risk`` times the base rate, and a
+   churn model (a logistic fit of churn on the engine's final score on training
+   snapshots) that gives every assessment a churn probability for the horizon.
 
-1. A missing dimension score is filled with the mean of that dimension over the
-   segment's training accounts that have it (50 when none has it).
-2. Features are standardised (training mean and standard deviation; a dimension
-   that never varies gets coefficient 0).
-3. Logistic regression of churn on the features by full-batch gradient descent:
-   intercept starts at the training churn log-odds, coefficients at 0; learning
-   rate `LEARNING_RATE`, L2 penalty `L2` on the coefficients (not the intercept),
-   at most `MAX_ITERATIONS` steps, stopping early once every gradient component
-   is below `TOLERANCE`.
-4. Weights: a dimension whose coefficient is negative (a higher score means less
-   churn) by at least `MIN_EFFECT` log-odds per standard deviation gets weight
-   proportional to minus its coefficient per score point; every other dimension
-   (no effect, a negligible one, or one where a higher score went with more
-   churn) gets 0. The weights are normalised to sum to 1 and rounded to 3
-   decimals (the rounding remainder goes to the largest weight). `min_weight`
-   (default 0) gives every dimension at least that weight instead: the engine
-   leaves a zero-weight dimension out of the score, the missing-data list and
-   later calibrations. If no dimension qualifies, the segment keeps its
-   current weights.
-
-Before and after: the held-out ROC AUC (`skill.measure.roc_auc`) of the score the
-engine would compute from the recorded dimension scores, before guard-rail caps:
-the weighted mean over the dimensions that have a score and a weight (weights
-renormalised, as the engine does), rounded to a whole point; with the current
-policy's weights ("before") and the fitted ones ("after"). Overall figures pool
-every segment's held-out accounts, each scored with its segment's weights.
-
-Nothing here changes the active policy: `write_weights` writes a file with a
-``scoring.weights`` section that `--policy` accepts, after checking that the
-merged policy validates.
+Before and after: the engine re-assesses the held-out snapshots under the current
+and the calibrated policy; the result reports ROC AUC (snapshot level and per
+outcome, as `measure` joins them), the Brier score and a calibration table.
+Nothing here changes the active policy.
 """
 
 from __future__ import annotations
 
 import hashlib
-import json
 import math
 import os
 import sqlite3
 import tempfile
-from collections import defaultdict
+from bisect import bisect_left
+from collections import Counter, defaultdict
 from dataclasses import dataclass
-from datetime import date
-from operator import mul
+from datetime import date, timedelta
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
+import yaml
 from pydantic import BaseModel, Field
 
-from skill.measure import AucResult, load_observations, roc_auc
+from skill.engine import Engine, NoSignalsError
+from skill.engine.dimensions import READERS, round_half_up
+from skill.measure import AucResult, roc_auc
 from skill.policy import Policy, PolicyError, load_policy
-from skill.record import Segment
+from skill.record import AccountRecord, Segment
 from skill.store.db import now_utc
 from skill.vocabulary import Dimension
 
 __all__ = [
     "Calibration",
-    "SegmentFit",
+    "CalibrationUnavailable",
     "calibrate",
-    "fit_logistic",
     "held_out",
+    "policy_yaml",
     "record_calibration",
-    "weights_yaml",
-    "write_weights",
+    "write_policy",
 ]
 
-LEARNING_RATE = 1.0
-L2 = 0.01
-MAX_ITERATIONS = 2000
-TOLERANCE = 1e-5
-MIN_EFFECT = 0.05
 DIMENSIONS: tuple[str, ...] = tuple(d.value for d in Dimension)
+INSTALL_HINT = "pip install 'account-health-skill[calibrate]'"
+
+
+class CalibrationUnavailable(RuntimeError):
+    """scikit-learn is not installed."""
 
 
 def held_out(account_id: str, share: float) -> bool:
@@ -106,374 +95,706 @@ def held_out(account_id: str, share: float) -> bool:
 
 class Counts(BaseModel):
     accounts: int
-    outcomes: int
-    churned: int
+    snapshots: int
+    churned: int = Field(description="Snapshots followed by churn within the horizon.")
 
 
-class SegmentFit(BaseModel):
+class Bin(BaseModel):
+    label: str = Field(description="The values in the bin, in words.")
+    lower: float | None = Field(description="Above this value (numeric bins).")
+    upper: float | None = Field(description="Up to and including this value (numeric bins).")
+    category: str | None = None
+    n: int = Field(description="Training snapshots in the bin.")
+    churn_rate: float = Field(description="Observed churn within the horizon in the bin.")
+    points: float = Field(
+        description="Centred log-odds of staying: positive is healthier than the signal's average."
+    )
+    score: int = Field(ge=0, le=100, description="The 0-100 score the written policy gives it.")
+
+
+class SignalFit(BaseModel):
+    signal: str
+    dimension: str
+    direction: Literal["higher", "lower", "free"]
+    weight: float = Field(description="Range of points across the bins; 0: it did not predict.")
+    bins: list[Bin]
+
+
+class SegmentCount(BaseModel):
     segment: str
-    status: Literal["fitted", "kept", "insufficient"] = Field(
-        description="fitted: new weights; kept: enough data but nothing to change; "
-        "insufficient: too few outcomes."
-    )
-    reason: str | None
     outcomes: int
     churned: int
-    needs_outcomes: int = Field(description="More outcomes needed before fitting; 0 when enough.")
-    needs_churned: int = Field(description="More churned outcomes needed; 0 when enough.")
-    train: Counts
-    holdout: Counts
-    iterations: int | None = Field(description="Gradient-descent steps taken.")
-    coefficients: dict[str, float] = Field(
-        description="Change in churn log-odds per standard deviation of each dimension "
-        "(negative: a higher score went with less churn)."
-    )
-    weights_before: dict[str, float]
-    weights_after: dict[str, float]
-    auc_before: AucResult
-    auc_after: AucResult
+    weights: Literal["pooled"] = "pooled"
+
+
+class Decile(BaseModel):
+    decile: int
+    n: int
+    predicted: float
+    observed: float
 
 
 class Calibration(BaseModel):
     as_of: date
     policy_version: str
-    status: Literal["fitted", "insufficient"] = Field(
-        description="fitted: at least one segment got new weights; insufficient: none did."
-    )
+    status: Literal["fitted", "insufficient"]
     message: str
     split: str = Field(description="The held-out split, in words.")
     holdout_share: float
-    outcomes: int = Field(description="Outcomes matched to the assessment live before them.")
+    horizon_days: int
+    outcomes: int = Field(description="Outcomes matched to a snapshot recorded before them.")
     churned: int
-    unmatched: int
     min_outcomes: int
     min_churned: int
     train: Counts
     holdout: Counts
-    auc_before: AucResult
+    auc_before: AucResult = Field(description="Held-out snapshots, churn within the horizon.")
     auc_after: AucResult
-    segments: list[SegmentFit]
-    weights: dict[str, dict[str, float]] = Field(
-        description="The weights to write: fitted segments' new weights, the rest unchanged."
+    outcome_auc_before: AucResult = Field(description="Held-out outcomes, as `measure` joins them.")
+    outcome_auc_after: AucResult
+    brier_before: float | None = Field(
+        description="The current score mapped to a probability on training snapshots."
     )
-    settings: dict[str, float]
-    weights_path: str | None = None
+    brier_after: float | None
+    brier_base_rate: float | None = Field(description="Predicting the base rate for everyone.")
+    calibration_table: list[Decile] = Field(description="Held-out deciles of predicted churn.")
+    signals: list[SignalFit]
+    weights: dict[str, dict[str, float]]
+    bands: dict[str, int] = Field(description="Lowest score of green and of yellow.")
+    churn_model: dict[str, Any] | None
+    segments: list[SegmentCount]
+    settings: dict[str, Any]
+    policy: dict[str, Any] | None = Field(
+        description="The policy file's data (scoring signals, weights, bands, churn_model); "
+        "null when nothing was fitted."
+    )
+    policy_path: str | None = None
 
 
-# -- fitting --------------------------------------------------------------------------
-
-
-def fit_logistic(
-    columns: list[list[float]],
-    target: list[float],
-    *,
-    learning_rate: float = LEARNING_RATE,
-    l2: float = L2,
-    max_iterations: int = MAX_ITERATIONS,
-    tolerance: float = TOLERANCE,
-) -> tuple[float, list[float], int]:
-    """(intercept, coefficients, steps): logistic regression by full-batch gradient descent.
-
-    `columns` are the (already standardised) features, one list per feature.
-    """
-    n = len(target)
-    rows = list(zip(*columns, strict=True)) if columns else [() for _ in target]
-    rate = min(max(sum(target) / n, 1e-6), 1 - 1e-6)
-    intercept = math.log(rate / (1 - rate))
-    beta = [0.0] * len(columns)
-    exp = math.exp
-    step = 0
-    for step in range(1, max_iterations + 1):  # noqa: B007 - the count is returned
-        residual = [
-            1.0 / (1.0 + exp(-max(intercept + sum(map(mul, beta, row)), -35.0))) - t
-            for row, t in zip(rows, target, strict=True)
-        ]
-        g0 = sum(residual) / n
-        grads = [
-            sum(map(mul, residual, col)) / n + l2 * b for col, b in zip(columns, beta, strict=True)
-        ]
-        intercept -= learning_rate * g0
-        beta = [b - learning_rate * g for b, g in zip(beta, grads, strict=True)]
-        if max(abs(g0), *(abs(g) for g in grads)) < tolerance:
-            break
-    return intercept, beta, step
+# -- samples --------------------------------------------------------------------------
 
 
 @dataclass(frozen=True, slots=True)
-class _Sample:
+class Sample:
     account_id: str
-    churn: bool
-    dims: dict[str, float]
+    as_of: date
+    segment: str
+    record: AccountRecord
+    churned: bool | None  # None: censored (horizon not over yet)
 
 
-def _score(dims: dict[str, float], weights: dict[str, float], filled: dict[str, float]) -> int:
-    """The engine's composite from recorded dimension scores, before guard rails."""
-    present = [(weights.get(d, 0.0), v) for d, v in dims.items() if weights.get(d, 0.0) > 0]
-    total = sum(w for w, _ in present)
-    if total > 0:
-        value = sum(w * v for w, v in present) / total
-    else:  # no weighted dimension has data: fall back to the filled-in features
-        total = sum(weights.values()) or 1.0
-        value = sum(weights.get(d, 0.0) * filled[d] for d in DIMENSIONS) / total
-    return math.floor(value + 0.5)
+def load_samples(
+    connection: sqlite3.Connection, policy: Policy, as_of: date
+) -> tuple[list[Sample], list[tuple[str, date, bool]]]:
+    """Every snapshot up to `as_of` with its label, and the outcomes (account, date, churn)."""
+    churn_set = frozenset(policy.measurement.churn_outcomes)
+    horizon = timedelta(days=policy.measurement.calibration.horizon_days)
+    outcomes = [
+        (account_id, date.fromisoformat(day), outcome in churn_set)
+        for account_id, outcome, day in connection.execute(
+            "SELECT account_id, outcome, outcome_date FROM outcomes WHERE outcome_date <= ? "
+            "ORDER BY account_id, outcome_date",
+            (as_of.isoformat(),),
+        )
+    ]
+    churn_dates: dict[str, list[date]] = defaultdict(list)
+    for account_id, day, churned in outcomes:
+        if churned:
+            churn_dates[account_id].append(day)
+    samples = []
+    for account_id, day, segment, record_json in connection.execute(
+        "SELECT s.account_id, s.as_of, a.segment, s.record_json FROM snapshots AS s "
+        "JOIN assessments AS a ON a.account_id = s.account_id AND a.as_of = s.as_of "
+        "WHERE s.as_of <= ? ORDER BY s.account_id, s.as_of",
+        (as_of.isoformat(),),
+    ):
+        snapshot_day = date.fromisoformat(day)
+        churned: bool | None = any(
+            snapshot_day < c <= snapshot_day + horizon for c in churn_dates.get(account_id, ())
+        )
+        if not churned and snapshot_day + horizon > as_of:
+            churned = None
+        record = AccountRecord.model_validate_json(record_json)
+        samples.append(Sample(account_id, snapshot_day, segment, record, churned))
+    return samples, outcomes
 
 
-def _counts(samples: list[_Sample]) -> Counts:
-    return Counts(
-        accounts=len({s.account_id for s in samples}),
-        outcomes=len(samples),
-        churned=sum(s.churn for s in samples),
+def readings(sample: Sample) -> dict[str, float | str]:
+    """Each signal's metric (numeric) or category, read as the engine reads it."""
+    found: dict[str, float | str] = {}
+    for name, read in READERS.items():
+        reading = read(sample.record, sample.record.as_of or sample.as_of)
+        if reading is None:
+            continue
+        metric, category, _ = reading
+        found[name] = category if category is not None else float(metric or 0.0)
+    return found
+
+
+# -- binning --------------------------------------------------------------------------
+
+
+@dataclass
+class Binning:
+    """One signal's bins: numeric upper edges (the last is +inf) or categories."""
+
+    signal: str
+    edges: list[float] | None
+    categories: list[str] | None
+
+    @property
+    def size(self) -> int:
+        return len(self.edges) if self.edges is not None else len(self.categories or ())
+
+    def index(self, value: float | str) -> int | None:
+        if self.edges is not None:
+            return bisect_left(self.edges, float(value))
+        assert self.categories is not None
+        return self.categories.index(value) if value in self.categories else None
+
+
+def numeric_binning(signal: str, values: list[float], bins: int, min_share: float) -> Binning:
+    """Quantile edges, then the smallest bin merged into a neighbour until each is big enough."""
+    ordered = sorted(values)
+    n = len(ordered)
+    cuts = sorted({ordered[min(n - 1, (n * k) // bins)] for k in range(1, bins)})
+    edges = [*cuts, math.inf]
+    while len(edges) > 1:
+        counts = Counter(bisect_left(edges, v) for v in ordered)
+        sizes = [counts.get(i, 0) for i in range(len(edges))]
+        smallest = min(range(len(edges)), key=lambda i: (sizes[i], i))
+        if sizes[smallest] >= max(1, min_share * n):
+            break
+        # Merge with the smaller neighbour: drop the edge between them.
+        if smallest == len(edges) - 1:
+            del edges[smallest - 1]
+        elif smallest == 0 or sizes[smallest + 1] <= sizes[smallest - 1]:
+            del edges[smallest]
+        else:
+            del edges[smallest - 1]
+    return Binning(signal, edges, None)
+
+
+def category_binning(signal: str, values: list[str], min_share: float) -> Binning:
+    counts = Counter(values)
+    kept = sorted(c for c, k in counts.items() if k >= max(1, min_share * len(values)))
+    return Binning(signal, None, kept)
+
+
+# -- the fit --------------------------------------------------------------------------
+
+
+def _sklearn():
+    try:
+        import numpy
+        from sklearn.isotonic import IsotonicRegression
+        from sklearn.linear_model import LogisticRegression, LogisticRegressionCV
+        from sklearn.model_selection import GroupKFold
+    except ImportError:  # pragma: no cover - exercised by the CLI test with the extra missing
+        raise CalibrationUnavailable(
+            f"calibrate needs scikit-learn: {INSTALL_HINT} (make installs it)"
+        ) from None
+    return numpy, IsotonicRegression, LogisticRegression, LogisticRegressionCV, GroupKFold
+
+
+def _isotonic(values: list[float], weights: list[int], increasing: bool) -> list[float]:
+    _, isotonic_cls, *_ = _sklearn()
+    fitted = isotonic_cls(increasing=increasing).fit(
+        range(len(values)), values, sample_weight=weights
     )
+    return [float(v) for v in fitted.predict(range(len(values)))]
 
 
-def _round_weights(raw: dict[str, float], floor: float) -> dict[str, float]:
+@dataclass
+class FittedSignal:
+    binning: Binning
+    risk: list[float]  # centred log-odds of churn per bin
+    counts: list[int]
+    churn: list[int]
+    medians: list[float]
+
+    @property
+    def span(self) -> float:
+        return max(self.risk) - min(self.risk) if self.risk else 0.0
+
+
+def fit_signals(
+    train: list[tuple[dict[str, float | str], bool, str]], policy: Policy
+) -> dict[str, FittedSignal]:
+    """Bins and centred risk per bin for every signal seen in training."""
+    numpy, _, _, logistic_cv, group_k_fold = _sklearn()
+    cfg = policy.measurement.calibration
+    signal_rules = policy.scoring.signals
+    binnings: list[Binning] = []
+    for name in READERS:
+        if name not in signal_rules:
+            continue
+        values = [r[name] for r, _, _ in train if name in r]
+        if len(values) < 2:
+            continue
+        if isinstance(values[0], str):
+            binning = category_binning(name, [str(v) for v in values], cfg.min_bin_share)
+        else:
+            binning = numeric_binning(name, [float(v) for v in values], cfg.bins, cfg.min_bin_share)
+        if binning.size >= 2:
+            binnings.append(binning)
+    offsets, width = [], 0
+    for binning in binnings:
+        offsets.append(width)
+        width += binning.size
+    matrix = numpy.zeros((len(train), width))
+    labels = numpy.array([1 if churned else 0 for _, churned, _ in train])
+    for row, (values, _, _) in enumerate(train):
+        for binning, offset in zip(binnings, offsets, strict=True):
+            if binning.signal in values:
+                index = binning.index(values[binning.signal])
+                if index is not None:
+                    matrix[row, offset + index] = 1.0
+    groups = [account for _, _, account in train]
+    folds = min(cfg.folds, len(set(groups)))
+    model = logistic_cv(
+        Cs=cfg.regularisation,
+        cv=list(group_k_fold(n_splits=folds).split(matrix, labels, groups)),
+        scoring="neg_log_loss",
+        l1_ratios=(0.0,),
+        max_iter=5000,
+        use_legacy_attributes=False,
+    ).fit(matrix, labels)
+    coefficients = model.coef_[0]
+    fitted: dict[str, FittedSignal] = {}
+    for binning, offset in zip(binnings, offsets, strict=True):
+        column = matrix[:, offset : offset + binning.size]
+        counts = [int(c) for c in column.sum(axis=0)]
+        churn = [int(c) for c in (column * labels[:, None]).sum(axis=0)]
+        risk = [float(c) for c in coefficients[offset : offset + binning.size]]
+        total = sum(counts)
+        mean = sum(r * n for r, n in zip(risk, counts, strict=True)) / total
+        risk = [r - mean for r in risk]
+        direction = cfg.directions.get(binning.signal)
+        if binning.edges is not None and direction is not None:
+            # higher is healthier: risk falls as the value rises.
+            risk = _isotonic(risk, [max(n, 1) for n in counts], increasing=direction == "lower")
+        medians = []
+        if binning.edges is not None:
+            values = sorted(float(r[binning.signal]) for r, _, _ in train if binning.signal in r)
+            for i in range(binning.size):
+                inside = [v for v in values if bisect_left(binning.edges, v) == i]
+                medians.append(inside[len(inside) // 2] if inside else math.nan)
+        fitted[binning.signal] = FittedSignal(binning, risk, counts, churn, medians)
+    return fitted
+
+
+# -- the policy written ---------------------------------------------------------------
+
+
+def _curve(signal: FittedSignal) -> list[list[float]]:
+    low, span = min(signal.risk), signal.span
+    points: list[list[float]] = []
+    for median, risk, n in zip(signal.medians, signal.risk, signal.counts, strict=True):
+        if n == 0 or math.isnan(median):
+            continue
+        score = 50.0 if span == 0 else 100.0 * (1 - (risk - low) / span)
+        if points and median <= points[-1][0]:
+            continue
+        points.append([round(median, 4), round(score, 1)])
+    if len(points) == 1:
+        points.append([points[0][0] + 1, points[0][1]])
+    return points
+
+
+def _values(signal: FittedSignal, known: list[str]) -> dict[str, float]:
+    low, span = min(signal.risk), signal.span
+    assert signal.binning.categories is not None
+    fitted = {
+        c: 50.0 if span == 0 else round(100.0 * (1 - (r - low) / span), 1)
+        for c, r in zip(signal.binning.categories, signal.risk, strict=True)
+    }
+    neutral = 50.0 if span == 0 else round(100.0 * (1 - (0 - low) / span), 1)
+    return {c: fitted.get(c, neutral) for c in sorted({*known, *fitted})}
+
+
+def _round_weights(raw: dict[str, float]) -> dict[str, float]:
     total = sum(raw.values())
-    share = {d: raw.get(d, 0.0) / total for d in DIMENSIONS}
-    if floor > 0:
-        share = {d: floor + (1 - floor * len(DIMENSIONS)) * v for d, v in share.items()}
-    rounded = {d: round(v, 3) for d, v in share.items()}
+    rounded = {d: round(raw.get(d, 0.0) / total, 3) for d in DIMENSIONS}
     largest = max(DIMENSIONS, key=lambda d: (rounded[d], -DIMENSIONS.index(d)))
     rounded[largest] = round(rounded[largest] + 1.0 - sum(rounded.values()), 3)
     return rounded
 
 
-def _fit_segment(
-    segment: str,
-    train: list[_Sample],
-    holdout: list[_Sample],
-    before: dict[str, float],
-    policy: Policy,
-    min_weight: float,
-) -> tuple[SegmentFit, dict[str, float], dict[str, float]]:
-    """The fit, the weights to use after, and the fill-in values for missing dimensions."""
-    m = policy.measurement
-    samples = train + holdout
-    outcomes, churned = len(samples), sum(s.churn for s in samples)
-    needs_outcomes = max(0, m.min_outcomes - outcomes)
-    needs_churned = max(0, m.min_churned - churned)
-    filled = {}
-    for d in DIMENSIONS:
-        values = [s.dims[d] for s in train if d in s.dims]
-        filled[d] = sum(values) / len(values) if values else 50.0
-    base = {
-        "segment": segment,
-        "outcomes": outcomes,
-        "churned": churned,
-        "needs_outcomes": needs_outcomes,
-        "needs_churned": needs_churned,
-        "train": _counts(train),
-        "holdout": _counts(holdout),
-        "weights_before": before,
-    }
-    status: Literal["fitted", "kept", "insufficient"] = "insufficient"
-    reason: str | None = None
-    after = before
-    coefficients: dict[str, float] = {}
-    steps: int | None = None
-    train_churned = sum(s.churn for s in train)
-    if needs_outcomes or needs_churned:
-        reason = _needs_text(needs_outcomes, needs_churned)
-    elif train_churned == 0 or train_churned == len(train):
-        status, reason = "kept", "the training split has no churned or no kept outcome"
-    else:
-        matrix = [[s.dims.get(d, filled[d]) for s in train] for d in DIMENSIONS]
-        means = [sum(col) / len(col) for col in matrix]
-        sds = [
-            math.sqrt(sum((v - mu) ** 2 for v in col) / len(col))
-            for col, mu in zip(matrix, means, strict=True)
-        ]
-        varying = [i for i, sd in enumerate(sds) if sd > 1e-9]
-        columns = [[(v - means[i]) / sds[i] for v in matrix[i]] for i in varying]
-        _, beta, steps = fit_logistic(columns, [1.0 if s.churn else 0.0 for s in train])
-        per_sd = dict.fromkeys(DIMENSIONS, 0.0)
-        for i, b in zip(varying, beta, strict=True):
-            per_sd[DIMENSIONS[i]] = b
-        coefficients = {d: round(v, 4) for d, v in per_sd.items()}
-        raw = {
-            d: -per_sd[d] / sds[DIMENSIONS.index(d)] for d in DIMENSIONS if per_sd[d] <= -MIN_EFFECT
-        }
-        if raw:
-            status, after = "fitted", _round_weights(raw, min_weight)
+def override_data(
+    fitted: dict[str, FittedSignal], policy: Policy
+) -> tuple[dict[str, Any], dict[str, float]]:
+    """The `scoring` section to write (signals and weights) and the dimension weights."""
+    signals: dict[str, Any] = {}
+    by_dimension: dict[str, float] = dict.fromkeys(DIMENSIONS, 0.0)
+    for name, rule in policy.scoring.signals.items():
+        fit = fitted.get(name)
+        if fit is None:
+            # Never seen in training: it cannot count until outcomes show what it means.
+            signals[name] = {"weight": 0}
+            continue
+        weight = round(fit.span, 3)
+        by_dimension[rule.dimension.value] += weight
+        entry: dict[str, Any] = {"weight": weight}
+        if fit.binning.edges is not None:
+            entry["curve"] = _curve(fit)
         else:
-            status = "kept"
-            reason = "no dimension went with less churn by a meaningful margin"
-    fit = SegmentFit(
-        **base,
-        status=status,
-        reason=reason,
-        iterations=steps,
-        coefficients=coefficients,
-        weights_after=after,
-        auc_before=_auc(holdout, before, filled),
-        auc_after=_auc(holdout, after, filled),
+            entry["values"] = _values(fit, list(rule.values or {}))
+        signals[name] = entry
+    if sum(by_dimension.values()) <= 0:
+        return {}, {}
+    weights = _round_weights(by_dimension)
+    return {"signals": signals, "weights": {s.value: weights for s in Segment}}, weights
+
+
+def _platt(scores: list[int], labels: list[bool]) -> tuple[float, float] | None:
+    numpy, _, logistic, _, _ = _sklearn()
+    if len(set(labels)) < 2:
+        return None
+    model = logistic(C=1e6, max_iter=5000).fit(
+        numpy.array(scores, dtype=float).reshape(-1, 1), numpy.array(labels, dtype=int)
     )
-    return fit, after, filled
+    return float(model.intercept_[0]), float(model.coef_[0][0])
 
 
-def _auc(samples: list[_Sample], weights: dict[str, float], filled: dict[str, float]) -> AucResult:
-    return roc_auc([_score(s.dims, weights, filled) for s in samples], [s.churn for s in samples])
+def _probability(model: tuple[float, float], score: int) -> float:
+    return 1 / (1 + math.exp(-(model[0] + model[1] * score)))
 
 
-def _needs_text(outcomes: int, churned: int) -> str:
-    parts = []
-    if outcomes:
-        parts.append(f"{outcomes} more outcome{'s' if outcomes != 1 else ''}")
-    if churned:
-        parts.append(f"{churned} more churned outcome{'s' if churned != 1 else ''}")
-    return "needs " + " and ".join(parts)
+def _brier(
+    model: tuple[float, float] | None, scores: list[int], labels: list[bool]
+) -> float | None:
+    if model is None or not labels:
+        return None
+    errors = [(_probability(model, s) - y) ** 2 for s, y in zip(scores, labels, strict=True)]
+    return round(sum(errors) / len(errors), 4)
 
 
-def calibrate(
-    connection: sqlite3.Connection, policy: Policy, *, as_of: date, min_weight: float = 0.0
-) -> Calibration:
-    """Fit per-segment weights on outcomes up to `as_of`; see the module docstring."""
-    if not 0 <= min_weight * len(DIMENSIONS) < 1:
-        raise ValueError(f"min_weight must be at least 0 and below {1 / len(DIMENSIONS):.3f}")
-    m = policy.measurement
-    churn_set = frozenset(m.churn_outcomes)
-    observations, recorded = load_observations(connection, as_of, with_dimensions=True)
-    train: dict[str, list[_Sample]] = defaultdict(list)
-    holdout: dict[str, list[_Sample]] = defaultdict(list)
-    for o in observations:
-        sample = _Sample(o.account_id, o.outcome in churn_set, json.loads(o.dimensions or "{}"))
-        (holdout if held_out(o.account_id, m.holdout_share) else train)[o.segment].append(sample)
+def _band_thresholds(model: tuple[float, float], base: float, policy: Policy) -> dict[str, int]:
+    """Lowest green and yellow scores: where churn risk falls below the relative-risk marks."""
+    relative = policy.measurement.calibration.band_relative_risk
+    intercept, slope = model
 
-    fits: list[SegmentFit] = []
-    weights: dict[str, dict[str, float]] = {}
-    scored_before: list[int] = []
-    scored_after: list[int] = []
-    labels: list[bool] = []
-    for segment in Segment:
-        before = {d.value: w for d, w in policy.scoring.weights[segment].items()}
-        before = {d: before.get(d, 0.0) for d in DIMENSIONS}
-        held = holdout.get(segment.value, [])
-        fit, after, filled = _fit_segment(
-            segment.value, train.get(segment.value, []), held, before, policy, min_weight
+    def score_at(risk: float) -> int:
+        risk = min(max(risk, 1e-6), 1 - 1e-6)
+        return round_half_up((math.log(risk / (1 - risk)) - intercept) / slope)
+
+    yellow = min(max(score_at(base * relative.red), 1), 98)
+    green = min(max(score_at(base * relative.yellow), yellow + 1), 99)
+    return {"green": green, "yellow": yellow}
+
+
+def _score_all(engine: Engine, samples: list[Sample]) -> dict[tuple[str, date], int]:
+    scores = {}
+    for sample in samples:
+        try:
+            scores[(sample.account_id, sample.as_of)] = engine.assess(
+                sample.record, sample.as_of
+            ).score
+        except NoSignalsError:
+            continue
+    return scores
+
+
+def _deciles(probabilities: list[float], labels: list[bool]) -> list[Decile]:
+    pairs = sorted(zip(probabilities, labels, strict=True), key=lambda p: p[0])
+    table = []
+    for k in range(10):
+        part = pairs[len(pairs) * k // 10 : len(pairs) * (k + 1) // 10]
+        if part:
+            table.append(
+                Decile(
+                    decile=k + 1,
+                    n=len(part),
+                    predicted=round(sum(p for p, _ in part) / len(part), 4),
+                    observed=round(sum(y for _, y in part) / len(part), 4),
+                )
+            )
+    return table
+
+
+def _counts(samples: list[Sample]) -> Counts:
+    return Counts(
+        accounts=len({s.account_id for s in samples}),
+        snapshots=len(samples),
+        churned=sum(bool(s.churned) for s in samples),
+    )
+
+
+def _outcome_auc(
+    outcomes: list[tuple[str, date, bool]],
+    dates: dict[str, list[date]],
+    scores: dict[tuple[str, date], int],
+) -> AucResult:
+    values, labels = [], []
+    for account_id, day, churned in outcomes:
+        before = [d for d in dates.get(account_id, ()) if d < day]
+        if before and (account_id, before[-1]) in scores:
+            values.append(scores[(account_id, before[-1])])
+            labels.append(churned)
+    return roc_auc(values, labels)
+
+
+def calibrate(connection: sqlite3.Connection, policy: Policy, *, as_of: date) -> Calibration:
+    """Fit a calibrated policy on outcomes up to `as_of`; see the module docstring."""
+    _sklearn()
+    m, cfg = policy.measurement, policy.measurement.calibration
+    samples, outcomes = load_samples(connection, policy, as_of)
+    dates: dict[str, list[date]] = defaultdict(list)
+    segment_of: dict[str, str] = {}
+    for s in samples:
+        dates[s.account_id].append(s.as_of)
+        segment_of[s.account_id] = s.segment
+    matched = [o for o in outcomes if any(d < o[1] for d in dates.get(o[0], ()))]
+    labelled = [s for s in samples if s.churned is not None]
+    train = [s for s in labelled if not held_out(s.account_id, m.holdout_share)]
+    holdout = [s for s in labelled if held_out(s.account_id, m.holdout_share)]
+    held_outcomes = [o for o in matched if held_out(o[0], m.holdout_share)]
+    churned_outcomes = sum(c for _, _, c in matched)
+    segments = [
+        SegmentCount(
+            segment=seg.value,
+            outcomes=sum(segment_of.get(a) == seg.value for a, _, _ in matched),
+            churned=sum(segment_of.get(a) == seg.value and c for a, _, c in matched),
         )
-        fits.append(fit)
-        weights[segment.value] = after
-        for s in held:
-            scored_before.append(_score(s.dims, before, filled))
-            scored_after.append(_score(s.dims, after, filled))
-            labels.append(s.churn)
-
-    all_train = [s for v in train.values() for s in v]
-    all_holdout = [s for v in holdout.values() for s in v]
-    churned = sum(o.outcome in churn_set for o in observations)
-    held_accounts = _counts(all_holdout)
+        for seg in Segment
+    ]
     split = (
         f"held out {m.holdout_share:.0%} of accounts by hash of account_id (sha256): "
-        f"{held_accounts.accounts} accounts ({held_accounts.outcomes} outcomes, "
-        f"{held_accounts.churned} churned); trained on {_counts(all_train).accounts} accounts"
+        f"{_counts(holdout).accounts} accounts ({len(holdout)} snapshots, "
+        f"{_counts(holdout).churned} followed by churn); trained on {_counts(train).accounts} "
+        "accounts"
     )
-    result_before = roc_auc(scored_before, labels)
-    result_after = roc_auc(scored_after, labels)
-    fitted = [f.segment for f in fits if f.status == "fitted"]
-    if fitted:
-        status: Literal["fitted", "insufficient"] = "fitted"
-        message = f"fitted new weights for {', '.join(fitted)}"
-        others = [f"{f.segment} ({f.reason})" for f in fits if f.status != "fitted"]
-        if others:
-            message += "; kept the current weights for " + ", ".join(others)
-        before, after = result_before.value, result_after.value
-        if before is not None and after is not None and after <= before:
-            message += (
-                f". On the held-out accounts they rank churn no better than the current "
-                f"weights (AUC {before:.3f} -> {after:.3f}): keeping the current policy is "
-                "reasonable"
-            )
+    base = {
+        "as_of": as_of,
+        "policy_version": policy.version,
+        "split": split,
+        "holdout_share": m.holdout_share,
+        "horizon_days": cfg.horizon_days,
+        "outcomes": len(matched),
+        "churned": churned_outcomes,
+        "min_outcomes": m.min_outcomes,
+        "min_churned": m.min_churned,
+        "train": _counts(train),
+        "holdout": _counts(holdout),
+        "segments": segments,
+        "settings": {
+            "bins": cfg.bins,
+            "min_bin_share": cfg.min_bin_share,
+            "regularisation": cfg.regularisation,
+            "folds": cfg.folds,
+            "band_relative_risk": cfg.band_relative_risk.model_dump(),
+        },
+    }
+    train_churned = sum(bool(s.churned) for s in train)
+    short = []
+    if len(matched) < m.min_outcomes:
+        short.append(f"{m.min_outcomes - len(matched)} more outcomes")
+    if churned_outcomes < m.min_churned:
+        short.append(f"{m.min_churned - churned_outcomes} more churned outcomes")
+    if not short and (train_churned == 0 or train_churned == len(train)):
+        short.append("training snapshots with both churned and kept accounts")
+    empty = roc_auc([], [])
+    if short:
+        return Calibration(
+            **base,
+            status="insufficient",
+            message=(
+                f"too few outcomes to calibrate: {len(matched)} matched to an earlier snapshot "
+                f"({churned_outcomes} churned); needs {' and '.join(short)} (at least "
+                f"{m.min_outcomes} outcomes with {m.min_churned} churned). Nothing was written."
+            ),
+            auc_before=empty,
+            auc_after=empty,
+            outcome_auc_before=empty,
+            outcome_auc_after=empty,
+            brier_before=None,
+            brier_after=None,
+            brier_base_rate=None,
+            calibration_table=[],
+            signals=[],
+            weights={},
+            bands={},
+            churn_model=None,
+            policy=None,
+        )
+    train_rows = [(readings(s), bool(s.churned), s.account_id) for s in train]
+    fitted = fit_signals(train_rows, policy)
+    scoring, weights = override_data(fitted, policy)
+    before_engine = Engine(policy)
+    after_policy = _merged(policy, {"scoring": scoring}) if scoring else policy
+    after_engine = Engine(after_policy)
+    train_after = _score_all(after_engine, train)
+    train_keys = [(s.account_id, s.as_of) for s in train if (s.account_id, s.as_of) in train_after]
+    label_of = {(s.account_id, s.as_of): bool(s.churned) for s in labelled}
+    model = _platt([train_after[k] for k in train_keys], [label_of[k] for k in train_keys])
+    base_rate = train_churned / len(train)
+    bands = _band_thresholds(model, base_rate, policy) if model and model[1] < 0 else {}
+    churn_model = None
+    if model is not None and model[1] < 0:
+        churn_model = {
+            "intercept": round(model[0], 4),
+            "per_point": round(model[1], 5),
+            "horizon_days": cfg.horizon_days,
+            "fitted_as_of": as_of.isoformat(),
+        }
+    held_samples = [s for s in samples if held_out(s.account_id, m.holdout_share)]
+    before_scores = _score_all(before_engine, held_samples)
+    after_scores = _score_all(after_engine, held_samples)
+    keys = [(s.account_id, s.as_of) for s in holdout if (s.account_id, s.as_of) in after_scores]
+    labels = [label_of[k] for k in keys]
+    train_before = _score_all(before_engine, train)
+    before_model = _platt([train_before[k] for k in train_keys], [label_of[k] for k in train_keys])
+    auc_before = roc_auc([before_scores[k] for k in keys], labels)
+    auc_after = roc_auc([after_scores[k] for k in keys], labels)
+    signals = _signal_fits(fitted, policy)
+    document: dict[str, Any] | None = None
+    if scoring:
+        document = {"scoring": dict(scoring)}
+        if bands:
+            document["scoring"]["bands"] = [
+                {"band": "green", "min": bands["green"]},
+                {"band": "yellow", "min": bands["yellow"]},
+                {"band": "red", "min": 0},
+            ]
+        if churn_model is not None:
+            document["churn_model"] = churn_model
+    if not scoring:
+        status: Literal["fitted", "insufficient"] = "insufficient"
+        message = "no signal separated churned from kept snapshots; nothing was written"
     else:
-        status = "insufficient"
-        message = _insufficient_message(fits, m.min_outcomes, m.min_churned)
+        status = "fitted"
+        message = (
+            f"fitted points for {sum(1 for s in signals if s.weight > 0)} signals on "
+            f"{len(train)} training snapshots; held-out AUC {_auc(auc_before)} -> "
+            f"{_auc(auc_after)}"
+        )
+        if (auc_before.value or 0) >= (auc_after.value or 0):
+            message += (
+                "; the calibrated policy ranks churn no better than the current one on the "
+                "held-out accounts: keeping the current policy is reasonable"
+            )
     return Calibration(
-        as_of=as_of,
-        policy_version=policy.version,
+        **base,
         status=status,
         message=message,
-        split=split,
-        holdout_share=m.holdout_share,
-        outcomes=len(observations),
-        churned=churned,
-        unmatched=recorded - len(observations),
-        min_outcomes=m.min_outcomes,
-        min_churned=m.min_churned,
-        train=_counts(all_train),
-        holdout=held_accounts,
-        auc_before=result_before,
-        auc_after=result_after,
-        segments=fits,
-        weights=weights,
-        settings={
-            "learning_rate": LEARNING_RATE,
-            "l2": L2,
-            "max_iterations": MAX_ITERATIONS,
-            "tolerance": TOLERANCE,
-            "min_effect": MIN_EFFECT,
-            "min_weight": min_weight,
-        },
+        auc_before=auc_before,
+        auc_after=auc_after,
+        outcome_auc_before=_outcome_auc(held_outcomes, dates, before_scores),
+        outcome_auc_after=_outcome_auc(held_outcomes, dates, after_scores),
+        brier_before=_brier(before_model, [before_scores[k] for k in keys], labels),
+        brier_after=_brier(model, [after_scores[k] for k in keys], labels),
+        brier_base_rate=round(sum((base_rate - y) ** 2 for y in labels) / len(labels), 4)
+        if labels
+        else None,
+        calibration_table=_deciles([_probability(model, after_scores[k]) for k in keys], labels)
+        if model
+        else [],
+        signals=signals,
+        weights={s.value: weights for s in Segment} if weights else {},
+        bands=bands,
+        churn_model=churn_model,
+        policy=document,
     )
 
 
-def _insufficient_message(fits: list[SegmentFit], min_outcomes: int, min_churned: int) -> str:
-    parts = []
-    for f in fits:
-        detail = f"{f.segment} has {f.outcomes} outcomes ({f.churned} churned)"
-        parts.append(f"{detail}: {f.reason}" if f.reason else detail)
-    return (
-        f"too few outcomes to calibrate: each segment needs at least {min_outcomes} outcomes "
-        f"with {min_churned} churned; " + "; ".join(parts) + ". Nothing was written."
-    )
+def _auc(result: AucResult) -> str:
+    return "n/a" if result.value is None else f"{result.value:.3f}"
 
 
-# -- the weights file -----------------------------------------------------------------
-
-
-def weights_yaml(result: Calibration) -> str:
-    """The file `write_weights` writes: a header comment, then ``scoring.weights``."""
-
-    def auc(a: AucResult) -> str:
-        return "n/a" if a.value is None else f"{a.value:.3f}"
-
-    lines = [
-        f"# Scoring weights fitted by `account-health calibrate` for {result.as_of.isoformat()}.",
-        f"# Outcomes: {result.outcomes} matched to an earlier assessment "
-        f"({result.churned} churned); policy {result.policy_version}.",
-        f"# Split: {result.split}.",
-        f"# Held-out ROC AUC before {auc(result.auc_before)} -> after {auc(result.auc_after)}.",
-    ]
-    for f in result.segments:
-        state = (
-            f"fitted, AUC {auc(f.auc_before)} -> {auc(f.auc_after)} "
-            f"on {f.holdout.outcomes} held-out outcomes"
-            if f.status == "fitted"
-            else f"unchanged ({f.reason})"
+def _signal_fits(fitted: dict[str, FittedSignal], policy: Policy) -> list[SignalFit]:
+    directions = policy.measurement.calibration.directions
+    fits = []
+    for name, fit in fitted.items():
+        binning, low, span = fit.binning, min(fit.risk), fit.span
+        bins = []
+        for i, (risk, n, churn) in enumerate(zip(fit.risk, fit.counts, fit.churn, strict=True)):
+            if binning.edges is not None:
+                lower = None if i == 0 else binning.edges[i - 1]
+                upper = None if math.isinf(binning.edges[i]) else binning.edges[i]
+                label = _range_label(lower, upper)
+                category = None
+            else:
+                lower = upper = None
+                category = (binning.categories or [])[i]
+                label = category
+            bins.append(
+                Bin(
+                    label=label,
+                    lower=lower,
+                    upper=upper,
+                    category=category,
+                    n=n,
+                    churn_rate=round(churn / n, 4) if n else 0.0,
+                    points=round(-risk, 3),
+                    score=50 if span == 0 else round_half_up(100 * (1 - (risk - low) / span)),
+                )
+            )
+        fits.append(
+            SignalFit(
+                signal=name,
+                dimension=policy.scoring.signals[name].dimension.value,
+                direction=directions.get(name, "free"),
+                weight=round(span, 3),
+                bins=bins,
+            )
         )
-        lines.append(f"#   {f.segment}: {state}")
-    lines += [
-        "# Review, then adopt: account-health assess FILE --policy THIS_FILE",
-        "# (to keep another override file too, copy this scoring.weights section into it).",
+    fits.sort(key=lambda f: (-f.weight, f.signal))
+    return fits
+
+
+def _range_label(lower: float | None, upper: float | None) -> str:
+    if lower is None and upper is None:
+        return "any"
+    if lower is None:
+        return f"<= {upper:g}"
+    if upper is None:
+        return f"> {lower:g}"
+    return f"> {lower:g} to {upper:g}"
+
+
+def _merged(policy: Policy, override: dict[str, Any]) -> Policy:
+    from skill.policy import deep_merge
+
+    return Policy.model_validate(deep_merge(policy.model_dump(mode="json"), override))
+
+
+# -- the policy file ------------------------------------------------------------------
+
+
+def policy_yaml(result: Calibration) -> str:
+    """The calibrated policy file: a header of figures, then the data `--policy` accepts."""
+    lines = [
+        f"# Policy calibrated by `account-health calibrate` for {result.as_of.isoformat()}.",
+        f"# Outcomes: {result.outcomes} matched to an earlier snapshot ({result.churned} "
+        f"churned); churn horizon {result.horizon_days} days; base policy {result.policy_version}.",
+        f"# Split: {result.split}.",
+        f"# Held-out ROC AUC before {_auc(result.auc_before)} -> after {_auc(result.auc_after)} "
+        f"(per outcome {_auc(result.outcome_auc_before)} -> {_auc(result.outcome_auc_after)}).",
+        f"# Brier score before {result.brier_before} -> after {result.brier_after} "
+        f"(base rate alone {result.brier_base_rate}).",
+        "# Weights are pooled over segments. Review, then adopt:",
+        "#   account-health assess FILE --policy THIS_FILE",
         "# The active policy is not changed by calibrate.",
-        "scoring:",
-        "  weights:",
     ]
-    for segment, weights in result.weights.items():
-        inner = ", ".join(f"{d}: {weights[d]:g}" for d in DIMENSIONS)
-        lines.append(f"    {segment}: {{{inner}}}")
-    return "\n".join(lines) + "\n"
+    if result.policy is None:
+        raise ValueError("nothing to write: the calibration did not fit")
+    body = yaml.safe_dump(result.policy, sort_keys=False, default_flow_style=None, width=100)
+    return "\n".join(lines) + "\n" + body
 
 
-def write_weights(result: Calibration, path: Path) -> Path:
-    """Write the weights file atomically after checking `load_policy(path)` accepts it."""
+def write_policy(result: Calibration, path: Path) -> Path:
+    """Write the policy atomically after checking that `load_policy(path)` accepts it."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, temp = tempfile.mkstemp(prefix=".weights-", suffix=".yaml", dir=path.parent)
+    fd, temp = tempfile.mkstemp(prefix=".calibrated-", suffix=".yaml", dir=path.parent)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(weights_yaml(result))
+            handle.write(policy_yaml(result))
         try:
             load_policy(Path(temp))
-        except PolicyError as exc:  # a bug: the fitted weights must always validate
-            raise RuntimeError(f"calibrated weights do not validate: {exc}") from None
+        except PolicyError as exc:  # a bug: the fitted policy must always validate
+            raise RuntimeError(f"calibrated policy does not validate: {exc}") from None
         os.replace(temp, path)
     except BaseException:
         Path(temp).unlink(missing_ok=True)
@@ -482,7 +803,7 @@ def write_weights(result: Calibration, path: Path) -> Path:
 
 
 def record_calibration(connection: sqlite3.Connection, result: Calibration) -> None:
-    """Log the run, so `account-health report` can say when weights were last fitted."""
+    """Log the run, so `account-health report` can say when the policy was last fitted."""
     connection.execute(
         "INSERT INTO calibrations (as_of, created_at, policy_version, outcomes, churned, "
         "held_out, auc_before, auc_after, weights_path, result_json) "
@@ -496,62 +817,7 @@ def record_calibration(connection: sqlite3.Connection, result: Calibration) -> N
             result.holdout.accounts,
             result.auc_before.value,
             result.auc_after.value,
-            result.weights_path,
+            result.policy_path,
             result.model_dump_json(),
         ),
     )
-
-
-# -- Markdown -------------------------------------------------------------------------
-
-
-def render_markdown(result: Calibration) -> str:
-    def auc(a: AucResult) -> str:
-        return f"n/a ({a.reason})" if a.value is None else f"{a.value:.3f}"
-
-    lines = [
-        f"# Calibration, as of {result.as_of.isoformat()}",
-        "",
-        f"**{result.message[0].upper()}{result.message[1:]}**",
-        "",
-        f"Outcomes: {result.outcomes} matched to the assessment live before them "
-        f"({result.churned} churned; {result.unmatched} without an earlier assessment). "
-        f"Split: {result.split}.",
-        "",
-        "| segment | status | outcomes | churned | held out | AUC before | AUC after | note |",
-        "|---|---|---:|---:|---:|---:|---:|---|",
-    ]
-    for f in result.segments:
-        lines.append(
-            f"| {f.segment} | {f.status} | {f.outcomes} | {f.churned} | {f.holdout.outcomes} "
-            f"| {auc(f.auc_before)} | {auc(f.auc_after)} | {f.reason or ''} |"
-        )
-    lines.append(
-        f"| all | {result.status} | {result.outcomes} | {result.churned} "
-        f"| {result.holdout.outcomes} | {auc(result.auc_before)} | {auc(result.auc_after)} | |"
-    )
-    fitted = [f for f in result.segments if f.status == "fitted"]
-    if fitted:
-        lines += ["", "## Weights, before → after", ""]
-        header = "| dimension | " + " | ".join(f.segment for f in fitted) + " |"
-        lines += [header, "|---|" + "---:|" * len(fitted)]
-        for d in DIMENSIONS:
-            cells = " | ".join(
-                f"{f.weights_before[d]:g} → {f.weights_after[d]:g} "
-                f"(coef {f.coefficients.get(d, 0.0):+.2f})"
-                for f in fitted
-            )
-            lines.append(f"| {d} | {cells} |")
-        lines += [
-            "",
-            "coef: change in churn log-odds per standard deviation of the dimension; "
-            f"only a coefficient at or below -{MIN_EFFECT:g} earns weight.",
-        ]
-    if result.weights_path:
-        lines += [
-            "",
-            f"Wrote {result.weights_path}. Review it, then adopt it with "
-            f"`--policy {result.weights_path}`; the active policy is unchanged.",
-        ]
-    lines.append("")
-    return "\n".join(lines)

@@ -105,7 +105,12 @@ class SignalRule(Strict):
     """How one signal becomes a 0-100 sub-score of its dimension."""
 
     dimension: Dimension
-    weight: float = Field(default=1.0, gt=0)
+    weight: float = Field(
+        default=1.0,
+        ge=0,
+        description="Weight within its dimension; 0 shows the signal's evidence but does not "
+        "count it (a calibrated policy gives 0 to a signal that did not predict churn).",
+    )
     curve: list[tuple[float, float]] | None = Field(
         default=None, description="Piecewise-linear [value, score] points, values ascending."
     )
@@ -447,12 +452,61 @@ class HistoryConfig(Strict):
     trend_steady_within: int = Field(ge=0)
 
 
+class RelativeRisk(Strict):
+    red: float = Field(gt=1)
+    yellow: float = Field(gt=0)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> RelativeRisk:
+        if self.yellow >= self.red:
+            raise ValueError("yellow must be below red")
+        return self
+
+
+class CalibrationConfig(Strict):
+    """How `calibrate` fits points per signal; see REFERENCE.md, "Calibration"."""
+
+    horizon_days: int = Field(gt=0, description="Churn within this many days of a snapshot.")
+    bins: int = Field(ge=2, le=20, description="Most bins per numeric signal (quantiles).")
+    min_bin_share: float = Field(gt=0, lt=0.5, description="A smaller bin merges with a neighbour.")
+    regularisation: list[float] = Field(
+        min_length=1, description="Inverse L2 strengths tried by cross-validation."
+    )
+    folds: int = Field(ge=2, le=20, description="Cross-validation folds, by account.")
+    band_relative_risk: RelativeRisk = Field(
+        description="Calibrated bands: red at this multiple of the base churn rate, yellow at this."
+    )
+    directions: dict[str, Literal["higher", "lower"]] = Field(
+        description="Signals whose direction is known: higher or lower values are healthier. "
+        "Their points are kept monotone; every other signal is free."
+    )
+
+    @model_validator(mode="after")
+    def _known(self) -> CalibrationConfig:
+        unknown = sorted(set(self.directions) - KNOWN_SIGNALS)
+        if unknown:
+            raise ValueError(f"directions: unknown signal(s) {unknown}")
+        if any(c <= 0 for c in self.regularisation):
+            raise ValueError("regularisation: every value must be above 0")
+        return self
+
+
 class MeasurementConfig(Strict):
     min_outcomes: int = Field(ge=2)
     min_churned: int = Field(ge=1)
     holdout_share: float = Field(gt=0, lt=1)
     churn_outcomes: list[Literal["churned", "downgraded", "renewed", "expanded"]]
     report_movers: int = Field(ge=1)
+    calibration: CalibrationConfig
+
+
+class ChurnModel(Strict):
+    """Churn probability from the final score, fitted by `calibrate` on the company's outcomes."""
+
+    intercept: float
+    per_point: float = Field(lt=0, description="Log-odds of churn per score point (negative).")
+    horizon_days: int = Field(gt=0)
+    fitted_as_of: str = Field(description="The date `calibrate` was run for.")
 
 
 class Policy(Strict):
@@ -462,6 +516,7 @@ class Policy(Strict):
     gate: Gate
     history: HistoryConfig
     measurement: MeasurementConfig
+    churn_model: ChurnModel | None = None
 
     @model_validator(mode="after")
     def _cross_check(self) -> Policy:

@@ -6,10 +6,11 @@ imports nothing from drafting, store, render or cli.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Iterator
 from datetime import date
 
-from skill.assessment import Assessment, PriorAssessment, UntrustedText
+from skill.assessment import Assessment, ChurnRisk, PriorAssessment, UntrustedText
 from skill.engine.actions import ActionPlanner
 from skill.engine.context import AccountContext, days_between
 from skill.engine.dimensions import DimensionScorer, source_statuses
@@ -137,6 +138,7 @@ class Engine:
             flags=flags,
             themes=themes,
             trend=self.trends.trend(score, prior),
+            churn_risk=self.churn_risk(score),
             legacy=legacy,
             actions=actions,
             review_task=review_task(policy.actions.review_task, ctx),
@@ -159,6 +161,17 @@ class Engine:
                 contact_name=record.contact_name,
                 contact_email=record.contact_email,
             ),
+        )
+
+    def churn_risk(self, score: int) -> ChurnRisk | None:
+        model = self.policy.churn_model
+        if model is None:
+            return None
+        logit = model.intercept + model.per_point * score
+        return ChurnRisk(
+            probability=round(1 / (1 + math.exp(-logit)), 3),
+            horizon_days=model.horizon_days,
+            fitted_as_of=model.fitted_as_of,
         )
 
 

@@ -404,7 +404,8 @@ class DimensionScorer:
                 weighted.append(weight * score)
                 signal_weights.append(weight)
                 evidence.append(shared.get(Evidence, name, score, text))
-            if evidence and weights.get(dimension, 0) > 0:
+            # A zero-weight signal shows its evidence but does not count.
+            if evidence and weights.get(dimension, 0) > 0 and sum(signal_weights) > 0:
                 scored.append((dimension, sum(weighted) / sum(signal_weights), evidence))
 
         total_weight = sum(weights[d] for d, _, _ in scored)
