@@ -2,12 +2,12 @@ PYTHON ?= $(shell command -v python3.11 2>/dev/null || command -v python3)
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: install demo test lint format bench bench-recording bench-history schemas reference clean record-cassettes
+.PHONY: install demo test lint format bench bench-recording bench-history bench-decision schemas reference clean record-cassettes
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev,mcp]'
+	$(BIN)/python -m pip install --quiet -e '.[dev,mcp,calibrate]'
 	touch $@
 
 install: $(BIN)/.installed
@@ -38,6 +38,10 @@ bench-recording: install
 
 bench-history: install
 	$(BIN)/python benchmarks/history_measure.py
+
+# Decision quality on simulated worlds with hidden churn mechanisms: default vs calibrated.
+bench-decision: install
+	$(BIN)/python benchmarks/decision.py
 
 schemas: install
 	$(BIN)/account-health schema all --write assets/schemas

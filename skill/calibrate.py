@@ -821,3 +821,83 @@ def record_calibration(connection: sqlite3.Connection, result: Calibration) -> N
             result.model_dump_json(),
         ),
     )
+
+
+# -- Markdown -------------------------------------------------------------------------
+
+
+def _auc_cell(a: AucResult) -> str:
+    return f"n/a ({a.reason})" if a.value is None else f"{a.value:.3f}"
+
+
+def render_markdown(result: Calibration) -> str:
+    lines = [
+        f"# Calibration, as of {result.as_of.isoformat()}",
+        "",
+        f"**{result.message[0].upper()}{result.message[1:]}**",
+        "",
+        f"Outcomes: {result.outcomes} matched to an earlier snapshot ({result.churned} churned). "
+        f"Churn horizon: {result.horizon_days} days. Split: {result.split}.",
+        "",
+    ]
+    if result.status == "fitted":
+        lines += [
+            "## Held-out accounts, current policy vs calibrated",
+            "",
+            "| measure | current | calibrated |",
+            "|---|---:|---:|",
+            f"| ROC AUC, snapshots (churn within {result.horizon_days} days) | "
+            f"{_auc_cell(result.auc_before)} | {_auc_cell(result.auc_after)} |",
+            f"| ROC AUC, outcomes (as `measure` joins them) | "
+            f"{_auc_cell(result.outcome_auc_before)} | {_auc_cell(result.outcome_auc_after)} |",
+            f"| Brier score (lower is better; base rate alone {result.brier_base_rate}) | "
+            f"{result.brier_before} | {result.brier_after} |",
+            "",
+            "## Calibration table (held-out snapshots by decile of predicted churn)",
+            "",
+            "| decile | snapshots | predicted | observed |",
+            "|---:|---:|---:|---:|",
+        ]
+        lines += [
+            f"| {d.decile} | {d.n} | {d.predicted:.1%} | {d.observed:.1%} |"
+            for d in result.calibration_table
+        ]
+        lines += [
+            "",
+            "## Points per signal",
+            "",
+            "Points: change in the log-odds of staying against the signal's average; "
+            "positive is healthier. Score: what the calibrated policy gives the bin (0-100).",
+            "",
+            "| signal | dimension | direction | weight | bins: values → points (score) |",
+            "|---|---|---|---:|---|",
+        ]
+        for fit in result.signals:
+            cells = "; ".join(f"{b.label} → {b.points:+.2f} ({b.score})" for b in fit.bins)
+            lines.append(
+                f"| {fit.signal} | {fit.dimension} | {fit.direction} | {fit.weight:g} | {cells} |"
+            )
+        if result.bands:
+            lines += [
+                "",
+                f"Bands: green from {result.bands['green']}, yellow from "
+                f"{result.bands['yellow']}, red below (where churn risk reaches "
+                f"{result.settings['band_relative_risk']['yellow']:g}x and "
+                f"{result.settings['band_relative_risk']['red']:g}x the base rate).",
+            ]
+        lines += [
+            "",
+            "Weights are pooled over segments: "
+            + ", ".join(
+                f"{s.segment} {s.outcomes} outcomes ({s.churned} churned)" for s in result.segments
+            )
+            + ".",
+        ]
+    if result.policy_path:
+        lines += [
+            "",
+            f"Wrote {result.policy_path}. Review it, then adopt it with "
+            f"`--policy {result.policy_path}`; the active policy is unchanged.",
+        ]
+    lines.append("")
+    return "\n".join(lines)

@@ -168,32 +168,29 @@ def calibrate(
     policy: PolicyOption = None,
     out: Annotated[
         Path,
-        typer.Option("--out", help="Where to write the fitted weights (YAML for --policy)."),
-    ] = Path("calibrated-weights.yaml"),
+        typer.Option("--out", help="Where to write the calibrated policy (YAML for --policy)."),
+    ] = Path("calibrated-policy.yaml"),
     as_of: Annotated[
         str | None,
         typer.Option("--as-of", help="Use outcomes up to this date (YYYY-MM-DD, default: today)."),
     ] = None,
-    min_weight: Annotated[
-        float,
-        typer.Option(
-            "--min-weight",
-            help="Give every dimension at least this weight (default 0: a dimension that "
-            "does not predict churn gets 0 and drops out of the score).",
-        ),
-    ] = 0.0,
     output_format: FormatOption = ReportFormat.MD,
 ) -> None:
-    """Fit per-segment weights against outcomes; report held-out AUC before and after.
+    """Fit points per signal to your outcomes; report held-out AUC, Brier and calibration.
 
-    Writes a weights file to review and adopt with --policy; never changes the active
-    policy. With too few outcomes it says how many more each segment needs, writes
-    nothing and exits 0.
+    Writes a policy file to review and adopt with --policy; never changes the active
+    policy. With too few outcomes it says how many more it needs, writes nothing and
+    exits 0. Needs scikit-learn (the `calibrate` extra; make installs it).
 
-    Example: account-health calibrate --db history.sqlite3 --out weights.yaml
+    Example: account-health calibrate --db history.sqlite3 --out calibrated.yaml
     """
+    from skill.calibrate import (
+        CalibrationUnavailable,
+        record_calibration,
+        render_markdown,
+        write_policy,
+    )
     from skill.calibrate import calibrate as run_calibrate
-    from skill.calibrate import record_calibration, render_markdown, write_weights
     from skill.paths import assets_dir
 
     cli = _helpers()
@@ -207,15 +204,15 @@ def calibrate(
     connection = open_history(db, must_exist=True)
     try:
         try:
-            result = run_calibrate(connection, loaded, as_of=day, min_weight=min_weight)
-        except ValueError as exc:
-            raise cli._fail(f"--min-weight {min_weight:g}: {exc}") from None
+            result = run_calibrate(connection, loaded, as_of=day)
+        except CalibrationUnavailable as exc:
+            raise cli._fail(str(exc)) from None
         if result.status == "fitted":
             try:
-                write_weights(result, out)
+                write_policy(result, out)
             except OSError as exc:
                 raise cli._fail(f"--out {out}: cannot write ({exc.strerror})") from None
-            result = result.model_copy(update={"weights_path": str(out)})
+            result = result.model_copy(update={"policy_path": str(out)})
             record_calibration(connection, result)
             cli._err(f"wrote {out}")
         else:

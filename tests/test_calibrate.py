@@ -1,4 +1,4 @@
-"""`calibrate`: the held-out split, the fit, the weights file, and too few outcomes."""
+"""`calibrate`: the split, binning, points per signal, the policy file, too few outcomes."""
 
 from __future__ import annotations
 
@@ -12,18 +12,20 @@ import pytest
 from insights_support import GOOD, WEEK_2, account, record, write_outcomes
 from typer.testing import CliRunner
 
+from skill import assess
 from skill.calibrate import (
-    DIMENSIONS,
     calibrate,
-    fit_logistic,
+    fit_signals,
     held_out,
-    weights_yaml,
-    write_weights,
+    numeric_binning,
+    policy_yaml,
+    write_policy,
 )
 from skill.cli import app
+from skill.measure import roc_auc
 from skill.paths import assets_dir
 from skill.policy import load_policy
-from skill.record import Segment
+from skill.record import AccountRecord, Segment
 from skill.store.db import connect
 from skill.store.outcomes import import_outcomes
 
@@ -42,16 +44,51 @@ def test_the_split_is_by_hash_deterministic_and_near_the_share():
     assert held_out(first, 0.3) == (fraction < 0.3)
 
 
-def test_fit_logistic_finds_the_protective_feature():
-    rng = random.Random(5)
-    xs = [rng.gauss(0, 1) for _ in range(400)]
-    noise = [rng.gauss(0, 1) for _ in range(400)]
-    ys = [1.0 if rng.random() < 1 / (1 + 2.718 ** (2 * x)) else 0.0 for x in xs]
-    _, (protective, irrelevant), steps = fit_logistic([xs, noise], ys)
-    assert protective < -1.0
-    assert abs(irrelevant) < 0.3
-    assert steps < 2000
-    assert fit_logistic([xs, noise], ys) == fit_logistic([xs, noise], ys)  # deterministic
+def test_numeric_bins_cut_at_quantiles():
+    binning = numeric_binning("weekly_activity", [float(v) for v in range(100)], 4, 0.05)
+    assert binning.edges == [25.0, 50.0, 75.0, float("inf")]
+    assert [binning.index(v) for v in (0.0, 25.0, 25.5, 99.0)] == [0, 0, 1, 3]
+
+
+def test_a_small_bin_merges_with_its_neighbour():
+    # 95 zeros and 5 larger values: quantiles give one bin of zeros and one tiny bin.
+    values = [0.0] * 95 + [1.0, 2.0, 3.0, 4.0, 5.0]
+    assert numeric_binning("open_tickets", values, 5, 0.10).edges == [float("inf")]
+    assert numeric_binning("open_tickets", values, 5, 0.05).edges == [0.0, float("inf")]
+
+
+def _rows(signal: str, churn_rises_with_value: bool, n: int = 2000) -> list:
+    """Training rows whose churn depends on one signal only."""
+    rng = random.Random(3)
+    rows = []
+    for i in range(n):
+        value = rng.uniform(0, 100)
+        p = 0.05 + 0.4 * (value / 100 if churn_rises_with_value else 1 - value / 100)
+        noise = rng.uniform(0, 100)
+        rows.append(({signal: value, "csat": 1 + noise / 25}, rng.random() < p, f"A{i}"))
+    return rows
+
+
+def test_a_reversed_free_signal_gets_negative_points_where_the_default_saw_health():
+    # The default policy scores high seat utilisation as healthy; here it means churn.
+    fitted = fit_signals(_rows("seat_utilisation", churn_rises_with_value=True), load_policy())
+    risk = fitted["seat_utilisation"].risk
+    assert risk == sorted(risk)  # churn risk rises bin by bin
+    points = [-r for r in risk]
+    assert points[0] > 0 > points[-1]
+
+
+def test_a_signal_with_a_stated_direction_stays_monotone_against_the_data():
+    # open_tickets: fewer is healthier (policy). Data saying the opposite flattens it.
+    fitted = fit_signals(_rows("open_tickets", churn_rises_with_value=False), load_policy())
+    risk = fitted["open_tickets"].risk
+    assert risk == sorted(risk)
+    assert fitted["open_tickets"].span < 0.05
+
+
+def test_an_irrelevant_signal_earns_little_weight():
+    fitted = fit_signals(_rows("weekly_activity", churn_rises_with_value=False), load_policy())
+    assert fitted["weekly_activity"].span > 5 * fitted["csat"].span
 
 
 def support_driven(rng: random.Random, index: int, segment: str) -> tuple[dict, bool]:
@@ -102,71 +139,76 @@ def test_calibration_learns_that_support_predicts_churn(support_history: Path, s
     connection = connect(support_history)
     result = calibrate(connection, load_policy(small_policy), as_of=AS_OF)
     connection.close()
-    assert result.status == "fitted"
+    assert result.status == "fitted", result.message
     assert result.outcomes == 3 * PER_SEGMENT
     assert result.split.startswith("held out 30% of accounts by hash of account_id")
     held = sum(held_out(f"{s.value[:3].upper()}-{i:03d}", 0.3) for s in Segment for i in range(40))
     assert f": {held} accounts (" in result.split
     assert result.holdout.accounts == held
-    for fit in result.segments:
-        assert fit.status == "fitted", fit.reason
-        weights = fit.weights_after
-        assert max(weights, key=weights.get) == "support"
-        assert abs(sum(weights.values()) - 1.0) < 1e-9
-        assert all(w >= 0 for w in weights.values())
-        assert fit.coefficients["support"] < 0
+    strongest = max(result.signals, key=lambda f: f.weight)
+    assert strongest.signal == "open_tickets"
+    assert strongest.bins[0].points > 0 > strongest.bins[-1].points
+    weights = result.weights["smb"]
+    assert max(weights, key=weights.get) == "support"
+    assert abs(sum(weights.values()) - 1.0) < 1e-9
     assert result.auc_after.value > result.auc_before.value
-    assert result.auc_after.n == result.holdout.outcomes
+    assert result.auc_after.n == result.holdout.snapshots
+    assert result.brier_after < result.brier_base_rate
+    assert sum(d.n for d in result.calibration_table) == result.holdout.snapshots
 
 
-def test_the_weights_file_loads_as_a_policy(support_history: Path, small_policy, tmp_path):
+def test_the_adopted_policy_scores_the_held_out_accounts_as_calibrate_predicted(
+    support_history: Path, small_policy, tmp_path: Path
+):
+    connection = connect(support_history)
+    result = calibrate(connection, load_policy(small_policy), as_of=AS_OF)
+    rows = connection.execute(
+        "SELECT s.record_json, o.outcome FROM snapshots s JOIN outcomes o USING (account_id)"
+    ).fetchall()
+    connection.close()
+    path = write_policy(result, tmp_path / "calibrated.yaml")
+    assert path.read_text(encoding="utf-8") == policy_yaml(result)
+    adopted = load_policy(path)
+    held = [
+        (AccountRecord.model_validate_json(r), o)
+        for r, o in rows
+        if held_out(json.loads(r)["account_id"], 0.3)
+    ]
+    scores = [
+        assess([r.model_dump()], policy=adopted, as_of=WEEK_2).assessments[0].score for r, _ in held
+    ]
+    assert roc_auc(scores, [o == "churned" for _, o in held]) == result.outcome_auc_after
+
+
+def test_a_calibrated_policy_gives_each_assessment_a_churn_probability(
+    support_history: Path, small_policy, tmp_path: Path
+):
     connection = connect(support_history)
     result = calibrate(connection, load_policy(small_policy), as_of=AS_OF)
     connection.close()
-    out = write_weights(result, tmp_path / "weights.yaml")
-    text = out.read_text(encoding="utf-8")
-    assert text == weights_yaml(result)
-    assert text.startswith("# Scoring weights fitted by `account-health calibrate` for 2027-03-31.")
-    assert "# Split: held out 30% of accounts" in text
-    assert "Held-out ROC AUC before" in text
-    adopted = load_policy(out)
-    for segment in Segment:
-        for dimension, weight in result.weights[segment.value].items():
-            assert adopted.scoring.weights[segment][dimension] == pytest.approx(weight)
+    adopted = load_policy(write_policy(result, tmp_path / "calibrated.yaml"))
+    calm = account(GOOD, "CALM", open_tickets=0)
+    swamped = account(GOOD, "SWAMPED", open_tickets=14, escalations_90d=3)
+    low, high = (
+        assess([a], policy=adopted, as_of=WEEK_2).assessments[0].churn_risk for a in (calm, swamped)
+    )
+    assert low.horizon_days == high.horizon_days == 90
+    assert low.fitted_as_of == "2027-03-31"
+    assert 0 <= low.probability < high.probability <= 1
+    assert assess([calm], as_of=WEEK_2).assessments[0].churn_risk is None
 
 
-def test_min_weight_keeps_every_dimension(support_history: Path, small_policy):
+def test_too_few_outcomes_says_how_many_more(support_history: Path, tmp_path: Path):
+    strict = tmp_path / "strict.yaml"
+    strict.write_text("measurement:\n  min_outcomes: 500\n  min_churned: 10\n", "utf-8")
     connection = connect(support_history)
-    result = calibrate(connection, load_policy(small_policy), as_of=AS_OF, min_weight=0.02)
-    with pytest.raises(ValueError, match="min_weight"):
-        calibrate(connection, load_policy(small_policy), as_of=AS_OF, min_weight=0.2)
-    connection.close()
-    for weights in result.weights.values():
-        assert min(weights.values()) >= 0.02 - 1e-9
-        assert abs(sum(weights.values()) - 1.0) < 1e-9
-
-
-def test_too_few_outcomes_says_how_many_more(support_history: Path):
-    connection = connect(support_history)
-    policy = load_policy()  # 60 outcomes with 10 churned per segment
-    result = calibrate(connection, policy, as_of=AS_OF)
-    churned = {
-        row[0]: row[1]
-        for row in connection.execute(
-            "SELECT a.segment, SUM(o.outcome = 'churned') FROM outcomes o "
-            "JOIN assessments a USING (account_id) GROUP BY a.segment"
-        )
-    }
+    result = calibrate(connection, load_policy(strict), as_of=AS_OF)
     connection.close()
     assert result.status == "insufficient"
-    for fit in result.segments:
-        assert fit.status == "insufficient"
-        assert fit.needs_outcomes == 60 - PER_SEGMENT
-        assert fit.needs_churned == max(0, 10 - churned[fit.segment])
-        assert f"needs {60 - PER_SEGMENT} more outcomes" in fit.reason
-        assert fit.weights_after == fit.weights_before
     assert result.message.startswith("too few outcomes to calibrate")
+    assert f"needs {500 - 3 * PER_SEGMENT} more outcomes" in result.message
     assert "Nothing was written" in result.message
+    assert result.policy is None
 
 
 def test_an_empty_history_needs_every_outcome(tmp_path: Path):
@@ -174,9 +216,7 @@ def test_an_empty_history_needs_every_outcome(tmp_path: Path):
     result = calibrate(connection, load_policy(), as_of=AS_OF)
     connection.close()
     assert result.status == "insufficient"
-    assert "smb has 0 outcomes (0 churned): needs 60 more outcomes and 10 more churned" in (
-        result.message
-    )
+    assert "needs 60 more outcomes and 10 more churned outcomes" in result.message
     assert result.auc_before.value is None
 
 
@@ -188,17 +228,17 @@ def policy_files() -> dict[str, str]:
     return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in folder.glob("*.yaml")}
 
 
-def test_cli_writes_weights_and_never_touches_the_active_policy(
+def test_cli_writes_a_policy_and_never_touches_the_active_one(
     support_history: Path, small_policy, tmp_path: Path
 ):
     before = policy_files()
-    out = tmp_path / "weights.yaml"
+    out = tmp_path / "calibrated.yaml"
     args = ["calibrate", "--db", str(support_history), "--policy", str(small_policy)]
     args += ["--as-of", "2027-03-31", "--out", str(out), "--format", "json"]
     result = CliRunner().invoke(app, args)
     assert result.exit_code == 0, result.stderr
     data = json.loads(result.stdout)
-    assert data["status"] == "fitted" and data["weights_path"] == str(out)
+    assert data["status"] == "fitted" and data["policy_path"] == str(out)
     assert f"wrote {out}" in result.stderr
     load_policy(out)
     assert policy_files() == before
@@ -208,31 +248,33 @@ def test_cli_writes_weights_and_never_touches_the_active_policy(
     assert [tuple(r) for r in logged][-1] == (str(out), data["auc_after"]["value"])
 
 
+def test_cli_markdown_shows_points_per_signal(support_history: Path, small_policy, tmp_path):
+    out = tmp_path / "calibrated.yaml"
+    args = ["calibrate", "--db", str(support_history), "--policy", str(small_policy)]
+    result = CliRunner().invoke(app, [*args, "--as-of", "2027-03-31", "--out", str(out)])
+    assert result.exit_code == 0, result.stderr
+    assert "## Points per signal" in result.stdout
+    assert "| open_tickets | support | lower |" in result.stdout
+    assert "## Calibration table" in result.stdout
+
+
 def test_cli_with_too_few_outcomes_writes_nothing_and_exits_0(
     support_history: Path, tmp_path: Path
 ):
-    out = tmp_path / "weights.yaml"
-    result = CliRunner().invoke(
-        app,
-        ["calibrate", "--db", str(support_history), "--as-of", "2027-03-31", "--out", str(out)],
-    )
+    out = tmp_path / "calibrated.yaml"
+    strict = tmp_path / "strict.yaml"
+    strict.write_text("measurement:\n  min_outcomes: 500\n", "utf-8")
+    args = ["calibrate", "--db", str(support_history), "--policy", str(strict)]
+    result = CliRunner().invoke(app, [*args, "--as-of", "2027-03-31", "--out", str(out)])
     assert result.exit_code == 0, result.stderr
     assert not out.exists()
-    assert "needs 20 more outcomes" in result.stdout
+    assert "needs 380 more outcomes" in result.stdout
     assert "Nothing was written" in result.stderr
 
 
 def test_cli_refuses_to_write_into_assets(support_history: Path):
-    out = assets_dir() / "policy" / "weights.yaml"
+    out = assets_dir() / "policy" / "calibrated.yaml"
     result = CliRunner().invoke(app, ["calibrate", "--db", str(support_history), "--out", str(out)])
     assert result.exit_code == 2
     assert "never writes into the bundled assets" in result.stderr
     assert not out.exists()
-
-
-def test_every_dimension_is_in_the_written_weights(support_history: Path, small_policy):
-    connection = connect(support_history)
-    result = calibrate(connection, load_policy(small_policy), as_of=AS_OF)
-    connection.close()
-    for weights in result.weights.values():
-        assert tuple(weights) == DIMENSIONS
