@@ -44,6 +44,11 @@ class DimensionScore(Decision):
     score: int = Field(ge=0, le=100, description="0-100, 100 is healthy.")
     weight: float = Field(description="Effective weight after renormalising missing dimensions.")
     evidence: list[Evidence]
+    unsmoothed: int | None = Field(
+        default=None,
+        description="This snapshot's own score when the previous snapshot was blended in "
+        "(history smoothing); null when it was not.",
+    )
 
 
 class MissingData(Decision):
@@ -201,6 +206,10 @@ class Assessment(Decision):
     score: int = Field(ge=0, le=100, description="Composite health, 100 is healthy.")
     raw_score: int = Field(ge=0, le=100, description="The score before guard-rail caps.")
     band: Band
+    band_note: str | None = Field(
+        description="Why the band differs from the score's plain reading (hysteresis); "
+        "null when it does not."
+    )
     tier: Tier
     tier_basis: str = Field(description="weekly_activity (seed 004) or score when absent.")
     confidence: Confidence

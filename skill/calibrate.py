@@ -59,7 +59,7 @@ import yaml
 from pydantic import BaseModel, Field
 
 from skill.engine import Engine, NoSignalsError
-from skill.engine.dimensions import READERS, round_half_up
+from skill.engine.dimensions import READERS, Reader, readers_for, round_half_up
 from skill.measure import AucResult, roc_auc
 from skill.policy import Policy, PolicyError, load_policy
 from skill.record import AccountRecord, Segment
@@ -219,10 +219,10 @@ def load_samples(
     return samples, outcomes
 
 
-def readings(sample: Sample) -> dict[str, float | str]:
+def readings(sample: Sample, readers: dict[str, Reader]) -> dict[str, float | str]:
     """Each signal's metric (numeric) or category, read as the engine reads it."""
     found: dict[str, float | str] = {}
-    for name, read in READERS.items():
+    for name, read in readers.items():
         reading = read(sample.record, sample.record.as_of or sample.as_of)
         if reading is None:
             continue
@@ -338,42 +338,66 @@ def fit_signals(
             binning = numeric_binning(name, [float(v) for v in values], cfg.bins, cfg.min_bin_share)
         if binning.size >= 2:
             binnings.append(binning)
-    offsets, width = [], 0
-    for binning in binnings:
-        offsets.append(width)
-        width += binning.size
-    matrix = numpy.zeros((len(train), width))
     labels = numpy.array([1 if churned else 0 for _, churned, _ in train])
-    for row, (values, _, _) in enumerate(train):
-        for binning, offset in zip(binnings, offsets, strict=True):
-            if binning.signal in values:
-                index = binning.index(values[binning.signal])
-                if index is not None:
-                    matrix[row, offset + index] = 1.0
-    groups = [account for _, _, account in train]
-    folds = min(cfg.folds, len(set(groups)))
-    model = logistic_cv(
-        Cs=cfg.regularisation,
-        cv=list(group_k_fold(n_splits=folds).split(matrix, labels, groups)),
-        scoring="neg_log_loss",
-        l1_ratios=(0.0,),
-        max_iter=5000,
-        use_legacy_attributes=False,
-    ).fit(matrix, labels)
-    coefficients = model.coef_[0]
-    fitted: dict[str, FittedSignal] = {}
-    for binning, offset in zip(binnings, offsets, strict=True):
-        column = matrix[:, offset : offset + binning.size]
-        counts = [int(c) for c in column.sum(axis=0)]
-        churn = [int(c) for c in (column * labels[:, None]).sum(axis=0)]
-        risk = [float(c) for c in coefficients[offset : offset + binning.size]]
-        total = sum(counts)
-        mean = sum(r * n for r, n in zip(risk, counts, strict=True)) / total
-        risk = [r - mean for r in risk]
+    churned_total = int(labels.sum())
+    kept_total = len(train) - churned_total
+    # Weight of evidence per bin (log of kept share over churned share, half a count
+    # added so an empty side stays finite): positive is healthier than average.
+    columns, woes, tallies, bin_rows = [], [], [], []
+    for binning in binnings:
+        index = [
+            binning.index(values[binning.signal]) if binning.signal in values else None
+            for values, _, _ in train
+        ]
+        counts = [0] * binning.size
+        churn = [0] * binning.size
+        for i, label in zip(index, labels, strict=True):
+            if i is not None:
+                counts[i] += 1
+                churn[i] += int(label)
+        woe = [
+            math.log(((n - c + 0.5) / kept_total) / ((c + 0.5) / churned_total))
+            for n, c in zip(counts, churn, strict=True)
+        ]
         direction = cfg.directions.get(binning.signal)
         if binning.edges is not None and direction is not None:
-            # higher is healthier: risk falls as the value rises.
-            risk = _isotonic(risk, [max(n, 1) for n in counts], increasing=direction == "lower")
+            woe = _isotonic(woe, [max(n, 1) for n in counts], increasing=direction == "higher")
+        present = sum(counts)
+        mean = sum(w * n for w, n in zip(woe, counts, strict=True)) / present
+        woe = [w - mean for w in woe]
+        columns.append([0.0 if i is None else woe[i] for i in index])
+        woes.append(woe)
+        tallies.append((counts, churn))
+        bin_rows.append(index)
+    groups = [account for _, _, account in train]
+    splits = list(
+        group_k_fold(n_splits=min(cfg.folds, len(set(groups)))).split(train, labels, groups)
+    )
+    # One coefficient per signal on its weight of evidence; a signal whose coefficient
+    # comes out the wrong way round (more evidence of health, more churn) is dropped
+    # and the rest refitted, as scorecards do.
+    active = [k for k in range(len(binnings)) if max(woes[k]) > min(woes[k])]
+    beta: dict[int, float] = {}
+    while active:
+        matrix = numpy.array([columns[k] for k in active]).T
+        model = logistic_cv(
+            Cs=cfg.regularisation,
+            cv=splits,
+            scoring="roc_auc",
+            l1_ratios=(0.0,),
+            max_iter=5000,
+            use_legacy_attributes=False,
+        ).fit(matrix, labels)
+        coefficients = dict(zip(active, model.coef_[0], strict=True))
+        wrong = [k for k, b in coefficients.items() if b >= 0]
+        if not wrong:
+            beta = {k: float(-b) for k, b in coefficients.items()}
+            break
+        active = [k for k in active if k not in wrong]
+    fitted: dict[str, FittedSignal] = {}
+    for k, binning in enumerate(binnings):
+        counts, churn = tallies[k]
+        risk = [-beta.get(k, 0.0) * w for w in woes[k]]
         medians = []
         if binning.edges is not None:
             values = sorted(float(r[binning.signal]) for r, _, _ in train if binning.signal in r)
@@ -618,7 +642,8 @@ def calibrate(connection: sqlite3.Connection, policy: Policy, *, as_of: date) ->
             churn_model=None,
             policy=None,
         )
-    train_rows = [(readings(s), bool(s.churned), s.account_id) for s in train]
+    readers = readers_for(policy.scoring)
+    train_rows = [(readings(s, readers), bool(s.churned), s.account_id) for s in train]
     fitted = fit_signals(train_rows, policy)
     scoring, weights = override_data(fitted, policy)
     before_engine = Engine(policy)

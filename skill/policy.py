@@ -115,6 +115,12 @@ class SignalRule(Strict):
         default=None, description="Piecewise-linear [value, score] points, values ascending."
     )
     values: dict[str, float] | None = Field(default=None, description="Score per category.")
+    min_count: int | None = Field(
+        default=None,
+        ge=1,
+        description="Ratio signals only: below this many (the larger of the two counts) the "
+        "change is too small to mean anything and scores as no change.",
+    )
 
     @model_validator(mode="after")
     def _one_mapping(self) -> SignalRule:
@@ -158,6 +164,9 @@ KNOWN_SIGNALS = frozenset(
         "success_milestones",
     }
 )
+
+
+RATIO_SIGNALS = frozenset({"login_trend", "ticket_trend"})
 
 
 class Threshold(Strict):
@@ -240,6 +249,12 @@ class Scoring(Strict):
                 raise ValueError(
                     f"weights.{segment.value}: weights must be >= 0 and sum to 1.0 (got {total:g})"
                 )
+        with_counts = sorted(n for n, r in self.signals.items() if r.min_count is not None)
+        if set(with_counts) - RATIO_SIGNALS:
+            raise ValueError(
+                f"signals: min_count applies to {sorted(RATIO_SIGNALS)} only, "
+                f"not {sorted(set(with_counts) - RATIO_SIGNALS)}"
+            )
         unknown = sorted(set(self.signals) - KNOWN_SIGNALS)
         if unknown:
             raise ValueError(
@@ -271,6 +286,10 @@ class FlagRule(Strict):
 
 class UsageDropRule(FlagRule):
     max_change_pct: float = Field(lt=0, description="Logins or activity change at or below this.")
+    min_logins: int = Field(
+        ge=0,
+        description="Logins prior 30d needed before a fall in logins counts (3 -> 1 does not).",
+    )
 
 
 class SupportSpikeRule(FlagRule):
@@ -446,10 +465,28 @@ class Gate(Strict):
         return self
 
 
+class SmoothingConfig(Strict):
+    """Noisy dimensions blend in the previous snapshot's value, so noise does not move the score."""
+
+    dimensions: list[Dimension]
+    weight_of_latest: float = Field(gt=0, le=1, description="1 means no smoothing.")
+    max_gap_days: int = Field(gt=0, description="An older previous snapshot is not blended in.")
+
+
 class HistoryConfig(Strict):
     score_drop_points: int = Field(gt=0)
+    score_drop_noise_multiple: float = Field(
+        ge=0, description="score_drop also needs a fall this many times the account's usual step."
+    )
+    score_drop_noise_snapshots: int = Field(
+        ge=2, description="Earlier snapshots needed before the account's usual step is known."
+    )
     usage_decline_periods: int = Field(ge=2)
     trend_steady_within: int = Field(ge=0)
+    smoothing: SmoothingConfig
+    band_hysteresis_points: int = Field(
+        ge=0, le=10, description="A band changes only when the score clears the line by this."
+    )
 
 
 class RelativeRisk(Strict):

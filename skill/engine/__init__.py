@@ -27,6 +27,7 @@ from skill.engine.scoring import (
     tier_for,
 )
 from skill.engine.shared import SharedPieces
+from skill.engine.stability import Smoother, band_with_hysteresis
 from skill.engine.trends import TrendDetector, usable_history
 from skill.policy import Policy
 from skill.record import AccountRecord
@@ -65,6 +66,7 @@ class Engine:
         self.legacy = LegacyScorer(policy.scoring.legacy, shared)
         self.actions = ActionPlanner(policy.actions, self.gate)
         self.trends = TrendDetector(policy.history)
+        self.smoother = Smoother(policy.history)
 
     def assess(
         self,
@@ -88,7 +90,9 @@ class Engine:
             else -days_between(record.renewal_date, as_of),
             notes_lower=" ".join(t for t in (record.notes, record.blocker_note) if t).lower(),
         )
-        dimensions = self.dimensions.score(ctx)
+        prior = usable_history(history, as_of)
+        previous = prior[-1] if prior else None
+        dimensions = self.smoother.smooth(self.dimensions.score(ctx), ctx, previous)
         if not dimensions:
             raise NoSignalsError(
                 "no health signals: give at least one usage, adoption, support, sentiment, "
@@ -102,13 +106,19 @@ class Engine:
         themes = self.risks.detect_themes(ctx)
         raw = composite(dimensions)
         score, caps = apply_guard_rails(raw, ctx, self.guard_rails, shared)
-        prior = usable_history(history, as_of)
         if prior:
             trend_flags = self.trends.detect(
                 score, ctx.dimension_scores.get(Dimension.USAGE), prior, as_of
             )
             flags = self.risks.add_flags(ctx, flags, trend_flags)
-        band = band_for(score, scoring)
+        band, band_note = band_with_hysteresis(
+            score,
+            band_for(score, scoring),
+            previous,
+            caps,
+            scoring,
+            policy.history.band_hysteresis_points,
+        )
         ctx.band = band
         tier, tier_basis = tier_for(ctx, score, scoring)
         legacy = self.legacy.score(ctx)
@@ -127,6 +137,7 @@ class Engine:
             score=score,
             raw_score=raw,
             band=band,
+            band_note=band_note,
             tier=tier,
             tier_basis=tier_basis,
             confidence=confidence,

@@ -266,6 +266,45 @@ READERS: dict[str, Reader] = {
     "success_milestones": _success_milestones,
 }
 
+# The two counts behind each ratio signal, for its `min_count`.
+RATIO_COUNTS: dict[str, tuple[str, str, str]] = {
+    "login_trend": ("logins_30d", "logins_prev_30d", "logins"),
+    "ticket_trend": ("tickets_30d", "tickets_prev_30d", "tickets"),
+}
+
+
+def _min_count_reader(name: str, read: Reader, min_count: int) -> Reader:
+    """A ratio of tiny counts (logins 3 vs 1) is noise: it reads as no change, and says so."""
+    current_field, previous_field, label = RATIO_COUNTS[name]
+
+    def guarded(r: AccountRecord, as_of: date) -> Reading | None:
+        reading = read(r, as_of)
+        if reading is None:
+            return None
+        current, previous = getattr(r, current_field), getattr(r, previous_field)
+        if max(current, previous) >= min_count:
+            return reading
+        return (
+            0.0,
+            None,
+            f"{label} {current} vs {previous} prior 30d: too few to compare "
+            f"(fewer than {min_count}), read as no change",
+        )
+
+    return guarded
+
+
+def readers_for(scoring: Scoring) -> dict[str, Reader]:
+    """The policy's signals with their readers, `min_count` applied."""
+    readers = {}
+    for name, rule in scoring.signals.items():
+        read = READERS[name]
+        if rule.min_count is not None and name in RATIO_COUNTS:
+            read = _min_count_reader(name, read, rule.min_count)
+        readers[name] = read
+    return readers
+
+
 SOURCE_FIELDS: dict[Source, tuple[str, ...]] = {
     Source.CRM: (
         "csat",
@@ -372,8 +411,9 @@ class DimensionScorer:
         grouped: dict[Dimension, list[tuple[str, Reader, Scale, float]]] = {
             d: [] for d in Dimension
         }
+        readers = readers_for(scoring)
         for name, rule in scoring.signals.items():
-            grouped[rule.dimension].append((name, READERS[name], signal_scale(rule), rule.weight))
+            grouped[rule.dimension].append((name, readers[name], signal_scale(rule), rule.weight))
         self.signals = tuple((d, tuple(signals)) for d, signals in grouped.items() if signals)
         # Why a dimension with weight has no score, by whether its source is connected.
         self.missing_reasons: dict[tuple[Dimension, bool], str] = {}

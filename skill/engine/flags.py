@@ -15,7 +15,11 @@ from skill.vocabulary import Dimension, RiskFlagCode
 def _usage_drop(ctx: AccountContext, rules: Flags) -> str | None:
     r = ctx.record
     limit = rules.usage_drop.max_change_pct
-    if r.logins_30d is not None and r.logins_prev_30d:
+    if (
+        r.logins_30d is not None
+        and r.logins_prev_30d
+        and (r.logins_prev_30d >= rules.usage_drop.min_logins)
+    ):
         change = pct_change(r.logins_30d, r.logins_prev_30d)
         if change <= limit:
             return (

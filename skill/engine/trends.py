@@ -8,6 +8,7 @@ supplies it); this stage only compares. It runs after scoring because
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable
 from datetime import date
 from itertools import pairwise
@@ -35,6 +36,8 @@ class TrendDetector:
 
     def __init__(self, config: HistoryConfig) -> None:
         self.drop_points = config.score_drop_points
+        self.noise_multiple = config.score_drop_noise_multiple
+        self.noise_snapshots = config.score_drop_noise_snapshots
         self.decline_periods = config.usage_decline_periods
 
     def trend(self, score: int, history: list[PriorAssessment]) -> ScoreTrend | None:
@@ -61,15 +64,27 @@ class TrendDetector:
             return found
         previous = history[-1]
         fall = previous.score - score
-        if fall >= self.drop_points:
+        threshold, basis = self._drop_threshold(history)
+        if fall >= threshold:
             found[RiskFlagCode.SCORE_DROP] = (
                 f"score {score} vs {previous.score} on {previous.as_of}: down {fall} points "
-                f"(threshold {self.drop_points})"
+                f"(threshold {threshold}{basis})"
             )
         declining = self._usage_declining(usage, history, as_of)
         if declining:
             found[RiskFlagCode.USAGE_DECLINING] = declining
         return found
+
+    def _drop_threshold(self, history: list[PriorAssessment]) -> tuple[int, str]:
+        """The policy's points, or more for an account whose score usually moves a lot."""
+        if len(history) < self.noise_snapshots or self.noise_multiple == 0:
+            return self.drop_points, ""
+        steps = sorted(abs(b.score - a.score) for a, b in pairwise(history))
+        usual = steps[len(steps) // 2]
+        noisy = math.ceil(self.noise_multiple * usual)
+        if noisy <= self.drop_points:
+            return self.drop_points, ""
+        return noisy, f", {self.noise_multiple:g}x this account's usual move of {usual}"
 
     def _usage_declining(
         self, usage: int | None, history: list[PriorAssessment], as_of: date

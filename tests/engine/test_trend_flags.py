@@ -36,9 +36,20 @@ def prior(weeks_ago: int, score: int, usage: int | None = None) -> PriorAssessme
     return PriorAssessment(as_of=week(weeks_ago), score=score, band="green", dimensions=dimensions)
 
 
+@pytest.fixture(scope="module")
+def unsmoothed(tmp_path_factory) -> Policy:
+    """Trend flags alone: no smoothing or band hysteresis (tests/engine/test_stability.py)."""
+    path = tmp_path_factory.mktemp("policy") / "unsmoothed.yaml"
+    path.write_text(
+        "history:\n  smoothing: {weight_of_latest: 1}\n  band_hysteresis_points: 0\n",
+        encoding="utf-8",
+    )
+    return load_policy(path)
+
+
 @pytest.fixture
-def engine(policy) -> Engine:
-    return Engine(policy, AutomationLevel.BALANCED)
+def engine(unsmoothed) -> Engine:
+    return Engine(unsmoothed, AutomationLevel.BALANCED)
 
 
 @pytest.fixture
