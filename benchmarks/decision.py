@@ -35,15 +35,14 @@ from __future__ import annotations
 import argparse
 import csv
 import io
-import json
 import platform
 import sqlite3
-import statistics
 import sys
 import tempfile
 import time
 from collections import defaultdict
 from datetime import date, timedelta
+from itertools import pairwise
 from pathlib import Path
 
 from worlds import WORLDS, History, simulate
@@ -114,17 +113,13 @@ def write_outcomes(history: History, folder: Path) -> Path:
 
 def _assessments(connection: sqlite3.Connection, keep: set[str]) -> dict[str, list[tuple]]:
     by_account: dict[str, list[tuple]] = defaultdict(list)
-    tasks = {
-        (a, d) for a, d in connection.execute("SELECT account_id, as_of FROM review_tasks")
-    }
+    tasks = {(a, d) for a, d in connection.execute("SELECT account_id, as_of FROM review_tasks")}
     for account_id, as_of, score, band, tier in connection.execute(
         "SELECT account_id, as_of, score, band, tier FROM assessments ORDER BY account_id, as_of"
     ):
         if account_id in keep:
             day = date.fromisoformat(as_of)
-            by_account[account_id].append(
-                (day, score, band, tier, (account_id, as_of) in tasks)
-            )
+            by_account[account_id].append((day, score, band, tier, (account_id, as_of) in tasks))
     return by_account
 
 
@@ -185,7 +180,7 @@ def judge(connection: sqlite3.Connection, history: History, keep: set[str]) -> d
     steps = moved = 0
     for account_id, series in rows.items():
         if account_id in history.stable:
-            for before, after in zip(series, series[1:], strict=False):
+            for before, after in pairwise(series):
                 steps += 1
                 moved += abs(after[1] - before[1]) >= MOVE_POINTS
     result["stable_moves"] = moved / steps if steps else None

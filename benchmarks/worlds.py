@@ -80,8 +80,7 @@ WORLDS: dict[str, World] = {
         ),
         World(
             "payment",
-            "churn follows billing trouble (overdue or failed payments); "
-            "product analytics and CRM",
+            "churn follows billing trouble (overdue or failed payments); product analytics and CRM",
             {"payment": 1.0},
             frozenset({"product", "crm"}),
         ),

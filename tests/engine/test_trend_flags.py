@@ -12,7 +12,7 @@ import pytest
 
 from skill.assessment import Assessment, PriorAssessment
 from skill.engine import Engine
-from skill.policy import PolicyError, load_policy
+from skill.policy import Policy, PolicyError, load_policy
 from skill.vocabulary import AutomationLevel, RiskFlagCode
 
 AS_OF = date(2026, 11, 23)
