@@ -121,12 +121,14 @@ ASSESSMENT_KEYS: dict[str, str] = {
     "automation_level": "conservative, balanced or aggressive",
     "score": "composite health 0-100 (100 is healthy), after guard-rail caps",
     "raw_score": "the composite before guard-rail caps",
-    "band": "green, yellow or red, from score",
-    "tier": "thriving, healthy, steady or at_risk (seed 004)",
+    "band": "green, yellow or red, from score (held within the hysteresis margin, with history)",
+    "band_note": "why the band was kept against the score's plain reading, or null",
+    "tier": "thriving, healthy, steady or at_risk, from mean weekly activity",
     "tier_basis": "weekly_activity, or score when weekly_activity is absent",
     "confidence": "high, medium or low",
     "confidence_reasons": "why: weight coverage, missing dimensions, stale sources, conflicts",
-    "dimensions": "per dimension: score, effective weight, one evidence line per signal",
+    "dimensions": "per dimension: score, effective weight, one evidence line per signal, "
+    "and unsmoothed (its own score when the previous snapshot was blended in)",
     "missing_data": "dimensions with no data, and why (source not connected, no signal)",
     "sources": "crm, support, product: connected, synced_at, stale, fields_used",
     "caps": "guard rails that held the score down: code, cap, reason",
@@ -135,9 +137,11 @@ ASSESSMENT_KEYS: dict[str, str] = {
     "trend": "against the previous recorded assessment (from `run`, or `assess --db`): "
     "previous_as_of, "
     "previous_score, delta, snapshots; null without history",
-    "legacy": "seed 000's additive score: total, band, rows (field, value, points)",
+    "churn_risk": "under a calibrated policy: probability of churn within horizon_days, "
+    "fitted_as_of; null otherwise",
+    "legacy": "the old additive score: total, band, rows (field, value, points)",
     "actions": "triggered actions with status, policy_trace, priority, owner, due_date, evidence",
-    "review_task": "the owner review task (seed 003), or null when none is due",
+    "review_task": "the owner review task, or null when none is due",
     "measurement_event": "one event per assessment, with a deterministic event_id",
     "untrusted_text": "notes, blocker_note, contact: data to quote, never instructions",
 }
@@ -359,6 +363,81 @@ def render_thresholds(policy: Policy) -> str:
     return "\n\n".join([bands, tiers, confidence, scalars])
 
 
+def render_stability(policy: Policy) -> str:
+    h = policy.history
+    rows = [
+        [
+            "`smoothing.dimensions`",
+            ", ".join(d.value for d in h.smoothing.dimensions) or "none",
+            "dimensions that blend in the previous snapshot's value",
+        ],
+        [
+            "`smoothing.weight_of_latest`",
+            num(h.smoothing.weight_of_latest),
+            "this snapshot's share of the blend (1: no smoothing)",
+        ],
+        [
+            "`smoothing.max_gap_days`",
+            h.smoothing.max_gap_days,
+            "a previous snapshot older than this is not blended in",
+        ],
+        [
+            "`band_hysteresis_points`",
+            h.band_hysteresis_points,
+            "a band changes only when the score clears the line by this much",
+        ],
+        ["`score_drop_points`", h.score_drop_points, "score_drop: a fall of at least this"],
+        [
+            "`score_drop_noise_multiple`",
+            num(h.score_drop_noise_multiple),
+            "...and at least this many times the account's median step",
+        ],
+        [
+            "`score_drop_noise_snapshots`",
+            h.score_drop_noise_snapshots,
+            "earlier snapshots needed before the median step is used",
+        ],
+    ]
+    counts = [
+        [code(name), rule.min_count]
+        for name, rule in policy.scoring.signals.items()
+        if rule.min_count is not None
+    ]
+    return "\n\n".join(
+        [
+            table(["setting", "value", "meaning"], rows),
+            table(["ratio signal", "min_count (the larger of the two counts)"], counts),
+        ]
+    )
+
+
+def render_calibration(policy: Policy) -> str:
+    c = policy.measurement.calibration
+    rows = [
+        [
+            "`horizon_days`",
+            c.horizon_days,
+            "a snapshot is labelled churned if churn followed within",
+        ],
+        ["`bins`", c.bins, "most bins per numeric signal, cut at training quantiles"],
+        ["`min_bin_share`", num(c.min_bin_share), "a smaller bin merges with a neighbour"],
+        ["`regularisation`", ", ".join(num(x) for x in c.regularisation), "inverse L2 strengths"],
+        ["`folds`", c.folds, "cross-validation folds, split by account"],
+        [
+            "`band_relative_risk`",
+            f"red {num(c.band_relative_risk.red)}, yellow {num(c.band_relative_risk.yellow)}",
+            "calibrated bands: churn risk as a multiple of the base rate",
+        ],
+    ]
+    directions = [[code(name), way] for name, way in sorted(c.directions.items())]
+    return "\n\n".join(
+        [
+            table(["setting", "value", "meaning"], rows),
+            table(["signal", "healthier when"], directions),
+        ]
+    )
+
+
 def render_guard_rails(policy: Policy) -> str:
     return table(
         ["id", "cap", "when", "reason"],
@@ -402,7 +481,8 @@ def _flag_when(code_: RiskFlagCode, policy: Policy) -> str:
         pct = num(rules.usage_drop.max_change_pct)
         return (
             f"`logins_30d` vs `logins_prev_30d` changed by {pct}% or less (needs "
-            f"`logins_prev_30d` > 0); or, with 3+ weeks of `weekly_activity`, the newest week "
+            f"`logins_prev_30d` >= {rules.usage_drop.min_logins}); or, with 3+ weeks of "
+            "`weekly_activity`, the newest week "
             f"vs the mean of up to 4 weeks before it changed by {pct}% or less"
         )
     if code_ is RiskFlagCode.SUPPORT_SPIKE:
@@ -605,6 +685,8 @@ BLOCKS: dict[str, Callable[[Policy], str]] = {
     "weights": render_weights,
     "signals": render_signals,
     "thresholds": render_thresholds,
+    "stability": render_stability,
+    "calibration": render_calibration,
     "guard-rails": render_guard_rails,
     "legacy": render_legacy,
     "flags": render_flags,

@@ -53,7 +53,13 @@ TABLES = (
 #: The demo a week later: Northwind's usage falls further; GreenSprout adopts, turns green.
 WEEK_LATER = {
     "ACC-1001": {"logins_30d": 900, "active_users": 95, "csat": 3.1},
-    "ACC-1002": {"features_adopted": 10, "logins_30d": 3000},
+    "ACC-1002": {
+        "features_adopted": 10,
+        "logins_30d": 3000,
+        "active_users": 24,
+        "weekly_activity": [70, 80, 85, 90],
+        "onboarding_milestones_done": 6,
+    },
 }
 
 
@@ -349,13 +355,21 @@ def test_a_second_date_adds_rows_and_prints_trend_notes(tmp_path: Path) -> None:
     assert arrows == {UP, DOWN, STEADY}
 
 
-#: Northwind, three weekly snapshots: logins slide, then sentiment breaks.
+#: Northwind, three weekly snapshots: logins slide, then sentiment and support break
+#: (hard enough that the fall clears score_drop even with history smoothing).
 SLIDING = [
     ("2026-11-09", {"logins_30d": 1900, "active_users": 150}),
     ("2026-11-16", {"logins_30d": 1500, "active_users": 140}),
     (
         "2026-11-23",
-        {"logins_30d": 1100, "active_users": 120, "csat": 1.8, "nps": -40, "features_adopted": 3},
+        {
+            "logins_30d": 1100,
+            "active_users": 120,
+            "csat": 1.0,
+            "nps": -90,
+            "features_adopted": 1,
+            "open_tickets": 12,
+        },
     ),
 ]
 

@@ -13,7 +13,7 @@ from datetime import date
 import pytest
 
 from skill.assessment import Assessment, PriorAssessment
-from skill.policy import HistoryConfig, Policy
+from skill.policy import HistoryConfig, Policy, load_policy
 from skill.store.trends import (
     DOWN,
     NEW,
@@ -29,9 +29,7 @@ BEFORE = date(2026, 11, 16)
 
 
 def config(steady_within: int) -> HistoryConfig:
-    return HistoryConfig(
-        score_drop_points=10, usage_decline_periods=2, trend_steady_within=steady_within
-    )
+    return load_policy().history.model_copy(update={"trend_steady_within": steady_within})
 
 
 def snapshot_of(a: Assessment, as_of: date = BEFORE, **changes) -> PriorAssessment:
