@@ -64,6 +64,7 @@ class Engine:
         self.legacy = LegacyScorer(policy.scoring.legacy, shared)
         self.actions = ActionPlanner(policy.actions, self.gate)
         self.trends = TrendDetector(policy.history)
+        self.renewal_soon = policy.risk.flags.renewal_soon
 
     def assess(
         self,
@@ -85,6 +86,7 @@ class Engine:
             days_to_renewal=None
             if record.renewal_date is None
             else -days_between(record.renewal_date, as_of),
+            renewal_window=self.renewal_soon.window(record.contract_term),
             notes_lower=" ".join(t for t in (record.notes, record.blocker_note) if t).lower(),
         )
         dimensions = self.dimensions.score(ctx)
@@ -121,6 +123,7 @@ class Engine:
             arr=record.arr,
             renewal_date=record.renewal_date,
             days_to_renewal=ctx.days_to_renewal,
+            contract_term=record.contract_term,
             as_of=as_of,
             automation_level=level,
             score=score,
