@@ -507,6 +507,12 @@ class MeasurementConfig(Strict):
     holdout_share: float = Field(gt=0, lt=1)
     churn_outcomes: list[Literal["churned", "downgraded", "renewed", "expanded"]]
     report_movers: int = Field(ge=1)
+    min_auc: float = Field(
+        ge=0.5, le=1, description="measure calls the score weak below this ROC AUC."
+    )
+    min_band_outcomes: int = Field(
+        ge=1, description="A band's churn rate enters the order check from this many outcomes."
+    )
 
 
 class Policy(Strict):

@@ -169,6 +169,11 @@ def test_a_renewal_window_as_long_as_its_contract_term_is_named(tmp_path: Path) 
     assert "monthly: a 90-day window is as long as the contract itself" in message
 
 
+def test_a_measurement_auc_floor_below_a_coin_toss_is_named(tmp_path: Path) -> None:
+    message = load_error(tmp_path, {"measurement": {"min_auc": 0.3}})
+    assert "measurement.min_auc = 0.3" in message
+
+
 def test_unknown_top_level_key_is_named(tmp_path: Path) -> None:
     message = load_error(tmp_path, {"colour": "blue"})
     assert "colour" in message
