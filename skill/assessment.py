@@ -7,7 +7,7 @@ from datetime import date
 from pydantic import BaseModel, ConfigDict, Field
 
 from skill.ingest import Rejection
-from skill.record import Lifecycle, Segment
+from skill.record import ContractTerm, Lifecycle, Segment
 from skill.vocabulary import (
     ActionKind,
     ActionStatus,
@@ -201,6 +201,9 @@ class Assessment(Decision):
     arr: float | None
     renewal_date: date | None
     days_to_renewal: int | None
+    contract_term: ContractTerm | None = Field(
+        default=None, description="The input's contract_term; null when not given."
+    )
     as_of: date
     automation_level: AutomationLevel
     score: int = Field(ge=0, le=100, description="Composite health, 100 is healthy.")

@@ -94,6 +94,8 @@ ALIASES: dict[str, str] = {
     "customer_segment": "segment",
     "annual_recurring_revenue": "arr",
     "contract_end_date": "renewal_date",
+    "contract_length": "contract_term",
+    "subscription_term": "contract_term",
     "csat_score": "csat",
     "nps_score": "nps",
 }

@@ -448,7 +448,9 @@ def build_server(policy: Policy | None = None, db_path: Path | None = None) -> M
 
     @server.tool(
         description="How well the health score predicted what happened (seed 003's measurement "
-        "plan), over everything recorded up to as_of: ROC AUC and churn rate by band and tier "
+        "plan), over everything recorded up to as_of. Read `verdict` first: ok, weak (the "
+        "score ranks churn poorly here; its reasons say why and calibrate is the next step) "
+        "or insufficient_data. Then: ROC AUC and churn rate by band and tier "
         "next to the legacy additive score, false positives, missed risks, score changes "
         "reviewed and owner follow-through, overall and per segment. " + GATE_CONTRACT,
         annotations=READ_ONLY,

@@ -35,6 +35,15 @@ downgraded); every other outcome is "kept" (renewed, expanded).
 
 Every figure carries the number of outcomes (or actions, or tasks) behind it.
 No clock: `as_of` is an argument.
+
+The verdict (`judge_score`) says in one sentence whether the score is good
+enough here, so nobody has to read the tables to find out: ``insufficient_data``
+below ``measurement.min_outcomes`` matched outcomes or ``min_churned`` churned
+(or with no kept outcome); ``weak`` when the health score's AUC is below
+``measurement.min_auc``, or when churn rates by band are out of order (among the
+bands with at least ``min_band_outcomes`` outcomes, red must churn at least as
+much as yellow and yellow at least as much as green); ``ok`` otherwise. The
+weekly report repeats the same verdict through `score_verdict`.
 """
 
 from __future__ import annotations
@@ -43,11 +52,12 @@ import sqlite3
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from datetime import date
-from typing import NamedTuple
+from itertools import pairwise
+from typing import Literal, NamedTuple
 
 from pydantic import BaseModel, Field
 
-from skill.policy import Policy
+from skill.policy import MeasurementConfig, Policy
 from skill.record import Segment
 from skill.vocabulary import Band, Tier
 
@@ -55,10 +65,13 @@ __all__ = [
     "AucResult",
     "Measurement",
     "Observation",
+    "Verdict",
+    "judge_score",
     "load_observations",
     "measure",
     "render_markdown",
     "roc_auc",
+    "score_verdict",
 ]
 
 
@@ -228,7 +241,28 @@ class SegmentRates(BaseModel):
     churn_by_legacy_band: list[Rate]
 
 
+VerdictStatus = Literal["ok", "weak", "insufficient_data"]
+
+
+class Verdict(BaseModel):
+    """Whether the health score ranks churn well enough on these outcomes."""
+
+    status: VerdictStatus
+    summary: str = Field(
+        description="One plain sentence: the first line of `measure` and of the weekly "
+        "report's calibration section."
+    )
+    reasons: list[str] = Field(
+        description="weak: each problem found; insufficient_data: what is missing; ok: empty."
+    )
+    outcomes: int = Field(description="Matched outcomes judged.")
+    churned: int
+    auc: float | None = Field(description="The health score's ROC AUC over all outcomes.")
+    min_auc: float = Field(description="measurement.min_auc: a lower AUC is weak.")
+
+
 class Measurement(BaseModel):
+    verdict: Verdict = Field(description="Is the score good enough here? Read this first.")
     as_of: date
     policy_version: str
     churn_outcomes: list[str]
@@ -403,6 +437,84 @@ def _score_changes(connection: sqlite3.Connection, day: str, threshold: int) -> 
     )
 
 
+# -- the verdict --------------------------------------------------------------------
+
+_CALIBRATE = "Run `account-health calibrate` to fit the weights to your own outcomes."
+_IMPORT = "Import more with `account-health outcomes import`."
+_RISKIER_FIRST = (Band.RED.value, Band.YELLOW.value, Band.GREEN.value)
+
+
+def _band_order_problems(rates: list[Rate], min_outcomes: int) -> tuple[list[str], int]:
+    """Each pair of neighbouring bands (among those with enough outcomes) whose churn
+    runs the wrong way, and how many bands were compared."""
+    by_band = {r.group: r for r in rates}
+    compared = [by_band[b] for b in _RISKIER_FIRST if b in by_band and by_band[b].n >= min_outcomes]
+    problems = [
+        f"{safer.group} accounts churned more than {riskier.group} ones "
+        f"({pct(safer.rate)} of {safer.n:,} vs {pct(riskier.rate)} of {riskier.n:,})"
+        for riskier, safer in pairwise(compared)
+        if safer.churned * riskier.n > riskier.churned * safer.n
+    ]
+    return problems, len(compared)
+
+
+def judge_score(overall: Ranking, by_band: list[Rate], config: MeasurementConfig) -> Verdict:
+    """The verdict on the health score from its overall ranking and churn by band."""
+    n, churned, auc = overall.n, overall.churned, overall.score_auc.value
+    floor = f"{config.min_auc:.2f}"
+
+    def verdict(status: VerdictStatus, summary: str, reasons: list[str]) -> Verdict:
+        return Verdict(
+            status=status,
+            summary=summary,
+            reasons=reasons,
+            outcomes=n,
+            churned=churned,
+            auc=auc,
+            min_auc=config.min_auc,
+        )
+
+    too_few = n < config.min_outcomes or churned < config.min_churned
+    if too_few or auc is None:
+        missing = (
+            f"{n:,} outcomes with {churned:,} churned; judging needs at least "
+            f"{config.min_outcomes:,} with {config.min_churned:,} churned"
+            if too_few
+            else f"{n:,} outcomes but {overall.score_auc.reason}"
+        )
+        summary = f"Not enough outcomes to judge the health score yet: {missing}. {_IMPORT}"
+        return verdict("insufficient_data", summary, [missing])
+    problems = []
+    if auc < config.min_auc:
+        problems.append(f"AUC {auc:.3f} on {n:,} outcomes (below {floor})")
+    order, compared = _band_order_problems(by_band, config.min_band_outcomes)
+    problems += order
+    if problems:
+        summary = f"The health score does not rank churn well here: {'; '.join(problems)}."
+        return verdict("weak", f"{summary} {_CALIBRATE}", problems)
+    bands = (
+        "churn rates by band are in order"
+        if compared >= 2
+        else f"too few bands with {config.min_band_outcomes:,} outcomes to compare churn rates"
+    )
+    summary = (
+        f"The health score ranks churn well enough here: AUC {auc:.3f} on {n:,} outcomes "
+        f"({floor} or more), and {bands}."
+    )
+    return verdict("ok", summary, [])
+
+
+def score_verdict(observations: list[Observation], policy: Policy) -> Verdict:
+    """`judge_score` straight from matched outcomes, for readers that need only the verdict."""
+    churn_set = frozenset(policy.measurement.churn_outcomes)
+
+    def churn(o: Observation) -> bool:
+        return o.outcome in churn_set
+
+    by_band = _rates([b.value for b in Band], observations, lambda o: o.band, churn)
+    return judge_score(_ranking("all", observations, churn), by_band, policy.measurement)
+
+
 def measure(
     connection: sqlite3.Connection, policy: Policy, *, as_of: date, owners: int = 10
 ) -> Measurement:
@@ -439,7 +551,9 @@ def measure(
             f"{recorded - len(observations)} of {recorded} outcomes have no assessment recorded "
             "before the outcome date and are left out"
         )
+    churn_by_band = by_band(observations)
     return Measurement(
+        verdict=judge_score(ranking[0], churn_by_band, policy.measurement),
         as_of=as_of,
         policy_version=policy.version,
         churn_outcomes=sorted(churn_set),
@@ -450,7 +564,7 @@ def measure(
             by_outcome=dict(sorted(Counter(o.outcome for o in observations).items())),
         ),
         ranking=ranking,
-        churn_by_band=by_band(observations),
+        churn_by_band=churn_by_band,
         churn_by_tier=by_tier(observations),
         churn_by_legacy_band=by_legacy(observations),
         churn_by_segment=[
@@ -505,6 +619,8 @@ def render_markdown(m: Measurement) -> str:
     o = m.outcomes
     by_outcome = ", ".join(f"{k} {v}" for k, v in o.by_outcome.items()) or "none"
     lines = [
+        m.verdict.summary,
+        "",
         f"# Score measurement, as of {m.as_of.isoformat()}",
         "",
         f"Outcomes: {o.matched} matched to the assessment live before them "

@@ -11,13 +11,13 @@ import hashlib
 import json
 from functools import cached_property
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from skill.paths import assets_dir
-from skill.record import Lifecycle, Segment
+from skill.record import ContractTerm, Lifecycle, Segment
 from skill.vocabulary import (
     TREND_FLAGS,
     ActionKind,
@@ -66,7 +66,11 @@ class Condition(Strict):
     fields_at_least: dict[str, float] = {}
     fields_missing: list[str] = []
     arr_at_least: float | None = None
-    renewal_within_days: int | None = None
+    renewal_within_days: int | None = Field(
+        default=None,
+        description="Renewal date within this many days (or passed), on a contract whose "
+        "term has a renewal_soon window: never for month-to-month by default.",
+    )
     notes_mention_any: list[str] = Field(
         default=[], description="Lower-case words searched in notes and blocker_note."
     )
@@ -311,6 +315,56 @@ class DaysRule(FlagRule):
     days: int = Field(ge=0)
 
 
+# The shortest length of each contract term, in days: a renewal window this long
+# would hold for every such account all the time (the 90-day window on a monthly
+# contract was exactly that).
+TERM_DAYS: dict[ContractTerm, int] = {
+    ContractTerm.MONTHLY: 28,
+    ContractTerm.QUARTERLY: 89,
+    ContractTerm.ANNUAL: 365,
+    ContractTerm.MULTI_YEAR: 730,
+}
+
+Window = Annotated[int, Field(ge=0)] | None
+
+
+class TermWindows(Strict):
+    """Days before the renewal date that count as "renewal soon", per contract term.
+
+    null means never: a month-to-month contract renews every month, so its
+    renewal date says nothing about risk.
+    """
+
+    monthly: Window
+    quarterly: Window
+    annual: Window
+    multi_year: Window
+
+    @model_validator(mode="after")
+    def _shorter_than_the_term(self) -> TermWindows:
+        for term, length in TERM_DAYS.items():
+            days = getattr(self, term.value)
+            if days is not None and days >= length:
+                raise ValueError(
+                    f"{term.value}: a {days}-day window is as long as the contract itself "
+                    f"({length} days or more), so every {term.label} would always be "
+                    "renewal soon; use fewer days, or null for never"
+                )
+        return self
+
+    def window(self, term: ContractTerm) -> int | None:
+        return getattr(self, term.value)
+
+
+class RenewalSoonRule(FlagRule):
+    days: int = Field(ge=0, description="The window when the record has no contract_term.")
+    days_by_term: TermWindows
+
+    def window(self, term: ContractTerm | None) -> int | None:
+        """The account's window in days; None: its renewal date is never renewal soon."""
+        return self.days if term is None else self.days_by_term.window(term)
+
+
 class CountRule(FlagRule):
     min_count: int = Field(ge=1)
 
@@ -329,7 +383,7 @@ class Flags(Strict):
     support_spike: SupportSpikeRule
     nps_detractor: DetractorRule
     payment_issue: PaymentRule
-    renewal_soon: DaysRule
+    renewal_soon: RenewalSoonRule
     no_exec_touch: DaysRule
     recent_escalation: CountRule
     missed_milestones: CountRule
@@ -534,6 +588,12 @@ class MeasurementConfig(Strict):
     holdout_share: float = Field(gt=0, lt=1)
     churn_outcomes: list[Literal["churned", "downgraded", "renewed", "expanded"]]
     report_movers: int = Field(ge=1)
+    min_auc: float = Field(
+        ge=0.5, le=1, description="measure calls the score weak below this ROC AUC."
+    )
+    min_band_outcomes: int = Field(
+        ge=1, description="A band's churn rate enters the order check from this many outcomes."
+    )
     calibration: CalibrationConfig
 
 

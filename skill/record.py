@@ -79,6 +79,42 @@ class PaymentStatus(LenientEnum):
         return {"paid": cls.CURRENT, "ok": cls.CURRENT, "past_due": cls.OVERDUE}
 
 
+class ContractTerm(LenientEnum):
+    """How often the contract renews: its length, not how often it is invoiced."""
+
+    MONTHLY = "monthly"
+    QUARTERLY = "quarterly"
+    ANNUAL = "annual"
+    MULTI_YEAR = "multi_year"
+
+    @classmethod
+    def _aliases(cls) -> dict[str, LenientEnum]:
+        return {
+            "month": cls.MONTHLY,
+            "month_to_month": cls.MONTHLY,
+            "mtm": cls.MONTHLY,
+            "m2m": cls.MONTHLY,
+            "1_month": cls.MONTHLY,
+            "quarter": cls.QUARTERLY,
+            "3_months": cls.QUARTERLY,
+            "annually": cls.ANNUAL,
+            "yearly": cls.ANNUAL,
+            "year": cls.ANNUAL,
+            "1_year": cls.ANNUAL,
+            "12_months": cls.ANNUAL,
+            "multiyear": cls.MULTI_YEAR,
+            "2_years": cls.MULTI_YEAR,
+            "3_years": cls.MULTI_YEAR,
+            "24_months": cls.MULTI_YEAR,
+            "36_months": cls.MULTI_YEAR,
+        }
+
+    @property
+    def label(self) -> str:
+        """How evidence names it: "multi-year contract"."""
+        return f"{self.value.replace('_', '-')} contract"
+
+
 class Champion(LenientEnum):
     STRONG = "strong"
     WEAK = "weak"
@@ -214,6 +250,10 @@ class AccountRecord(BaseModel):
     )
     arr: Money = Field(default=None, description="Annual recurring revenue, in currency units.")
     renewal_date: Day = Field(default=None, description="Contract renewal date (ISO 8601).")
+    contract_term: Annotated[ContractTerm | None, BeforeValidator(_optional_enum)] = Field(
+        default=None,
+        description="How often the contract renews: monthly, quarterly, annual or multi_year.",
+    )
     as_of: Day = Field(default=None, description="Date the signals describe (ISO 8601).")
 
     # usage

@@ -29,7 +29,7 @@ from skill.policy import (
     Policy,
     load_policy,
 )
-from skill.record import AccountRecord, Segment
+from skill.record import AccountRecord, ContractTerm, Segment
 from skill.vocabulary import Dimension, RiskFlagCode, Sensitivity
 
 # --- hand-kept facts the models do not carry: group, unit and an example per field
@@ -45,6 +45,7 @@ FIELD_DOCS: dict[str, tuple[str, str, Any]] = {
     "contact_email": ("contact", "", "alex.morgan@northwind.example"),
     "arr": ("identity", "currency units per year", 84000),
     "renewal_date": ("identity", "date", "2027-01-12"),
+    "contract_term": ("identity", "", "annual"),
     "as_of": ("identity", "date", "2026-11-23"),
     "active_users": ("usage", "users", 142),
     "licensed_seats": ("usage", "seats", 220),
@@ -117,6 +118,7 @@ ASSESSMENT_KEYS: dict[str, str] = {
     "arr": "annual recurring revenue, or null",
     "renewal_date": "renewal date, or null",
     "days_to_renewal": "days from as_of to renewal_date (negative: passed), or null",
+    "contract_term": "monthly, quarterly, annual, multi_year, or null when not given",
     "as_of": "the date the assessment describes",
     "automation_level": "conservative, balanced or aggressive",
     "score": "composite health 0-100 (100 is healthy), after guard-rail caps",
@@ -207,7 +209,10 @@ def condition_text(cond: Condition) -> str:
     if cond.arr_at_least is not None:
         parts.append(f"`arr` >= {num(cond.arr_at_least)}")
     if cond.renewal_within_days is not None:
-        parts.append(f"renewal within {cond.renewal_within_days} days (or passed)")
+        parts.append(
+            f"renewal within {cond.renewal_within_days} days (or passed); never for a "
+            "`contract_term` whose `renewal_soon` window is null"
+        )
     if cond.notes_mention_any:
         words = ", ".join(code(w) for w in cond.notes_mention_any)
         parts.append(f"`notes` or `blocker_note` contains any of {words} (case-insensitive)")
@@ -500,7 +505,16 @@ def _flag_when(code_: RiskFlagCode, policy: Policy) -> str:
     if code_ is RiskFlagCode.PAYMENT_ISSUE:
         return "`payment_status` is " + " or ".join(rules.payment_issue.statuses)
     if code_ is RiskFlagCode.RENEWAL_SOON:
-        return f"`renewal_date` within {rules.renewal_soon.days} days of `as_of`, or passed"
+        r = rules.renewal_soon
+        terms = ", ".join(
+            f"{term.value} {'never' if days is None else f'{days} days'}"
+            for term in ContractTerm
+            for days in [r.days_by_term.window(term)]
+        )
+        return (
+            f"`renewal_date` within {r.days} days of `as_of`, or passed; with a "
+            f"`contract_term`, within that term's window instead ({terms})"
+        )
     if code_ is RiskFlagCode.NO_EXEC_TOUCH:
         return f"`last_exec_touch_date` {rules.no_exec_touch.days}+ days before `as_of`"
     if code_ is RiskFlagCode.RECENT_ESCALATION:

@@ -21,8 +21,10 @@ the `as_of` given (no clock: without one, simply the latest). Sections:
   open tasks of the same account are counted as superseded), and actions
   waiting for a decision (outbox state ``pending``), by due date; overdue
   means due before the report date. Up to `limit` rows each.
-- Calibration status: outcomes matched to an earlier assessment against what
-  `account-health calibrate` needs per segment, and the last calibration run.
+- Calibration status: first `measure`'s verdict on the health score (the same
+  sentence, from `skill.measure.score_verdict`), then outcomes matched to an
+  earlier assessment against what `account-health calibrate` needs per segment,
+  and the last calibration run.
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ from datetime import date
 
 from pydantic import BaseModel, Field
 
+from skill.measure import Verdict, load_observations, score_verdict
 from skill.policy import Policy
 from skill.record import Segment
 from skill.store.history import idempotency_key
@@ -140,6 +143,7 @@ class LastCalibration(BaseModel):
 
 
 class CalibrationStatus(BaseModel):
+    verdict: Verdict = Field(description="measure's verdict on the health score, word for word.")
     outcomes: int = Field(description="Outcomes matched to an earlier assessment.")
     churned: int
     min_outcomes: int = Field(description="Needed per segment.")
@@ -396,19 +400,9 @@ def calibration_status(
     """How close `calibrate` is to having enough outcomes, and its last run."""
     m = policy.measurement
     churn = frozenset(m.churn_outcomes)
-    n: Counter[str] = Counter()
-    churned: Counter[str] = Counter()
-    for segment, outcome, count in connection.execute(
-        "SELECT a.segment, o.outcome, COUNT(*) FROM (SELECT account_id, outcome, "
-        "(SELECT MAX(b.as_of) FROM assessments AS b WHERE b.account_id = outcomes.account_id "
-        "AND b.as_of < outcomes.outcome_date) AS live FROM outcomes WHERE outcome_date <= ?) AS o "
-        "JOIN assessments AS a ON a.account_id = o.account_id AND a.as_of = o.live "
-        "GROUP BY a.segment, o.outcome",
-        (as_of.isoformat(),),
-    ):
-        n[segment] += count
-        if outcome in churn:
-            churned[segment] += count
+    observations, _ = load_observations(connection, as_of)
+    n = Counter(o.segment for o in observations)
+    churned = Counter(o.segment for o in observations if o.outcome in churn)
     segments = [
         SegmentReadiness(
             segment=s.value,
@@ -446,6 +440,7 @@ def calibration_status(
         summary += "not ready to calibrate: " + ", ".join(_needs(s) for s in segments)
     summary += f" (each segment needs {m.min_outcomes} outcomes with {m.min_churned} churned)"
     return CalibrationStatus(
+        verdict=score_verdict(observations, policy),
         outcomes=total,
         churned=total_churned,
         min_outcomes=m.min_outcomes,
@@ -572,7 +567,7 @@ def render_markdown(r: PortfolioReport) -> str:
         ]
         lines.append("")
     c = r.calibration
-    lines += ["## Calibration status", "", c.summary + "."]
+    lines += ["## Calibration status", "", c.verdict.summary, "", c.summary + "."]
     if c.last is None:
         lines.append("No calibration run recorded yet (`account-health calibrate`).")
     else:

@@ -24,7 +24,9 @@ from skill import assess
 from skill.assessment import Assessment
 from skill.policy import Policy, load_policy
 from skill.record import AccountRecord
+from skill.store.db import connect
 from skill.store.history import RunInfo, finish_run, record_assessments, run_id_for, start_run
+from skill.store.outcomes import import_outcomes
 
 WEEK_1 = date(2026, 11, 16)
 WEEK_2 = date(2026, 11, 23)
@@ -127,3 +129,20 @@ def write_outcomes(path: Path, rows: Sequence[tuple[str, str, str]]) -> Path:
         writer.writerow(["account_id", "outcome", "date"])
         writer.writerows(rows)
     return path
+
+
+def record_outcomes(
+    path: Path, cases: Sequence[tuple[dict[str, Any], str, int]]
+) -> sqlite3.Connection:
+    """A history where each (template, outcome, count) gives `count` accounts assessed on
+    WEEK_2 with that template and that outcome on 2026-12-15."""
+    connection = connect(path)
+    accounts, outcomes = [], []
+    for template, outcome, count in cases:
+        for i in range(count):
+            account_id = f"{template['account_id']}-{outcome}-{i}"
+            accounts.append(account(template, account_id))
+            outcomes.append((account_id, outcome, "2026-12-15"))
+    record(connection, accounts, WEEK_2)
+    import_outcomes(connection, write_outcomes(path.with_suffix(".csv"), outcomes))
+    return connection

@@ -18,6 +18,7 @@ from insights_support import (
     WEEK_2,
     YELLOW,
     record,
+    record_outcomes,
     write_outcomes,
 )
 from typer.testing import CliRunner
@@ -283,3 +284,94 @@ def test_a_decided_action_counts_as_a_reviewed_change(history):
     s = measure(connection, POLICY, as_of=AS_OF).score_changes
     assert (s.material_changes, s.with_review_task, s.reviewed) == (1, 0, 1)
     assert s.review_tasks_decided == 1  # BAD's week-2 task; WEAK has none
+
+
+# -- the verdict: is the score good enough here? --------------------------------------
+
+# Every band churns half the time: the score ranks churn no better than a coin (AUC 0.5).
+AT_CHANCE = [(t, o, 1) for t in (BAD, YELLOW, WEAK, GOOD) for o in ("churned", "renewed")]
+# Red churns, yellow half, green renews: AUC well above 0.6, bands in order.
+RANKS_WELL = [(BAD, "churned", 4), (YELLOW, "churned", 1), (YELLOW, "renewed", 1),
+              (GOOD, "renewed", 4)]  # fmt: skip
+# Red churns, yellow renews, half the green (WEAK) churns: AUC 0.778, but green > yellow.
+GREEN_ABOVE_YELLOW = [(BAD, "churned", 4), (YELLOW, "renewed", 4), (WEAK, "churned", 2),
+                      (GOOD, "renewed", 2)]  # fmt: skip
+
+
+def small_policy(tmp_path: Path, min_band_outcomes: int = 2):
+    """Judges from 8 outcomes with 2 churned, comparing bands of `min_band_outcomes`."""
+    path = tmp_path / "small.yaml"
+    path.write_text(
+        "measurement:\n  min_outcomes: 8\n  min_churned: 2\n"
+        f"  min_band_outcomes: {min_band_outcomes}\n",
+        encoding="utf-8",
+    )
+    return load_policy(path)
+
+
+def first_line(connection, policy) -> str:
+    return render_markdown(measure(connection, policy, as_of=AS_OF)).splitlines()[0]
+
+
+def test_a_score_ranking_churn_at_chance_is_called_weak_on_the_first_line(tmp_path: Path):
+    connection = record_outcomes(tmp_path / "h.sqlite3", AT_CHANCE)
+    assert first_line(connection, small_policy(tmp_path)) == (
+        "The health score does not rank churn well here: AUC 0.500 on 8 outcomes "
+        "(below 0.60). Run `account-health calibrate` to fit the weights to your own outcomes."
+    )
+
+
+def test_a_score_ranking_churn_at_chance_has_a_weak_verdict_in_json(tmp_path: Path):
+    connection = record_outcomes(tmp_path / "h.sqlite3", AT_CHANCE)
+    m = measure(connection, small_policy(tmp_path), as_of=AS_OF)
+    verdict = m.model_dump(mode="json")["verdict"]
+    assert verdict["status"] == "weak"
+    assert verdict["reasons"] == ["AUC 0.500 on 8 outcomes (below 0.60)"]
+    assert (verdict["outcomes"], verdict["churned"], verdict["auc"]) == (8, 4, 0.5)
+
+
+def test_a_score_that_ranks_churn_well_gets_no_warning(tmp_path: Path):
+    connection = record_outcomes(tmp_path / "h.sqlite3", RANKS_WELL)
+    policy = small_policy(tmp_path)
+    assert measure(connection, policy, as_of=AS_OF).verdict.status == "ok"
+    line = first_line(connection, policy)
+    assert line.startswith("The health score ranks churn well enough here: AUC ")
+    assert "calibrate" not in line
+
+
+def test_too_few_outcomes_is_not_enough_to_judge_rather_than_a_warning(history):
+    connection, _, _ = history
+    line = first_line(connection, POLICY)
+    assert line == (
+        "Not enough outcomes to judge the health score yet: 4 outcomes with 2 churned; "
+        "judging needs at least 60 with 10 churned. "
+        "Import more with `account-health outcomes import`."
+    )
+    assert measure(connection, POLICY, as_of=AS_OF).verdict.status == "insufficient_data"
+
+
+def test_band_churn_rates_out_of_order_are_named(tmp_path: Path):
+    connection = record_outcomes(tmp_path / "h.sqlite3", GREEN_ABOVE_YELLOW)
+    policy = small_policy(tmp_path)
+    verdict = measure(connection, policy, as_of=AS_OF).verdict
+    assert verdict.status == "weak"
+    assert verdict.reasons == [
+        "green accounts churned more than yellow ones (50.0% of 4 vs 0.0% of 4)"
+    ]
+    assert "green accounts churned more than yellow ones" in first_line(connection, policy)
+
+
+def test_bands_with_too_few_outcomes_are_not_compared(tmp_path: Path):
+    connection = record_outcomes(tmp_path / "h.sqlite3", GREEN_ABOVE_YELLOW)
+    policy = small_policy(tmp_path, min_band_outcomes=5)  # every band has 4
+    verdict = measure(connection, policy, as_of=AS_OF).verdict
+    assert verdict.status == "ok"
+    assert "too few bands with 5 outcomes to compare churn rates" in verdict.summary
+
+
+def test_cli_measure_prints_the_verdict_first(history, tmp_path: Path):
+    result = CliRunner().invoke(
+        app, ["measure", "--db", str(tmp_path / "history.sqlite3"), "--as-of", "2027-03-31"]
+    )
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout.startswith("Not enough outcomes to judge the health score yet")

@@ -111,6 +111,13 @@ def test_override_changes_one_threshold_and_keeps_the_rest(tmp_path: Path, polic
     assert custom.gate == policy.gate
 
 
+def test_override_changes_one_contract_term_window(tmp_path: Path, policy: Policy) -> None:
+    data = {"risk": {"flags": {"renewal_soon": {"days_by_term": {"quarterly": 45}}}}}
+    windows = load_policy(write_override(tmp_path, data)).risk.flags.renewal_soon.days_by_term
+    assert windows.quarterly == 45
+    assert windows.annual == policy.risk.flags.renewal_soon.days_by_term.annual
+
+
 def test_override_changes_one_matrix_cell(tmp_path: Path, policy: Policy) -> None:
     data = {"gate": {"matrix": {"escalate_to_specialist": {"enterprise": "recommend_only"}}}}
     custom = load_policy(write_override(tmp_path, data))
@@ -153,6 +160,18 @@ def test_weights_not_summing_to_one_name_the_segment(tmp_path: Path) -> None:
     message = load_error(tmp_path, {"scoring": {"weights": {"smb": {"usage": 0.9}}}})
     assert "weights.smb" in message
     assert "sum to 1.0" in message
+
+
+def test_a_renewal_window_as_long_as_its_contract_term_is_named(tmp_path: Path) -> None:
+    data = {"risk": {"flags": {"renewal_soon": {"days_by_term": {"monthly": 90}}}}}
+    message = load_error(tmp_path, data)
+    assert "risk.flags.renewal_soon.days_by_term" in message
+    assert "monthly: a 90-day window is as long as the contract itself" in message
+
+
+def test_a_measurement_auc_floor_below_a_coin_toss_is_named(tmp_path: Path) -> None:
+    message = load_error(tmp_path, {"measurement": {"min_auc": 0.3}})
+    assert "measurement.min_auc = 0.3" in message
 
 
 def test_unknown_top_level_key_is_named(tmp_path: Path) -> None:

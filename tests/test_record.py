@@ -8,7 +8,15 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from skill.record import INPUT_FIELDS, AccountRecord, Blocker, Champion, PaymentStatus, Segment
+from skill.record import (
+    INPUT_FIELDS,
+    AccountRecord,
+    Blocker,
+    Champion,
+    ContractTerm,
+    PaymentStatus,
+    Segment,
+)
 
 
 def record(**fields: Any) -> AccountRecord:
@@ -28,6 +36,23 @@ def test_mid_market_spellings(spelling: str) -> None:
 )
 def test_other_segment_spellings(spelling: str, segment: Segment) -> None:
     assert record(segment=spelling).segment is segment
+
+
+@pytest.mark.parametrize(
+    ("spelling", "term"),
+    [
+        ("Monthly", ContractTerm.MONTHLY),
+        ("month-to-month", ContractTerm.MONTHLY),
+        ("Quarterly", ContractTerm.QUARTERLY),
+        ("Annual", ContractTerm.ANNUAL),
+        ("yearly", ContractTerm.ANNUAL),
+        ("12 months", ContractTerm.ANNUAL),
+        ("Multi-year", ContractTerm.MULTI_YEAR),
+        ("3 years", ContractTerm.MULTI_YEAR),
+    ],
+)
+def test_contract_term_spellings(spelling: str, term: ContractTerm) -> None:
+    assert record(contract_term=spelling).contract_term is term
 
 
 def test_numbers_with_commas_and_currency_signs() -> None:
@@ -103,6 +128,8 @@ def test_name_defaults_to_account_id() -> None:
         ("weekly_activity", "40;abc"),
         ("weekly_activity", "40;120"),
         ("champion", "lukewarm"),
+        ("contract_term", "semi-annual"),
+        ("contract_term", "6 months"),
         ("expansion_signal", "maybe"),
     ],
 )

@@ -7,10 +7,21 @@ from datetime import date
 from pathlib import Path
 
 import pytest
-from insights_support import BAD, GOOD, WEAK, WEEK_1, WEEK_2, YELLOW, record, write_outcomes
+from insights_support import (
+    BAD,
+    GOOD,
+    WEAK,
+    WEEK_1,
+    WEEK_2,
+    YELLOW,
+    record,
+    record_outcomes,
+    write_outcomes,
+)
 from typer.testing import CliRunner
 
 from skill.cli import app
+from skill.measure import measure
 from skill.policy import load_policy
 from skill.report import NoHistoryError, portfolio_report, render_markdown
 from skill.store.db import connect
@@ -104,6 +115,21 @@ def test_calibration_status_counts_outcomes_against_the_need(db: Path, tmp_path:
     mid = next(s for s in status.segments if s.segment == "mid_market")
     assert (mid.needs_outcomes, mid.needs_churned) == (58, 9)
     assert "mid_market 58 more outcomes and 9 more churned" in status.summary
+
+
+def test_the_calibration_section_opens_with_measures_verdict(tmp_path: Path):
+    # Every band churns half the time: AUC 0.5, weak by measure's verdict.
+    cases = [(t, o, 1) for t in (BAD, YELLOW, WEAK, GOOD) for o in ("churned", "renewed")]
+    connection = record_outcomes(tmp_path / "h.sqlite3", cases)
+    override = tmp_path / "small.yaml"
+    override.write_text("measurement:\n  min_outcomes: 8\n  min_churned: 2\n", encoding="utf-8")
+    policy = load_policy(override)
+    verdict = measure(connection, policy, as_of=date(2027, 3, 31)).verdict
+    report = portfolio_report(connection, policy)
+    assert report.calibration.verdict == verdict
+    assert verdict.status == "weak"
+    section = render_markdown(report).split("## Calibration status\n\n", 1)[1]
+    assert section.startswith(verdict.summary + "\n")
 
 
 def test_markdown_has_every_section(db: Path):

@@ -67,6 +67,7 @@ class Engine:
         self.actions = ActionPlanner(policy.actions, self.gate)
         self.trends = TrendDetector(policy.history)
         self.smoother = Smoother(policy.history)
+        self.renewal_soon = policy.risk.flags.renewal_soon
 
     def assess(
         self,
@@ -88,6 +89,7 @@ class Engine:
             days_to_renewal=None
             if record.renewal_date is None
             else -days_between(record.renewal_date, as_of),
+            renewal_window=self.renewal_soon.window(record.contract_term),
             notes_lower=" ".join(t for t in (record.notes, record.blocker_note) if t).lower(),
         )
         prior = usable_history(history, as_of)
@@ -132,6 +134,7 @@ class Engine:
             arr=record.arr,
             renewal_date=record.renewal_date,
             days_to_renewal=ctx.days_to_renewal,
+            contract_term=record.contract_term,
             as_of=as_of,
             automation_level=level,
             score=score,

@@ -90,7 +90,13 @@ def _compile_tests(cond: Condition) -> tuple[Test, ...]:
         tests.append(lambda c: c.record.arr is not None and c.record.arr >= arr)
     if cond.renewal_within_days is not None:
         within = cond.renewal_within_days
-        tests.append(lambda c: c.days_to_renewal is not None and c.days_to_renewal <= within)
+        tests.append(
+            lambda c: (
+                c.renewal_window is not None
+                and c.days_to_renewal is not None
+                and c.days_to_renewal <= within
+            )
+        )
     if cond.notes_mention_any:
         words = tuple(cond.notes_mention_any)
         tests.append(lambda c: bool(c.notes_lower) and any(w in c.notes_lower for w in words))
@@ -135,7 +141,12 @@ def _compile_description(cond: Condition) -> tuple[Describe, ...]:
         at_least = f"{cond.arr_at_least:,.0f}"
         parts.append(lambda c: f"ARR {c.record.arr:,.0f}, at least {at_least}")
     if cond.renewal_within_days is not None:
-        parts.append(lambda c: f"renewal in {c.days_to_renewal} days")
+        parts.append(
+            lambda c: (
+                f"renewal in {c.days_to_renewal} days"
+                + (f", {c.record.contract_term.label}" if c.record.contract_term else "")
+            )
+        )
     if cond.notes_mention_any:
         words = tuple(cond.notes_mention_any)
         parts.append(

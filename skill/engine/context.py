@@ -16,6 +16,8 @@ class AccountContext:
     record: AccountRecord
     as_of: date
     days_to_renewal: int | None
+    # Days before renewal that count as soon for this contract term; None: never.
+    renewal_window: int | None
     dimension_scores: dict[Dimension, int] = field(default_factory=dict)
     signal_scores: dict[str, int] = field(default_factory=dict)
     flags: set[RiskFlagCode] = field(default_factory=set)

@@ -74,13 +74,15 @@ def _payment_issue(ctx: AccountContext, rules: Flags) -> str | None:
     return None
 
 
-def _renewal_soon(ctx: AccountContext, rules: Flags) -> str | None:
-    days = ctx.days_to_renewal
-    if days is None or days > rules.renewal_soon.days:
+def _renewal_soon(ctx: AccountContext, _: Flags) -> str | None:
+    days, window = ctx.days_to_renewal, ctx.renewal_window
+    if days is None or window is None or days > window:
         return None
+    term = ctx.record.contract_term
+    of_term = f", {term.label}" if term else ""
     if days < 0:
-        return f"renewal date {ctx.record.renewal_date} passed {-days} days ago"
-    return f"renewal in {days} days ({ctx.record.renewal_date})"
+        return f"renewal date {ctx.record.renewal_date} passed {-days} days ago{of_term}"
+    return f"renewal in {days} days ({ctx.record.renewal_date}){of_term}"
 
 
 def _no_exec_touch(ctx: AccountContext, rules: Flags) -> str | None:

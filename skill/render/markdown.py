@@ -119,6 +119,8 @@ def render_assessment(
     renewal = (
         f"renewal in {a.days_to_renewal}d" if a.days_to_renewal is not None else "no renewal date"
     )
+    if a.contract_term is not None:
+        renewal += f" ({a.contract_term.label})"
     lines = [f"## Health: {a.name}", f"_{a.segment.value} · {lifecycle} · {renewal}_", ""]
     score = [f"**Score:** {a.score} — {texts.summary_line}", ""]
     score.append(

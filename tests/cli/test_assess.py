@@ -140,6 +140,18 @@ def test_exit_3_when_some_rows_are_rejected_and_the_rest_still_assessed(cli, wri
     assert [r["account_id"] for r in data["rejected"]] == ["ACC-BAD"]
 
 
+def test_a_bad_contract_term_is_rejected_and_the_other_records_assessed(cli, write_input):
+    result, data = assess_json(cli, write_input(with_bad("contract_term", "6 months")))
+    assert result.exit_code == 3
+    assert [a["account_id"] for a in data["assessments"]] == ["ACC-1"]
+    [rejected] = data["rejected"]
+    assert (rejected["errors"][0]["field"], rejected["errors"][0]["value"]) == (
+        "contract_term",
+        "6 months",
+    )
+    assert "contract_term = '6 months'" in rejected["reason"]
+
+
 def test_unknown_flag_exits_2(cli, write_input):
     result = cli("assess", write_input([HEALTHY]), "--no-such-flag")
     assert result.exit_code == 2
@@ -192,6 +204,7 @@ def test_empty_input_exits_2_with_nothing_on_stdout(cli, tmp_path):
         ("segment", "gold", "smb, mid_market or enterprise"),
         ("csat", "9", "less than or equal to 5"),
         ("renewal_date", "soon", "ISO 8601"),
+        ("contract_term", "semi-annual", "monthly, quarterly, annual or multi_year"),
         ("licensed_seats", "-3", "greater than or equal to 0"),
     ],
 )

@@ -142,6 +142,46 @@ def test_passed_renewal_date_is_renewal_soon(assess: Assessor) -> None:
     assert flag(result, F.RENEWAL_SOON).evidence == "renewal date 2026-11-13 passed 10 days ago"
 
 
+# as_of is 2026-11-23: 2026-11-28 is 5 days out, 2027-02-21 is 90, 2027-02-22 is 91.
+
+
+def test_a_monthly_contract_is_never_renewal_soon(assess: Assessor) -> None:
+    result = assess(contract_term="monthly", renewal_date="2026-11-28")
+    assert F.RENEWAL_SOON not in codes(result)
+    assert "renewal" not in themes(result)
+
+
+def test_a_passed_renewal_date_on_a_monthly_contract_is_not_renewal_soon(
+    assess: Assessor,
+) -> None:
+    assert F.RENEWAL_SOON not in codes(assess(contract_term="monthly", renewal_date="2026-11-13"))
+
+
+def test_an_annual_contract_is_renewal_soon_at_90_days_and_says_so(assess: Assessor) -> None:
+    result = assess(contract_term="annual", renewal_date="2027-02-21")
+    evidence = flag(result, F.RENEWAL_SOON).evidence
+    assert evidence == "renewal in 90 days (2027-02-21), annual contract"
+
+
+def test_an_annual_contract_is_not_renewal_soon_at_91_days(assess: Assessor) -> None:
+    assert F.RENEWAL_SOON not in codes(assess(contract_term="annual", renewal_date="2027-02-22"))
+
+
+def test_a_quarterly_contract_is_renewal_soon_within_30_days_only(assess: Assessor) -> None:
+    assert F.RENEWAL_SOON in codes(assess(contract_term="quarterly", renewal_date="2026-12-23"))
+    assert F.RENEWAL_SOON not in codes(assess(contract_term="quarterly", renewal_date="2026-12-24"))
+
+
+def test_a_multi_year_contract_is_renewal_soon_180_days_out(assess: Assessor) -> None:
+    result = assess(contract_term="Multi-year", renewal_date="2027-05-22")
+    assert flag(result, F.RENEWAL_SOON).evidence.endswith(", multi-year contract")
+
+
+def test_without_a_contract_term_the_90_day_rule_holds(assess: Assessor) -> None:
+    assert F.RENEWAL_SOON in codes(assess(contract_term=None, renewal_date="2027-02-21"))
+    assert F.RENEWAL_SOON not in codes(assess(contract_term=None, renewal_date="2027-02-22"))
+
+
 def test_no_exec_touch_at_90_days(assess: Assessor) -> None:
     result = assess(last_exec_touch_date="2026-08-25")
     assert flag(result, F.NO_EXEC_TOUCH).evidence == "last executive touch 90 days ago"

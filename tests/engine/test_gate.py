@@ -130,6 +130,35 @@ def test_renewal_31_days_out_is_not_close(assess: Assessor) -> None:
     assert update.status is AUTO
 
 
+def test_a_monthly_contract_5_days_from_renewal_is_not_renewal_close(assess: Assessor) -> None:
+    update = action(
+        assess(contract_term="monthly", renewal_date="2026-11-28"), "update_health_score"
+    )
+    assert update.status is AUTO
+    assert "renewal_close" not in rules(update)
+
+
+def test_an_annual_contract_20_days_out_is_renewal_close_naming_the_term(
+    assess: Assessor,
+) -> None:
+    update = action(
+        assess(contract_term="annual", renewal_date="2026-12-13"), "update_health_score"
+    )
+    assert update.status is APPROVE
+    assert "renewal in 20 days, annual contract" in update.policy_trace[-1].reason
+
+
+def test_a_monthly_enterprise_contract_is_not_sent_to_review_for_renewal(
+    assess: Assessor,
+) -> None:
+    result = assess(
+        segment="enterprise", contract_term="monthly", renewal_date="2026-11-28", level=AGGRESSIVE
+    )
+    assert not any(
+        rule in ("enterprise_renewal", "renewal_close") for a in result.actions for rule in rules(a)
+    )
+
+
 def test_enterprise_renewal_sends_every_action_to_review(assess: Assessor) -> None:
     result = assess(
         segment="enterprise", renewal_date="2027-01-12", level=AGGRESSIVE, **MAJOR_BLOCKER

@@ -72,6 +72,11 @@ def test_the_sections_follow_seed_002_then_the_two_tables(assess, render):
     )
 
 
+def test_the_header_names_the_contract_term_next_to_the_renewal(assess, render):
+    text = render(assess(contract_term="annual"))
+    assert "_mid_market · active · renewal in 311d (annual contract)_" in text
+
+
 def test_the_score_line_carries_the_score_and_the_summary_line(assess, render):
     assessment = assess()
     texts = TemplateDrafter().draft(assessment)
