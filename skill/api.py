@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from datetime import date
 from pathlib import Path
 from typing import Any, TextIO
@@ -12,10 +12,17 @@ from pydantic import ValidationError
 from skill.assessment import Assessment, AssessmentRun
 from skill.engine import Engine, NoSignalsError
 from skill.ingest import Rejection, rejection_from_error
-from skill.pipeline import AssessmentStream, HistoryLookup, no_signals_rejection
+from skill.pipeline import (
+    SOURCE_ORDER,
+    AssessmentStream,
+    HistoryLookup,
+    no_signals_rejection,
+    sources_in,
+)
 from skill.policy import Policy, default_policy
 from skill.record import AccountRecord
-from skill.vocabulary import AutomationLevel
+from skill.review_budget import ReviewBudgeter
+from skill.vocabulary import AutomationLevel, Source
 
 
 def assess(
@@ -26,12 +33,16 @@ def assess(
     policy: Policy | None = None,
     input_format: str | None = None,
     history: HistoryLookup | None = None,
+    input_sources: Collection[Source] | None = None,
 ) -> AssessmentRun:
     """Assess a file (path, "-" or stream) or an iterable of records or dicts.
 
     Bad records are returned in `rejected`, never raised, so one bad row never
     loses the others. `history` (e.g. `skill.store.history.HistoryReader`)
     supplies earlier assessments, for trend flags; without it none is read.
+    The sources the input has are read from the input itself (for an iterable,
+    from all its records, which are validated before any is assessed); pass
+    `input_sources` to say so yourself.
     """
     policy = policy or default_policy()
     level = AutomationLevel(level)
@@ -45,41 +56,56 @@ def assess(
             history=history,
         )
         assessments = list(stream)
-        rejected = stream.rejected
-    else:
-        assessments, rejected = _assess_items(source, policy, as_of, level, history)
+        return AssessmentRun(
+            as_of=as_of,
+            automation_level=level,
+            policy_version=policy.version,
+            sources_not_connected=stream.sources_not_connected,
+            assessments=assessments,
+            rejected=stream.rejected,
+            review_budget=stream.review_budget(),
+        )
+    records, rejected = _validate(source)
+    if input_sources is None:
+        input_sources = sources_in(record for _, record in records)
+    engine = Engine(policy, level, input_sources=input_sources)
+    assessments: list[Assessment] = []
+    budget = policy.actions.review_task.budget
+    budgeter = ReviewBudgeter(budget) if budget is not None else None
+    for row, record in records:
+        key = (record.account_id, record.as_of or as_of)
+        prior = history([key]).get(key, ()) if history is not None else ()
+        try:
+            assessment = engine.assess(record, as_of, prior)
+        except NoSignalsError as exc:
+            rejected.append(no_signals_rejection(row, None, record.account_id, exc))
+            continue
+        assessments.append(assessment)
+        if budgeter is not None:
+            budgeter.add(assessment)
     return AssessmentRun(
         as_of=as_of,
         automation_level=level,
         policy_version=policy.version,
+        sources_not_connected=[s for s in SOURCE_ORDER if s not in input_sources],
         assessments=assessments,
-        rejected=rejected,
+        rejected=sorted(rejected, key=lambda r: r.row),
+        review_budget=None if budgeter is None else budgeter.decide(),
     )
 
 
-def _assess_items(
+def _validate(
     items: Iterable[AccountRecord | Mapping[str, Any]],
-    policy: Policy,
-    as_of: date,
-    level: AutomationLevel,
-    history: HistoryLookup | None = None,
-) -> tuple[list[Assessment], list[Rejection]]:
-    engine = Engine(policy, level)
-    assessments: list[Assessment] = []
+) -> tuple[list[tuple[int, AccountRecord]], list[Rejection]]:
+    """Every item as a record, first: the sources the input has are known before any is assessed."""
+    records: list[tuple[int, AccountRecord]] = []
     rejected: list[Rejection] = []
     for row, item in enumerate(items, start=1):
         if isinstance(item, AccountRecord):
-            record = item
-        else:
-            try:
-                record = AccountRecord.model_validate(item)
-            except ValidationError as exc:
-                rejected.append(rejection_from_error(row, None, dict(item), exc))
-                continue
-        key = (record.account_id, record.as_of or as_of)
-        prior = history([key]).get(key, ()) if history is not None else ()
+            records.append((row, item))
+            continue
         try:
-            assessments.append(engine.assess(record, as_of, prior))
-        except NoSignalsError as exc:
-            rejected.append(no_signals_rejection(row, None, record.account_id, exc))
-    return assessments, rejected
+            records.append((row, AccountRecord.model_validate(item)))
+        except ValidationError as exc:
+            rejected.append(rejection_from_error(row, None, dict(item), exc))
+    return records, rejected

@@ -64,6 +64,12 @@ class SourceStatus(Decision):
     synced_at: date | None
     stale: bool
     fields_used: list[str]
+    in_input: bool | None = Field(
+        default=None,
+        description="Whether this source has data anywhere in the input (any account); "
+        "null when the engine was not told. Not connected in the input is a property of "
+        "the whole file, reported once per run, not a problem of this account.",
+    )
 
 
 class ScoreCap(Decision):
@@ -133,6 +139,11 @@ class ReviewTask(Decision):
     due_date: date
     reasons: list[str]
     checklist: list[str]
+    budget_exempt: bool = Field(
+        default=False,
+        description="The account matches the policy's review_task.budget.never_cut: the "
+        "run's review budget never moves this task to 'also at risk'.",
+    )
 
 
 class MeasurementEvent(Decision):
@@ -217,6 +228,12 @@ class Assessment(Decision):
     tier_basis: str = Field(description="weekly_activity (seed 004) or score when absent.")
     confidence: Confidence
     confidence_reasons: list[str]
+    account_evidence: Confidence = Field(
+        description="Confidence judged over only the sources connected in the input: what "
+        "this account's own data lacks (missing for it, stale, conflicting). The evidence "
+        "stop rule and review reason read this; equals confidence when the input's sources "
+        "are not known."
+    )
     dimensions: list[DimensionScore]
     missing_data: list[MissingData]
     sources: list[SourceStatus]
@@ -236,10 +253,51 @@ class Assessment(Decision):
     untrusted_text: UntrustedText
 
 
+class AlsoAtRisk(Decision):
+    """An account whose review task the run's budget deferred: still at risk, listed."""
+
+    account_id: str
+    as_of: date
+    score: int
+    arr: float | None
+    rank: int = Field(description="1-based place among the run's accounts with a review task.")
+    reasons: list[str]
+
+
+class ReviewBudgetSummary(Decision):
+    """How the policy's review budget split a run's review tasks."""
+
+    max_share: float
+    rank_by: str
+    accounts: int = Field(description="Accounts assessed in the run.")
+    limit: int = Field(
+        description="Open review tasks allowed: max_share x accounts, rounded down, but at "
+        "least the policy's min_tasks."
+    )
+    flagged: int = Field(description="Accounts the engine gave a review task.")
+    kept: int = Field(description="Accounts that keep an open review task.")
+    never_cut: int = Field(
+        description="Kept tasks the policy never defers (review_task.budget.never_cut); "
+        "they count against the limit and may exceed it."
+    )
+    also_at_risk: list[AlsoAtRisk] = Field(
+        description="The other accounts with a review task, by rank. In `assess` output "
+        "their assessments still carry the task; `run` records it as also_at_risk."
+    )
+
+
 class AssessmentRun(Decision):
     schema_version: str = SCHEMA_VERSION
     as_of: date
     automation_level: AutomationLevel
     policy_version: str
+    sources_not_connected: list[Source] = Field(
+        default=[],
+        description="Sources with no data in any record of the input; reported once here, "
+        "not as a problem of each account.",
+    )
     assessments: list[Assessment]
     rejected: list[Rejection]
+    review_budget: ReviewBudgetSummary | None = Field(
+        default=None, description="The policy's review budget over this run; null when off."
+    )

@@ -33,6 +33,7 @@ if TYPE_CHECKING:
 class ReviewStateOption(StrEnum):
     OPEN = "open"
     DONE = "done"
+    ALSO_AT_RISK = "also_at_risk"
 
 
 review_app = typer.Typer(
@@ -67,7 +68,11 @@ def _table(items: list[ReviewTaskItem]) -> str:
 def review_list(
     state: Annotated[
         ReviewStateOption | None,
-        typer.Option("--state", help="Only open (waiting for a person) or done tasks."),
+        typer.Option(
+            "--state",
+            help="Only open (waiting for a person), done, or also_at_risk tasks (a reason "
+            "holds but the run's review budget ranked the account below its limit).",
+        ),
     ] = None,
     owner: Annotated[str | None, typer.Option("--owner", help="Only this owner's tasks.")] = None,
     account: AccountFilterOption = None,

@@ -38,6 +38,16 @@ Values
     An empty CSV cell means "not known" and is dropped before validation, so it
     becomes ``None``, never zero. JSON values are passed through as given.
 
+First pass
+    `AccountReader.groups_with_values` answers, before the records are read,
+    which groups of fields have a value in at least one record (the pipeline asks
+    it which sources the input has). It reads the input once more, keeping only
+    the answer, and stops as soon as every group has a value. A file is simply
+    reopened; a stream that cannot seek (standard input, a pipe) is first copied
+    to a temporary file, in memory while small, and the records are then read
+    from that copy. Rows it cannot parse are skipped there: the main pass reports
+    them.
+
 Bad rows never stop the others: each becomes a `Rejection`. Usage-level problems
 (missing file, unknown format, a JSON document of the wrong shape, text that is not
 UTF-8) raise `InputError`. No clock, no randomness: the same input gives the same
@@ -50,15 +60,16 @@ import csv
 import json
 import os
 import sys
-from collections.abc import Callable, Iterable, Iterator
+import tempfile
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from itertools import chain
 from pathlib import Path
 from types import TracebackType
-from typing import Any, NamedTuple, TextIO
+from typing import Any, NamedTuple, TextIO, TypeVar
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from skill.record import INPUT_FIELDS, AccountRecord
+from skill.record import INPUT_FIELDS, AccountRecord, has_value
 
 __all__ = [
     "ALIASES",
@@ -112,8 +123,12 @@ _NOT_AN_OBJECT = "one JSON object per account"
 _VALID_RECORD = "a record the validator can check; please report this as a bug"
 _CSV_ROW = "one cell per header column, quoted if it contains commas"
 _SHOW_MAX = 60
+# A stream that cannot seek is copied to a temporary file for the first pass;
+# up to this many characters stay in memory.
+SPOOL_IN_MEMORY = 8 * 1024 * 1024
 
 WarningCallback = Callable[[str], None]
+K = TypeVar("K")
 
 
 class InputError(Exception):
@@ -220,6 +235,7 @@ class AccountReader:
         self._started = False
         self._path: Path | None = None
         self._stream: TextIO | None = None
+        self._copy: TextIO | None = None
         self.format: str | None = None
         if input_format is not None:
             fmt = _FORMAT_NAMES.get(input_format.strip().lower())
@@ -256,20 +272,72 @@ class AccountReader:
         self._started = True
         return self._iterate()
 
+    def groups_with_values(self, groups: Mapping[K, Collection[str]]) -> frozenset[K]:
+        """The keys of `groups` (each a set of record fields) with a value in any record.
+
+        A first pass, before iterating (see "First pass" in the module docstring).
+        An empty input gives the empty set here; the main pass reports it.
+        """
+        if self._started:
+            raise RuntimeError("groups_with_values must be called before iterating")
+        if self._path is None:
+            self._make_rereadable()
+        handle, lines = self._open()
+        stream = self._stream if handle is None else None
+        start = stream.tell() if stream is not None else 0
+        try:
+            return self._scan(lines, groups)
+        except UnicodeDecodeError as exc:
+            raise InputError(
+                f"{self.name}: not UTF-8 text ({exc.reason}); re-save it as UTF-8"
+            ) from None
+        finally:
+            if handle is not None:
+                handle.close()
+            if stream is not None:
+                stream.seek(start)
+
     # -- opening and dispatch ------------------------------------------------
 
-    def _iterate(self) -> Iterator[IngestedRow]:
-        handle: TextIO | None = None
+    def _open(self) -> tuple[TextIO | None, Iterator[str]]:
+        """The input's lines, and the handle to close when this reader opened one."""
         if self._path is not None:
             try:
                 handle = open(self._path, encoding="utf-8-sig", newline="")  # noqa: SIM115
             except OSError as exc:
                 raise InputError(f"{self.name}: cannot open ({exc.strerror})") from None
-            lines: Iterator[str] = iter(handle)
-        elif self._stream is not None:
-            lines = iter(self._stream)
-        else:
-            lines = iter(sys.stdin)
+            return handle, iter(handle)
+        if self._stream is not None:
+            return None, iter(self._stream)
+        return None, iter(sys.stdin)
+
+    def _make_rereadable(self) -> None:
+        """Copy a stream that cannot seek (stdin, a pipe) so it can be read twice."""
+        stream = self._stream if self._stream is not None else sys.stdin
+        try:
+            if stream.seekable():
+                stream.tell()
+                self._stream = stream
+                return
+        except (OSError, ValueError):
+            pass
+        copy = tempfile.SpooledTemporaryFile(  # noqa: SIM115 - closed with the reader
+            max_size=SPOOL_IN_MEMORY, mode="w+", encoding="utf-8", newline=""
+        )
+        try:
+            for text in stream:
+                copy.write(text)
+        except UnicodeDecodeError as exc:
+            copy.close()
+            raise InputError(
+                f"{self.name}: not UTF-8 text ({exc.reason}); re-save it as UTF-8"
+            ) from None
+        copy.seek(0)
+        self._stream = copy  # type: ignore[assignment]
+        self._copy = copy
+
+    def _iterate(self) -> Iterator[IngestedRow]:
+        handle, lines = self._open()
         try:
             yield from self._dispatch(lines)
         except UnicodeDecodeError as exc:
@@ -279,17 +347,22 @@ class AccountReader:
         finally:
             if handle is not None:
                 handle.close()
+            if self._copy is not None:
+                self._copy.close()
 
-    def _dispatch(self, lines: Iterator[str]) -> Iterator[IngestedRow]:
+    def _first_line(self, lines: Iterator[str]) -> tuple[list[str], str]:
+        """The lines up to the first non-blank one, and that line ("" for an empty input)."""
         head: list[str] = []
-        first = ""
         for text in lines:
             if not head:
                 text = text.lstrip("\ufeff")
             head.append(text)
             if text.strip():
-                first = text
-                break
+                return head, text
+        return head, ""
+
+    def _dispatch(self, lines: Iterator[str]) -> Iterator[IngestedRow]:
+        head, first = self._first_line(lines)
         if not first:
             raise InputError(f"{self.name}: the input is empty")
         if self.format is None:
@@ -323,7 +396,7 @@ class AccountReader:
         columns: list[str | None] = [None] * len(header)
         duplicates: list[str] = []
         for field, indexes in candidates.items():
-            chosen = min(indexes, key=lambda i: (_is_alias(header[i]), i))
+            chosen = _chosen_column(header, indexes)
             columns[chosen] = field
             if len(indexes) > 1:
                 others = " and ".join(repr(labels[i]) for i in indexes if i != chosen)
@@ -402,6 +475,26 @@ class AccountReader:
             except Exception as exc:  # a validator bug must not stop the other rows
                 yield IngestedRow(row, None, _crashed(row, start, record, exc))
 
+    # -- the first pass ----------------------------------------------------------
+
+    def _scan(self, lines: Iterator[str], groups: Mapping[K, Collection[str]]) -> frozenset[K]:
+        head, first = self._first_line(lines)
+        if not first:
+            return frozenset()
+        fmt = self.format or sniff_format(first)
+        rest = chain(head, lines)
+        if fmt == "csv":
+            return _scan_csv(rest, groups)
+        if fmt == "jsonl":
+            return _scan_objects(_json_lines(rest), groups)
+        try:
+            document = json.loads("".join(rest))
+        except json.JSONDecodeError:
+            return frozenset()  # the main pass says what is wrong
+        if isinstance(document, dict):
+            document = document.get("accounts")
+        return _scan_objects(document if isinstance(document, list) else [], groups)
+
     # -- JSON and JSONL ----------------------------------------------------------
 
     def _json_rows(self, text: str) -> Iterator[IngestedRow]:
@@ -478,6 +571,77 @@ class AccountReader:
                     f"keys {listed} {quantifier} map to {field}; using the exact field name"
                     " if present, else the first one in each record"
                 )
+
+
+def _chosen_column(header: list[str], indexes: list[int]) -> int:
+    """Of several columns for one field: an exact field name beats an alias, then the first."""
+    return min(indexes, key=lambda i: (_is_alias(header[i]), i))
+
+
+def _scan_csv(lines: Iterator[str], groups: Mapping[K, Collection[str]]) -> frozenset[K]:
+    """Groups with a non-blank cell in a column of theirs; stops once each such group has one."""
+    reader = csv.reader(lines)
+    try:
+        header = next(reader)
+        while not any(cell.strip() for cell in header):
+            header = next(reader)
+    except (csv.Error, StopIteration):
+        return frozenset()
+    candidates: dict[str, list[int]] = {}
+    for index, raw in enumerate(header):
+        field = field_for_name(raw)
+        if field is not None:
+            candidates.setdefault(field, []).append(index)
+    columns = {field: _chosen_column(header, indexes) for field, indexes in candidates.items()}
+    pending = {
+        key: [(columns[f], f) for f in fields if f in columns] for key, fields in groups.items()
+    }
+    pending = {key: cells for key, cells in pending.items() if cells}
+    found: set[K] = set()
+    while pending:
+        try:
+            cells = next(reader)
+        except StopIteration:
+            break
+        except csv.Error:
+            continue  # the main pass rejects the row
+        for key, wanted in list(pending.items()):
+            width = len(cells)
+            if any(i < width and has_value(f, cells[i]) for i, f in wanted):
+                found.add(key)
+                del pending[key]
+    return frozenset(found)
+
+
+def _json_lines(lines: Iterator[str]) -> Iterator[Any]:
+    for text in lines:
+        if text.strip():
+            try:
+                yield json.loads(text)
+            except json.JSONDecodeError:
+                continue  # the main pass rejects the line
+
+
+def _scan_objects(items: Iterable[Any], groups: Mapping[K, Collection[str]]) -> frozenset[K]:
+    """Groups with a value under a key of theirs; stops once every group has one."""
+    owners: dict[str, list[K]] = {}
+    for key, fields in groups.items():
+        for field in fields:
+            owners.setdefault(field, []).append(key)
+    fields_of: dict[Any, str | None] = {}
+    found: set[K] = set()
+    for item in items:
+        if not isinstance(item, dict):
+            continue
+        for raw, value in item.items():
+            field = fields_of.get(raw, "")
+            if field == "":
+                field = fields_of[raw] = field_for_name(raw) if isinstance(raw, str) else None
+            if field is not None and field in owners and has_value(field, value):
+                found.update(owners.pop(field))
+        if len(found) == len(groups):
+            break
+    return frozenset(found)
 
 
 class _KeyMap:

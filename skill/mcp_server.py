@@ -428,8 +428,9 @@ def build_server(policy: Policy | None = None, db_path: Path | None = None) -> M
         state: Annotated[
             str | None,
             Field(
-                description="open (default), done, or null for both.",
-                json_schema_extra={"enum": ["open", "done", None]},
+                description="open (default), done, also_at_risk (over the run's review "
+                "budget), or null for all.",
+                json_schema_extra={"enum": ["open", "done", "also_at_risk", None]},
             ),
         ] = "open",
         owner: Annotated[str | None, Field(description="Only this owner's tasks.")] = None,
@@ -437,8 +438,8 @@ def build_server(policy: Policy | None = None, db_path: Path | None = None) -> M
     ) -> ReviewTaskList:
         from skill.store.reviews import list_review_tasks
 
-        if state not in ("open", "done", None):
-            raise ToolError(f"state {state!r}: expected open or done")
+        if state not in ("open", "done", "also_at_risk", None):
+            raise ToolError(f"state {state!r}: expected open, done or also_at_risk")
         connection = _history(db_path)
         try:
             items = list_review_tasks(connection, state=state, owner=owner, account=account_id)

@@ -2,18 +2,28 @@
 
 Records stream through, so memory stays flat in the number of accounts for
 every format but `table`, which needs all rows to lay out its columns.
+
+Two things belong to the run, not to any one account:
+- Sources not connected in the input. A first pass over the input (see
+  `skill.ingest`) finds which sources have data in any record; one with none
+  is reported once (a warning, and in the JSON document and Markdown), and the
+  engine is told, so it is no reason to review or hold back each account.
+- The review budget. Assessments stream out as the engine made them; the
+  budget (`skill.review_budget`) is decided once all are through and reported
+  at the end. `run` records it in the history database.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import date
 from itertools import chain, islice
 from pathlib import Path
 from typing import TextIO
 
-from skill.assessment import Assessment, PriorAssessment
+from skill.assessment import Assessment, PriorAssessment, ReviewBudgetSummary
 from skill.engine import Engine, NoSignalsError
+from skill.engine.dimensions import SOURCE_FIELDS, SOURCE_LABEL, SOURCE_SYNC_FIELD
 from skill.ingest import (
     InputError,
     Rejection,
@@ -23,7 +33,8 @@ from skill.ingest import (
 )
 from skill.policy import Policy
 from skill.record import AccountRecord
-from skill.vocabulary import AutomationLevel
+from skill.review_budget import ReviewBudgeter
+from skill.vocabulary import AutomationLevel, Source
 
 EXIT_OK = 0
 EXIT_USAGE = 2
@@ -37,6 +48,46 @@ HistoryLookup = Callable[
 HISTORY_BATCH = 500
 
 NO_SIGNALS_EXPECTED = "at least one signal field besides the identity fields"
+
+
+SOURCE_ORDER = (Source.CRM, Source.SUPPORT, Source.PRODUCT)
+
+
+def sources_in(records: Iterable[AccountRecord]) -> frozenset[Source]:
+    """Sources with a value, or a sync date, in at least one of `records`."""
+    wanted = {s: (*SOURCE_FIELDS[s], SOURCE_SYNC_FIELD[s]) for s in Source}
+    found: set[Source] = set()
+    for record in records:
+        for source, fields in list(wanted.items()):
+            if any(getattr(record, f) is not None for f in fields):
+                found.add(source)
+                del wanted[source]
+        if not wanted:
+            break
+    return frozenset(found)
+
+
+def not_connected_message(sources: Sequence[Source]) -> str:
+    """The once-per-run note on sources no record of the input has data for."""
+    names = ", ".join(SOURCE_LABEL[s] for s in sources)
+    return (
+        f"not connected in this input: {names} (no record has a value in any of their "
+        "fields). Every account is assessed without them: confidence says so, but this "
+        "alone opens no review task and holds back no action."
+    )
+
+
+def budget_message(budget: ReviewBudgetSummary) -> str:
+    """One line on how the review budget split the run's review tasks."""
+    text = (
+        f"review budget: {budget.kept} of {budget.accounts} account(s) keep a review task "
+        f"(limit {budget.limit}, {budget.max_share:.0%} of the run)"
+    )
+    if budget.also_at_risk:
+        text += f"; {len(budget.also_at_risk)} more listed as also at risk"
+    if budget.never_cut > budget.limit:
+        text += f"; {budget.never_cut} task(s) the policy never defers exceed the limit"
+    return text
 
 
 def no_signals_rejection(
@@ -68,6 +119,35 @@ class AssessmentStream:
         self.accounts = accounts
         self.rejected: list[Rejection] = []
         self.on_rejection: Callable[[Rejection], None] | None = None
+        self.on_warning = on_warning
+        self._input_sources: frozenset[Source] | None = None
+        budget = policy.actions.review_task.budget
+        self.budgeter = ReviewBudgeter(budget) if budget is not None else None
+
+    def input_sources(self) -> frozenset[Source]:
+        """Sources with data in any record of the input; the first call reads it once.
+
+        A source with no column, or a column empty in every record, is not
+        connected: reported here once, as a warning.
+        """
+        if self._input_sources is None:
+            groups = {s: (*SOURCE_FIELDS[s], SOURCE_SYNC_FIELD[s]) for s in Source}
+            self._input_sources = self.reader.groups_with_values(groups)
+            missing = self.sources_not_connected
+            if missing and self.on_warning is not None:
+                self.on_warning(not_connected_message(missing))
+        return self._input_sources
+
+    @property
+    def sources_not_connected(self) -> list[Source]:
+        """In source order; empty until the input has been read."""
+        if self._input_sources is None:
+            return []
+        return [s for s in SOURCE_ORDER if s not in self._input_sources]
+
+    def review_budget(self) -> ReviewBudgetSummary | None:
+        """The policy's review budget over every assessment so far; None when it is off."""
+        return None if self.budgeter is None else self.budgeter.decide()
 
     def _reject(self, rejection: Rejection) -> None:
         if self.accounts is not None and rejection.account_id not in (None, *self.accounts):
@@ -87,7 +167,7 @@ class AssessmentStream:
         serves many accounts; the engine then sees each account's earlier
         assessments and can raise trend flags.
         """
-        engine = Engine(self.policy, self.level)
+        engine = Engine(self.policy, self.level, input_sources=self.input_sources())
         records = self._records()
         if self.history is None:
             for row, record in records:
@@ -118,9 +198,13 @@ class AssessmentStream:
         history: Sequence[PriorAssessment],
     ) -> Iterator[tuple[AccountRecord, Assessment]]:
         try:
-            yield record, engine.assess(record, self.as_of, history)
+            assessment = engine.assess(record, self.as_of, history)
         except NoSignalsError as exc:
             self._reject(no_signals_rejection(row, None, record.account_id, exc))
+            return
+        if self.budgeter is not None:
+            self.budgeter.add(assessment)
+        yield record, assessment
 
 
 def run_assessment(
@@ -196,6 +280,9 @@ def run_job(
     finally:
         if rejects is not None:
             rejects.close()
+    budget = stream.review_budget()
+    if budget is not None and (budget.also_at_risk or budget.never_cut > budget.limit):
+        err(budget_message(budget))
     return _summarise(count, stream.rejected, accounts, rejects_path, err)
 
 
@@ -220,28 +307,50 @@ def write_assessments(
         # than holding half a JSON document.
         items = iter(stream)
         first = next(items, None)
-        writer = JsonRunWriter(out, as_of, level, policy.version)
+        writer = JsonRunWriter(
+            out, as_of, level, policy.version, sources_not_connected=stream.sources_not_connected
+        )
         for assessment in chain([first] if first is not None else [], items):
             writer.write(assessment)
             count += 1
-        writer.close(stream.rejected)
+        writer.close(stream.rejected, stream.review_budget())
     elif output_format == "table":
         from skill.render.table import render_table
 
         assessments = list(stream)
         count = len(assessments)
         out.write(render_table(assessments))
+        notes = _run_notes(stream.sources_not_connected, stream.review_budget())
+        if notes:
+            out.write("\n" + notes)
     else:
         from skill.drafting import TemplateDrafter
-        from skill.render.markdown import render_assessment
+        from skill.render.markdown import render_assessment, render_budget, render_not_connected
 
         drafter = TemplateDrafter()
         for assessment in stream:
+            if not count and stream.sources_not_connected:
+                out.write(render_not_connected(stream.sources_not_connected) + "\n---\n\n")
             if count:
                 out.write("\n---\n\n")
             out.write(render_assessment(assessment, drafter.draft(assessment), policy))
             count += 1
+        budget = stream.review_budget()
+        if count and budget is not None and budget.flagged:
+            out.write("\n---\n\n" + render_budget(budget))
     return count
+
+
+def _run_notes(not_connected: list[Source], budget: ReviewBudgetSummary | None) -> str:
+    """The run-level lines under a table: sources not connected, the review budget."""
+    lines = []
+    if not_connected:
+        lines.append(not_connected_message(not_connected))
+    if budget is not None and budget.flagged:
+        lines.append(budget_message(budget))
+        if budget.also_at_risk:
+            lines.append("also at risk: " + ", ".join(a.account_id for a in budget.also_at_risk))
+    return "".join(line + "\n" for line in lines)
 
 
 def _summarise(

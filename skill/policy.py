@@ -60,6 +60,12 @@ class Condition(Strict):
     lifecycle_in: list[Lifecycle] = []
     lifecycle_not_in: list[Lifecycle] = []
     confidence_in: list[Confidence] = []
+    account_evidence_in: list[Confidence] = Field(
+        default=[],
+        description="The account's own evidence level: confidence judged over only the "
+        "sources connected in the input, so a source missing from the whole input does "
+        "not count against each account.",
+    )
     dimension_below: dict[Dimension, float] = {}
     dimension_at_least: dict[Dimension, float] = {}
     fields_equal: dict[str, str | bool | int | float] = {}
@@ -434,11 +440,40 @@ class Trigger(Rule):
     reason: str
 
 
+class ReviewBudget(Strict):
+    """At most `max_share` of a run's accounts keep an open review task.
+
+    The engine still marks every account a reason holds for; the run ranks those
+    accounts and lists the ones over the budget as "also at risk".
+    """
+
+    max_share: float = Field(gt=0, le=1, description="Share of the run's accounts, 0-1.")
+    min_tasks: int = Field(
+        default=1,
+        ge=0,
+        description="A run keeps at least this many tasks whatever its size, so a small "
+        "run is not cut to nothing.",
+    )
+    rank_by: Literal["risk_x_arr", "risk"] = Field(
+        default="risk_x_arr",
+        description="risk_x_arr: (100 - score) x ARR, unknown ARR counting as 0 so those "
+        "accounts rank after every account with ARR, by risk; risk: (100 - score) alone.",
+    )
+    never_cut: list[Condition] = Field(
+        default=[],
+        description="An account matching any of these keeps its task whatever the budget; "
+        "such tasks still count against it.",
+    )
+
+
 class ReviewConfig(Rule):
     owner_role: str
     due_days: int = Field(ge=0)
     reasons: dict[str, Condition] = Field(description="Reason text -> when it applies.")
     checklist: list[str]
+    budget: ReviewBudget | None = Field(
+        default=None, description="Caps the share of a run's accounts with a review task."
+    )
 
 
 class Actions(Strict):
@@ -636,6 +671,8 @@ class Policy(Strict):
             for c in r.when_any
         ]
         conditions += list(self.actions.review_task.reasons.values())
+        if self.actions.review_task.budget is not None:
+            conditions += self.actions.review_task.budget.never_cut
         for condition in conditions:
             unknown = sorted((set(condition.themes_any) | set(condition.themes_none)) - themes)
             if unknown:

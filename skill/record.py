@@ -133,6 +133,22 @@ _TRUE = {"true", "yes", "y", "1", "t"}
 _FALSE = {"false", "no", "n", "0", "f"}
 
 
+def has_value(field: str, value: Any) -> bool:
+    """Whether a raw input value for `field` is a value, not a blank (see the cleaners).
+
+    For a first look at an input without validating it: `none` is a value of
+    `champion` and `blocker`, a blank everywhere else.
+    """
+    if value is None:
+        return False
+    if not isinstance(value, str):
+        return True
+    key = value.strip().lower()
+    if key == "none":
+        return field in ("champion", "blocker")
+    return key not in _BLANKS
+
+
 def _blank_to_none(value: Any) -> Any:
     if isinstance(value, str) and value.strip().lower() in _BLANKS:
         return None

@@ -16,9 +16,9 @@ from typing import TextIO
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from skill.assessment import SCHEMA_VERSION, PriorAssessment
+from skill.assessment import SCHEMA_VERSION, PriorAssessment, ReviewBudgetSummary
 from skill.ingest import Rejection
-from skill.pipeline import EXIT_OK, EXIT_USAGE, AssessmentStream, run_job
+from skill.pipeline import EXIT_OK, EXIT_USAGE, AssessmentStream, budget_message, run_job
 from skill.policy import Policy
 from skill.store.db import connect
 from skill.store.history import (
@@ -31,8 +31,9 @@ from skill.store.history import (
     run_id_for,
     start_run,
 )
+from skill.store.reviews import apply_review_budget
 from skill.store.trends import Current, TrendNote, render_trend_note, trend_note
-from skill.vocabulary import AutomationLevel
+from skill.vocabulary import AutomationLevel, Source
 
 ErrorSink = Callable[[str], None]
 
@@ -47,8 +48,16 @@ class RunDocument(BaseModel):
     as_of: date
     recorded: int = Field(description="Accounts new or changed in the database.")
     unchanged: int = Field(description="Accounts already recorded exactly so; not rewritten.")
+    sources_not_connected: list[Source] = Field(
+        default=[], description="Sources with no data in any record of the input."
+    )
     trends: list[TrendNote]
     rejected: list[Rejection]
+    review_budget: ReviewBudgetSummary | None = Field(
+        default=None,
+        description="How the policy's review budget split this run's review tasks; the "
+        "ones over it are recorded as also_at_risk. Null when the budget is off.",
+    )
 
 
 CACHE_KIB = 32 * 1024  # SQLite page cache for a run, KiB (the default is 2 MiB)
@@ -136,6 +145,10 @@ def run_recording(
                         notes.write(render_trend_note(trend) + "\n")
                 for _, current in batch:
                     histories.pop((current.account_id, current.as_of), None)
+            budget = stream.review_budget()
+            if budget is not None and stream.budgeter is not None:
+                deferred = [(a.account_id, a.as_of) for a in budget.also_at_risk]
+                apply_review_budget(connection, stream.budgeter.kept(), deferred)
             finish_run(connection, info.run_id, counts["assessed"], len(stream.rejected))
             if output_format == "json":
                 document = RunDocument(
@@ -143,10 +156,14 @@ def run_recording(
                     as_of=as_of,
                     recorded=counts["written"],
                     unchanged=counts["assessed"] - counts["written"],
+                    sources_not_connected=stream.sources_not_connected,
                     trends=trends,
                     rejected=stream.rejected,
+                    review_budget=budget,
                 )
                 notes.write(document.model_dump_json(indent=2) + "\n")
+            elif output_format == "md" and budget is not None and budget.flagged:
+                notes.write(budget_message(budget) + "\n")
             return counts["assessed"]
 
         code = run_job(

@@ -17,10 +17,12 @@ the `as_of` given (no clock: without one, simply the latest). Sections:
   highest-priority action at the report date (then earliest due, then id),
   with its gate status and its outbox state. Up to `limit` rows; the totals
   count every account.
-- Open review queue: per account, its latest open owner review task (older
-  open tasks of the same account are counted as superseded), and actions
+- Open review queue: per account, its latest owner review task not yet done
+  (older ones of the same account are counted as superseded), and actions
   waiting for a decision (outbox state ``pending``), by due date; overdue
-  means due before the report date. Up to `limit` rows each.
+  means due before the report date. Up to `limit` rows each. Accounts whose
+  latest task the run's review budget deferred are listed apart, as "also at
+  risk", ranked as the budget ranks them (risk x ARR by default).
 - Calibration status: first `measure`'s verdict on the health score (the same
   sentence, from `skill.measure.score_verdict`), then outcomes matched to an
   earlier assessment against what `account-health calibrate` needs per segment,
@@ -114,14 +116,32 @@ class PendingAction(BaseModel):
     overdue: bool
 
 
+class AlsoAtRiskRow(BaseModel):
+    account_id: str
+    as_of: date
+    owner: str
+    score: int | None
+    arr: float | None
+    reasons: list[str]
+
+
 class ReviewQueue(BaseModel):
     review_tasks_open: int = Field(description="Accounts with an open review task.")
     review_tasks_overdue: int
-    review_tasks_superseded: int = Field(description="Older open tasks of the same accounts.")
+    review_tasks_superseded: int = Field(
+        description="Older open or also-at-risk tasks of the same accounts."
+    )
     actions_pending: int
     actions_overdue: int
     review_tasks: list[ReviewTaskRow]
     pending_actions: list[PendingAction]
+    also_at_risk_total: int = Field(
+        default=0,
+        description="Accounts whose latest review task the run's review budget deferred.",
+    )
+    also_at_risk: list[AlsoAtRiskRow] = Field(
+        default=[], description="The largest of them by the budget's rank (risk x ARR)."
+    )
 
 
 class SegmentReadiness(BaseModel):
@@ -258,7 +278,7 @@ def portfolio_report(
         attention_total=len(attention),
         attention_arr=attention_arr,
         attention=[_attention(connection, day, row, high) for _, row in shown],
-        review_queue=_review_queue(connection, day, limit),
+        review_queue=_review_queue(connection, day, limit, _rank_by(policy)),
         calibration=calibration_status(connection, policy, as_of or date.max),
         limit=limit,
     )
@@ -339,18 +359,32 @@ def _next_action(connection: sqlite3.Connection, account_id: str, day: str) -> N
     )
 
 
-def _review_queue(connection: sqlite3.Connection, day: str, limit: int) -> ReviewQueue:
+def _rank_by(policy: Policy) -> str:
+    budget = policy.actions.review_task.budget
+    return "risk_x_arr" if budget is None else budget.rank_by
+
+
+def _review_queue(
+    connection: sqlite3.Connection, day: str, limit: int, rank_by: str
+) -> ReviewQueue:
     latest: dict[str, tuple] = {}
     superseded = 0
-    for account_id, as_of, owner, due, reasons in connection.execute(
-        "SELECT account_id, as_of, owner, due_date, reasons FROM review_tasks "
-        "WHERE state = 'open' AND as_of <= ? ORDER BY account_id, as_of",
+    for row in connection.execute(
+        "SELECT r.account_id, r.as_of, r.owner, r.due_date, r.reasons, r.state, a.score, a.arr "
+        "FROM review_tasks AS r LEFT JOIN assessments AS a "
+        "ON a.account_id = r.account_id AND a.as_of = r.as_of "
+        "WHERE r.state IN ('open', 'also_at_risk') AND r.as_of <= ? "
+        "ORDER BY r.account_id, r.as_of",
         (day,),
     ):
-        if account_id in latest:
+        if row[0] in latest:
             superseded += 1
-        latest[account_id] = (account_id, as_of, owner, due, reasons)
-    tasks = sorted(latest.values(), key=lambda t: (t[3], t[0]))
+        latest[row[0]] = tuple(row)
+    tasks = sorted((t for t in latest.values() if t[5] == "open"), key=lambda t: (t[3], t[0]))
+    deferred = sorted(
+        (t for t in latest.values() if t[5] == "also_at_risk"),
+        key=lambda t: _budget_rank(t[6], t[7], t[0], rank_by),
+    )
     pending_total, pending_overdue = connection.execute(
         "SELECT COUNT(*), COALESCE(SUM(due_date < ?), 0) FROM actions "
         "WHERE state = 'pending' AND as_of <= ?",
@@ -377,7 +411,7 @@ def _review_queue(connection: sqlite3.Connection, day: str, limit: int) -> Revie
                 overdue=due < day,
                 reasons=json.loads(r),
             )
-            for a, d, o, due, r in tasks[:limit]
+            for a, d, o, due, r, *_ in tasks[:limit]
         ],
         pending_actions=[
             PendingAction(
@@ -391,7 +425,28 @@ def _review_queue(connection: sqlite3.Connection, day: str, limit: int) -> Revie
             )
             for a, d, act, o, p, due in pending
         ],
+        also_at_risk_total=len(deferred),
+        also_at_risk=[
+            AlsoAtRiskRow(
+                account_id=t[0],
+                as_of=t[1],
+                owner=t[2],
+                score=t[6],
+                arr=t[7],
+                reasons=json.loads(t[4]),
+            )
+            for t in deferred[:limit]
+        ],
     )
+
+
+def _budget_rank(
+    score: int | None, arr: float | None, account_id: str, rank_by: str
+) -> tuple[float, int, str]:
+    """The review budget's order (skill.review_budget): risk x ARR or risk, then risk, then id."""
+    risk = 100 - (score if score is not None else 100)
+    value = risk * (arr or 0.0) if rank_by == "risk_x_arr" else risk
+    return (-value, -risk, account_id)
 
 
 def calibration_status(
@@ -564,6 +619,25 @@ def render_markdown(r: PortfolioReport) -> str:
             f"| {_cell(p.account_id)} | {p.action} | {_cell(p.owner)} | {p.priority} "
             f"| {p.due_date.isoformat()}{' (overdue)' if p.overdue else ''} |"
             for p in q.pending_actions
+        ]
+        lines.append("")
+    if q.also_at_risk_total:
+        shown = len(q.also_at_risk)
+        lines += [
+            "### Also at risk",
+            "",
+            f"{q.also_at_risk_total} more accounts have a review reason but rank below the "
+            "review budget, so no task was opened"
+            + (f"; the {shown} highest by risk × ARR:" if shown < q.also_at_risk_total else ":"),
+            "",
+            "| account | owner | ARR | score | reasons |",
+            "|---|---|---:|---:|---|",
+        ]
+        lines += [
+            f"| {_cell(t.account_id)} | {_cell(t.owner)} | {money(t.arr)} "
+            f"| {'—' if t.score is None else t.score} "
+            f"| {_cell('; '.join(r.split(' - ', 1)[0] for r in t.reasons))} |"
+            for t in q.also_at_risk
         ]
         lines.append("")
     c = r.calibration

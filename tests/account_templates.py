@@ -48,6 +48,25 @@ HEALTHY_MID_MARKET: dict[str, Any] = {
 }
 
 
+#: Every CRM field and its sync date: `dict.fromkeys(CRM_FIELDS)` leaves the CRM out.
+CRM_FIELDS = (
+    "csat",
+    "nps",
+    "payment_status",
+    "champion",
+    "last_exec_touch_date",
+    "crm_synced_at",
+    "expansion_signal",
+    "discount_requested",
+    "last_customer_reply_date",
+    "qbr_attended",
+    "success_milestones_missed",
+    "success_milestones_total",
+    "last_survey_date",
+    "blocker",
+)
+
+
 def healthy(*, without: tuple[str, ...] = (), **fields: Any) -> dict[str, Any]:
     """The healthy account with `fields` set and the `without` fields left out."""
     base = {k: v for k, v in HEALTHY_MID_MARKET.items() if k not in without}

@@ -14,7 +14,7 @@ except ImportError:  # pragma: no cover - httpx2 comes with the optional anthrop
     pass
 
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -32,7 +32,7 @@ from skill.assessment import Assessment
 from skill.engine import assess_account
 from skill.policy import Policy, load_policy
 from skill.record import AccountRecord
-from skill.vocabulary import AutomationLevel
+from skill.vocabulary import AutomationLevel, Source
 
 AS_OF = date(2026, 11, 23)
 
@@ -62,9 +62,17 @@ def make_record() -> RecordFactory:
 
 @pytest.fixture
 def assess(policy: Policy, as_of: date, make_record: RecordFactory) -> Assessor:
-    """Assess a baseline record with overrides: `assess(csat=2, level=...)`."""
+    """Assess a baseline record with overrides: `assess(csat=2, level=...)`.
 
-    def run(level: AutomationLevel = AutomationLevel.BALANCED, **overrides: Any) -> Assessment:
-        return assess_account(make_record(**overrides), policy, as_of, level)
+    `input_sources` is what the run's input has data for (default: not known).
+    """
+
+    def run(
+        level: AutomationLevel = AutomationLevel.BALANCED,
+        input_sources: Collection[Source] | None = None,
+        **overrides: Any,
+    ) -> Assessment:
+        record = make_record(**overrides)
+        return assess_account(record, policy, as_of, level, input_sources=input_sources)
 
     return run

@@ -479,3 +479,63 @@ def test_rejects_writer_works_without_a_with_block(tmp_path: Path) -> None:
 def test_unwritable_rejects_path_is_an_input_error(tmp_path: Path) -> None:
     with pytest.raises(InputError, match="cannot write rejects file"):
         RejectsWriter(tmp_path / "no-such-dir" / "rejects.jsonl")
+
+
+# -- the first pass: which groups of fields have a value anywhere ------------------
+
+GROUPS = {"support": ("open_tickets", "tickets_30d"), "crm": ("csat", "champion")}
+
+
+def test_first_pass_finds_no_group_without_a_column() -> None:
+    text = "account_id,segment,active_users\nA,smb,3\nB,smb,4\n"
+    reader = read_accounts(io.StringIO(text), "csv")
+    assert reader.groups_with_values(GROUPS) == frozenset()
+
+
+def test_first_pass_finds_no_group_whose_column_is_empty_in_every_row() -> None:
+    text = "account_id,segment,open_tickets,csat\nA,smb,,4\nB,smb,n/a,\n"
+    reader = read_accounts(io.StringIO(text), "csv")
+    assert reader.groups_with_values(GROUPS) == {"crm"}
+
+
+def test_first_pass_finds_a_group_with_a_value_in_one_row_only() -> None:
+    text = "account_id,segment,open_tickets\nA,smb,\nB,smb,\nC,smb,0\n"
+    reader = read_accounts(io.StringIO(text), "csv")
+    assert reader.groups_with_values(GROUPS) == {"support"}
+
+
+def test_first_pass_counts_champion_none_as_a_value() -> None:
+    reader = read_accounts(io.StringIO('{"account_id": "A", "champion": "none"}\n'), "jsonl")
+    assert reader.groups_with_values(GROUPS) == {"crm"}
+
+
+def test_first_pass_reads_jsonl_keys_by_their_field_names(tmp_path: Path) -> None:
+    path = tmp_path / "accounts.jsonl"
+    lines = [{"account_id": "A", "Open Tickets": None}, {"account_id": "B", "CSAT Score": 4}]
+    path.write_text("".join(json.dumps(line) + "\n" for line in lines), encoding="utf-8")
+    assert read_accounts(path).groups_with_values(GROUPS) == {"crm"}
+
+
+def test_first_pass_reads_a_json_document() -> None:
+    document = json.dumps({"accounts": [{"account_id": "A", "tickets_30d": 3}]})
+    reader = read_accounts(io.StringIO(document), "json")
+    assert reader.groups_with_values(GROUPS) == {"support"}
+
+
+class _Pipe(io.StringIO):
+    """A stream that cannot seek, as standard input from a pipe."""
+
+    def seekable(self) -> bool:
+        return False
+
+
+def test_a_stream_that_cannot_seek_is_still_read_whole_after_the_first_pass() -> None:
+    reader = read_accounts(_Pipe(TWO_ACCOUNTS_CSV), "csv")
+    assert reader.groups_with_values(GROUPS) == {"crm"}
+    assert [item.record.account_id for item in reader if item.record] == ["ACME-1", "GLOBEX-2"]
+
+
+def test_a_seekable_stream_is_read_whole_after_the_first_pass() -> None:
+    reader = read_accounts(io.StringIO(TWO_ACCOUNTS_CSV), "csv")
+    reader.groups_with_values(GROUPS)
+    assert len([item for item in reader if item.record]) == 2

@@ -7,7 +7,7 @@ imports nothing from drafting, store, render or cli.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Iterator
+from collections.abc import Collection, Iterable, Iterator
 from datetime import date
 
 from skill.assessment import Assessment, ChurnRisk, PriorAssessment, UntrustedText
@@ -31,7 +31,7 @@ from skill.engine.stability import Smoother, band_with_hysteresis
 from skill.engine.trends import TrendDetector, usable_history
 from skill.policy import Policy
 from skill.record import AccountRecord
-from skill.vocabulary import AutomationLevel, Dimension
+from skill.vocabulary import AutomationLevel, Dimension, Source
 
 __all__ = ["Engine", "NoSignalsError", "PolicyGate", "assess_account", "assess_records"]
 
@@ -54,8 +54,19 @@ class Engine:
         policy: Policy,
         level: AutomationLevel = AutomationLevel.BALANCED,
         gate: PolicyGate | None = None,
+        *,
+        input_sources: Collection[Source] | None = None,
     ) -> None:
+        """`input_sources`: the sources with data anywhere in the run's input.
+
+        A source outside it is not connected in the input: each account's
+        confidence says so, but its own evidence level (`account_evidence`,
+        which the evidence stop rule and review reason read) leaves it out.
+        None means not known: every account is judged on its own, as if each
+        source were in the input.
+        """
         self.policy = policy
+        self.input_sources = None if input_sources is None else frozenset(input_sources)
         self.gate = gate or PolicyGate(policy.gate, level)
         self.level = self.gate.level
         shared = SharedPieces()
@@ -100,11 +111,14 @@ class Engine:
                 "no health signals: give at least one usage, adoption, support, sentiment, "
                 "commercial, relationship or outcome field"
             )
-        sources = source_statuses(record, as_of, scoring.stale_after_days)
+        sources = source_statuses(record, as_of, scoring.stale_after_days, self.input_sources)
         missing = self.dimensions.missing(ctx, sources)
         flags = self.risks.detect_flags(ctx, sources)
-        confidence, confidence_reasons = assess_confidence(ctx, scoring, missing, sources)
+        confidence, account_evidence, confidence_reasons = assess_confidence(
+            ctx, scoring, missing, sources
+        )
         ctx.confidence = confidence
+        ctx.account_evidence = account_evidence
         themes = self.risks.detect_themes(ctx)
         raw = composite(dimensions)
         score, caps = apply_guard_rails(raw, ctx, self.guard_rails, shared)
@@ -145,6 +159,7 @@ class Engine:
             tier_basis=tier_basis,
             confidence=confidence,
             confidence_reasons=confidence_reasons,
+            account_evidence=account_evidence,
             dimensions=dimensions,
             missing_data=missing,
             sources=sources,
@@ -195,12 +210,14 @@ def assess_account(
     as_of: date,
     level: AutomationLevel = AutomationLevel.BALANCED,
     gate: PolicyGate | None = None,
+    *,
+    input_sources: Collection[Source] | None = None,
 ) -> Assessment:
     """Assess one account. `as_of` is the record's own date when it has one.
 
     For many accounts, make one `Engine` and call its `assess`.
     """
-    return Engine(policy, level, gate).assess(record, as_of)
+    return Engine(policy, level, gate, input_sources=input_sources).assess(record, as_of)
 
 
 def assess_records(
@@ -208,8 +225,10 @@ def assess_records(
     policy: Policy,
     as_of: date,
     level: AutomationLevel = AutomationLevel.BALANCED,
+    *,
+    input_sources: Collection[Source] | None = None,
 ) -> Iterator[Assessment]:
     """Assess records without history: no trend flags."""
-    engine = Engine(policy, level)
+    engine = Engine(policy, level, input_sources=input_sources)
     for record in records:
         yield engine.assess(record, as_of)

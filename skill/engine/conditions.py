@@ -65,6 +65,9 @@ def _compile_tests(cond: Condition) -> tuple[Test, ...]:
     if cond.confidence_in:
         levels = frozenset(cond.confidence_in)
         tests.append(lambda c: c.confidence in levels)
+    if cond.account_evidence_in:
+        evidence_levels = frozenset(cond.account_evidence_in)
+        tests.append(lambda c: c.account_evidence in evidence_levels)
     for dimension, limit in cond.dimension_below.items():
         tests.append(
             lambda c, d=dimension, lim=limit: (
@@ -120,6 +123,8 @@ def _compile_description(cond: Condition) -> tuple[Describe, ...]:
         parts.append(lambda c: f"lifecycle {c.record.lifecycle or 'unknown'}")
     if cond.confidence_in:
         parts.append(lambda c: f"confidence {c.confidence}")
+    if cond.account_evidence_in:
+        parts.append(lambda c: f"account evidence {c.account_evidence}")
     for dimension, limit in cond.dimension_below.items():
         parts.append(
             lambda c, d=dimension, tail=f" < {limit:g}": f"{d} {c.dimension_scores[d]}{tail}"

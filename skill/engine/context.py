@@ -24,6 +24,7 @@ class AccountContext:
     themes: set[str] = field(default_factory=set)
     band: Band | None = None
     confidence: Confidence | None = None
+    account_evidence: Confidence | None = None
     notes_lower: str = ""
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import date
 from itertools import pairwise
+from typing import Literal
 
 from skill.assessment import DimensionScore, Evidence, MissingData, SourceStatus
 from skill.engine.context import AccountContext, days_between
@@ -415,15 +416,17 @@ class DimensionScorer:
         for name, rule in scoring.signals.items():
             grouped[rule.dimension].append((name, readers[name], signal_scale(rule), rule.weight))
         self.signals = tuple((d, tuple(signals)) for d, signals in grouped.items() if signals)
-        # Why a dimension with weight has no score, by whether its source is connected.
-        self.missing_reasons: dict[tuple[Dimension, bool], str] = {}
+        # Why a dimension with weight has no score, by where its source is connected.
+        self.missing_reasons: dict[tuple[Dimension, Connection], str] = {}
         for dimension in Dimension:
-            source = DIMENSION_SOURCE[dimension]
+            label = SOURCE_LABEL[DIMENSION_SOURCE[dimension]]
             names = sorted(name for name, *_ in grouped[dimension])
-            self.missing_reasons[(dimension, False)] = f"{SOURCE_LABEL[source]} not connected"
-            self.missing_reasons[(dimension, True)] = (
+            self.missing_reasons[(dimension, "account")] = (
                 "no signal in the record (" + ", ".join(names) + ")"
             )
+            self.missing_reasons[(dimension, "unknown")] = f"{label} not connected"
+            self.missing_reasons[(dimension, "input")] = f"no {label} data for this account"
+            self.missing_reasons[(dimension, "none")] = f"{label} not connected in this input"
 
     def score(self, ctx: AccountContext) -> list[DimensionScore]:
         """Every dimension with at least one signal and weight, weights renormalised."""
@@ -465,32 +468,52 @@ class DimensionScorer:
 
     def missing(self, ctx: AccountContext, sources: list[SourceStatus]) -> list[MissingData]:
         """Dimensions with weight but no score, each with the reason."""
-        connected = {s.source for s in sources if s.connected}
+        by_source = {s.source: s for s in sources}
         weights = self.scoring.weights[ctx.record.segment]
         missing = []
         for dimension in DIMENSIONS:
             if dimension in ctx.dimension_scores or weights.get(dimension, 0) == 0:
                 continue
-            reason = self.missing_reasons[(dimension, DIMENSION_SOURCE[dimension] in connected)]
+            status = by_source[DIMENSION_SOURCE[dimension]]
+            reason = self.missing_reasons[(dimension, connection(status))]
             missing.append(self.shared.get(MissingData, dimension, reason))
         return missing
 
 
+# Where a source is connected: for this account, in the input but not for this
+# account, nowhere in the input, or not for this account with the input unknown.
+Connection = Literal["account", "input", "none", "unknown"]
+
+
+def connection(status: SourceStatus) -> Connection:
+    if status.connected:
+        return "account"
+    if status.in_input is None:
+        return "unknown"
+    return "input" if status.in_input else "none"
+
+
 def source_statuses(
-    record: AccountRecord, as_of: date, stale_after_days: int
+    record: AccountRecord,
+    as_of: date,
+    stale_after_days: int,
+    input_sources: frozenset[Source] | None = None,
 ) -> list[SourceStatus]:
+    """Each source's contribution to this record; `input_sources` None: input unknown."""
     statuses = []
     for source, fields in SOURCE_FIELDS.items():
         used = [f for f in fields if getattr(record, f) is not None]
         synced_at = getattr(record, SOURCE_SYNC_FIELD[source])
         age = days_between(synced_at, as_of)
+        connected = bool(used) or synced_at is not None
         statuses.append(
             SourceStatus(
                 source=source,
-                connected=bool(used) or synced_at is not None,
+                connected=connected,
                 synced_at=synced_at,
                 stale=age is not None and age > stale_after_days,
                 fields_used=used,
+                in_input=None if input_sources is None else connected or source in input_sources,
             )
         )
     return statuses

@@ -13,15 +13,18 @@ from skill.vocabulary import AutomationLevel, Band, Confidence, RiskFlagCode, Ti
 
 
 def review_task(config: ReviewConfig, ctx: AccountContext) -> ReviewTask | None:
+    """The task when any reason holds; whether the run's budget may defer it is marked too."""
     reasons = [reason for reason, cond in config.reasons.items() if holds(cond, ctx)]
     if not reasons:
         return None
+    budget = config.budget
     return ReviewTask(
         owner=ctx.record.owner or "unassigned",
         owner_role=config.owner_role,
         due_date=ctx.as_of + timedelta(days=config.due_days),
         reasons=reasons,
         checklist=config.checklist,
+        budget_exempt=budget is not None and any(holds(c, ctx) for c in budget.never_cut),
     )
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from skill.assessment import DimensionScore, MissingData, ScoreCap, SourceStatus
 from skill.engine.conditions import CompiledRule, compile_rule, match
 from skill.engine.context import AccountContext
-from skill.engine.dimensions import round_half_up
+from skill.engine.dimensions import DIMENSION_SOURCE, SOURCE_LABEL, round_half_up
 from skill.engine.shared import SharedPieces
 from skill.policy import GuardRail, Scoring
 from skill.vocabulary import Band, Confidence, RiskFlagCode, Tier
@@ -22,26 +22,57 @@ def assess_confidence(
     scoring: Scoring,
     missing: list[MissingData],
     sources: list[SourceStatus],
-) -> tuple[Confidence, list[str]]:
+) -> tuple[Confidence, Confidence, list[str]]:
+    """Confidence over every dimension, and the account's own evidence level.
+
+    The account's evidence leaves out the dimensions of sources that have no data
+    anywhere in the input: that gap is the input's, the same for every account, so
+    it lowers confidence but is not a reason to look at this account. Without
+    knowing the input's sources the two are the same.
+    """
     weights = scoring.weights[ctx.record.segment]
-    total = sum(weights.values())
-    coverage = sum(weights[d] for d in ctx.dimension_scores) / total
+    covered = sum(weights[d] for d in ctx.dimension_scores)
+    coverage = covered / sum(weights.values())
     stale = [s for s in sources if s.stale]
+    conflicting = RiskFlagCode.CONFLICTING_EVIDENCE in ctx.flags
     reasons = [f"{round_half_up(coverage * 100)}% of the score's weight has data"]
     if missing:
         reasons.append("missing: " + ", ".join(m.dimension for m in missing))
     if stale:
         reasons.append("stale: " + ", ".join(s.source for s in stale))
-    level = Confidence.LOW
+    level = _level(coverage, len(stale), scoring)
+    absent = {s.source for s in sources if s.in_input is False}
+    account = level
+    if absent:
+        reasons += [f"{SOURCE_LABEL[s]} not connected in this input" for s in sorted(absent)]
+        expected = sum(w for d, w in weights.items() if DIMENSION_SOURCE[d] not in absent)
+        own = covered / expected if expected else 0.0
+        account = _level(own, len(stale), scoring)
+    if conflicting:
+        account = _lowered(account)
+        if level is not Confidence.LOW:
+            level = _lowered(level)
+            reasons.append("signals conflict")
+    if absent:
+        reasons.append(
+            f"account evidence {account}: {round_half_up(own * 100)}% of the weight of the "
+            "sources in this input has data"
+        )
+    return level, account, reasons
+
+
+def _level(coverage: float, stale: int, scoring: Scoring) -> Confidence:
+    """The first level whose coverage and stale-source limits hold, else low."""
     for candidate in (Confidence.HIGH, Confidence.MEDIUM):
         rule = scoring.confidence[candidate]
-        if coverage >= rule.min_coverage and len(stale) <= rule.max_stale_sources:
-            level = candidate
-            break
-    if RiskFlagCode.CONFLICTING_EVIDENCE in ctx.flags and level is not Confidence.LOW:
-        level = Confidence.MEDIUM if level is Confidence.HIGH else Confidence.LOW
-        reasons.append("signals conflict")
-    return level, reasons
+        if coverage >= rule.min_coverage and stale <= rule.max_stale_sources:
+            return candidate
+    return Confidence.LOW
+
+
+def _lowered(level: Confidence) -> Confidence:
+    """Conflicting evidence lowers a level one step."""
+    return Confidence.MEDIUM if level is Confidence.HIGH else Confidence.LOW
 
 
 GuardRails = tuple[tuple[GuardRail, CompiledRule], ...]

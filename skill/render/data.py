@@ -7,9 +7,9 @@ from collections.abc import Iterable
 from datetime import date
 from typing import TextIO
 
-from skill.assessment import SCHEMA_VERSION, Assessment
+from skill.assessment import SCHEMA_VERSION, Assessment, ReviewBudgetSummary
 from skill.ingest import Rejection
-from skill.vocabulary import AutomationLevel
+from skill.vocabulary import AutomationLevel, Source
 
 
 class JsonRunWriter:
@@ -20,7 +20,13 @@ class JsonRunWriter:
     """
 
     def __init__(
-        self, out: TextIO, as_of: date, level: AutomationLevel, policy_version: str
+        self,
+        out: TextIO,
+        as_of: date,
+        level: AutomationLevel,
+        policy_version: str,
+        *,
+        sources_not_connected: Iterable[Source] = (),
     ) -> None:
         self.out = out
         self.count = 0
@@ -29,6 +35,7 @@ class JsonRunWriter:
             "as_of": as_of.isoformat(),
             "automation_level": level.value,
             "policy_version": policy_version,
+            "sources_not_connected": [s.value for s in sources_not_connected],
         }
         body = json.dumps(header, indent=2)[:-2]
         out.write(body + ',\n  "assessments": [')
@@ -38,11 +45,17 @@ class JsonRunWriter:
         self.out.write(("," if self.count else "") + "\n    " + text)
         self.count += 1
 
-    def close(self, rejected: Iterable[Rejection]) -> None:
+    def close(
+        self, rejected: Iterable[Rejection], review_budget: ReviewBudgetSummary | None = None
+    ) -> None:
         items = [r.model_dump(mode="json") for r in rejected]
         closing = "\n  ]" if self.count else "]"
         rejected_text = json.dumps(items, indent=2).replace("\n", "\n  ")
-        self.out.write(f'{closing},\n  "rejected": {rejected_text}\n}}\n')
+        budget = None if review_budget is None else review_budget.model_dump(mode="json")
+        budget_text = json.dumps(budget, indent=2).replace("\n", "\n  ")
+        self.out.write(
+            f'{closing},\n  "rejected": {rejected_text},\n  "review_budget": {budget_text}\n}}\n'
+        )
 
 
 class JsonLinesWriter:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from skill.assessment import Assessment, ScoreTrend, SourceStatus
+from skill.assessment import Assessment, ReviewBudgetSummary, ScoreTrend, SourceStatus
 from skill.drafting import AccountTexts
 from skill.engine.dimensions import SOURCE_LABEL
 from skill.policy import Policy
@@ -151,6 +151,47 @@ def render_assessment(
         ]
     lines += [prose_note(texts, model), ""]
     return "\n".join(lines)
+
+
+def render_not_connected(sources: Iterable[Source]) -> str:
+    """Said once for a run: sources with no data anywhere in the input."""
+    names = ", ".join(SOURCE_LABEL[s] for s in sources)
+    return (
+        f"> **Not connected in this input:** {names}. Every account below is assessed "
+        "without them: its confidence says so, but this alone opens no review task and "
+        "holds back no action.\n"
+    )
+
+
+def render_budget(budget: ReviewBudgetSummary) -> str:
+    """The run's review budget, and the accounts over it, said once after the accounts."""
+    lines = [
+        "## Review budget",
+        f"{budget.kept} of {budget.accounts} accounts keep an owner review task (at most "
+        f"{budget.max_share:.0%} of the run: {budget.limit}; ranked by "
+        f"{budget.rank_by.replace('_x_', ' × ')}).",
+    ]
+    if budget.never_cut > budget.limit:
+        lines.append(
+            f"{budget.never_cut} tasks the policy never defers exceed the limit; all are kept."
+        )
+    if budget.also_at_risk:
+        lines += [
+            "",
+            "### Also at risk",
+            "A review reason holds for these accounts too, but they rank below the budget; "
+            "their review task is not opened.",
+            "",
+            "| rank | account | score | ARR | reasons |",
+            "|---:|---|---:|---:|---|",
+        ]
+        lines += [
+            f"| {a.rank} | {cell(a.account_id)} | {a.score} "
+            f"| {'—' if a.arr is None else f'{a.arr:,.0f}'} "
+            f"| {cell('; '.join(r.split(' - ', 1)[0] for r in a.reasons))} |"
+            for a in budget.also_at_risk
+        ]
+    return "\n".join(lines) + "\n"
 
 
 def render_report(

@@ -333,7 +333,8 @@ def _drop_superseded(connection: sqlite3.Connection, p: Prepared) -> None:
     )
     if p.review_task is None:
         connection.execute(
-            "DELETE FROM review_tasks WHERE account_id = ? AND as_of = ? AND state = 'open'",
+            "DELETE FROM review_tasks WHERE account_id = ? AND as_of = ? "
+            "AND state IN ('open', 'also_at_risk')",
             (p.account_id, p.as_of),
         )
 

@@ -1,7 +1,9 @@
 """Owner review tasks (seed 003): list them, and record that a person reviewed one.
 
 The engine opens a review task when a score change is tied to renewal risk, an
-escalation, a sharp drop or a high-value account. Closing it is a person's act:
+escalation, a sharp drop or a high-value account; the run's review budget keeps
+the highest-ranked ones open and records the rest as `also_at_risk` (see
+`apply_review_budget`). Closing either is a person's act:
 `done` records who and when (UTC), with an optional note. Reviewing an account
 closes its earlier open tasks too (a CSM who checked the account today has
 seen everything the older tasks asked about); each says which review closed it.
@@ -18,7 +20,9 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from skill.store.db import now_utc
 
-ReviewState = Literal["open", "done"]
+# also_at_risk: a review reason holds, but the run's review budget ranked the
+# account below its limit (see skill.review_budget); a person may still review it.
+ReviewState = Literal["open", "done", "also_at_risk"]
 
 
 class ReviewError(ValueError):
@@ -133,13 +137,13 @@ def complete_review(
             row[0]
             for row in connection.execute(
                 "SELECT as_of FROM review_tasks WHERE account_id = ? AND as_of < ? "
-                "AND state = 'open' ORDER BY as_of",
+                "AND state IN ('open', 'also_at_risk') ORDER BY as_of",
                 (account_id, day),
             )
         ]
         connection.execute(
             "UPDATE review_tasks SET state = 'done', done_by = ?, done_at = ?, note = ? "
-            "WHERE account_id = ? AND as_of < ? AND state = 'open'",
+            "WHERE account_id = ? AND as_of < ? AND state IN ('open', 'also_at_risk')",
             (by, at, f"closed with the review of {day}", account_id, day),
         )
         connection.execute("COMMIT")
@@ -168,7 +172,8 @@ def _target(connection: sqlite3.Connection, account_id: str, as_of: date | None)
             raise ReviewError(f"no review task for {account_id} as of {as_of}")
         return _item(tuple(row))
     row = connection.execute(
-        _SELECT + "WHERE r.account_id = ? AND r.state = 'open' ORDER BY r.as_of DESC LIMIT 1",
+        _SELECT + "WHERE r.account_id = ? AND r.state IN ('open', 'also_at_risk') "
+        "ORDER BY r.as_of DESC LIMIT 1",
         (account_id,),
     ).fetchone()
     if row is None:
@@ -179,3 +184,31 @@ def _target(connection: sqlite3.Connection, account_id: str, as_of: date | None)
             raise ReviewError(f"{account_id} has no open review task ({recorded} done)")
         raise ReviewError(f"no review task for {account_id}")
     return _item(tuple(row))
+
+
+def apply_review_budget(
+    connection: sqlite3.Connection,
+    kept: list[tuple[str, date]],
+    deferred: list[tuple[str, date]],
+) -> None:
+    """Record a run's review budget: deferred tasks become also_at_risk, kept ones open.
+
+    Only tasks nobody has closed change; a task kept by a later run of the same
+    date opens again. One transaction.
+    """
+    connection.execute("BEGIN IMMEDIATE")
+    try:
+        connection.executemany(
+            "UPDATE review_tasks SET state = 'also_at_risk' "
+            "WHERE account_id = ? AND as_of = ? AND state = 'open'",
+            [(a, d.isoformat()) for a, d in deferred],
+        )
+        connection.executemany(
+            "UPDATE review_tasks SET state = 'open' "
+            "WHERE account_id = ? AND as_of = ? AND state = 'also_at_risk'",
+            [(a, d.isoformat()) for a, d in kept],
+        )
+        connection.execute("COMMIT")
+    except BaseException:
+        connection.execute("ROLLBACK")
+        raise

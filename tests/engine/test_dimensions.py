@@ -143,6 +143,24 @@ def test_unconnected_source_is_named_as_the_reason(assess: Assessor) -> None:
     assert product.fields_used == []
 
 
+def test_source_missing_from_the_whole_input_is_named_as_such(assess: Assessor) -> None:
+    result = assess(input_sources={Source.CRM, Source.SUPPORT}, **PRODUCT_FIELDS)
+    reasons = {m.dimension: m.reason for m in result.missing_data}
+    assert reasons[Dimension.USAGE] == "product analytics not connected in this input"
+    product = next(s for s in result.sources if s.source is Source.PRODUCT)
+    assert product.in_input is False
+
+
+def test_source_in_the_input_but_empty_for_this_account_is_named_as_such(
+    assess: Assessor,
+) -> None:
+    result = assess(input_sources=set(Source), **PRODUCT_FIELDS)
+    reasons = {m.dimension: m.reason for m in result.missing_data}
+    assert reasons[Dimension.USAGE] == "no product analytics data for this account"
+    product = next(s for s in result.sources if s.source is Source.PRODUCT)
+    assert (product.connected, product.in_input) == (False, True)
+
+
 def test_source_synced_but_without_data_is_connected(assess: Assessor) -> None:
     result = assess(**{**PRODUCT_FIELDS, "product_synced_at": "2026-11-22"})
     product = next(s for s in result.sources if s.source is Source.PRODUCT)

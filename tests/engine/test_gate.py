@@ -7,13 +7,14 @@ from datetime import date
 from typing import Any
 
 import pytest
+from account_templates import CRM_FIELDS
 from pydantic import ValidationError
 
 from skill.assessment import Action, Assessment
 from skill.engine import PolicyGate, assess_account
 from skill.policy import Policy, deep_merge, default_policy_data
 from skill.record import AccountRecord
-from skill.vocabulary import ActionStatus, AutomationLevel, GateLayer
+from skill.vocabulary import ActionStatus, AutomationLevel, GateLayer, Source
 
 Assessor = Callable[..., Assessment]  # the `assess` fixture
 RecordFactory = Callable[..., AccountRecord]  # the `make_record` fixture
@@ -216,15 +217,52 @@ def test_cancellation_in_the_blocker_note_counts_too(assess: Assessor) -> None:
     assert action(result, "send_checkin_email").status is RECOMMEND
 
 
+NO_CRM = dict.fromkeys(CRM_FIELDS)
+
+
 def test_low_confidence_pauses_automation(assess: Assessor) -> None:
-    crm = ["csat", "nps", "payment_status", "champion", "last_exec_touch_date", "crm_synced_at"]
-    crm += ["expansion_signal", "discount_requested", "last_customer_reply_date", "qbr_attended"]
-    crm += ["success_milestones_missed", "success_milestones_total", "last_survey_date", "blocker"]
-    result = assess(level=AGGRESSIVE, **dict.fromkeys(crm))
+    result = assess(level=AGGRESSIVE, **NO_CRM)
     assert result.confidence.value == "low"
     update = action(result, "update_health_score")
     assert update.status is APPROVE
     assert rules(update, GateLayer.STOP_RULE) == ["evidence_missing"]
+
+
+def test_a_source_missing_for_this_account_only_pauses_automation(assess: Assessor) -> None:
+    update = action(
+        assess(level=AGGRESSIVE, input_sources=set(Source), **NO_CRM), "update_health_score"
+    )
+    assert update.status is APPROVE
+    assert rules(update, GateLayer.STOP_RULE) == ["evidence_missing"]
+
+
+def test_a_source_missing_from_the_whole_input_does_not_pause_automation(
+    assess: Assessor,
+) -> None:
+    result = assess(level=AGGRESSIVE, input_sources={Source.PRODUCT, Source.SUPPORT}, **NO_CRM)
+    assert result.confidence.value == "low"
+    update = action(result, "update_health_score")
+    assert update.status is AUTO
+    assert rules(update, GateLayer.STOP_RULE) == []
+
+
+def test_confidence_in_still_works_in_a_user_stop_rule(make_record: RecordFactory) -> None:
+    data = default_policy_data()
+    rule = {
+        "id": "any_gap",
+        "status": "approval_required",
+        "reason": "Any gap in the data goes to a person.",
+        "when_any": [{"confidence_in": ["low"]}],
+    }
+    data["gate"]["stop_rules"] = [*data["gate"]["stop_rules"], rule]
+    result = assess_account(
+        make_record(**NO_CRM),
+        Policy.model_validate(data),
+        date(2026, 11, 23),
+        AGGRESSIVE,
+        input_sources={Source.PRODUCT, Source.SUPPORT},
+    )
+    assert rules(action(result, "update_health_score"), GateLayer.STOP_RULE) == ["any_gap"]
 
 
 def test_stale_evidence_pauses_automation(assess: Assessor) -> None:

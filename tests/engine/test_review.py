@@ -5,17 +5,28 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import date
 
+from account_templates import CRM_FIELDS
+
 from skill.assessment import Assessment
 from skill.policy import Policy
-from skill.vocabulary import AutomationLevel, Band, RiskFlagCode
+from skill.vocabulary import AutomationLevel, Band, Confidence, RiskFlagCode, Source
 
 Assessor = Callable[..., Assessment]  # the `assess` fixture
 
 
 RENEWAL_RISK = "Renewal risk - renewal is close and the account is not green"
 ESCALATION = "Escalation - an escalation or major blocker is open"
-HIGH_VALUE = "High-value account - ARR of 250,000 or more"
-EVIDENCE = "Evidence to check - the data is stale, conflicting or incomplete"
+HIGH_VALUE = "High-value account - ARR of 250,000 or more and not green"
+EVIDENCE = "Evidence to check - this account's data is stale, conflicting or incomplete"
+NO_CRM = dict.fromkeys(CRM_FIELDS)
+SLIPPING = {
+    "active_users": 30,
+    "logins_30d": 500,
+    "weekly_activity": [40, 38, 35, 30],
+    "features_adopted": 3,
+    "champion": "weak",
+    "csat": 3.0,
+}
 RENEWAL_IN_50_DAYS = "2027-01-12"
 
 
@@ -42,17 +53,43 @@ def test_escalation_needs_review(assess: Assessor) -> None:
     assert task.reasons == [ESCALATION]
 
 
-def test_high_value_account_needs_review(assess: Assessor) -> None:
-    task = assess(arr=250000).review_task
-    assert task is not None
-    assert task.reasons == [HIGH_VALUE]
-    assert assess(arr=249999).review_task is None
+def test_high_value_account_that_is_not_green_needs_review(assess: Assessor) -> None:
+    result = assess(arr=250000, **SLIPPING)
+    assert result.band is not Band.GREEN
+    assert result.review_task is not None
+    assert result.review_task.reasons == [HIGH_VALUE]
+    assert assess(arr=249999, **SLIPPING).review_task is None
+
+
+def test_healthy_high_value_account_needs_no_review(assess: Assessor) -> None:
+    assert assess(arr=900000).review_task is None
 
 
 def test_low_confidence_needs_review(assess: Assessor) -> None:
     task = assess(product_synced_at="2026-11-01", support_synced_at="2026-11-01").review_task
     assert task is not None
     assert task.reasons == [EVIDENCE]
+
+
+def test_a_source_missing_from_the_whole_input_opens_no_review(assess: Assessor) -> None:
+    result = assess(input_sources={Source.PRODUCT, Source.SUPPORT}, **NO_CRM)
+    assert result.confidence is Confidence.LOW
+    assert result.review_task is None
+
+
+def test_a_source_missing_for_this_account_only_opens_a_review(assess: Assessor) -> None:
+    task = assess(input_sources=set(Source), **NO_CRM).review_task
+    assert task is not None
+    assert task.reasons == [EVIDENCE]
+
+
+def test_a_major_blocker_on_a_high_value_account_is_exempt_from_the_budget(
+    assess: Assessor,
+) -> None:
+    task = assess(arr=300000, blocker="major").review_task
+    assert task is not None and task.budget_exempt
+    small = assess(arr=60000, blocker="major").review_task
+    assert small is not None and not small.budget_exempt
 
 
 def test_review_task_names_owner_due_date_and_checklist(assess: Assessor) -> None:

@@ -9,7 +9,7 @@ import pytest
 
 from skill.assessment import Assessment
 from skill.policy import Policy
-from skill.vocabulary import Band, Confidence, Dimension, Tier
+from skill.vocabulary import Band, Confidence, Dimension, Source, Tier
 
 Assessor = Callable[..., Assessment]  # the `assess` fixture
 
@@ -103,6 +103,42 @@ def test_no_crm_is_low_confidence(assess: Assessor) -> None:
     result = assess(**without(CRM_FIELDS))
     assert result.confidence is Confidence.LOW
     assert result.confidence_reasons[0] == "52% of the score's weight has data"
+
+
+def test_account_evidence_equals_confidence_when_the_input_is_not_known(
+    assess: Assessor,
+) -> None:
+    result = assess(**without(CRM_FIELDS))
+    assert result.account_evidence is result.confidence is Confidence.LOW
+
+
+def test_a_source_missing_from_the_whole_input_lowers_confidence_not_account_evidence(
+    assess: Assessor,
+) -> None:
+    result = assess(input_sources={Source.PRODUCT, Source.SUPPORT}, **without(CRM_FIELDS))
+    assert result.confidence is Confidence.LOW
+    assert result.account_evidence is Confidence.HIGH
+    assert "CRM not connected in this input" in result.confidence_reasons
+    assert result.confidence_reasons[-1] == (
+        "account evidence high: 100% of the weight of the sources in this input has data"
+    )
+
+
+def test_a_source_in_the_input_but_missing_for_this_account_lowers_account_evidence(
+    assess: Assessor,
+) -> None:
+    result = assess(input_sources=set(Source), **without(CRM_FIELDS))
+    assert result.account_evidence is Confidence.LOW
+
+
+def test_stale_sources_lower_account_evidence_whatever_the_input(assess: Assessor) -> None:
+    result = assess(
+        input_sources={Source.PRODUCT, Source.SUPPORT},
+        product_synced_at=TWO_WEEKS_AND_A_DAY_AGO,
+        support_synced_at=TWO_WEEKS_AND_A_DAY_AGO,
+        **without(CRM_FIELDS),
+    )
+    assert result.account_evidence is Confidence.LOW
 
 
 def test_no_product_data_is_medium_confidence(assess: Assessor) -> None:

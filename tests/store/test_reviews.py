@@ -174,3 +174,62 @@ def test_table_on_a_terminal_names_who_closed_each_task(db: Path) -> None:
 def test_review_error_is_a_value_error_for_library_callers(db: Path) -> None:
     with pytest.raises(ReviewError):
         complete_review(connect(db), "ACC-9999", by="Dana Reyes")
+
+
+# -- the review budget ------------------------------------------------------------
+
+
+@pytest.fixture
+def budgeted(tmp_path: Path) -> tuple[Path, Path]:
+    """A run of eight escalated accounts under a 25% budget: two tasks open, six deferred."""
+    policy = tmp_path / "budget.yaml"
+    policy.write_text(
+        "actions:\n  review_task:\n    budget: {max_share: 0.25, min_tasks: 1}\n", encoding="utf-8"
+    )
+    rows = [
+        {"account_id": f"ACC-{i:02d}", "segment": "smb", "owner": "Dana Reyes",
+         "arr": 10000 * i, "escalations_90d": 1, "active_users": 40, "licensed_seats": 50}
+        for i in range(1, 9)
+    ]  # fmt: skip
+    accounts = tmp_path / "accounts.json"
+    accounts.write_text(json.dumps(rows), encoding="utf-8")
+    db = tmp_path / "history.sqlite3"
+    result = cli("run", accounts, "--db", db, "--as-of", WEEK_2, "--policy", policy, "-f", "json")
+    assert result.exit_code == 0, result.stderr
+    return db, policy
+
+
+def test_run_keeps_the_budget_open_and_records_the_rest_also_at_risk(budgeted) -> None:
+    db, _ = budgeted
+    connection = connect(db)
+    open_ = {t.account_id for t in list_review_tasks(connection, state="open")}
+    deferred = {t.account_id for t in list_review_tasks(connection, state="also_at_risk")}
+    connection.close()
+    assert open_ == {"ACC-08", "ACC-07"}
+    assert deferred == {f"ACC-0{i}" for i in range(1, 7)}
+
+
+def test_an_account_also_at_risk_can_still_be_reviewed(budgeted) -> None:
+    db, _ = budgeted
+    result = cli("review", "done", "ACC-03", "--by", "Dana Reyes", "--db", db, "-f", "json")
+    assert result.exit_code == 0, result.stderr
+    assert json.loads(result.stdout)["task"]["state"] == "done"
+
+
+def test_the_report_lists_the_accounts_also_at_risk_by_rank(budgeted) -> None:
+    db, policy_file = budgeted
+    connection = connect(db)
+    queue = portfolio_report(connection, load_policy(policy_file)).review_queue
+    connection.close()
+    assert queue.review_tasks_open == 2
+    assert queue.also_at_risk_total == 6
+    assert [t.account_id for t in queue.also_at_risk] == [f"ACC-0{i}" for i in range(6, 0, -1)]
+
+
+def test_the_weekly_report_markdown_says_how_many_more_are_at_risk(budgeted) -> None:
+    db, policy_file = budgeted
+    result = cli("report", "--db", db, "--policy", policy_file, "--format", "md")
+    assert result.exit_code == 0, result.stderr
+    section = result.stdout.split("### Also at risk", 1)[1]
+    assert "6 more accounts have a review reason but rank below the review budget" in section
+    assert "| ACC-06 | Dana Reyes | 60,000 |" in section

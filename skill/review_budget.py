@@ -1,0 +1,105 @@
+"""The review budget: at most a share of a run's accounts keep an open review task.
+
+The engine sees one account at a time, so it marks a review task on every
+account a reason holds for. A queue that flags most accounts is not worked, so
+over a whole run this keeps the highest-ranked tasks within the policy's
+`review_task.budget` and lists the rest as "also at risk". It reads only the
+assessments, so the same run always gives the same decision, whatever the order
+of its records.
+
+The limit is max_share x the run's accounts, rounded down, but at least
+`min_tasks`. Rank: risk x ARR, risk being 100 - score. An account without an ARR counts as
+ARR 0: it ranks after every account with one, by risk. Ties go to the higher
+risk, then the account id and date. Tasks matching `never_cut` are kept first
+and count against the limit (they may exceed it).
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import NamedTuple
+
+from skill.assessment import AlsoAtRisk, Assessment, ReviewBudgetSummary
+from skill.policy import ReviewBudget
+
+
+class _Candidate(NamedTuple):
+    key: tuple[bool, float, int, str, date]
+    account_id: str
+    as_of: date
+    score: int
+    arr: float | None
+    reasons: list[str]
+    exempt: bool
+
+
+def budget_limit(budget: ReviewBudget, accounts: int) -> int:
+    """max_share x accounts, rounded down, but at least `min_tasks` (and never above accounts)."""
+    return min(accounts, max(budget.min_tasks, int(budget.max_share * accounts)))
+
+
+class ReviewBudgeter:
+    """Collects a run's review tasks as assessments stream past; `decide` at the end.
+
+    Memory grows with the accounts that have a task, a few small values each,
+    not with the assessments.
+    """
+
+    def __init__(self, budget: ReviewBudget) -> None:
+        self.budget = budget
+        self.accounts = 0
+        self._candidates: dict[tuple[str, date], _Candidate] = {}
+
+    def add(self, assessment: Assessment) -> None:
+        self.accounts += 1
+        task = assessment.review_task
+        if task is None:
+            return
+        risk = 100 - assessment.score
+        value = risk * (assessment.arr or 0.0) if self.budget.rank_by == "risk_x_arr" else risk
+        exempt = task.budget_exempt
+        key = (not exempt, -value, -risk, assessment.account_id, assessment.as_of)
+        self._candidates[(assessment.account_id, assessment.as_of)] = _Candidate(
+            key,
+            assessment.account_id,
+            assessment.as_of,
+            assessment.score,
+            assessment.arr,
+            task.reasons,
+            exempt,
+        )
+
+    def kept(self) -> list[tuple[str, date]]:
+        """(account_id, as_of) of the tasks the budget keeps open, by rank."""
+        ranked = sorted(self._candidates.values(), key=lambda c: c.key)
+        return [(c.account_id, c.as_of) for c in ranked[: self._kept_count(ranked)]]
+
+    def _kept_count(self, ranked: list[_Candidate]) -> int:
+        limit = budget_limit(self.budget, self.accounts)
+        return max(limit, sum(c.exempt for c in ranked))
+
+    def decide(self) -> ReviewBudgetSummary:
+        ranked = sorted(self._candidates.values(), key=lambda c: c.key)
+        limit = budget_limit(self.budget, self.accounts)
+        exempt = sum(c.exempt for c in ranked)
+        kept = self._kept_count(ranked)
+        return ReviewBudgetSummary(
+            max_share=self.budget.max_share,
+            rank_by=self.budget.rank_by,
+            accounts=self.accounts,
+            limit=limit,
+            flagged=len(ranked),
+            kept=min(kept, len(ranked)),
+            never_cut=exempt,
+            also_at_risk=[
+                AlsoAtRisk(
+                    account_id=c.account_id,
+                    as_of=c.as_of,
+                    score=c.score,
+                    arr=c.arr,
+                    rank=rank,
+                    reasons=c.reasons,
+                )
+                for rank, c in enumerate(ranked[kept:], start=kept + 1)
+            ],
+        )
