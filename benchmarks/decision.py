@@ -113,7 +113,12 @@ def write_outcomes(history: History, folder: Path) -> Path:
 
 def _assessments(connection: sqlite3.Connection, keep: set[str]) -> dict[str, list[tuple]]:
     by_account: dict[str, list[tuple]] = defaultdict(list)
-    tasks = {(a, d) for a, d in connection.execute("SELECT account_id, as_of FROM review_tasks")}
+    tasks = {
+        (a, d)
+        for a, d in connection.execute(
+            "SELECT account_id, as_of FROM review_tasks WHERE state != 'also_at_risk'"
+        )
+    }
     for account_id, as_of, score, band, tier in connection.execute(
         "SELECT account_id, as_of, score, band, tier FROM assessments ORDER BY account_id, as_of"
     ):
