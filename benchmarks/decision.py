@@ -20,7 +20,8 @@ Printed per world, default and calibrated side by side:
   - best single signal: the held-out outcome AUC of the best raw signal, its
     direction chosen on the training accounts (the bar calibration must reach);
   - churn rate by band and by tier;
-  - review share: assessments that opened an owner review task;
+  - review share: assessments that kept an owner review task (all accounts: the
+    review budget applies to a whole run);
   - false positives: flagged (red or at_risk) outcomes that were kept, of flagged;
   - missed risks: churned outcomes that were green, of churned;
   - stable moves: steps where a stable account's score moved 10 points or more;
@@ -113,18 +114,12 @@ def write_outcomes(history: History, folder: Path) -> Path:
 
 def _assessments(connection: sqlite3.Connection, keep: set[str]) -> dict[str, list[tuple]]:
     by_account: dict[str, list[tuple]] = defaultdict(list)
-    tasks = {
-        (a, d)
-        for a, d in connection.execute(
-            "SELECT account_id, as_of FROM review_tasks WHERE state != 'also_at_risk'"
-        )
-    }
     for account_id, as_of, score, band, tier in connection.execute(
         "SELECT account_id, as_of, score, band, tier FROM assessments ORDER BY account_id, as_of"
     ):
         if account_id in keep:
             day = date.fromisoformat(as_of)
-            by_account[account_id].append((day, score, band, tier, (account_id, as_of) in tasks))
+            by_account[account_id].append((day, score, band, tier))
     return by_account
 
 
@@ -170,8 +165,12 @@ def judge(connection: sqlite3.Connection, history: History, keep: set[str]) -> d
     result["by_tier"] = _rate_text(
         [(r[3], c) for r, c in observed], ["thriving", "healthy", "steady", "at_risk"]
     )
-    assessments = [r for series in rows.values() for r in series]
-    result["review_share"] = sum(r[4] for r in assessments) / max(len(assessments), 1)
+    # The review budget is a property of the whole run, so its share is too.
+    tasks, total = connection.execute(
+        "SELECT (SELECT COUNT(*) FROM review_tasks WHERE state != 'also_at_risk'), "
+        "(SELECT COUNT(*) FROM assessments)"
+    ).fetchone()
+    result["review_share"] = tasks / max(total, 1)
     flagged = [c for r, c in observed if r[2] == "red" or r[3] == "at_risk"]
     result["false_positives"] = (
         f"{sum(not c for c in flagged) / len(flagged):.1%} of {len(flagged)}" if flagged else "n/a"

@@ -58,6 +58,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, Field
 
+from skill.assessment import PriorAssessment
 from skill.engine import Engine, NoSignalsError
 from skill.engine.dimensions import READERS, Reader, readers_for, round_half_up
 from skill.measure import AucResult, roc_auc
@@ -77,6 +78,9 @@ __all__ = [
 ]
 
 DIMENSIONS: tuple[str, ...] = tuple(d.value for d in Dimension)
+#: History smoothing tried by `calibrate` (this snapshot's share; 1 is none), least first.
+SMOOTHING_CHOICES = (1.0, 0.7, 0.5, 0.35)
+SMOOTHING_AUC_COST = 0.01
 INSTALL_HINT = "pip install 'account-health-skill[calibrate]'"
 
 
@@ -161,6 +165,9 @@ class Calibration(BaseModel):
     signals: list[SignalFit]
     weights: dict[str, dict[str, float]]
     bands: dict[str, int] = Field(description="Lowest score of green and of yellow.")
+    smoothing: float | None = Field(
+        description="History smoothing chosen on training accounts: this snapshot's share."
+    )
     churn_model: dict[str, Any] | None
     segments: list[SegmentCount]
     settings: dict[str, Any]
@@ -509,14 +516,35 @@ def _band_thresholds(model: tuple[float, float], base: float, policy: Policy) ->
 
 
 def _score_all(engine: Engine, samples: list[Sample]) -> dict[tuple[str, date], int]:
-    scores = {}
+    """Each snapshot's final score, as `run` would have recorded it.
+
+    Accounts are replayed in date order, each snapshot with the ones before it as
+    history, so smoothing and hysteresis apply as they do in a weekly run.
+    """
+    depth = max(
+        engine.policy.history.usage_decline_periods,
+        engine.policy.history.score_drop_noise_snapshots,
+    )
+    by_account: dict[str, list[Sample]] = defaultdict(list)
     for sample in samples:
-        try:
-            scores[(sample.account_id, sample.as_of)] = engine.assess(
-                sample.record, sample.as_of
-            ).score
-        except NoSignalsError:
-            continue
+        by_account[sample.account_id].append(sample)
+    scores = {}
+    for account_id, series in by_account.items():
+        history: list[PriorAssessment] = []
+        for sample in sorted(series, key=lambda s: s.as_of):
+            try:
+                a = engine.assess(sample.record, sample.as_of, history[-depth:])
+            except NoSignalsError:
+                continue
+            scores[(account_id, sample.as_of)] = a.score
+            history.append(
+                PriorAssessment(
+                    as_of=a.as_of,
+                    score=a.score,
+                    band=a.band.value,
+                    dimensions={d.dimension.value: d.score for d in a.dimensions},
+                )
+            )
     return scores
 
 
@@ -608,6 +636,7 @@ def calibrate(connection: sqlite3.Connection, policy: Policy, *, as_of: date) ->
             "regularisation": cfg.regularisation,
             "folds": cfg.folds,
             "band_relative_risk": cfg.band_relative_risk.model_dump(),
+            "smoothing_choices": list(SMOOTHING_CHOICES),
         },
     }
     train_churned = sum(bool(s.churned) for s in train)
@@ -639,6 +668,7 @@ def calibrate(connection: sqlite3.Connection, policy: Policy, *, as_of: date) ->
             signals=[],
             weights={},
             bands={},
+            smoothing=None,
             churn_model=None,
             policy=None,
         )
@@ -647,11 +677,27 @@ def calibrate(connection: sqlite3.Connection, policy: Policy, *, as_of: date) ->
     fitted = fit_signals(train_rows, policy)
     scoring, weights = override_data(fitted, policy)
     before_engine = Engine(policy)
-    after_policy = _merged(policy, {"scoring": scoring}) if scoring else policy
-    after_engine = Engine(after_policy)
-    train_after = _score_all(after_engine, train)
-    train_keys = [(s.account_id, s.as_of) for s in train if (s.account_id, s.as_of) in train_after]
     label_of = {(s.account_id, s.as_of): bool(s.churned) for s in labelled}
+    train_samples = [s for s in samples if not held_out(s.account_id, m.holdout_share)]
+    train_keys = [(s.account_id, s.as_of) for s in train]
+    # Smoothing, chosen on the same training accounts: the most blending that costs at
+    # most SMOOTHING_AUC_COST of their AUC, so noise does not move the score while a
+    # real change still shows.
+    tried: list[tuple[float, float, Engine, dict[tuple[str, date], int]]] = []
+    for weight in SMOOTHING_CHOICES if scoring else ():
+        override = {"scoring": scoring, "history": {"smoothing": {"weight_of_latest": weight}}}
+        engine = Engine(_merged(policy, override))
+        scored = _score_all(engine, train_samples)
+        keys = [k for k in train_keys if k in scored]
+        auc = roc_auc([scored[k] for k in keys], [label_of[k] for k in keys]).value or 0.0
+        tried.append((weight, auc, engine, scored))
+    smoothing, after_engine, train_after = None, Engine(policy), {}
+    if tried:
+        best = max(auc for _, auc, _, _ in tried)
+        smoothing, _, after_engine, train_after = min(
+            (t for t in tried if t[1] >= best - SMOOTHING_AUC_COST), key=lambda t: t[0]
+        )
+    train_keys = [k for k in train_keys if k in train_after]
     model = _platt([train_after[k] for k in train_keys], [label_of[k] for k in train_keys])
     base_rate = train_churned / len(train)
     bands = _band_thresholds(model, base_rate, policy) if model and model[1] < 0 else {}
@@ -668,7 +714,7 @@ def calibrate(connection: sqlite3.Connection, policy: Policy, *, as_of: date) ->
     after_scores = _score_all(after_engine, held_samples)
     keys = [(s.account_id, s.as_of) for s in holdout if (s.account_id, s.as_of) in after_scores]
     labels = [label_of[k] for k in keys]
-    train_before = _score_all(before_engine, train)
+    train_before = _score_all(before_engine, train_samples)
     before_model = _platt([train_before[k] for k in train_keys], [label_of[k] for k in train_keys])
     auc_before = roc_auc([before_scores[k] for k in keys], labels)
     auc_after = roc_auc([after_scores[k] for k in keys], labels)
@@ -682,6 +728,8 @@ def calibrate(connection: sqlite3.Connection, policy: Policy, *, as_of: date) ->
                 {"band": "yellow", "min": bands["yellow"]},
                 {"band": "red", "min": 0},
             ]
+        if smoothing is not None:
+            document["history"] = {"smoothing": {"weight_of_latest": smoothing}}
         if churn_model is not None:
             document["churn_model"] = churn_model
     if not scoring:
@@ -718,6 +766,7 @@ def calibrate(connection: sqlite3.Connection, policy: Policy, *, as_of: date) ->
         signals=signals,
         weights={s.value: weights for s in Segment} if weights else {},
         bands=bands,
+        smoothing=smoothing,
         churn_model=churn_model,
         policy=document,
     )
@@ -909,6 +958,14 @@ def render_markdown(result: Calibration) -> str:
                 f"{result.bands['yellow']}, red below (where churn risk reaches "
                 f"{result.settings['band_relative_risk']['yellow']:g}x and "
                 f"{result.settings['band_relative_risk']['red']:g}x the base rate).",
+            ]
+        if result.smoothing is not None:
+            choices = ", ".join(f"{c:g}" for c in result.settings["smoothing_choices"])
+            lines += [
+                "",
+                f"History smoothing: each snapshot counts {result.smoothing:g} against the "
+                f"previous one's {1 - result.smoothing:g}: of {choices}, the most smoothing "
+                f"that costs at most {SMOOTHING_AUC_COST:g} of the training accounts' AUC.",
             ]
         lines += [
             "",
