@@ -599,6 +599,9 @@ class CalibrationConfig(Strict):
         min_length=1, description="Inverse L2 strengths tried by cross-validation."
     )
     folds: int = Field(ge=2, le=20, description="Cross-validation folds, by account.")
+    min_auc_gain: float = Field(
+        ge=0, lt=0.5, description="A signal enters the scorecard if it adds this much CV AUC."
+    )
     band_relative_risk: RelativeRisk = Field(
         description="Calibrated bands: red at this multiple of the base churn rate, yellow at this."
     )
