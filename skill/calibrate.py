@@ -81,6 +81,9 @@ DIMENSIONS: tuple[str, ...] = tuple(d.value for d in Dimension)
 #: History smoothing tried by `calibrate` (this snapshot's share; 1 is none), least first.
 SMOOTHING_CHOICES = (1.0, 0.7, 0.5, 0.35)
 SMOOTHING_AUC_COST = 0.01
+#: Training snapshots replayed to choose the smoothing and fit the churn model: at most
+#: this many, whole accounts chosen by hash, so a large history calibrates in minutes.
+REPLAY_LIMIT = 20_000
 INSTALL_HINT = "pip install 'account-health-skill[calibrate]'"
 
 
@@ -584,6 +587,19 @@ def _score_all(engine: Engine, samples: list[Sample]) -> dict[tuple[str, date], 
     return scores
 
 
+def _subsample(samples: list[Sample], limit: int) -> list[Sample]:
+    """At most about `limit` snapshots, whole accounts, chosen by hash (deterministic)."""
+    if len(samples) <= limit:
+        return samples
+    share = limit / len(samples)
+    return [s for s in samples if _fraction(s.account_id) < share]
+
+
+def _fraction(account_id: str) -> float:
+    digest = hashlib.sha256(f"replay|{account_id}".encode()).digest()
+    return int.from_bytes(digest[:8], "big") / 2**64
+
+
 def _deciles(probabilities: list[float], labels: list[bool]) -> list[Decile]:
     pairs = sorted(zip(probabilities, labels, strict=True), key=lambda p: p[0])
     table = []
@@ -714,8 +730,11 @@ def calibrate(connection: sqlite3.Connection, policy: Policy, *, as_of: date) ->
     scoring, weights = override_data(fitted, policy)
     before_engine = Engine(policy)
     label_of = {(s.account_id, s.as_of): bool(s.churned) for s in labelled}
-    train_samples = [s for s in samples if not held_out(s.account_id, m.holdout_share)]
-    train_keys = [(s.account_id, s.as_of) for s in train]
+    train_samples = _subsample(
+        [s for s in samples if not held_out(s.account_id, m.holdout_share)], REPLAY_LIMIT
+    )
+    replayed = {(s.account_id, s.as_of) for s in train_samples}
+    train_keys = [(s.account_id, s.as_of) for s in train if (s.account_id, s.as_of) in replayed]
     # Smoothing, chosen on the same training accounts: the most blending that costs at
     # most SMOOTHING_AUC_COST of their AUC, so noise does not move the score while a
     # real change still shows.
