@@ -84,6 +84,8 @@ SMOOTHING_AUC_COST = 0.01
 #: Training snapshots replayed to choose the smoothing and fit the churn model: at most
 #: this many, whole accounts chosen by hash, so a large history calibrates in minutes.
 REPLAY_LIMIT = 20_000
+#: A segment's own coefficients count churned / (churned + this) against the pooled ones.
+SEGMENT_SHRINK = 50
 INSTALL_HINT = "pip install 'account-health-skill[calibrate]'"
 
 
@@ -131,7 +133,11 @@ class SegmentCount(BaseModel):
     segment: str
     outcomes: int
     churned: int
-    weights: Literal["pooled"] = "pooled"
+    weights: Literal["own", "pooled"] = Field(
+        default="pooled",
+        description="own: dimension weights from the segment's own fit (shrunk towards the "
+        "pool); pooled: too little churn of its own.",
+    )
 
 
 class Decile(BaseModel):
@@ -300,7 +306,7 @@ def _sklearn():
         from sklearn.isotonic import IsotonicRegression
         from sklearn.linear_model import LogisticRegression, LogisticRegressionCV
         from sklearn.model_selection import GroupKFold
-    except ImportError:  # pragma: no cover - exercised by the CLI test with the extra missing
+    except ImportError:
         raise CalibrationUnavailable(
             f"calibrate needs scikit-learn: {INSTALL_HINT} (make installs it)"
         ) from None
@@ -322,6 +328,8 @@ class FittedSignal:
     counts: list[int]
     churn: list[int]
     medians: list[float]
+    woe: list[float]  # centred weight of evidence per bin (positive: healthier)
+    beta: float  # the pooled coefficient on the weight of evidence (0: not in the scorecard)
 
     @property
     def span(self) -> float:
@@ -450,8 +458,79 @@ def fit_signals(
             for i in range(binning.size):
                 inside = [v for v in values if bisect_left(binning.edges, v) == i]
                 medians.append(inside[len(inside) // 2] if inside else math.nan)
-        fitted[binning.signal] = FittedSignal(binning, risk, counts, churn, medians)
+        fitted[binning.signal] = FittedSignal(
+            binning, risk, counts, churn, medians, woes[k], beta.get(k, 0.0)
+        )
     return fitted
+
+
+def segment_weights(
+    fitted: dict[str, FittedSignal],
+    rows: list[tuple[dict[str, float | str], bool, str]],
+    segment_of: dict[str, str],
+    pooled: dict[str, float],
+    policy: Policy,
+) -> dict[str, tuple[dict[str, float], Literal["own", "pooled"]]]:
+    """Per segment with enough churn of its own: dimension weights from its own fit.
+
+    The same signals, bins and weights of evidence as the pooled scorecard; only the
+    coefficients are refitted on the segment's training snapshots, then shrunk towards
+    the pooled ones by SEGMENT_SHRINK churned snapshots' worth, so a small segment
+    leans on the pool. A segment below `min_churned` churned snapshots keeps the pooled
+    weights.
+    """
+    numpy, _, _, logistic_cv, group_k_fold = _sklearn()
+    cfg, m = policy.measurement.calibration, policy.measurement
+    active = [name for name, f in fitted.items() if f.beta > 0]
+    result: dict[str, tuple[dict[str, float], Literal["own", "pooled"]]] = {}
+    for segment in Segment:
+        mine = [r for r in rows if segment_of.get(r[2]) == segment.value]
+        churned = sum(c for _, c, _ in mine)
+        accounts = {a for _, _, a in mine}
+        if not active or churned < m.min_churned or churned == len(mine) or len(accounts) < 2:
+            result[segment.value] = (pooled, "pooled")
+            continue
+        matrix = numpy.array(
+            [[_woe_of(fitted[name], values.get(name)) for name in active] for values, _, _ in mine]
+        )
+        labels = numpy.array([1 if c else 0 for _, c, _ in mine])
+        groups = [a for _, _, a in mine]
+        folds = group_k_fold(n_splits=min(cfg.folds, len(accounts)))
+        splits = [
+            (tr, te)
+            for tr, te in folds.split(matrix, labels, groups)
+            if 0 < labels[tr].sum() < len(tr)
+        ]
+        if not splits:
+            result[segment.value] = (pooled, "pooled")
+            continue
+        model = logistic_cv(
+            Cs=cfg.regularisation,
+            cv=splits,
+            scoring="roc_auc",
+            l1_ratios=(0.0,),
+            max_iter=5000,
+            use_legacy_attributes=False,
+        ).fit(matrix, labels)
+        share = churned / (churned + SEGMENT_SHRINK)
+        raw = dict.fromkeys(DIMENSIONS, 0.0)
+        for name, coefficient in zip(active, model.coef_[0], strict=True):
+            own = max(0.0, -float(coefficient))
+            beta = share * own + (1 - share) * fitted[name].beta
+            dimension = policy.scoring.signals[name].dimension.value
+            raw[dimension] += beta * (max(fitted[name].woe) - min(fitted[name].woe))
+        if sum(raw.values()) <= 0:
+            result[segment.value] = (pooled, "pooled")
+            continue
+        result[segment.value] = (_round_weights(raw), "own")
+    return result
+
+
+def _woe_of(fit: FittedSignal, value: float | str | None) -> float:
+    if value is None:
+        return 0.0
+    index = fit.binning.index(value)
+    return 0.0 if index is None else fit.woe[index]
 
 
 # -- the policy written ---------------------------------------------------------------
@@ -728,6 +807,14 @@ def calibrate(connection: sqlite3.Connection, policy: Policy, *, as_of: date) ->
     train_rows = [(readings(s, readers), bool(s.churned), s.account_id) for s in train]
     fitted = fit_signals(train_rows, policy)
     scoring, weights = override_data(fitted, policy)
+    per_segment: dict[str, dict[str, float]] = {}
+    if scoring:
+        found = segment_weights(fitted, train_rows, segment_of, weights, policy)
+        per_segment = {segment: w for segment, (w, _) in found.items()}
+        scoring["weights"] = per_segment
+        base["segments"] = [
+            c.model_copy(update={"weights": found[c.segment][1]}) for c in base["segments"]
+        ]
     before_engine = Engine(policy)
     label_of = {(s.account_id, s.as_of): bool(s.churned) for s in labelled}
     train_samples = _subsample(
@@ -819,7 +906,7 @@ def calibrate(connection: sqlite3.Connection, policy: Policy, *, as_of: date) ->
         if model
         else [],
         signals=signals,
-        weights={s.value: weights for s in Segment} if weights else {},
+        weights=per_segment,
         bands=bands,
         smoothing=smoothing,
         churn_model=churn_model,
@@ -902,7 +989,8 @@ def policy_yaml(result: Calibration) -> str:
         f"(per outcome {_auc(result.outcome_auc_before)} -> {_auc(result.outcome_auc_after)}).",
         f"# Brier score before {result.brier_before} -> after {result.brier_after} "
         f"(base rate alone {result.brier_base_rate}).",
-        "# Weights are pooled over segments. Review, then adopt:",
+        "# Signal points are pooled; dimension weights are per segment where it had enough churn.",
+        "# Review, then adopt:",
         "#   account-health assess FILE --policy THIS_FILE",
         "# The active policy is not changed by calibrate.",
     ]
@@ -1024,12 +1112,18 @@ def render_markdown(result: Calibration) -> str:
             ]
         lines += [
             "",
-            "Weights are pooled over segments: "
-            + ", ".join(
-                f"{s.segment} {s.outcomes} outcomes ({s.churned} churned)" for s in result.segments
-            )
-            + ".",
+            "## Dimension weights per segment",
+            "",
+            "Own: fitted on the segment's own snapshots, shrunk towards the pool; pooled: "
+            "too little churn of its own. Signal points are pooled over every segment.",
+            "",
+            "| segment | outcomes (churned) | weights | " + " | ".join(DIMENSIONS) + " |",
+            "|---|---:|---|" + "---:|" * len(DIMENSIONS),
         ]
+        for c in result.segments:
+            w = result.weights.get(c.segment, {})
+            cells = " | ".join(f"{w.get(d, 0):g}" for d in DIMENSIONS)
+            lines.append(f"| {c.segment} | {c.outcomes} ({c.churned}) | {c.weights} | {cells} |")
     if result.policy_path:
         lines += [
             "",

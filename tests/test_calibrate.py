@@ -198,6 +198,44 @@ def test_a_calibrated_policy_gives_each_assessment_a_churn_probability(
     assert assess([calm], as_of=WEEK_2).assessments[0].churn_risk is None
 
 
+@pytest.fixture(scope="module")
+def segments_differ(tmp_path_factory) -> Path:
+    """SMB accounts churn on support load, enterprise ones on satisfaction."""
+    folder = tmp_path_factory.mktemp("segments")
+    db = folder / "history.sqlite3"
+    connection = connect(db)
+    rng = random.Random(7)
+    records, outcomes = [], []
+    for segment, driver in (("smb", "tickets"), ("enterprise", "csat")):
+        for index in range(150):
+            tickets, csat = rng.randint(0, 15), round(rng.uniform(1.0, 5.0), 1)
+            risky = tickets >= 8 if driver == "tickets" else csat <= 2.5
+            account_id = f"{segment[:3].upper()}-{index:03d}"
+            records.append(
+                account(GOOD, account_id, segment=segment, open_tickets=tickets, csat=csat)
+            )
+            churned = rng.random() < (0.7 if risky else 0.05)
+            outcomes.append((account_id, "churned" if churned else "renewed", "2027-01-10"))
+    record(connection, records, WEEK_2)
+    import_outcomes(connection, write_outcomes(folder / "outcomes.csv", outcomes))
+    connection.close()
+    return db
+
+
+def test_each_segment_with_enough_churn_gets_its_own_dimension_weights(
+    segments_differ: Path, small_policy
+):
+    connection = connect(segments_differ)
+    result = calibrate(connection, load_policy(small_policy), as_of=AS_OF)
+    connection.close()
+    own = {c.segment: c.weights for c in result.segments}
+    assert own == {"smb": "own", "mid_market": "pooled", "enterprise": "own"}
+    smb, enterprise = result.weights["smb"], result.weights["enterprise"]
+    assert smb["support"] > enterprise["support"]
+    assert enterprise["satisfaction"] > smb["satisfaction"]
+    assert result.policy["scoring"]["weights"] == result.weights
+
+
 def test_too_few_outcomes_says_how_many_more(support_history: Path, tmp_path: Path):
     strict = tmp_path / "strict.yaml"
     strict.write_text("measurement:\n  min_outcomes: 500\n  min_churned: 10\n", "utf-8")
@@ -277,4 +315,22 @@ def test_cli_refuses_to_write_into_assets(support_history: Path):
     result = CliRunner().invoke(app, ["calibrate", "--db", str(support_history), "--out", str(out)])
     assert result.exit_code == 2
     assert "never writes into the bundled assets" in result.stderr
+    assert not out.exists()
+
+
+def test_cli_without_scikit_learn_says_how_to_install_it(
+    support_history: Path, tmp_path: Path, monkeypatch
+):
+    import skill.calibrate
+
+    def missing():
+        raise skill.calibrate.CalibrationUnavailable(
+            f"calibrate needs scikit-learn: {skill.calibrate.INSTALL_HINT} (make installs it)"
+        )
+
+    monkeypatch.setattr(skill.calibrate, "_sklearn", missing)
+    out = tmp_path / "calibrated.yaml"
+    result = CliRunner().invoke(app, ["calibrate", "--db", str(support_history), "--out", str(out)])
+    assert result.exit_code == 2
+    assert "pip install 'account-health-skill[calibrate]'" in result.stderr
     assert not out.exists()
