@@ -81,8 +81,9 @@ DIMENSIONS: tuple[str, ...] = tuple(d.value for d in Dimension)
 #: History smoothing tried by `calibrate` (this snapshot's share; 1 is none), least first.
 SMOOTHING_CHOICES = (1.0, 0.7, 0.5, 0.35)
 SMOOTHING_AUC_COST = 0.01
-#: Training snapshots replayed to choose the smoothing and fit the churn model: at most
-#: this many, whole accounts chosen by hash, so a large history calibrates in minutes.
+#: Snapshots replayed through the engine, for training (the smoothing choice, the churn
+#: model) and for judging (held out): at most this many each, whole accounts chosen by
+#: hash, so a large history calibrates in about a minute.
 REPLAY_LIMIT = 20_000
 #: A segment's own coefficients count churned / (churned + this) against the pooled ones.
 SEGMENT_SHRINK = 50
@@ -851,10 +852,17 @@ def calibrate(connection: sqlite3.Connection, policy: Policy, *, as_of: date) ->
             "horizon_days": cfg.horizon_days,
             "fitted_as_of": as_of.isoformat(),
         }
-    held_samples = [s for s in samples if held_out(s.account_id, m.holdout_share)]
+    held_samples = _subsample(
+        [s for s in samples if held_out(s.account_id, m.holdout_share)], REPLAY_LIMIT
+    )
+    judged = {(s.account_id, s.as_of) for s in held_samples}
     before_scores = _score_all(before_engine, held_samples)
     after_scores = _score_all(after_engine, held_samples)
-    keys = [(s.account_id, s.as_of) for s in holdout if (s.account_id, s.as_of) in after_scores]
+    keys = [
+        (s.account_id, s.as_of)
+        for s in holdout
+        if (s.account_id, s.as_of) in after_scores and (s.account_id, s.as_of) in judged
+    ]
     labels = [label_of[k] for k in keys]
     train_before = _score_all(before_engine, train_samples)
     before_model = _platt([train_before[k] for k in train_keys], [label_of[k] for k in train_keys])
