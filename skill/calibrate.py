@@ -337,6 +337,19 @@ class FittedSignal:
         return max(self.risk) - min(self.risk) if self.risk else 0.0
 
 
+def _fit_cv(matrix, labels, splits, strengths: list[float]):
+    """L2 logistic regression, its strength picked by cross-validated AUC over `splits`."""
+    _, _, _, logistic_cv, _ = _sklearn()
+    return logistic_cv(
+        Cs=strengths,
+        cv=splits,
+        scoring="roc_auc",
+        l1_ratios=(0.0,),
+        max_iter=5000,
+        use_legacy_attributes=False,
+    ).fit(matrix, labels)
+
+
 def _forward_selection(
     candidates: list[int], columns: list[list[float]], labels, splits, min_gain: float
 ) -> list[int]:
@@ -376,7 +389,7 @@ def fit_signals(
     train: list[tuple[dict[str, float | str], bool, str]], policy: Policy
 ) -> dict[str, FittedSignal]:
     """Bins and centred risk per bin for every signal seen in training."""
-    numpy, _, _, logistic_cv, group_k_fold = _sklearn()
+    numpy, _, _, _, group_k_fold = _sklearn()
     cfg = policy.measurement.calibration
     signal_rules = policy.scoring.signals
     binnings: list[Binning] = []
@@ -435,14 +448,7 @@ def fit_signals(
     beta: dict[int, float] = {}
     while active:
         matrix = numpy.array([columns[k] for k in active]).T
-        model = logistic_cv(
-            Cs=cfg.regularisation,
-            cv=splits,
-            scoring="roc_auc",
-            l1_ratios=(0.0,),
-            max_iter=5000,
-            use_legacy_attributes=False,
-        ).fit(matrix, labels)
+        model = _fit_cv(matrix, labels, splits, cfg.regularisation)
         coefficients = dict(zip(active, model.coef_[0], strict=True))
         wrong = [k for k, b in coefficients.items() if b >= 0]
         if not wrong:
@@ -480,7 +486,7 @@ def segment_weights(
     leans on the pool. A segment below `min_churned` churned snapshots keeps the pooled
     weights.
     """
-    numpy, _, _, logistic_cv, group_k_fold = _sklearn()
+    numpy, _, _, _, group_k_fold = _sklearn()
     cfg, m = policy.measurement.calibration, policy.measurement
     active = [name for name, f in fitted.items() if f.beta > 0]
     result: dict[str, tuple[dict[str, float], Literal["own", "pooled"]]] = {}
@@ -505,14 +511,7 @@ def segment_weights(
         if not splits:
             result[segment.value] = (pooled, "pooled")
             continue
-        model = logistic_cv(
-            Cs=cfg.regularisation,
-            cv=splits,
-            scoring="roc_auc",
-            l1_ratios=(0.0,),
-            max_iter=5000,
-            use_legacy_attributes=False,
-        ).fit(matrix, labels)
+        model = _fit_cv(matrix, labels, splits, cfg.regularisation)
         share = churned / (churned + SEGMENT_SHRINK)
         raw = dict.fromkeys(DIMENSIONS, 0.0)
         for name, coefficient in zip(active, model.coef_[0], strict=True):
