@@ -85,6 +85,8 @@ SMOOTHING_AUC_COST = 0.01
 #: model) and for judging (held out): at most this many each, whole accounts chosen by
 #: hash, so a large history calibrates in about a minute.
 REPLAY_LIMIT = 20_000
+#: Training snapshots the scorecard is fitted on: at most this many (whole accounts by hash).
+FIT_LIMIT = 50_000
 #: A segment's own coefficients count churned / (churned + this) against the pooled ones.
 SEGMENT_SHRINK = 50
 INSTALL_HINT = "pip install 'account-health-skill[calibrate]'"
@@ -804,7 +806,9 @@ def calibrate(connection: sqlite3.Connection, policy: Policy, *, as_of: date) ->
             policy=None,
         )
     readers = readers_for(policy.scoring)
-    train_rows = [(readings(s, readers), bool(s.churned), s.account_id) for s in train]
+    train_rows = [
+        (readings(s, readers), bool(s.churned), s.account_id) for s in _subsample(train, FIT_LIMIT)
+    ]
     fitted = fit_signals(train_rows, policy)
     scoring, weights = override_data(fitted, policy)
     per_segment: dict[str, dict[str, float]] = {}
