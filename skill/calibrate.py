@@ -892,7 +892,7 @@ def calibrate(connection: sqlite3.Connection, policy: Policy, *, as_of: date) ->
         status = "fitted"
         message = (
             f"fitted points for {sum(1 for s in signals if s.weight > 0)} signals on "
-            f"{len(train)} training snapshots; held-out AUC {_auc(auc_before)} -> "
+            f"{len(train_rows)} training snapshots; held-out AUC {_auc(auc_before)} -> "
             f"{_auc(auc_after)}"
         )
         if (auc_before.value or 0) >= (auc_after.value or 0):
