@@ -20,7 +20,7 @@ Timed (each `--repeat` times in this process, min and median reported):
   - `skill.measure.measure` + Markdown and JSON rendering, the work of
     `account-health measure`;
   - `skill.report.portfolio_report` + rendering, the work of `account-health report`;
-  - `skill.calibrate.calibrate` once (pure-Python gradient descent);
+  - `skill.calibrate.calibrate` once (engine replays and a scikit-learn fit);
   - `python -m skill measure --db DB --format json` as a fresh subprocess, wall
     clock, interpreter start-up included.
 
