@@ -363,7 +363,7 @@ def test_reference_sections(reference_text: str):
         "Policy gate",
         "Automation levels",
         "Signal overrides",
-        "Stop rules (seed 003)",
+        "Stop rules",
         "Output",
         "JSON Schemas",
         "Exit codes",
