@@ -508,7 +508,7 @@ def segment_weights(
         splits = [
             (tr, te)
             for tr, te in folds.split(matrix, labels, groups)
-            if 0 < labels[tr].sum() < len(tr)
+            if 0 < labels[tr].sum() < len(tr) and 0 < labels[te].sum() < len(te)
         ]
         if not splits:
             result[segment.value] = (pooled, "pooled")
@@ -538,29 +538,55 @@ def _woe_of(fit: FittedSignal, value: float | str | None) -> float:
 # -- the policy written ---------------------------------------------------------------
 
 
-def _curve(signal: FittedSignal) -> list[list[float]]:
-    low, span = min(signal.risk), signal.span
+@dataclass(frozen=True)
+class PointScale:
+    """How log-odds become score points: `per_log_odds` points each, centred on 50.
+
+    With every signal at its healthiest the score is 50 + half the range, at its
+    riskiest 50 - half. A model whose total range fits in 100 points at the policy's
+    points-to-double-the-odds keeps that scale (a 20-point fall is twice the odds of
+    churn, at the default); a stronger one is squeezed to 0-100.
+    """
+
+    per_log_odds: float
+    total_range: float  # the sum of the signals' spans, log-odds
+
+    @classmethod
+    def of(cls, fitted: dict[str, FittedSignal], points_to_double: float) -> PointScale:
+        total = sum(f.span for f in fitted.values())
+        per = points_to_double / math.log(2)
+        if total > 0:
+            per = min(per, 100.0 / total)
+        return cls(per, total)
+
+    def score(self, signal: FittedSignal, risk: float) -> float:
+        """The 0-100 score a bin with this centred risk gets in the written policy."""
+        if signal.span == 0:
+            return 50.0
+        top = 50.0 + self.per_log_odds * self.total_range / 2
+        return top - self.per_log_odds * self.total_range * (risk - min(signal.risk)) / signal.span
+
+
+def _curve(signal: FittedSignal, scale: PointScale) -> list[list[float]]:
     points: list[list[float]] = []
     for median, risk, n in zip(signal.medians, signal.risk, signal.counts, strict=True):
         if n == 0 or math.isnan(median):
             continue
-        score = 50.0 if span == 0 else 100.0 * (1 - (risk - low) / span)
         if points and median <= points[-1][0]:
             continue
-        points.append([round(median, 4), round(score, 1)])
+        points.append([round(median, 4), round(scale.score(signal, risk), 1)])
     if len(points) == 1:
         points.append([points[0][0] + 1, points[0][1]])
     return points
 
 
-def _values(signal: FittedSignal, known: list[str]) -> dict[str, float]:
-    low, span = min(signal.risk), signal.span
+def _values(signal: FittedSignal, known: list[str], scale: PointScale) -> dict[str, float]:
     assert signal.binning.categories is not None
     fitted = {
-        c: 50.0 if span == 0 else round(100.0 * (1 - (r - low) / span), 1)
+        c: round(scale.score(signal, r), 1)
         for c, r in zip(signal.binning.categories, signal.risk, strict=True)
     }
-    neutral = 50.0 if span == 0 else round(100.0 * (1 - (0 - low) / span), 1)
+    neutral = round(scale.score(signal, 0.0), 1)
     return {c: fitted.get(c, neutral) for c in sorted({*known, *fitted})}
 
 
@@ -578,6 +604,7 @@ def override_data(
     """The `scoring` section to write (signals and weights) and the dimension weights."""
     signals: dict[str, Any] = {}
     by_dimension: dict[str, float] = dict.fromkeys(DIMENSIONS, 0.0)
+    scale = PointScale.of(fitted, policy.measurement.calibration.points_to_double_odds)
     for name, rule in policy.scoring.signals.items():
         fit = fitted.get(name)
         if fit is None:
@@ -588,9 +615,9 @@ def override_data(
         by_dimension[rule.dimension.value] += weight
         entry: dict[str, Any] = {"weight": weight}
         if fit.binning.edges is not None:
-            entry["curve"] = _curve(fit)
+            entry["curve"] = _curve(fit, scale)
         else:
-            entry["values"] = _values(fit, list(rule.values or {}))
+            entry["values"] = _values(fit, list(rule.values or {}), scale)
         signals[name] = entry
     if sum(by_dimension.values()) <= 0:
         return {}, {}
@@ -931,9 +958,10 @@ def _auc(result: AucResult) -> str:
 
 def _signal_fits(fitted: dict[str, FittedSignal], policy: Policy) -> list[SignalFit]:
     directions = policy.measurement.calibration.directions
+    scale = PointScale.of(fitted, policy.measurement.calibration.points_to_double_odds)
     fits = []
     for name, fit in fitted.items():
-        binning, low, span = fit.binning, min(fit.risk), fit.span
+        binning, span = fit.binning, fit.span
         bins = []
         for i, (risk, n, churn) in enumerate(zip(fit.risk, fit.counts, fit.churn, strict=True)):
             if binning.edges is not None:
@@ -954,7 +982,7 @@ def _signal_fits(fitted: dict[str, FittedSignal], policy: Policy) -> list[Signal
                     n=n,
                     churn_rate=round(churn / n, 4) if n else 0.0,
                     points=round(-risk, 3),
-                    score=50 if span == 0 else round_half_up(100 * (1 - (risk - low) / span)),
+                    score=round_half_up(scale.score(fit, risk)),
                 )
             )
         fits.append(

@@ -599,6 +599,9 @@ class CalibrationConfig(Strict):
         min_length=1, description="Inverse L2 strengths tried by cross-validation."
     )
     folds: int = Field(ge=2, le=20, description="Cross-validation folds, by account.")
+    points_to_double_odds: float = Field(
+        gt=0, le=100, description="Calibrated score points that double the odds of churn."
+    )
     min_auc_gain: float = Field(
         ge=0, lt=0.5, description="A signal enters the scorecard if it adds this much CV AUC."
     )
