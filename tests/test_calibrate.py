@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import random
 from datetime import date
 from pathlib import Path
@@ -14,6 +15,7 @@ from typer.testing import CliRunner
 
 from skill import assess
 from skill.calibrate import (
+    PointScale,
     calibrate,
     fit_signals,
     held_out,
@@ -84,6 +86,27 @@ def test_a_signal_with_a_stated_direction_stays_monotone_against_the_data():
     risk = fitted["open_tickets"].risk
     assert risk == sorted(risk)
     assert fitted["open_tickets"].span < 0.05
+
+
+def test_a_weak_scorecard_keeps_twenty_points_per_doubling_of_the_odds():
+    fitted = fit_signals(_rows("weekly_activity", churn_rises_with_value=False), load_policy())
+    scale = PointScale.of(fitted, points_to_double=20)
+    assert scale.total_range * 20 / math.log(2) < 100
+    assert scale.per_log_odds == pytest.approx(20 / math.log(2))
+    signal = fitted["weekly_activity"]
+    best, worst = (scale.score(signal, r) for r in (min(signal.risk), max(signal.risk)))
+    assert best + worst == pytest.approx(100)  # centred on 50
+    assert best - worst == pytest.approx(scale.per_log_odds * scale.total_range)
+
+
+def test_a_strong_scorecard_is_squeezed_into_0_to_100():
+    fitted = fit_signals(_rows("weekly_activity", churn_rises_with_value=False), load_policy())
+    scale = PointScale.of(fitted, points_to_double=100)
+    signal = fitted["weekly_activity"]
+    assert scale.score(signal, min(signal.risk)) == pytest.approx(100)
+    assert scale.score(signal, max(signal.risk)) == pytest.approx(
+        100 - 100 * signal.span / scale.total_range
+    )
 
 
 def test_an_irrelevant_signal_earns_little_weight():
