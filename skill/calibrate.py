@@ -15,25 +15,33 @@ as a fraction of 2**64, are below ``measurement.holdout_share``: deterministic, 
 account, stated in the result. Everything is fitted on the rest and judged on the
 held-out accounts only.
 
-Fit (scikit-learn, the optional ``calibrate`` extra):
+Fit (scikit-learn, the optional ``calibrate`` extra; every setting is in
+``measurement.calibration``):
 
 1. Each signal is read from the snapshot exactly as the engine reads it (the same
    metric: a ratio, a change, days since). Numeric signals are cut at training
    quantiles into at most ``bins`` bins; a bin holding less than ``min_bin_share``
    of the signal's snapshots merges with its neighbour. Categories are their own bins.
-2. One L2-regularised logistic regression of churn on the bins (one indicator per
-   bin), its strength chosen by cross-validation with folds by account.
-3. Points: each bin's coefficient, centred on the signal's average, sign turned so
-   that positive points mean healthier. A signal listed in ``directions`` is made
+2. Each bin's weight of evidence (log of the kept share over the churned share),
+   centred on the signal's average. A signal listed in ``directions`` is made
    monotone (isotonic regression over its bins, weighted by their counts); every
    other signal is free, so a signal whose direction is reversed gets negative
    points where the default policy assumed health.
-4. The policy written: each signal's curve (bin medians to a 0-100 score from its
-   points) and weight (its range of points), each dimension's weight (the sum of
-   its signals' ranges, the same for every segment: the fit is pooled), bands set
-   where the churn risk reaches ``band_relative_risk`` times the base rate, and a
-   churn model (a logistic fit of churn on the engine's final score on training
-   snapshots) that gives every assessment a churn probability for the horizon.
+3. Signals enter one at a time while each adds ``min_auc_gain`` of cross-validated
+   AUC (folds by account); then one L2-regularised logistic regression of churn on
+   their weights of evidence, its strength chosen by cross-validated AUC. A signal
+   whose coefficient comes out the wrong way round is dropped and the rest refitted.
+   A bin's points are its coefficient times its weight of evidence.
+4. The policy written: each signal's curve or category scores on one point scale
+   (``points_to_double_odds`` per doubling of the odds of churn, centred on 50,
+   squeezed to fit 0-100), its weight (its range of points), each dimension's
+   weight per segment (own where the segment has enough churn, shrunk towards the
+   pool by ``segment_shrink`` churned snapshots; pooled elsewhere), the history
+   smoothing (of ``smoothing_choices``, the most that costs at most
+   ``smoothing_auc_cost`` of training AUC), bands where the churn risk reaches
+   ``band_relative_risk`` times the base rate, and a churn model (a logistic fit of
+   churn on the engine's final score on training snapshots) that gives every
+   assessment a churn probability for the horizon.
 
 Before and after: the engine re-assesses the held-out snapshots under the current
 and the calibrated policy; the result reports ROC AUC (snapshot level and per
@@ -78,17 +86,12 @@ __all__ = [
 ]
 
 DIMENSIONS: tuple[str, ...] = tuple(d.value for d in Dimension)
-#: History smoothing tried by `calibrate` (this snapshot's share; 1 is none), least first.
-SMOOTHING_CHOICES = (1.0, 0.7, 0.5, 0.35)
-SMOOTHING_AUC_COST = 0.01
 #: Snapshots replayed through the engine, for training (the smoothing choice, the churn
 #: model) and for judging (held out): at most this many each, whole accounts chosen by
 #: hash, so a large history calibrates in about a minute.
 REPLAY_LIMIT = 20_000
 #: Training snapshots the scorecard is fitted on: at most this many (whole accounts by hash).
 FIT_LIMIT = 50_000
-#: A segment's own coefficients count churned / (churned + this) against the pooled ones.
-SEGMENT_SHRINK = 50
 INSTALL_HINT = "pip install 'account-health-skill[calibrate]'"
 
 
@@ -484,7 +487,7 @@ def segment_weights(
 
     The same signals, bins and weights of evidence as the pooled scorecard; only the
     coefficients are refitted on the segment's training snapshots, then shrunk towards
-    the pooled ones by SEGMENT_SHRINK churned snapshots' worth, so a small segment
+    the pooled ones by `segment_shrink` churned snapshots' worth, so a small segment
     leans on the pool. A segment below `min_churned` churned snapshots keeps the pooled
     weights.
     """
@@ -514,7 +517,7 @@ def segment_weights(
             result[segment.value] = (pooled, "pooled")
             continue
         model = _fit_cv(matrix, labels, splits, cfg.regularisation)
-        share = churned / (churned + SEGMENT_SHRINK)
+        share = churned / (churned + cfg.segment_shrink)
         raw = dict.fromkeys(DIMENSIONS, 0.0)
         for name, coefficient in zip(active, model.coef_[0], strict=True):
             own = max(0.0, -float(coefficient))
@@ -796,7 +799,11 @@ def calibrate(connection: sqlite3.Connection, policy: Policy, *, as_of: date) ->
             "regularisation": cfg.regularisation,
             "folds": cfg.folds,
             "band_relative_risk": cfg.band_relative_risk.model_dump(),
-            "smoothing_choices": list(SMOOTHING_CHOICES),
+            "smoothing_choices": cfg.smoothing_choices,
+            "smoothing_auc_cost": cfg.smoothing_auc_cost,
+            "segment_shrink": cfg.segment_shrink,
+            "points_to_double_odds": cfg.points_to_double_odds,
+            "min_auc_gain": cfg.min_auc_gain,
         },
     }
     train_churned = sum(bool(s.churned) for s in train)
@@ -854,10 +861,10 @@ def calibrate(connection: sqlite3.Connection, policy: Policy, *, as_of: date) ->
     replayed = {(s.account_id, s.as_of) for s in train_samples}
     train_keys = [(s.account_id, s.as_of) for s in train if (s.account_id, s.as_of) in replayed]
     # Smoothing, chosen on the same training accounts: the most blending that costs at
-    # most SMOOTHING_AUC_COST of their AUC, so noise does not move the score while a
+    # most `smoothing_auc_cost` of their AUC, so noise does not move the score while a
     # real change still shows.
     tried: list[tuple[float, float, Engine, dict[tuple[str, date], int]]] = []
-    for weight in SMOOTHING_CHOICES if scoring else ():
+    for weight in cfg.smoothing_choices if scoring else ():
         override = {"scoring": scoring, "history": {"smoothing": {"weight_of_latest": weight}}}
         engine = Engine(_merged(policy, override))
         scored = _score_all(engine, train_samples)
@@ -868,7 +875,7 @@ def calibrate(connection: sqlite3.Connection, policy: Policy, *, as_of: date) ->
     if tried:
         best = max(auc for _, auc, _, _ in tried)
         smoothing, _, after_engine, train_after = min(
-            (t for t in tried if t[1] >= best - SMOOTHING_AUC_COST), key=lambda t: t[0]
+            (t for t in tried if t[1] >= best - cfg.smoothing_auc_cost), key=lambda t: t[0]
         )
     train_keys = [k for k in train_keys if k in train_after]
     model = _platt([train_after[k] for k in train_keys], [label_of[k] for k in train_keys])
@@ -1147,7 +1154,8 @@ def render_markdown(result: Calibration) -> str:
                 "",
                 f"History smoothing: each snapshot counts {result.smoothing:g} against the "
                 f"previous one's {1 - result.smoothing:g}: of {choices}, the most smoothing "
-                f"that costs at most {SMOOTHING_AUC_COST:g} of the training accounts' AUC.",
+                f"that costs at most {result.settings['smoothing_auc_cost']:g} of the "
+                "training accounts' AUC.",
             ]
         lines += [
             "",

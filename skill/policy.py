@@ -602,6 +602,15 @@ class CalibrationConfig(Strict):
     points_to_double_odds: float = Field(
         gt=0, le=100, description="Calibrated score points that double the odds of churn."
     )
+    smoothing_choices: list[float] = Field(
+        min_length=1, description="History smoothing tried (this snapshot's share; 1 is none)."
+    )
+    smoothing_auc_cost: float = Field(
+        ge=0, lt=0.5, description="The most training AUC the chosen smoothing may cost."
+    )
+    segment_shrink: float = Field(
+        ge=0, description="Churned snapshots' worth of pull towards the pooled coefficients."
+    )
     min_auc_gain: float = Field(
         ge=0, lt=0.5, description="A signal enters the scorecard if it adds this much CV AUC."
     )
@@ -620,6 +629,8 @@ class CalibrationConfig(Strict):
             raise ValueError(f"directions: unknown signal(s) {unknown}")
         if any(c <= 0 for c in self.regularisation):
             raise ValueError("regularisation: every value must be above 0")
+        if any(not 0 < w <= 1 for w in self.smoothing_choices):
+            raise ValueError("smoothing_choices: each must be above 0 and at most 1")
         return self
 
 

@@ -440,6 +440,27 @@ def render_calibration(policy: Policy) -> str:
             f"red {num(c.band_relative_risk.red)}, yellow {num(c.band_relative_risk.yellow)}",
             "calibrated bands: churn risk as a multiple of the base rate",
         ],
+        [
+            "`points_to_double_odds`",
+            num(c.points_to_double_odds),
+            "score points per doubling of the odds of churn (squeezed to fit 0-100)",
+        ],
+        ["`min_auc_gain`", num(c.min_auc_gain), "CV AUC a signal must add to enter"],
+        [
+            "`segment_shrink`",
+            num(c.segment_shrink),
+            "churned snapshots' worth of pull towards the pooled weights",
+        ],
+        [
+            "`smoothing_choices`",
+            ", ".join(num(x) for x in c.smoothing_choices),
+            "history smoothing tried (this snapshot's share)",
+        ],
+        [
+            "`smoothing_auc_cost`",
+            num(c.smoothing_auc_cost),
+            "the most training AUC the chosen smoothing may cost",
+        ],
     ]
     directions = [[code(name), way] for name, way in sorted(c.directions.items())]
     return "\n\n".join(
