@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import codecs
 import csv
+import json
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, replace
@@ -75,6 +76,10 @@ class ReadOptions:
     constants: dict[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
+        for name in ("decimal", "delimiter"):
+            value = getattr(self, name)
+            if isinstance(value, str) and value.strip():
+                object.__setattr__(self, name, value.strip().lower() if len(value) > 1 else value)
         if self.decimal is not None and self.decimal not in DECIMAL_MARKS:
             raise DialectError(f"decimal {self.decimal!r}: expected comma or point")
         if self.delimiter is not None and self.delimiter not in DELIMITERS:
@@ -92,6 +97,12 @@ class ReadOptions:
     def merged(self, **given: Any) -> ReadOptions:
         """These options with every given non-None value in place (command-line flags win)."""
         return replace(self, **{k: v for k, v in given.items() if v is not None})
+
+    @property
+    def fingerprint(self) -> str:
+        """The options that change what a file's bytes mean, as stable text ("" for none)."""
+        given = {k: v for k, v in sorted(vars(self).items()) if v}
+        return json.dumps(given, sort_keys=True, ensure_ascii=False) if given else ""
 
     @property
     def delimiter_char(self) -> str | None:

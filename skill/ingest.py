@@ -72,7 +72,7 @@ import sys
 import tempfile
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from functools import partial
-from itertools import chain
+from itertools import chain, islice
 from pathlib import Path
 from types import TracebackType
 from typing import Any, NamedTuple, TextIO, TypeVar
@@ -295,6 +295,7 @@ class AccountReader:
         self._stream: TextIO | None = None
         self._copy: TextIO | None = None
         self._stdin_start: int | None = None
+        self.delimiter: str | None = None
         self.format: str | None = None
         if input_format is not None:
             fmt = _FORMAT_NAMES.get(input_format.strip().lower())
@@ -365,6 +366,49 @@ class AccountReader:
                 stream.seek(start)
             if self._stdin_start is not None:
                 sys.stdin.buffer.seek(self._stdin_start)
+
+    def header(self, limit: int = 1000) -> list[str]:
+        """The input's names without validating a record: a CSV or sheet header, or the
+        keys of the first `limit` JSON records in the order first seen. For
+        `account-health columns`; ``delimiter`` is set for a CSV."""
+        if self._workbook():
+            for _, cells in self._sheet_rows():
+                if any(str(c).strip() for c in cells):
+                    return [str(c) for c in cells]
+            return []
+        handle, lines = self._open()
+        try:
+            head, first = self._first_line(lines)
+            if not first:
+                return []
+            self.format = self.format or sniff_format(first)
+            if self.format == "csv":
+                self.delimiter = self._delimiter(first)
+                for _, cells in _csv_cells(chain(head, lines), self.delimiter):
+                    if isinstance(cells, list) and any(c.strip() for c in cells):
+                        return cells
+                return []
+            if self.format == "jsonl":
+                items: Iterable[Any] = islice(_json_lines(chain(head, lines)), limit)
+            else:
+                document = json.loads("".join(chain(head, lines)))
+                if isinstance(document, dict):
+                    document = document.get("accounts")
+                items = document[:limit] if isinstance(document, list) else []
+            keys: dict[str, None] = {}
+            for item in items:
+                if isinstance(item, dict):
+                    keys.update(dict.fromkeys(str(k) for k in item))
+            return list(keys)
+        except json.JSONDecodeError as exc:
+            raise InputError(
+                f"{self.name}: not valid JSON (line {exc.lineno}: {exc.msg})"
+            ) from None
+        except DialectError as exc:
+            raise InputError(str(exc)) from None
+        finally:
+            if handle is not None:
+                handle.close()
 
     # -- opening and dispatch ------------------------------------------------
 
@@ -503,7 +547,8 @@ class AccountReader:
         if self.format is None:
             self.format = sniff_format(first)
         if self.format == "csv":
-            return self._table_rows(_csv_cells(chain(head, lines), self._delimiter(first)))
+            self.delimiter = self._delimiter(first)
+            return self._table_rows(_csv_cells(chain(head, lines), self.delimiter))
         if self.format == "jsonl":
             return self._jsonl_rows(chain(head, lines))
         return self._json_rows("".join(chain(head, lines)))
