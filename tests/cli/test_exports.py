@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from datetime import date, datetime
 from pathlib import Path
 
 import pytest
@@ -23,11 +24,6 @@ def assessed(result: Result) -> dict[str, dict]:
 
 def rejected(result: Result) -> list[dict]:
     return json.loads(result.stdout)["rejected"]
-
-
-def inputs(result: Result, account_id: str) -> dict:
-    """The input values the engine used for one account, by field."""
-    return assessed(result)[account_id]
 
 
 def test_us_dates_are_refused_without_a_date_format(cli: Cli) -> None:
@@ -52,13 +48,13 @@ def test_us_export_reads_with_a_date_format_and_decimal_point(cli: Cli) -> None:
     assert not rejected(result)
 
 
-def test_us_renewal_date_becomes_the_right_day(cli: Cli, tmp_path: Path) -> None:
+def test_us_renewal_date_becomes_the_right_day() -> None:
     from skill.api import assess
     from skill.dialect import ReadOptions
 
     run = assess(
         EXPORTS / "us-export.csv",
-        as_of=__import__("datetime").date(2026, 11, 23),
+        as_of=date(2026, 11, 23),
         options=ReadOptions(date_format="%m/%d/%Y", decimal="point"),
     )
     (renewal,) = [f for f in run.assessments[1].flags if f.code == "renewal_soon"]
@@ -92,9 +88,7 @@ def test_european_numbers_are_read_as_written(tmp_path: Path) -> None:
 
 
 def test_european_export_without_decimal_is_rejected_never_guessed(cli: Cli) -> None:
-    result = cli(
-        "assess", EXPORTS / "eu-semicolon-bom.csv", *AS_OF, "--date-format", "%d.%m.%Y"
-    )
+    result = cli("assess", EXPORTS / "eu-semicolon-bom.csv", *AS_OF, "--date-format", "%d.%m.%Y")
     assert result.exit_code == 3
     assert "arr = '45.000,50'" in result.stderr
     assert "--decimal comma" in result.stderr
@@ -114,9 +108,7 @@ def test_45000_50_with_decimal_comma_is_45000_point_5() -> None:
     from skill.dialect import ReadOptions
     from skill.ingest import read_accounts
 
-    reader = read_accounts(
-        EXPORTS / "arr-decimal-comma.csv", options=ReadOptions(decimal="comma")
-    )
+    reader = read_accounts(EXPORTS / "arr-decimal-comma.csv", options=ReadOptions(decimal="comma"))
     (row,) = list(reader)
     assert row.record is not None and row.record.arr == 45000.5
 
@@ -206,7 +198,7 @@ def _workbook(path: Path) -> Path:
     sheet.title = "Summary"
     data = workbook.create_sheet("Accounts")
     data.append(["Account ID", "Segment", "ARR", "Renewal Date", "CSAT"])
-    data.append([1001, "smb", 48000.0, __import__("datetime").datetime(2027, 3, 15), 4.5])
+    data.append([1001, "smb", 48000.0, datetime(2027, 3, 15), 4.5])
     data.append([])
     data.append(["X-2", "smb", "45000,50", None, 4.0])
     workbook.save(path)
@@ -239,8 +231,10 @@ def test_xlsx_unknown_sheet_names_the_sheets(cli: Cli, tmp_path: Path) -> None:
 def test_delimiter_is_detected(cli: Cli, tmp_path: Path, delimiter: str) -> None:
     path = tmp_path / "accounts.csv"
     path.write_text(
-        delimiter.join(["account_id", "segment", "csat"]) + "\n"
-        + delimiter.join(["A-1", "smb", "4.5"]) + "\n",
+        delimiter.join(["account_id", "segment", "csat"])
+        + "\n"
+        + delimiter.join(["A-1", "smb", "4.5"])
+        + "\n",
         encoding="utf-8",
     )
     result = cli("assess", path, *AS_OF)
