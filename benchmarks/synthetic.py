@@ -136,9 +136,11 @@ def _money(rng: random.Random, value: float) -> str:
     style = rng.random()
     if style < 0.6:
         return str(amount)
+    # Thousands commas with the cents written out, as a US export does: `1,234` alone
+    # could be 1.234 with a decimal comma, and the reader refuses to guess.
     if style < 0.85:
-        return f"{amount:,}"
-    return f"${amount:,}"
+        return f"{amount:,}.00"
+    return f"${amount:,}.00"
 
 
 def _clamp(value: float, lo: float, hi: float) -> float:

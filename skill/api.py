@@ -10,6 +10,7 @@ from typing import Any, TextIO
 from pydantic import ValidationError
 
 from skill.assessment import Assessment, AssessmentRun
+from skill.dialect import ReadOptions
 from skill.engine import Engine, NoSignalsError
 from skill.ingest import Rejection, rejection_from_error
 from skill.pipeline import (
@@ -34,6 +35,7 @@ def assess(
     input_format: str | None = None,
     history: HistoryLookup | None = None,
     input_sources: Collection[Source] | None = None,
+    options: ReadOptions | None = None,
 ) -> AssessmentRun:
     """Assess a file (path, "-" or stream) or an iterable of records or dicts.
 
@@ -42,7 +44,10 @@ def assess(
     supplies earlier assessments, for trend flags; without it none is read.
     The sources the input has are read from the input itself (for an iterable,
     from all its records, which are validated before any is assessed); pass
-    `input_sources` to say so yourself.
+    `input_sources` to say so yourself. `options` (`skill.dialect.ReadOptions`,
+    or `skill.columns.load_mapping`) say how dates and numbers are written, and
+    for a file its delimiter, encoding, sheet and column mapping; without them,
+    ISO dates and only numbers that cannot be read two ways.
     """
     policy = policy or default_policy()
     level = AutomationLevel(level)
@@ -54,6 +59,7 @@ def assess(
             level=level,
             input_format=input_format,
             history=history,
+            options=options,
         )
         assessments = list(stream)
         return AssessmentRun(
@@ -65,7 +71,7 @@ def assess(
             rejected=stream.rejected,
             review_budget=stream.review_budget(),
         )
-    records, rejected = _validate(source)
+    records, rejected = _validate(source, options or ReadOptions())
     if input_sources is None:
         input_sources = sources_in(record for _, record in records)
     engine = Engine(policy, level, input_sources=input_sources)
@@ -95,17 +101,23 @@ def assess(
 
 
 def _validate(
-    items: Iterable[AccountRecord | Mapping[str, Any]],
+    items: Iterable[AccountRecord | Mapping[str, Any]], options: ReadOptions
 ) -> tuple[list[tuple[int, AccountRecord]], list[Rejection]]:
-    """Every item as a record, first: the sources the input has are known before any is assessed."""
+    """Every item as a record, first: the sources the input has are known before any is assessed.
+
+    Dicts are taken by field name, with `options`' constants, decimal mark and date format.
+    """
+    context = options.context
+    constants = options.constants
     records: list[tuple[int, AccountRecord]] = []
     rejected: list[Rejection] = []
     for row, item in enumerate(items, start=1):
         if isinstance(item, AccountRecord):
             records.append((row, item))
             continue
+        raw = {**item, **constants} if constants else item
         try:
-            records.append((row, AccountRecord.model_validate(item)))
+            records.append((row, AccountRecord.model_validate(raw, context=context)))
         except ValidationError as exc:
-            rejected.append(rejection_from_error(row, None, dict(item), exc))
+            rejected.append(rejection_from_error(row, None, dict(raw), exc))
     return records, rejected

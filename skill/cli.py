@@ -17,7 +17,17 @@ from typing import Annotated
 import typer
 
 from skill.cli_actions import actions_app
-from skill.cli_common import DbOption, TextFormat
+from skill.cli_common import (
+    ColumnsOption,
+    DateFormatOption,
+    DbOption,
+    DecimalOption,
+    DelimiterOption,
+    EncodingOption,
+    SheetOption,
+    TextFormat,
+    read_options,
+)
 from skill.cli_common import err as _err
 from skill.cli_common import fail as _fail
 from skill.cli_insights import register_insights
@@ -39,6 +49,7 @@ class InputFormat(StrEnum):
     CSV = "csv"
     JSON = "json"
     JSONL = "jsonl"
+    XLSX = "xlsx"
 
 
 app = typer.Typer(
@@ -109,7 +120,9 @@ def _as_of(value: str | None) -> date:
 
 @app.command()
 def assess(
-    file: Annotated[str, typer.Argument(help="CSV, JSON or JSONL file of accounts; - for stdin.")],
+    file: Annotated[
+        str, typer.Argument(help="CSV, XLSX, JSON or JSONL file of accounts; - for stdin.")
+    ],
     input_format: InputFormatOption = None,
     output_format: FormatOption = None,
     as_of: AsOfOption = None,
@@ -131,6 +144,12 @@ def assess(
             "(read-only) to raise trend flags. Without it no history is read.",
         ),
     ] = None,
+    columns: ColumnsOption = None,
+    date_format: DateFormatOption = None,
+    decimal: DecimalOption = None,
+    delimiter: DelimiterOption = None,
+    encoding: EncodingOption = None,
+    sheet: SheetOption = None,
 ) -> None:
     """Assess accounts and print health, flags and gated actions.
 
@@ -139,6 +158,7 @@ def assess(
     from skill.pipeline import run_assessment
 
     loaded = _load_policy(policy)
+    options = read_options(columns, date_format, decimal, delimiter, encoding, sheet)
     reader = None
     if db is not None:
         from skill.store.history import HistoryReader, HistoryUnavailable
@@ -160,6 +180,7 @@ def assess(
             out=sys.stdout,
             err=_err,
             history=reader,
+            options=options,
         )
     finally:
         if reader is not None:
@@ -202,7 +223,9 @@ def _choose_drafter(llm: str, model: str | None, cache: bool, cache_dir: Path | 
 
 @app.command()
 def brief(
-    file: Annotated[str, typer.Argument(help="CSV, JSON or JSONL file of accounts; - for stdin.")],
+    file: Annotated[
+        str, typer.Argument(help="CSV, XLSX, JSON or JSONL file of accounts; - for stdin.")
+    ],
     account: Annotated[
         list[str] | None, typer.Option("--account", help="Only these account ids (repeatable).")
     ] = None,
@@ -226,6 +249,12 @@ def brief(
     automation_level: LevelOption = AutomationLevel.BALANCED,
     policy: PolicyOption = None,
     rejects: RejectsOption = None,
+    columns: ColumnsOption = None,
+    date_format: DateFormatOption = None,
+    decimal: DecimalOption = None,
+    delimiter: DelimiterOption = None,
+    encoding: EncodingOption = None,
+    sheet: SheetOption = None,
 ) -> None:
     """Narrative health briefs: the engine's decisions plus prose, one per account.
 
@@ -235,6 +264,7 @@ def brief(
     from skill.pipeline import run_job
 
     loaded = _load_policy(policy)
+    options = read_options(columns, date_format, decimal, delimiter, encoding, sheet)
     day = _as_of(as_of)
     choice = _choose_drafter(llm, model, cache, cache_dir)
     fmt = (output_format or _default_format()).value
@@ -262,13 +292,16 @@ def brief(
         input_format=input_format.value if input_format else None,
         rejects_path=rejects,
         accounts=set(account) if account else None,
+        options=options,
     )
     raise typer.Exit(code)
 
 
 @app.command()
 def email(
-    file: Annotated[str, typer.Argument(help="CSV, JSON or JSONL file of accounts; - for stdin.")],
+    file: Annotated[
+        str, typer.Argument(help="CSV, XLSX, JSON or JSONL file of accounts; - for stdin.")
+    ],
     account: Annotated[
         list[str], typer.Option("--account", help="The account to write to (repeatable).")
     ],
@@ -280,6 +313,13 @@ def email(
     as_of: AsOfOption = None,
     automation_level: LevelOption = AutomationLevel.BALANCED,
     policy: PolicyOption = None,
+    input_format: InputFormatOption = None,
+    columns: ColumnsOption = None,
+    date_format: DateFormatOption = None,
+    decimal: DecimalOption = None,
+    delimiter: DelimiterOption = None,
+    encoding: EncodingOption = None,
+    sheet: SheetOption = None,
 ) -> None:
     """Draft a check-in email in the owner's voice. Always a draft: nothing is ever sent.
 
@@ -289,6 +329,7 @@ def email(
     from skill.pipeline import run_job
 
     loaded = _load_policy(policy)
+    options = read_options(columns, date_format, decimal, delimiter, encoding, sheet)
     day = _as_of(as_of)
     choice = _choose_drafter(llm, model, cache, cache_dir)
     fmt = (output_format or _default_format()).value
@@ -301,7 +342,9 @@ def email(
         level=automation_level,
         policy=loaded,
         err=_err,
+        input_format=input_format.value if input_format else None,
         accounts=set(account),
+        options=options,
     )
     raise typer.Exit(code)
 
@@ -411,7 +454,7 @@ def policy_check(
 
 @app.command()
 def run(
-    file: Annotated[str, typer.Argument(help="CSV, JSON or JSONL file of accounts.")],
+    file: Annotated[str, typer.Argument(help="CSV, XLSX, JSON or JSONL file of accounts.")],
     db: DbOption = None,
     output_format: FormatOption = None,
     input_format: InputFormatOption = None,
@@ -419,6 +462,12 @@ def run(
     automation_level: LevelOption = AutomationLevel.BALANCED,
     policy: PolicyOption = None,
     rejects: RejectsOption = None,
+    columns: ColumnsOption = None,
+    date_format: DateFormatOption = None,
+    decimal: DecimalOption = None,
+    delimiter: DelimiterOption = None,
+    encoding: EncodingOption = None,
+    sheet: SheetOption = None,
 ) -> None:
     """Assess a file and record snapshots, assessments and the action outbox in the history
     database; print each account's health trend note. Running it again changes nothing.
@@ -430,6 +479,7 @@ def run(
     fmt = (output_format or _default_format()).value
     if fmt == "table":
         fmt = "md"
+    options = read_options(columns, date_format, decimal, delimiter, encoding, sheet)
     raise typer.Exit(
         run_recording(
             file,
@@ -442,8 +492,53 @@ def run(
             err=_err,
             input_format=input_format.value if input_format else None,
             rejects_path=rejects,
+            options=options,
         )
     )
+
+
+class MappingFormat(StrEnum):
+    YAML = "yaml"
+    JSON = "json"
+
+
+@app.command()
+def columns(
+    file: Annotated[str, typer.Argument(help="CSV, XLSX, JSON or JSONL export; - for stdin.")],
+    input_format: InputFormatOption = None,
+    delimiter: DelimiterOption = None,
+    encoding: EncodingOption = None,
+    sheet: SheetOption = None,
+    output_format: Annotated[
+        MappingFormat,
+        typer.Option(
+            "--format", "-f", help="yaml: a mapping file to edit and pass back; json: as data."
+        ),
+    ] = MappingFormat.YAML,
+) -> None:
+    """Read a file's header and propose a column mapping for --columns.
+
+    Each header is matched to a field of the input contract by its exact name, a
+    spelling the reader already accepts, or a usual Salesforce or HubSpot report
+    header (each line says which); headers it cannot place are listed. Check the
+    proposal, save it, and pass it back.
+
+    Example: account-health columns hubspot-export.csv > mapping.yaml
+    """
+    from skill.columns import propose, render_json, render_yaml
+    from skill.ingest import InputError, read_accounts
+
+    options = read_options(None, None, None, delimiter, encoding, sheet)
+    try:
+        reader = read_accounts(file, input_format.value if input_format else None, options=options)
+        header = reader.header()
+    except InputError as exc:
+        raise _fail(str(exc)) from None
+    if not header:
+        raise _fail(f"{file}: no header found (the input is empty)")
+    proposal = propose(header, file, reader.delimiter)
+    render = render_json if output_format is MappingFormat.JSON else render_yaml
+    sys.stdout.write(render(proposal))
 
 
 def _segment(value: str) -> Segment:

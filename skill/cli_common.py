@@ -86,3 +86,74 @@ def text_table(columns: Sequence[str], rows: Sequence[Sequence[str]], footer: st
     ]
     lines.insert(1, "  ".join("-" * w for w in widths))
     return "\n".join(line.rstrip() for line in lines) + f"\n{footer}\n"
+
+
+# -- how an input file is read: shared by every command that reads accounts or outcomes
+
+ColumnsOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--columns",
+        help="Column-mapping YAML: contract field -> your header, constants (segment: smb), "
+        "and any of the reading options below. Propose one with `account-health columns FILE`.",
+    ),
+]
+DateFormatOption = Annotated[
+    str | None,
+    typer.Option(
+        "--date-format",
+        help="How the file writes dates, e.g. %m/%d/%Y or %d.%m.%Y (default: ISO YYYY-MM-DD).",
+    ),
+]
+DecimalOption = Annotated[
+    str | None,
+    typer.Option(
+        "--decimal",
+        help="Decimal mark of numbers: comma (45000,50) or point (84,000.50). Without it a "
+        "number that reads two ways is rejected.",
+    ),
+]
+DelimiterOption = Annotated[
+    str | None,
+    typer.Option("--delimiter", help="CSV delimiter: comma, semicolon or tab (default: detected)."),
+]
+EncodingOption = Annotated[
+    str | None,
+    typer.Option("--encoding", help="Text encoding, e.g. latin-1 (default: UTF-8, BOM or not)."),
+]
+SheetOption = Annotated[
+    str | None,
+    typer.Option("--sheet", help="Worksheet of an .xlsx workbook (default: the first)."),
+]
+
+
+def read_options(
+    columns: Path | None,
+    date_format: str | None,
+    decimal: str | None,
+    delimiter: str | None,
+    encoding: str | None,
+    sheet: str | None,
+    fields: frozenset[str] | None = None,
+):
+    """The `ReadOptions` for a command: the mapping file's, with the flags given winning."""
+    from skill.dialect import DialectError, ReadOptions
+
+    base = ReadOptions()
+    if columns is not None:
+        from skill.columns import MappingError, load_mapping
+
+        try:
+            base = load_mapping(columns) if fields is None else load_mapping(columns, fields)
+        except MappingError as exc:
+            raise fail(f"--columns {exc}") from None
+    try:
+        return base.merged(
+            date_format=date_format,
+            decimal=decimal,
+            delimiter=delimiter,
+            encoding=encoding,
+            sheet=sheet,
+        )
+    except DialectError as exc:
+        raise fail(str(exc)) from None

@@ -15,7 +15,17 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from skill.cli_common import DbOption, open_history
+from skill.cli_common import (
+    ColumnsOption,
+    DateFormatOption,
+    DbOption,
+    DecimalOption,
+    DelimiterOption,
+    EncodingOption,
+    SheetOption,
+    open_history,
+    read_options,
+)
 
 if TYPE_CHECKING:
     from pydantic import BaseModel
@@ -71,11 +81,14 @@ def _emit(result: BaseModel, output_format: ReportFormat, render: Callable[[Any]
 @outcomes_app.command("import")
 def outcomes_import(
     file: Annotated[
-        str, typer.Argument(help="CSV, JSON or JSONL of account_id, outcome, date; - for stdin.")
+        str,
+        typer.Argument(help="CSV, XLSX, JSON or JSONL of account_id, outcome, date; - for stdin."),
     ],
     input_format: Annotated[
         str | None,
-        typer.Option("--input-format", help="csv, json or jsonl (default: from the extension)."),
+        typer.Option(
+            "--input-format", help="csv, json, jsonl or xlsx (default: from the extension)."
+        ),
     ] = None,
     db: DbOption = None,
     policy: PolicyOption = None,
@@ -84,6 +97,12 @@ def outcomes_import(
         Path | None,
         typer.Option("--rejects", help="Write rejected rows here as JSONL, with the reason."),
     ] = None,
+    columns: ColumnsOption = None,
+    date_format: DateFormatOption = None,
+    decimal: DecimalOption = None,
+    delimiter: DelimiterOption = None,
+    encoding: EncodingOption = None,
+    sheet: SheetOption = None,
 ) -> None:
     """Import outcomes: account_id, outcome (renewed, churned, expanded, downgraded), date.
 
@@ -94,10 +113,15 @@ def outcomes_import(
     Example: account-health outcomes import outcomes.csv --db history.sqlite3
     """
     from skill.ingest import InputError, write_rejects
-    from skill.store.outcomes import import_outcomes
+    from skill.store.outcomes import OUTCOME_FIELDS, import_outcomes
 
     cli = _helpers()
     _policy(policy)
+    # --decimal is accepted so one set of reading options serves both files; outcomes
+    # hold no numbers.
+    options = read_options(
+        columns, date_format, decimal, delimiter, encoding, sheet, fields=OUTCOME_FIELDS
+    )
     connection = open_history(db, must_exist=False)
     try:
         result = import_outcomes(
@@ -105,6 +129,7 @@ def outcomes_import(
             file,
             input_format,
             on_rejection=lambda rejection: cli._err(f"error: {rejection.reason}"),
+            options=options,
         )
     except InputError as exc:
         raise cli._fail(str(exc)) from None

@@ -9,11 +9,14 @@
                 use(item.record)
 
 Formats
-    ``csv``    header row, then one account per row. Streamed.
+    ``csv``    header row, then one account per row. Streamed. The delimiter is
+               comma, semicolon or tab, detected from the header line or given.
+    ``xlsx``   an Excel workbook: its first sheet, or the one named; the first
+               non-empty row is the header. Streamed (`skill.workbook`).
     ``json``   one document: a list of objects, or ``{"accounts": [...]}``. Loaded whole.
     ``jsonl``  one JSON object per line (``.ndjson`` too). Streamed.
 The format is the explicit ``input_format`` if given, else the file extension
-(.csv, .json, .jsonl, .ndjson), else it is sniffed from the first non-blank line:
+(.csv, .xlsx, .json, .jsonl, .ndjson), else it is sniffed from the first non-blank line:
 ``[`` -> json; ``{`` that is a whole object on its own -> jsonl (unless it is
 ``{"accounts": [...]}``); ``{`` that continues on later lines -> json; else csv.
 The path ``-`` means standard input.
@@ -22,8 +25,10 @@ Names
     CSV headers and JSON keys are matched to `AccountRecord` fields after stripping
     whitespace, lowercasing and turning runs of spaces/hyphens into one underscore
     (``"Account ID"`` -> ``account_id``), then through `ALIASES`. Unknown names are
-    reported once per input as a warning. When several names map to the same field,
-    an exact field name beats an alias, then the first one wins (header order, or key
+    reported once per input as a warning. A column-mapping file (``ReadOptions.columns``)
+    names headers for fields first, and its ``constants`` give a field one value in
+    every record. When several names map to the same field, a mapped name beats an
+    exact field name, which beats an alias, then the first one wins (header order, or key
     order within a JSON record), and a warning says so. A CSV without a column for a
     required field is an `InputError`.
 
@@ -32,11 +37,14 @@ Row numbers
     header is row 1; for JSON the first element of the list is row 1; for JSONL the
     first non-blank line is row 1. Blank lines and all-empty CSV rows are skipped and
     take no number. ``line`` is the physical line where the record starts (CSV and
-    JSONL; ``None`` for JSON).
+    JSONL; ``None`` for JSON). In a workbook both are the row number the
+    spreadsheet shows, so the header is usually row 1 and the first account row 2.
 
 Values
     An empty CSV cell means "not known" and is dropped before validation, so it
-    becomes ``None``, never zero. JSON values are passed through as given.
+    becomes ``None``, never zero. JSON values are passed through as given. Numbers
+    and dates written as text are read as `skill.dialect` says: strict unless
+    ``ReadOptions`` give a decimal mark or a date format.
 
 First pass
     `AccountReader.groups_with_values` answers, before the records are read,
@@ -50,8 +58,9 @@ First pass
 
 Bad rows never stop the others: each becomes a `Rejection`. Usage-level problems
 (missing file, unknown format, a JSON document of the wrong shape, text that is not
-UTF-8) raise `InputError`. No clock, no randomness: the same input gives the same
-rows, warnings and rejections.
+valid in its encoding, named by line; UTF-8 with or without a byte-order mark unless
+``ReadOptions.encoding`` says otherwise) raise `InputError`. No clock, no randomness:
+the same input gives the same rows, warnings and rejections.
 """
 
 from __future__ import annotations
@@ -62,13 +71,15 @@ import os
 import sys
 import tempfile
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
-from itertools import chain
+from functools import partial
+from itertools import chain, islice
 from pathlib import Path
 from types import TracebackType
 from typing import Any, NamedTuple, TextIO, TypeVar
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
+from skill.dialect import DialectError, ReadOptions, decoded_lines, detect_delimiter
 from skill.record import INPUT_FIELDS, AccountRecord, has_value
 
 __all__ = [
@@ -88,7 +99,7 @@ __all__ = [
     "write_rejects",
 ]
 
-FORMATS: tuple[str, ...] = ("csv", "json", "jsonl")
+FORMATS: tuple[str, ...] = ("csv", "json", "jsonl", "xlsx")
 
 #: Common CRM column names (already normalised) and the field they mean.
 ALIASES: dict[str, str] = {
@@ -111,8 +122,17 @@ ALIASES: dict[str, str] = {
     "nps_score": "nps",
 }
 
-_FORMAT_NAMES = {"csv": "csv", "json": "json", "jsonl": "jsonl", "ndjson": "jsonl"}
-_EXTENSIONS = {".csv": "csv", ".json": "json", ".jsonl": "jsonl", ".ndjson": "jsonl"}
+_FORMAT_NAMES = {"csv": "csv", "json": "json", "jsonl": "jsonl", "ndjson": "jsonl", "xlsx": "xlsx"}
+_EXTENSIONS = {
+    ".csv": "csv",
+    ".tsv": "csv",
+    ".json": "json",
+    ".jsonl": "jsonl",
+    ".ndjson": "jsonl",
+    ".xlsx": "xlsx",
+    ".xlsm": "xlsx",
+    ".xls": "xlsx",
+}
 _EXPECTED: dict[str, str | None] = {
     name: info.description for name, info in AccountRecord.model_fields.items()
 }
@@ -121,7 +141,7 @@ _REQUIRED: tuple[str, ...] = tuple(
 )
 _NOT_AN_OBJECT = "one JSON object per account"
 _VALID_RECORD = "a record the validator can check; please report this as a bug"
-_CSV_ROW = "one cell per header column, quoted if it contains commas"
+_CSV_ROW = "one cell per header column, quoted if it contains the delimiter"
 _SHOW_MAX = 60
 # A stream that cannot seek is copied to a temporary file for the first pass;
 # up to this many characters stay in memory.
@@ -198,18 +218,52 @@ def _is_alias(name: str) -> bool:
     return normalise_name(name) not in INPUT_FIELDS
 
 
+class ColumnNames:
+    """Column or key name -> field for one input: mapped names first, then `field_for_name`.
+
+    ``constants`` are fields with one value for every record; a column for one of
+    them is ignored (and said so once).
+    """
+
+    def __init__(self, options: ReadOptions) -> None:
+        self.mapped = {normalise_name(header): f for f, header in options.columns.items()}
+        self.constants = dict(options.constants)
+
+    def field(self, name: str) -> str | None:
+        key = normalise_name(name)
+        mapped = self.mapped.get(key)
+        if mapped is not None:
+            return mapped
+        return key if key in INPUT_FIELDS else ALIASES.get(key)
+
+    def rank(self, name: str) -> int:
+        """Which of several names for one field wins: mapped 0, exact 1, alias 2."""
+        key = normalise_name(name)
+        if key in self.mapped:
+            return 0
+        return 1 if key in INPUT_FIELDS else 2
+
+    def missing_mapped(self, names: Iterable[str]) -> list[str]:
+        """Mapped headers that none of `names` is (compared as `normalise_name` does)."""
+        seen = {normalise_name(n) for n in names}
+        return [h for h in self.mapped if h not in seen]
+
+
 def read_accounts(
     source: str | os.PathLike[str] | TextIO,
     input_format: str | None = None,
     *,
     on_warning: WarningCallback | None = None,
+    options: ReadOptions | None = None,
 ) -> AccountReader:
     """Open ``source`` (a path, ``"-"`` for stdin, or a text stream) for reading accounts.
 
-    Raises `InputError` at once for an unknown format or a missing file. The file is
-    opened when iteration starts; iterate the result once.
+    ``options``: date format, decimal mark, delimiter, encoding, sheet and column
+    mapping (`skill.dialect.ReadOptions`). Raises `InputError` at once for an
+    unknown format or a missing file. The file is opened when iteration starts;
+    iterate the result once.
     """
-    return AccountReader(source, input_format, on_warning=on_warning)
+    return AccountReader(source, input_format, on_warning=on_warning, options=options)
 
 
 class AccountReader:
@@ -228,7 +282,11 @@ class AccountReader:
         input_format: str | None = None,
         *,
         on_warning: WarningCallback | None = None,
+        options: ReadOptions | None = None,
     ) -> None:
+        self.options = options or ReadOptions()
+        self._names = ColumnNames(self.options)
+        self._constant_warned = False
         self.warnings: list[str] = []
         self._on_warning = on_warning
         self._unknown: set[str] = set()
@@ -236,6 +294,8 @@ class AccountReader:
         self._path: Path | None = None
         self._stream: TextIO | None = None
         self._copy: TextIO | None = None
+        self._stdin_start: int | None = None
+        self.delimiter: str | None = None
         self.format: str | None = None
         if input_format is not None:
             fmt = _FORMAT_NAMES.get(input_format.strip().lower())
@@ -282,68 +342,184 @@ class AccountReader:
             raise RuntimeError("groups_with_values must be called before iterating")
         if self._path is None:
             self._make_rereadable()
+        found = frozenset(
+            k for k, fields in groups.items() if set(fields) & self._names.constants.keys()
+        )
+        if self._workbook():
+            try:
+                return found | _scan_table(self._sheet_rows(), groups, self._names)
+            except InputError:
+                return found  # the main pass says what is wrong
         handle, lines = self._open()
         stream = self._stream if handle is None else None
         start = stream.tell() if stream is not None else 0
         try:
-            return self._scan(lines, groups)
+            return found | self._scan(lines, groups)
+        except DialectError as exc:
+            raise InputError(str(exc)) from None
         except UnicodeDecodeError as exc:
-            raise InputError(
-                f"{self.name}: not UTF-8 text ({exc.reason}); re-save it as UTF-8"
-            ) from None
+            raise InputError(self._not_decodable(exc)) from None
         finally:
             if handle is not None:
                 handle.close()
             if stream is not None:
                 stream.seek(start)
+            if self._stdin_start is not None:
+                sys.stdin.buffer.seek(self._stdin_start)
+
+    def header(self, limit: int = 1000) -> list[str]:
+        """The input's names without validating a record: a CSV or sheet header, or the
+        keys of the first `limit` JSON records in the order first seen. For
+        `account-health columns`; ``delimiter`` is set for a CSV."""
+        if self._workbook():
+            for _, cells in self._sheet_rows():
+                if any(str(c).strip() for c in cells):
+                    return [str(c) for c in cells]
+            return []
+        handle, lines = self._open()
+        try:
+            head, first = self._first_line(lines)
+            if not first:
+                return []
+            self.format = self.format or sniff_format(first)
+            if self.format == "csv":
+                self.delimiter = self._delimiter(first)
+                for _, cells in _csv_cells(chain(head, lines), self.delimiter):
+                    if isinstance(cells, list) and any(c.strip() for c in cells):
+                        return cells
+                return []
+            if self.format == "jsonl":
+                items: Iterable[Any] = islice(_json_lines(chain(head, lines)), limit)
+            else:
+                document = json.loads("".join(chain(head, lines)))
+                if isinstance(document, dict):
+                    document = document.get("accounts")
+                items = document[:limit] if isinstance(document, list) else []
+            keys: dict[str, None] = {}
+            for item in items:
+                if isinstance(item, dict):
+                    keys.update(dict.fromkeys(str(k) for k in item))
+            return list(keys)
+        except json.JSONDecodeError as exc:
+            raise InputError(
+                f"{self.name}: not valid JSON (line {exc.lineno}: {exc.msg})"
+            ) from None
+        except DialectError as exc:
+            raise InputError(str(exc)) from None
+        finally:
+            if handle is not None:
+                handle.close()
 
     # -- opening and dispatch ------------------------------------------------
 
-    def _open(self) -> tuple[TextIO | None, Iterator[str]]:
+    def _not_decodable(self, exc: UnicodeDecodeError) -> str:
+        return (
+            f"{self.name}: not {exc.encoding} text ({exc.reason});"
+            " pass --encoding or re-save it as UTF-8"
+        )
+
+    def _workbook(self) -> bool:
+        return self.format == "xlsx"
+
+    def _sheet_rows(self) -> Iterator[tuple[int, list[Any]]]:
+        from skill.workbook import WorkbookError, sheet_rows
+
+        if self._path is not None:
+            source: Any = self._path
+        else:
+            if self._copy is None:
+                self._copy_workbook()
+            assert self._copy is not None
+            self._copy.seek(0)
+            source = self._copy
+        try:
+            yield from sheet_rows(source, self.options.sheet, self.name)
+        except WorkbookError as exc:
+            raise InputError(str(exc)) from None
+
+    def _copy_workbook(self) -> None:
+        """A workbook from a stream is read whole (a zip file needs to seek), kept spooled."""
+        stream: Any = self._stream if self._stream is not None else sys.stdin
+        binary = getattr(stream, "buffer", stream)
+        copy: Any = tempfile.SpooledTemporaryFile(max_size=SPOOL_IN_MEMORY)  # noqa: SIM115
+        data = binary.read()
+        if isinstance(data, str):
+            copy.close()
+            raise InputError(f"{self.name}: a workbook must be read as bytes, not text")
+        copy.write(data)
+        self._copy = copy
+
+    def _open(self) -> tuple[Any, Iterator[str]]:
         """The input's lines, and the handle to close when this reader opened one."""
+        encoding = self.options.encoding
         if self._path is not None:
             try:
-                handle = open(self._path, encoding="utf-8-sig", newline="")  # noqa: SIM115
+                handle = open(self._path, "rb")  # noqa: SIM115
             except OSError as exc:
                 raise InputError(f"{self.name}: cannot open ({exc.strerror})") from None
-            return handle, iter(handle)
+            return handle, decoded_lines(handle, encoding, self.name)
         if self._stream is not None:
             return None, iter(self._stream)
-        return None, iter(sys.stdin)
+        binary = getattr(sys.stdin, "buffer", None)
+        if binary is None:
+            return None, iter(sys.stdin)
+        return None, decoded_lines(binary, encoding, self.name)
 
     def _make_rereadable(self) -> None:
         """Copy a stream that cannot seek (stdin, a pipe) so it can be read twice."""
-        stream = self._stream if self._stream is not None else sys.stdin
+        if self._workbook():
+            self._copy_workbook()
+            return
+        if self._stream is not None:
+            stream: Any = self._stream
+        else:
+            stream = getattr(sys.stdin, "buffer", None) or sys.stdin
         try:
             if stream.seekable():
-                stream.tell()
-                self._stream = stream
+                start = stream.tell()
+                if self._stream is None and stream is not sys.stdin:
+                    self._stdin_start = start
+                else:
+                    self._stream = stream
                 return
         except (OSError, ValueError):
             pass
         copy = tempfile.SpooledTemporaryFile(  # noqa: SIM115 - closed with the reader
             max_size=SPOOL_IN_MEMORY, mode="w+", encoding="utf-8", newline=""
         )
+        lines = (
+            iter(stream)
+            if stream is sys.stdin or self._stream is not None
+            else decoded_lines(stream, self.options.encoding, self.name)
+        )
         try:
-            for text in stream:
+            for text in lines:
                 copy.write(text)
+        except DialectError as exc:
+            copy.close()
+            raise InputError(str(exc)) from None
         except UnicodeDecodeError as exc:
             copy.close()
-            raise InputError(
-                f"{self.name}: not UTF-8 text ({exc.reason}); re-save it as UTF-8"
-            ) from None
+            raise InputError(self._not_decodable(exc)) from None
         copy.seek(0)
-        self._stream = copy  # type: ignore[assignment]
+        self._stream = copy
         self._copy = copy
 
     def _iterate(self) -> Iterator[IngestedRow]:
+        if self._workbook():
+            try:
+                yield from self._table_rows(self._sheet_rows(), by_sheet=True)
+            finally:
+                if self._copy is not None:
+                    self._copy.close()
+            return
         handle, lines = self._open()
         try:
             yield from self._dispatch(lines)
+        except DialectError as exc:
+            raise InputError(str(exc)) from None
         except UnicodeDecodeError as exc:
-            raise InputError(
-                f"{self.name}: not UTF-8 text ({exc.reason}); re-save it as UTF-8"
-            ) from None
+            raise InputError(self._not_decodable(exc)) from None
         finally:
             if handle is not None:
                 handle.close()
@@ -361,6 +537,9 @@ class AccountReader:
                 return head, text
         return head, ""
 
+    def _delimiter(self, first: str) -> str:
+        return self.options.delimiter_char or detect_delimiter(first, self.name)
+
     def _dispatch(self, lines: Iterator[str]) -> Iterator[IngestedRow]:
         head, first = self._first_line(lines)
         if not first:
@@ -368,7 +547,8 @@ class AccountReader:
         if self.format is None:
             self.format = sniff_format(first)
         if self.format == "csv":
-            return self._csv_rows(chain(head, lines))
+            self.delimiter = self._delimiter(first)
+            return self._table_rows(_csv_cells(chain(head, lines), self.delimiter))
         if self.format == "jsonl":
             return self._jsonl_rows(chain(head, lines))
         return self._json_rows("".join(chain(head, lines)))
@@ -378,25 +558,56 @@ class AccountReader:
         if self._on_warning is not None:
             self._on_warning(message)
 
-    # -- CSV -------------------------------------------------------------------
+    def _validator(self) -> Callable[[dict[str, Any]], AccountRecord]:
+        """`AccountRecord.model_validate`, told the decimal mark and date format if any."""
+        context = self.options.context
+        validate = AccountRecord.model_validate
+        return validate if context is None else partial(validate, context=context)
+
+    def _constant_overrides(self, names: Iterable[str]) -> None:
+        """Say once that a column for a field with a constant value is ignored."""
+        if self._constant_warned:
+            return
+        for name in names:
+            field = self._names.field(name)
+            if field in self._names.constants:
+                self._constant_warned = True
+                self._warn(
+                    f"column {name!r} ignored: the column mapping gives {field}"
+                    f" the value {self._names.constants[field]!r} in every record"
+                )
+
+    # -- CSV and workbooks -------------------------------------------------------
 
     def _csv_columns(self, header: list[str]) -> tuple[str | None, ...]:
         """Map each header cell to a field (or ``None``: ignored); warn; check required."""
+        header = [str(raw) for raw in header]
         labels = [
             raw.replace("\ufeff", "").strip() or f"(unnamed column {position})"
             for position, raw in enumerate(header, 1)
         ]
+        names = self._names
+        absent = names.missing_mapped(header)
+        if absent:
+            mapping = {names.mapped[h]: h for h in absent}
+            listed = ", ".join(f"{f}: {h!r}" for f, h in mapping.items())
+            raise InputError(
+                f"{self.name}: the column mapping names column(s) the header does not have"
+                f" ({listed}); header has: {', '.join(labels) or '(none)'}"
+            )
         candidates: dict[str, list[int]] = {}
         for index, raw in enumerate(header):
-            field = field_for_name(raw)
+            field = names.field(raw)
             if field is None:
                 self._unknown.add(labels[index])
+            elif field in names.constants:
+                self._constant_overrides([raw])
             else:
                 candidates.setdefault(field, []).append(index)
         columns: list[str | None] = [None] * len(header)
         duplicates: list[str] = []
         for field, indexes in candidates.items():
-            chosen = _chosen_column(header, indexes)
+            chosen = _chosen_column(header, indexes, names)
             columns[chosen] = field
             if len(indexes) > 1:
                 others = " and ".join(repr(labels[i]) for i in indexes if i != chosen)
@@ -409,56 +620,57 @@ class AccountReader:
             self._warn(f"ignoring unknown columns: {', '.join(self.unknown_fields)}")
         for message in duplicates:
             self._warn(message)
-        missing = [name for name in _REQUIRED if name not in candidates]
+        missing = [n for n in _REQUIRED if n not in candidates and n not in names.constants]
         if missing:
             found = ", ".join(labels) or "(none)"
             raise InputError(
                 f"{self.name}: no column for required field(s) {', '.join(missing)};"
-                f" header has: {found}"
+                f" header has: {found} (map a column, or give a constant, with --columns)"
             )
         return tuple(columns)
 
-    def _csv_rows(self, lines: Iterator[str]) -> Iterator[IngestedRow]:
-        reader = csv.reader(lines)
-        try:
-            header = next(reader)
-            while not any(cell.strip() for cell in header):
-                header = next(reader)
-        except csv.Error as exc:
-            raise InputError(
-                f"{self.name}, line {reader.line_num}: bad CSV header: {exc}"
-            ) from None
+    def _table_rows(self, rows: Iterator[_Cells], by_sheet: bool = False) -> Iterator[IngestedRow]:
+        """Records from a header row and data rows (CSV lines, or a sheet's numbered rows).
+
+        ``rows`` yields ``(line, cells)``, with a `csv.Error` for cells when the
+        line cannot be read. A CSV row is numbered from 1 after the header; a
+        workbook row keeps the spreadsheet's number.
+        """
+        header: list[Any] = []
+        for start, cells in rows:
+            if isinstance(cells, csv.Error):
+                raise InputError(f"{self.name}, line {start}: bad CSV header: {cells}")
+            if any(str(cell).strip() for cell in cells):
+                header = cells
+                break
+        if not header:
+            raise InputError(f"{self.name}: the input is empty")
         fields = self._csv_columns(header)
         width = len(fields)
         has_ignored = None in fields
-        validate = AccountRecord.model_validate
+        validate = self._validator()
+        constants = self._names.constants
         row = 0
-        end = reader.line_num
-        while True:
-            start = end + 1
-            try:
-                cells = next(reader)
-            except StopIteration:
-                return
-            except csv.Error as exc:
-                end = reader.line_num
-                row += 1
-                message = f"unreadable CSV row: {exc}"
+        for start, cells in rows:
+            if isinstance(cells, csv.Error):
+                row = start if by_sheet else row + 1
+                message = f"unreadable CSV row: {cells}"
                 yield IngestedRow(
                     row, None, rejection_for_row(row, start, None, message, None, _CSV_ROW)
                 )
                 continue
-            end = reader.line_num
-            record = {f: v for f, v in zip(fields, cells, strict=False) if v}
+            record = {f: v for f, v in zip(fields, cells, strict=False) if v != ""}
             if has_ignored:
                 record.pop(None, None)
-            if not record and not any(cells):
+            if not record and not any(c != "" for c in cells):
                 continue  # blank line or a row of empty cells
-            row += 1
-            if len(cells) > width and any(cells[width:]):
+            row = start if by_sheet else row + 1
+            if constants:
+                record.update(constants)
+            if len(cells) > width and any(c != "" for c in cells[width:]):
                 message = (
                     f"has {len(cells)} cells but the header has {width} columns"
-                    " (an unquoted comma in a value?)"
+                    " (an unquoted delimiter in a value?)"
                 )
                 yield IngestedRow(
                     row,
@@ -484,16 +696,16 @@ class AccountReader:
         fmt = self.format or sniff_format(first)
         rest = chain(head, lines)
         if fmt == "csv":
-            return _scan_csv(rest, groups)
+            return _scan_table(_csv_cells(rest, self._delimiter(first)), groups, self._names)
         if fmt == "jsonl":
-            return _scan_objects(_json_lines(rest), groups)
+            return _scan_objects(_json_lines(rest), groups, self._names)
         try:
             document = json.loads("".join(rest))
         except json.JSONDecodeError:
             return frozenset()  # the main pass says what is wrong
         if isinstance(document, dict):
             document = document.get("accounts")
-        return _scan_objects(document if isinstance(document, list) else [], groups)
+        return _scan_objects(document if isinstance(document, list) else [], groups, self._names)
 
     # -- JSON and JSONL ----------------------------------------------------------
 
@@ -517,16 +729,18 @@ class AccountReader:
             raise InputError(
                 f'{self.name}: expected a JSON list of accounts or {{"accounts": [...]}}, got {got}'
             )
-        keys = _KeyMap()
+        keys = _KeyMap(self._names)
         for item in items:
             if isinstance(item, dict):
                 keys.learn(item)
         self._key_warnings(keys)
+        validate = self._validator()
         for row, item in enumerate(items, 1):
-            yield self._object_row(row, None, item, keys)
+            yield self._object_row(row, None, item, keys, validate)
 
     def _jsonl_rows(self, lines: Iterator[str]) -> Iterator[IngestedRow]:
-        keys = _KeyMap()
+        keys = _KeyMap(self._names)
+        validate = self._validator()
         row = 0
         for line, text in enumerate(lines, 1):
             if not text.strip():
@@ -541,10 +755,17 @@ class AccountReader:
                 )
                 yield IngestedRow(row, None, rejection)
                 continue
-            yield self._object_row(row, line, item, keys)
+            yield self._object_row(row, line, item, keys, validate)
         self._key_warnings(keys)
 
-    def _object_row(self, row: int, line: int | None, item: Any, keys: _KeyMap) -> IngestedRow:
+    def _object_row(
+        self,
+        row: int,
+        line: int | None,
+        item: Any,
+        keys: _KeyMap,
+        validate: Callable[[dict[str, Any]], AccountRecord],
+    ) -> IngestedRow:
         if not isinstance(item, dict):
             message = f"expected a JSON object, got {_json_kind(item)}"
             if not isinstance(item, list):
@@ -552,8 +773,13 @@ class AccountReader:
             rejection = rejection_for_row(row, line, None, message, item, _NOT_AN_OBJECT)
             return IngestedRow(row, None, rejection)
         record = keys.map(item)
+        constants = self._names.constants
+        if constants:
+            overridden = [k for k in item if isinstance(k, str) and keys.fields.get(k) in constants]
+            self._constant_overrides(overridden)
+            record = {**record, **constants}
         try:
-            return IngestedRow(row, AccountRecord.model_validate(record), None)
+            return IngestedRow(row, validate(record), None)
         except ValidationError as exc:
             return IngestedRow(row, None, rejection_from_error(row, line, record, exc))
         except Exception as exc:  # a validator bug must not stop the other rows
@@ -568,45 +794,69 @@ class AccountReader:
                 listed = " and ".join(repr(n) for n in names)
                 quantifier = "both" if len(names) == 2 else "all"
                 self._warn(
-                    f"keys {listed} {quantifier} map to {field}; using the exact field name"
-                    " if present, else the first one in each record"
+                    f"keys {listed} {quantifier} map to {field}; using the mapped key, else"
+                    " the exact field name if present, else the first one in each record"
                 )
 
 
-def _chosen_column(header: list[str], indexes: list[int]) -> int:
-    """Of several columns for one field: an exact field name beats an alias, then the first."""
-    return min(indexes, key=lambda i: (_is_alias(header[i]), i))
+# A CSV line or sheet row: where it starts, and its cells (or why they cannot be read).
+_Cells = tuple[int, "list[Any] | csv.Error"]
 
 
-def _scan_csv(lines: Iterator[str], groups: Mapping[K, Collection[str]]) -> frozenset[K]:
+def _csv_cells(lines: Iterator[str], delimiter: str) -> Iterator[_Cells]:
+    """``(first physical line, cells)`` per CSV record; a `csv.Error` instead of cells."""
+    reader = csv.reader(lines, delimiter=delimiter)
+    end = 0
+    while True:
+        start = end + 1
+        try:
+            cells = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            end = reader.line_num
+            yield start, exc
+            continue
+        end = reader.line_num
+        yield start, cells
+
+
+def _chosen_column(header: list[str], indexes: list[int], names: ColumnNames) -> int:
+    """Of several columns for one field: mapped, then exact field name, then alias; then first."""
+    return min(indexes, key=lambda i: (names.rank(header[i]), i))
+
+
+def _scan_table(
+    rows: Iterator[_Cells], groups: Mapping[K, Collection[str]], names: ColumnNames
+) -> frozenset[K]:
     """Groups with a non-blank cell in a column of theirs; stops once each such group has one."""
-    reader = csv.reader(lines)
-    try:
-        header = next(reader)
-        while not any(cell.strip() for cell in header):
-            header = next(reader)
-    except (csv.Error, StopIteration):
-        return frozenset()
+    header: list[str] = []
+    for _, cells in rows:
+        if isinstance(cells, csv.Error):
+            return frozenset()
+        if any(str(cell).strip() for cell in cells):
+            header = [str(cell) for cell in cells]
+            break
     candidates: dict[str, list[int]] = {}
     for index, raw in enumerate(header):
-        field = field_for_name(raw)
-        if field is not None:
+        field = names.field(raw)
+        if field is not None and field not in names.constants:
             candidates.setdefault(field, []).append(index)
-    columns = {field: _chosen_column(header, indexes) for field, indexes in candidates.items()}
+    columns = {
+        field: _chosen_column(header, indexes, names) for field, indexes in candidates.items()
+    }
     pending = {
         key: [(columns[f], f) for f in fields if f in columns] for key, fields in groups.items()
     }
     pending = {key: cells for key, cells in pending.items() if cells}
     found: set[K] = set()
-    while pending:
-        try:
-            cells = next(reader)
-        except StopIteration:
+    for _, cells in rows:
+        if not pending:
             break
-        except csv.Error:
+        if isinstance(cells, csv.Error):
             continue  # the main pass rejects the row
+        width = len(cells)
         for key, wanted in list(pending.items()):
-            width = len(cells)
             if any(i < width and has_value(f, cells[i]) for i, f in wanted):
                 found.add(key)
                 del pending[key]
@@ -622,7 +872,9 @@ def _json_lines(lines: Iterator[str]) -> Iterator[Any]:
                 continue  # the main pass rejects the line
 
 
-def _scan_objects(items: Iterable[Any], groups: Mapping[K, Collection[str]]) -> frozenset[K]:
+def _scan_objects(
+    items: Iterable[Any], groups: Mapping[K, Collection[str]], names: ColumnNames
+) -> frozenset[K]:
     """Groups with a value under a key of theirs; stops once every group has one."""
     owners: dict[str, list[K]] = {}
     for key, fields in groups.items():
@@ -636,7 +888,7 @@ def _scan_objects(items: Iterable[Any], groups: Mapping[K, Collection[str]]) -> 
         for raw, value in item.items():
             field = fields_of.get(raw, "")
             if field == "":
-                field = fields_of[raw] = field_for_name(raw) if isinstance(raw, str) else None
+                field = fields_of[raw] = names.field(raw) if isinstance(raw, str) else None
             if field is not None and field in owners and has_value(field, value):
                 found.update(owners.pop(field))
         if len(found) == len(groups):
@@ -647,11 +899,12 @@ def _scan_objects(items: Iterable[Any], groups: Mapping[K, Collection[str]]) -> 
 class _KeyMap:
     """Raw JSON key -> field (``None``: unknown), learned as keys are first seen."""
 
-    def __init__(self) -> None:
+    def __init__(self, names: ColumnNames) -> None:
+        self.names = names
         self.fields: dict[str, str | None] = {}
         self.unknown: set[str] = set()
         self.sources: dict[str, list[str]] = {}
-        self.aliases: set[str] = set()
+        self.ranks: dict[str, int] = {}
         self.contested = False
         self.identity = True
 
@@ -660,15 +913,14 @@ class _KeyMap:
         for key in item:
             if key in fields:
                 continue
-            field = field_for_name(key) if isinstance(key, str) else None
+            field = self.names.field(key) if isinstance(key, str) else None
             fields[key] = field
             if field != key:
                 self.identity = False
             if field is None:
                 self.unknown.add(key)
                 continue
-            if _is_alias(key):
-                self.aliases.add(key)
+            self.ranks[key] = self.names.rank(key)
             names = self.sources.setdefault(field, [])
             names.append(key)
             if len(names) > 1:
@@ -687,19 +939,17 @@ class _KeyMap:
         return record
 
     def _first_wins(self, item: dict[str, Any]) -> dict[str, Any]:
-        """Several keys for one field: an exact field name beats an alias, then first wins."""
+        """Several keys for one field: mapped, then exact field name, then alias; then first."""
         record: dict[str, Any] = {}
-        from_alias: set[str] = set()
+        rank_of: dict[str, int] = {}
         for key, value in item.items():
             field = self.fields[key]
             if field is None:
                 continue
-            if field not in record or (field in from_alias and key not in self.aliases):
+            rank = self.ranks[key]
+            if field not in record or rank < rank_of[field]:
                 record[field] = value
-                if key in self.aliases:
-                    from_alias.add(field)
-                else:
-                    from_alias.discard(field)
+                rank_of[field] = rank
         return record
 
 

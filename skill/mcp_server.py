@@ -43,6 +43,7 @@ from skill.briefing import (
     write_briefs,
     write_emails,
 )
+from skill.dialect import DialectError, ReadOptions
 from skill.explain import ActionCatalogue, PolicyExplanation, action_catalogue, explain_policy
 from skill.ingest import InputError
 from skill.measure import Measurement
@@ -127,6 +128,23 @@ Llm = Annotated[
     ),
 ]
 
+DateFormat = Annotated[
+    str | None,
+    Field(
+        description="How text dates are written, as a strptime format such as %m/%d/%Y or "
+        "%d.%m.%Y. Default: ISO 8601 (YYYY-MM-DD) only.",
+    ),
+]
+Decimal = Annotated[
+    str | None,
+    Field(
+        description="The decimal mark of numbers written as text: comma (45000,50) or point "
+        "($84,000.50). Default: none, and a number that reads two ways (45000,50; 1,234) "
+        "is rejected naming both readings. JSON numbers are always numbers.",
+        json_schema_extra={"enum": ["comma", "point", None]},
+    ),
+]
+
 READ_ONLY = ToolAnnotations(
     read_only_hint=True, destructive_hint=False, idempotent_hint=True, open_world_hint=False
 )
@@ -160,6 +178,13 @@ def _segment(value: str) -> Segment:
         return Segment(value)
     except ValueError:
         raise ToolError(f"segment {value!r}: expected smb, mid_market or enterprise") from None
+
+
+def _read_options(date_format: str | None, decimal: str | None) -> ReadOptions:
+    try:
+        return ReadOptions(date_format=date_format or None, decimal=decimal or None)
+    except DialectError as exc:
+        raise ToolError(str(exc)) from None
 
 
 def _log(message: str) -> None:
@@ -232,7 +257,11 @@ def build_server(policy: Policy | None = None, db_path: Path | None = None) -> M
     )
 
     def stream(
-        accounts: list[Any], day: date, level: AutomationLevel, only: set[str] | None
+        accounts: list[Any],
+        day: date,
+        level: AutomationLevel,
+        only: set[str] | None,
+        options: ReadOptions,
     ) -> AssessmentStream:
         return AssessmentStream(
             _as_json(accounts),
@@ -242,6 +271,7 @@ def build_server(policy: Policy | None = None, db_path: Path | None = None) -> M
             input_format="json",
             accounts=only,
             on_warning=lambda message: _log(f"warning: {message}"),
+            options=options,
         )
 
     @server.tool(
@@ -263,8 +293,11 @@ def build_server(policy: Policy | None = None, db_path: Path | None = None) -> M
                 "usage_declining and fill `trend`. Off: no history is read."
             ),
         ] = False,
+        date_format: DateFormat = None,
+        decimal: Decimal = None,
     ) -> AssessmentRun:
         day, level = _day(as_of), _level(automation_level)
+        options = _read_options(date_format, decimal)
         reader = _history_reader(db_path, policy) if use_history else None
         try:
             return assess(
@@ -274,6 +307,7 @@ def build_server(policy: Policy | None = None, db_path: Path | None = None) -> M
                 policy=policy,
                 input_format="json",
                 history=reader,
+                options=options,
             )
         except InputError as exc:
             raise ToolError(str(exc)) from None
@@ -330,11 +364,14 @@ def build_server(policy: Policy | None = None, db_path: Path | None = None) -> M
             str | None, Field(description="Only this account (default: every account).")
         ] = None,
         llm: Llm = "auto",
+        date_format: DateFormat = None,
+        decimal: Decimal = None,
     ) -> BriefRun:
         day, level = _day(as_of), _level(automation_level)
+        options = _read_options(date_format, decimal)
         choice = _drafter(llm)
         only = {account_id} if account_id is not None else None
-        source = stream(accounts, day, level, only)
+        source = stream(accounts, day, level, only, options)
         out = io.StringIO()
         try:
             count = write_briefs(
@@ -366,10 +403,13 @@ def build_server(policy: Policy | None = None, db_path: Path | None = None) -> M
         as_of: AsOf,
         automation_level: Level = "balanced",
         llm: Llm = "auto",
+        date_format: DateFormat = None,
+        decimal: Decimal = None,
     ) -> EmailDraftOut:
         day, level = _day(as_of), _level(automation_level)
+        options = _read_options(date_format, decimal)
         choice = _drafter(llm)
-        source = stream(accounts, day, level, {account_id})
+        source = stream(accounts, day, level, {account_id}, options)
         out = io.StringIO()
         try:
             count = write_emails(source, choice, output_format="json", out=out, err=_log)

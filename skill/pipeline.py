@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import TextIO
 
 from skill.assessment import Assessment, PriorAssessment, ReviewBudgetSummary
+from skill.dialect import ReadOptions
 from skill.engine import Engine, NoSignalsError
 from skill.engine.dimensions import SOURCE_FIELDS, SOURCE_LABEL, SOURCE_SYNC_FIELD
 from skill.ingest import (
@@ -110,8 +111,9 @@ class AssessmentStream:
         accounts: set[str] | None = None,
         on_warning: ErrorSink | None = None,
         history: HistoryLookup | None = None,
+        options: ReadOptions | None = None,
     ) -> None:
-        self.reader = read_accounts(source, input_format, on_warning=on_warning)
+        self.reader = read_accounts(source, input_format, on_warning=on_warning, options=options)
         self.history = history
         self.policy = policy
         self.as_of = as_of
@@ -220,6 +222,7 @@ def run_assessment(
     rejects_path: Path | None = None,
     accounts: set[str] | None = None,
     history: HistoryLookup | None = None,
+    options: ReadOptions | None = None,
 ) -> int:
     """Run `assess` and return the exit code; with `history`, trend flags too."""
     return run_job(
@@ -233,6 +236,7 @@ def run_assessment(
         rejects_path=rejects_path,
         accounts=accounts,
         history=history,
+        options=options,
     )
 
 
@@ -248,8 +252,13 @@ def run_job(
     rejects_path: Path | None = None,
     accounts: set[str] | None = None,
     history: HistoryLookup | None = None,
+    options: ReadOptions | None = None,
 ) -> int:
-    """Read, assess and hand the stream to `write`; report rejections; return the exit code."""
+    """Read, assess and hand the stream to `write`; report rejections; return the exit code.
+
+    `options`: how the input writes dates and numbers, its CSV dialect, encoding,
+    sheet and column mapping (`skill.dialect.ReadOptions`).
+    """
     try:
         stream = AssessmentStream(
             source,
@@ -260,6 +269,7 @@ def run_job(
             accounts=accounts,
             on_warning=lambda message: err(f"warning: {message}"),
             history=history,
+            options=options,
         )
         rejects = RejectsWriter(rejects_path) if rejects_path else None
     except InputError as exc:

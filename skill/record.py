@@ -12,7 +12,16 @@ from enum import StrEnum
 from functools import lru_cache
 from typing import Annotated, Any
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    field_validator,
+)
+
+from skill.dialect import read_date, read_number
 
 _NOT_ALPHANUMERIC = re.compile(r"[^a-z0-9]+")
 
@@ -159,13 +168,19 @@ def _blank_to_none(value: Any) -> Any:
 # lowers its text once rather than calling `_blank_to_none` first.
 
 
-def _number(value: Any) -> Any:
-    """Accept CRM number spellings: `1,200`, `$48,000`, ` 12 `."""
+def _number(value: Any, info: ValidationInfo) -> Any:
+    """Numbers as exports write them (`$84,000`, `45 000,50`), never guessed: see `skill.dialect`.
+
+    The decimal mark comes from the validation context (`ReadOptions.context`).
+    """
     if isinstance(value, str):
         text = value.strip()
+        if text.isdigit():
+            return text
         if text.lower() in _BLANKS:
             return None
-        return text.replace(",", "").lstrip("$€£")
+        context = info.context
+        return read_number(text, context["decimal"] or None if context else None)
     return value
 
 
@@ -184,13 +199,27 @@ def _boolean(value: Any) -> Any:
 _LIST_SEPARATORS = re.compile(r"[;|,\s]+")
 
 
-def _weekly_activity(value: Any) -> Any:
-    """CSV cells carry lists as `42;55;61` or `[42, 55, 61]`."""
+_LIST_SEPARATORS_DECIMAL_COMMA = re.compile(r"[;|\s]+")
+
+
+def _weekly_activity(value: Any, info: ValidationInfo) -> Any:
+    """CSV cells carry lists as `42;55;61` or `[42, 55, 61]`; with a decimal comma, `42,5;55`."""
     if isinstance(value, str):
         text = value.strip()
         if text.lower() in _BLANKS:
             return None
-        return [p for p in _LIST_SEPARATORS.split(text.strip("[]")) if p]
+        context = info.context
+        decimal = context["decimal"] or None if context else None
+        if decimal == "comma":
+            separators = _LIST_SEPARATORS_DECIMAL_COMMA
+        elif "," in text and ("|" in text or ";" in text):
+            raise ValueError(
+                "ambiguous list: commas next to semicolons or bars; if the comma is a"
+                " decimal mark, say so with --decimal comma"
+            )
+        else:
+            separators = _LIST_SEPARATORS
+        return [read_number(p, decimal) for p in separators.split(text.strip("[]")) if p]
     return value
 
 
@@ -210,14 +239,22 @@ def _enum_with_none(value: Any) -> Any:
 _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 
-def _iso_date(value: Any) -> Any:
-    """ISO 8601 only: a bare number must not become a Unix timestamp (`0` -> 1970-01-01)."""
+def _iso_date(value: Any, info: ValidationInfo) -> Any:
+    """ISO 8601, or the context's `date_format`: a bare number must not become a Unix
+    timestamp (`0` -> 1970-01-01), and `3/4/2027` is not read without a format."""
     if isinstance(value, str):
         text = value.strip()
         if text.lower() in _BLANKS:
             return None
+        context = info.context
+        if context and context["date_format"]:
+            parsed = read_date(text, context["date_format"])
+            if not isinstance(parsed, str):
+                return parsed
         if not _ISO_DATE.match(text):
-            raise ValueError("expected an ISO 8601 date (YYYY-MM-DD)")
+            raise ValueError(
+                "expected an ISO 8601 date (YYYY-MM-DD); for another format pass --date-format"
+            )
         if len(text) > 10 and text[10] in "T ":
             return text[:10]
         return value

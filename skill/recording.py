@@ -1,7 +1,8 @@
 """`account-health run`: assess a file and record it in the history database.
 
-The run id is a hash of the input's bytes, `as_of`, the automation level and
-the policy version: the same run twice finds itself completed and does
+The run id is a hash of the input's bytes (with the reading options that
+change what they mean: date format, decimal mark, column mapping ...), `as_of`,
+the automation level and the policy version: the same run twice finds itself completed and does
 nothing; a run killed mid-way finds itself incomplete, skips the accounts
 already recorded and finishes the rest.
 """
@@ -17,6 +18,7 @@ from typing import TextIO
 from pydantic import BaseModel, ConfigDict, Field
 
 from skill.assessment import SCHEMA_VERSION, PriorAssessment, ReviewBudgetSummary
+from skill.dialect import ReadOptions
 from skill.ingest import Rejection
 from skill.pipeline import EXIT_OK, EXIT_USAGE, AssessmentStream, budget_message, run_job
 from skill.policy import Policy
@@ -84,6 +86,7 @@ def run_recording(
     err: ErrorSink,
     input_format: str | None = None,
     rejects_path: Path | None = None,
+    options: ReadOptions | None = None,
 ) -> int:
     path = Path(source)
     if source == "-" or not path.is_file():
@@ -97,6 +100,9 @@ def run_recording(
         connection.execute(f"PRAGMA cache_size=-{CACHE_KIB}")
         connection.execute(f"PRAGMA wal_autocheckpoint={CHECKPOINT_PAGES}")
         source_hash = file_hash(path)
+        if options is not None and options.fingerprint:
+            digest = hashlib.sha256(f"{source_hash}\n{options.fingerprint}".encode())
+            source_hash = digest.hexdigest()
         info = RunInfo(
             run_id=run_id_for(source_hash, as_of, level.value, policy.version),
             as_of=as_of,
@@ -176,6 +182,7 @@ def run_recording(
             input_format=input_format,
             rejects_path=rejects_path,
             history=history,
+            options=options,
         )
         err(
             f"recorded run {info.run_id}: {counts['written']} new or changed, "

@@ -395,7 +395,7 @@ def test_csv_without_a_required_column_is_an_input_error(tmp_path: Path) -> None
 def test_non_utf8_file_is_an_input_error(tmp_path: Path) -> None:
     path = tmp_path / "latin1.csv"
     path.write_bytes("account_id,segment,name\nA-1,smb,Société\n".encode("latin-1"))
-    with pytest.raises(InputError, match=r"latin1\.csv: not UTF-8"):
+    with pytest.raises(InputError, match=r"latin1\.csv, line 2: not valid UTF-8"):
         list(read_accounts(path))
 
 

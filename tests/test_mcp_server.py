@@ -137,6 +137,22 @@ def test_assess_accounts_honours_the_automation_level(server, accounts) -> None:
     assert statuses(run) == statuses(library)
 
 
+def test_assess_accounts_reads_a_decimal_comma_and_a_date_format(server, accounts) -> None:
+    european = [dict(accounts[0], arr="45000,50", renewal_date="15.03.2027"), *accounts[1:]]
+    args = {"accounts": european, "as_of": AS_OF, "decimal": "comma", "date_format": "%d.%m.%Y"}
+    run = AssessmentRun.model_validate(ok(call(server, "assess_accounts", args)))
+    assert run.rejected == []
+    assert len(run.assessments) == 4
+
+
+def test_assess_accounts_rejects_a_decimal_comma_it_was_not_told_of(server, accounts) -> None:
+    european = [dict(accounts[0], arr="45000,50"), *accounts[1:]]
+    args = {"accounts": european, "as_of": AS_OF}
+    run = AssessmentRun.model_validate(ok(call(server, "assess_accounts", args)))
+    [rejection] = run.rejected
+    assert "ambiguous number" in rejection.reason
+
+
 def test_a_bad_record_is_rejected_and_the_others_assessed(server, accounts) -> None:
     bad = [dict(accounts[0], csat=9), *accounts[1:]]
     run = AssessmentRun.model_validate(

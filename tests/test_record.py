@@ -55,11 +55,41 @@ def test_contract_term_spellings(spelling: str, term: ContractTerm) -> None:
     assert record(contract_term=spelling).contract_term is term
 
 
-def test_numbers_with_commas_and_currency_signs() -> None:
-    account = record(arr="$48,000", licensed_seats="1,200", logins_30d=" 12 ")
-    assert account.arr == 48000
+def test_numbers_with_unambiguous_separators_and_currency_signs() -> None:
+    account = record(arr="$1,248,000", licensed_seats="1,200.00", logins_30d=" 12 ")
+    assert account.arr == 1248000
     assert account.licensed_seats == 1200
     assert account.logins_30d == 12
+
+
+def test_a_comma_that_could_be_a_decimal_mark_is_refused_naming_both_readings() -> None:
+    with pytest.raises(ValidationError, match=r"48 with a decimal comma.*48000 with a decimal"):
+        record(arr="$48,000")
+
+
+def test_the_decimal_mark_comes_from_the_validation_context() -> None:
+    point = AccountRecord.model_validate(
+        {"account_id": "A", "segment": "smb", "arr": "$48,000"},
+        context={"decimal": "point", "date_format": ""},
+    )
+    comma = AccountRecord.model_validate(
+        {"account_id": "A", "segment": "smb", "arr": "48.000,50"},
+        context={"decimal": "comma", "date_format": ""},
+    )
+    assert (point.arr, comma.arr) == (48000, 48000.5)
+
+
+def test_a_list_with_commas_and_semicolons_is_refused_without_a_decimal_mark() -> None:
+    with pytest.raises(ValidationError, match="ambiguous list"):
+        record(weekly_activity="42,5;55,0")
+
+
+def test_the_date_format_comes_from_the_validation_context() -> None:
+    account = AccountRecord.model_validate(
+        {"account_id": "A", "segment": "smb", "renewal_date": "3/15/2027"},
+        context={"decimal": "", "date_format": "%m/%d/%Y"},
+    )
+    assert account.renewal_date == date(2027, 3, 15)
 
 
 @pytest.mark.parametrize("cell", ["40;50;60", "[40, 50, 60]", "40|50|60", "40 50 60"])

@@ -11,8 +11,16 @@ sniffed from the first non-blank line. Each row has three fields:
     outcome       renewed, churned, expanded or downgraded; common spellings are
                   accepted (``Churn``, ``cancelled``, ``Renewal``, ``upsell``,
                   ``contraction`` ...), see `OUTCOME_ALIASES`
-    date          ISO 8601 (``2026-12-31``; a time after the date is ignored);
+    date          ISO 8601 (``2026-12-31``; a time after the date is ignored), or
+                  as ``ReadOptions.date_format`` says (``%m/%d/%Y``);
                   ``outcome_date`` is accepted as the column name too
+
+`skill.dialect.ReadOptions` say how the file is written, as for accounts: the
+date format, the CSV delimiter (detected by default) and encoding (UTF-8 by
+default; a bad byte is refused naming its line), the sheet of an ``.xlsx``
+workbook, and a column mapping (``columns``: field -> header; ``constants``:
+one value for every row, e.g. ``outcome: churned`` for a list of churned
+accounts).
 
 Column names are matched after lowercasing and turning spaces and hyphens into
 underscores (``Outcome Date`` -> ``outcome_date``); see `COLUMN_ALIASES`.
@@ -40,8 +48,16 @@ from datetime import date as Date
 from pathlib import Path
 from typing import Annotated, Any, TextIO
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+)
 
+from skill.dialect import DialectError, ReadOptions, decoded_lines, detect_delimiter, read_date
 from skill.ingest import (
     FieldError,
     InputError,
@@ -56,6 +72,7 @@ from skill.store.db import now_utc
 __all__ = [
     "COLUMN_ALIASES",
     "OUTCOME_ALIASES",
+    "OUTCOME_FIELDS",
     "OutcomeImport",
     "OutcomeKind",
     "OutcomeRow",
@@ -124,6 +141,8 @@ COLUMN_ALIASES: dict[str, str] = {
 }
 
 _FIELDS = ("account_id", "outcome", "date")
+#: The fields a column-mapping file for outcomes may name.
+OUTCOME_FIELDS = frozenset(_FIELDS)
 _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 _EXPECTED = {
     "account_id": "the account's id, as in the assessed records",
@@ -132,12 +151,17 @@ _EXPECTED = {
 }
 
 
-def _iso_date(value: Any) -> Any:
-    """ISO 8601 only: ``12/31/2026`` is ambiguous and a bare number is not a date."""
+def _iso_date(value: Any, info: ValidationInfo) -> Any:
+    """ISO 8601, or the context's date format: ``12/31/2026`` alone is ambiguous and a
+    bare number is not a date."""
     if isinstance(value, bool | int | float):
         raise ValueError("a number is not a date")
     if isinstance(value, str):
         text = value.strip()
+        if info.context and info.context["date_format"]:
+            parsed = read_date(text, info.context["date_format"])
+            if not isinstance(parsed, str):
+                return parsed
         if not _ISO_DATE.fullmatch(text[:10]) or (len(text) > 10 and text[10] not in "T "):
             raise ValueError("not an ISO 8601 date")
         return text[:10]
@@ -182,13 +206,27 @@ class OutcomeImport(BaseModel):
 # -- reading ------------------------------------------------------------------------
 
 
-def _field_for(name: Any) -> str | None:
-    if not isinstance(name, str):
-        return None
-    key = normalise_name(name)
-    if key in _FIELDS:
-        return key
-    return COLUMN_ALIASES.get(key)
+class _Names:
+    """Column/key name -> field: the mapping file's headers first, then the known names."""
+
+    def __init__(self, options: ReadOptions) -> None:
+        self.mapped = {normalise_name(h): f for f, h in options.columns.items()}
+        self.constants = dict(options.constants)
+        self.context = {"date_format": options.date_format or ""}
+
+    def field(self, name: Any) -> str | None:
+        if not isinstance(name, str):
+            return None
+        key = normalise_name(name)
+        if key in self.mapped:
+            return self.mapped[key]
+        if key in _FIELDS:
+            return key
+        return COLUMN_ALIASES.get(key)
+
+    def rank(self, name: str) -> int:
+        key = normalise_name(name)
+        return 0 if key in self.mapped else 1 if key in _FIELDS else 2
 
 
 def _show(value: Any) -> str:
@@ -229,87 +267,103 @@ def _rejection(row: int, line: int | None, raw: dict[str, Any], exc: ValidationE
     )
 
 
-_EXTENSIONS = {".csv": "csv", ".json": "json", ".jsonl": "jsonl", ".ndjson": "jsonl"}
-_FORMATS = {"csv": "csv", "json": "json", "jsonl": "jsonl", "ndjson": "jsonl"}
+_EXTENSIONS = {
+    ".csv": "csv",
+    ".tsv": "csv",
+    ".json": "json",
+    ".jsonl": "jsonl",
+    ".ndjson": "jsonl",
+    ".xlsx": "xlsx",
+    ".xls": "xlsx",
+}
+_FORMATS = {"csv": "csv", "json": "json", "jsonl": "jsonl", "ndjson": "jsonl", "xlsx": "xlsx"}
 
 Item = tuple[int, int | None, OutcomeRow | Rejection]
 
 
 def read_outcomes(
-    source: str | os.PathLike[str] | TextIO, input_format: str | None = None
+    source: str | os.PathLike[str] | TextIO,
+    input_format: str | None = None,
+    options: ReadOptions | None = None,
 ) -> Iterator[Item]:
     """Yield ``(row, line, OutcomeRow or Rejection)``; `InputError` for a file-level problem."""
+    options = options or ReadOptions()
+    names = _Names(options)
     fmt = None
     if input_format is not None:
         fmt = _FORMATS.get(input_format.strip().lower())
         if fmt is None:
-            raise InputError(f"unknown input format {input_format!r}; expected csv, json or jsonl")
+            raise InputError(
+                f"unknown input format {input_format!r}; expected csv, json, jsonl or xlsx"
+            )
+    binary: Any = None
     if isinstance(source, str | os.PathLike):
         if os.fspath(source) == "-":
-            name, text = "<stdin>", sys.stdin.read()
+            name = "<stdin>"
+            binary = getattr(sys.stdin, "buffer", None)
+            text = sys.stdin.read() if binary is None else ""
         else:
             path = Path(source)
             name = str(source)
             if not path.is_file():
                 raise InputError(f"{name}: no such file")
             fmt = fmt or _EXTENSIONS.get(path.suffix.lower())
-            try:
-                text = path.read_text(encoding="utf-8-sig")
-            except UnicodeDecodeError as exc:
-                raise InputError(f"{name}: not UTF-8 text ({exc.reason})") from None
+            if fmt == "xlsx":
+                return _sheet_items(name, path, options, names)
+            binary = io.BytesIO(path.read_bytes())
     else:
         name, text = str(getattr(source, "name", "<stream>")), source.read()
+    if fmt == "xlsx":
+        return _sheet_items(name, binary, options, names)
+    if binary is not None:
+        try:
+            text = "".join(decoded_lines(binary, options.encoding, name))
+        except DialectError as exc:
+            raise InputError(str(exc)) from None
     text = text.lstrip("\ufeff")
     first = next((line for line in text.splitlines() if line.strip()), "")
     if not first:
         raise InputError(f"{name}: the input is empty")
     fmt = fmt or sniff_format(first, "outcomes")
     if fmt == "csv":
-        return _csv_items(name, text)
+        try:
+            delimiter = options.delimiter_char or detect_delimiter(first, name)
+        except DialectError as exc:
+            raise InputError(str(exc)) from None
+        rows = _csv_rows(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))
+        return _table_items(name, rows, names)
     if fmt == "jsonl":
-        return _jsonl_items(text)
-    return _json_items(name, text)
+        return _jsonl_items(text, names)
+    return _json_items(name, text, names)
 
 
-def _mapped(item: dict[str, Any]) -> dict[str, Any]:
-    """Known keys to fields; an exact field name beats an alias, then the first one wins."""
+def _mapped(item: dict[str, Any], names: _Names) -> dict[str, Any]:
+    """Known keys to fields; a mapped key, then an exact field name, then an alias; then first."""
     record: dict[str, Any] = {}
-    exact: set[str] = set()
+    ranks: dict[str, int] = {}
     for key, value in item.items():
-        field = _field_for(key)
+        field = names.field(key)
         if field is None:
             continue
-        is_exact = isinstance(key, str) and normalise_name(key) == field
-        if field not in record or (is_exact and field not in exact):
+        rank = names.rank(key)
+        if field not in record or rank < ranks[field]:
             record[field] = value
-            if is_exact:
-                exact.add(field)
+            ranks[field] = rank
     return record
 
 
-def _validate(row: int, line: int | None, raw: dict[str, Any]) -> Item:
+def _validate(row: int, line: int | None, raw: dict[str, Any], names: _Names) -> Item:
+    if names.constants:
+        raw = {**raw, **names.constants}
     record = {k: v for k, v in raw.items() if not (isinstance(v, str) and not v.strip())}
     try:
-        return row, line, OutcomeRow.model_validate(record)
+        return row, line, OutcomeRow.model_validate(record, context=names.context)
     except ValidationError as exc:
         return row, line, _rejection(row, line, raw, exc)
 
 
-def _csv_items(name: str, text: str) -> Iterator[Item]:
-    reader = csv.reader(io.StringIO(text, newline=""))
-    header: list[str] = []
-    for cells in reader:
-        if any(c.strip() for c in cells):
-            header = cells
-            break
-    fields = [_field_for(cell) for cell in header]
-    missing = [f for f in _FIELDS if f not in fields]
-    if missing:
-        raise InputError(
-            f"{name}: no column for {', '.join(missing)}; header has: {', '.join(header)}"
-            " (expected account_id, outcome, date)"
-        )
-    row = 0
+def _csv_rows(reader: Any) -> Iterator[tuple[int, list[Any] | csv.Error]]:
+    """``(first line, cells)`` per CSV record, a `csv.Error` for cells it cannot read."""
     while True:
         start = reader.line_num + 1
         try:
@@ -317,33 +371,79 @@ def _csv_items(name: str, text: str) -> Iterator[Item]:
         except StopIteration:
             return
         except csv.Error as exc:
-            row += 1
+            yield start, exc
+            continue
+        yield start, cells
+
+
+def _sheet_items(name: str, source: Any, options: ReadOptions, names: _Names) -> Iterator[Item]:
+    from skill.workbook import WorkbookError, sheet_rows
+
+    if source is None:
+        raise InputError(f"{name}: a workbook must be read from a file or bytes")
+    try:
+        yield from _table_items(name, sheet_rows(source, options.sheet, name), names, True)
+    except WorkbookError as exc:
+        raise InputError(str(exc)) from None
+
+
+def _table_items(
+    name: str,
+    rows: Iterator[tuple[int, list[Any] | csv.Error]],
+    names: _Names,
+    by_sheet: bool = False,
+) -> Iterator[Item]:
+    """Outcomes from a header and data rows; a sheet's rows keep the spreadsheet's numbers."""
+    header: list[str] = []
+    for _, cells in rows:
+        if isinstance(cells, list) and any(str(c).strip() for c in cells):
+            header = [str(c) for c in cells]
+            break
+    fields = [names.field(cell) for cell in header]
+    absent = [h for h in names.mapped if h not in {normalise_name(c) for c in header}]
+    missing = [f for f in _FIELDS if f not in fields and f not in names.constants]
+    if absent or missing:
+        what = f"no column for {', '.join(missing)}" if missing else "the mapping names"
+        if absent:
+            what += ("; the mapping names " if missing else " ") + ", ".join(
+                repr(h) for h in absent
+            )
+        raise InputError(
+            f"{name}: {what}; header has: {', '.join(header)} (expected account_id, outcome, date)"
+        )
+    best: dict[str, int] = {}
+    for index, field in enumerate(fields):
+        if field is not None and (
+            field not in best or names.rank(header[index]) < names.rank(header[best[field]])
+        ):
+            best[field] = index
+    row = 0
+    for start, cells in rows:
+        if isinstance(cells, csv.Error):
+            row = start if by_sheet else row + 1
             yield (
                 row,
                 start,
                 rejection_for_row(
-                    row, start, None, f"unreadable CSV row: {exc}", None, "one cell per column"
+                    row, start, None, f"unreadable CSV row: {cells}", None, "one cell per column"
                 ),
             )
             continue
-        if not any(c.strip() for c in cells):
+        if not any(str(c).strip() for c in cells):
             continue
-        row += 1
-        raw: dict[str, Any] = {}
-        for field, cell in zip(fields, cells, strict=False):
-            if field is not None and field not in raw:
-                raw[field] = cell
-        yield _validate(row, start, raw)
+        row = start if by_sheet else row + 1
+        raw = {f: cells[i] for f, i in best.items() if i < len(cells) and cells[i] != ""}
+        yield _validate(row, start, raw, names)
 
 
-def _object_item(row: int, line: int | None, item: Any) -> Item:
+def _object_item(row: int, line: int | None, item: Any, names: _Names) -> Item:
     if not isinstance(item, dict):
         message = "expected a JSON object with account_id, outcome and date"
         return row, line, rejection_for_row(row, line, None, message, item, "one object per row")
-    return _validate(row, line, _mapped(item))
+    return _validate(row, line, _mapped(item, names), names)
 
 
-def _json_items(name: str, text: str) -> Iterator[Item]:
+def _json_items(name: str, text: str, names: _Names) -> Iterator[Item]:
     try:
         document = json.loads(text)
     except json.JSONDecodeError as exc:
@@ -353,10 +453,10 @@ def _json_items(name: str, text: str) -> Iterator[Item]:
     if not isinstance(document, list):
         raise InputError(f'{name}: expected a JSON list of outcomes or {{"outcomes": [...]}}')
     for row, item in enumerate(document, 1):
-        yield _object_item(row, None, item)
+        yield _object_item(row, None, item, names)
 
 
-def _jsonl_items(text: str) -> Iterator[Item]:
+def _jsonl_items(text: str, names: _Names) -> Iterator[Item]:
     row = 0
     for line, content in enumerate(text.splitlines(), 1):
         if not content.strip():
@@ -374,7 +474,7 @@ def _jsonl_items(text: str) -> Iterator[Item]:
                 ),
             )
             continue
-        yield _object_item(row, line, item)
+        yield _object_item(row, line, item, names)
 
 
 # -- writing ------------------------------------------------------------------------
@@ -386,9 +486,10 @@ def import_outcomes(
     input_format: str | None = None,
     *,
     on_rejection: Any = None,
+    options: ReadOptions | None = None,
 ) -> OutcomeImport:
     """Read `source` and upsert every good row; see the module docstring."""
-    items = read_outcomes(source, input_format)
+    items = read_outcomes(source, input_format, options)
     name = "<stdin>" if source == "-" else str(getattr(source, "name", source))
     rows = imported = updated = unchanged = 0
     rejected: list[Rejection] = []
