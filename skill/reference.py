@@ -28,6 +28,7 @@ from skill.policy import (
     LegacyField,
     Policy,
     load_policy,
+    policy_floor,
 )
 from skill.record import AccountRecord, ContractTerm, Segment
 from skill.vocabulary import Dimension, RiskFlagCode, Sensitivity
@@ -682,6 +683,25 @@ def render_stop_rules(policy: Policy) -> str:
     return _gate_rules(policy.gate.stop_rules)
 
 
+def render_floor(_: Policy) -> str:
+    def selects(rule) -> str:
+        parts = []
+        if rule.actions:
+            parts.append("actions " + ", ".join(code(a) for a in rule.actions))
+        if rule.kinds:
+            parts.append("kind " + ", ".join(k.value for k in rule.kinds))
+        if rule.sensitivities:
+            parts.append("sensitivity " + ", ".join(s.value for s in rule.sensitivities))
+        if rule.words:
+            parts.append("id or label containing " + ", ".join(code(w) for w in rule.words))
+        return " **or** ".join(parts)
+
+    return table(
+        ["id", "selects", "at least", "reason"],
+        [[code(r.id), selects(r), r.at_least.value, r.reason] for r in policy_floor().floor],
+    )
+
+
 # --- outputs
 
 
@@ -734,6 +754,7 @@ BLOCKS: dict[str, Callable[[Policy], str]] = {
     "levels": render_levels,
     "overrides": render_overrides,
     "stop-rules": render_stop_rules,
+    "floor": render_floor,
     "schemas": render_schemas,
     "assessment-keys": render_assessment_keys,
 }

@@ -126,3 +126,5 @@ class GateLayer(StrEnum):
     AUTOMATION_LEVEL = "automation_level"
     SIGNAL_OVERRIDE = "signal_override"
     STOP_RULE = "stop_rule"
+    # Not policy: the floor no policy file can loosen, applied last.
+    FLOOR = "floor"
