@@ -247,6 +247,12 @@ class Scoring(Strict):
     tiers: list[TierThreshold]
     confidence: dict[Literal["high", "medium"], ConfidenceRule]
     stale_after_days: int = Field(gt=0)
+    as_of_gap_warning_days: int = Field(
+        default=365,
+        gt=0,
+        description="Warn once per run when as_of is further than this from the input's own "
+        "dates (sync, reply, touch and survey dates).",
+    )
     positive_factor_min: int = Field(
         ge=0, le=100, description="Evidence scoring at least this is a positive factor."
     )
@@ -395,6 +401,7 @@ class Flags(Strict):
     nps_detractor: DetractorRule
     payment_issue: PaymentRule
     renewal_soon: RenewalSoonRule
+    renewal_date_passed: FlagRule
     no_exec_touch: DaysRule
     recent_escalation: CountRule
     missed_milestones: CountRule

@@ -131,6 +131,8 @@ ASSESSMENT_KEYS: dict[str, str] = {
     "confidence": "high, medium or low",
     "confidence_reasons": "why: weight coverage, missing dimensions, stale sources, sources "
     "not connected in the input, conflicts",
+    "data_quality": "values set aside or corrected, each naming the field and value: a date "
+    "after `as_of`, more active users than seats, free text cut to 5,000 characters",
     "account_evidence": "high, medium or low: confidence over only the sources the input "
     "has; the evidence stop rule and review reason read it",
     "dimensions": "per dimension: score, effective weight, one evidence line per signal, "
@@ -520,8 +522,14 @@ def _flag_when(code_: RiskFlagCode, policy: Policy) -> str:
             for days in [r.days_by_term.window(term)]
         )
         return (
-            f"`renewal_date` within {r.days} days of `as_of`, or passed; with a "
-            f"`contract_term`, within that term's window instead ({terms})"
+            f"`renewal_date` within {r.days} days after `as_of` (a passed date is "
+            f"`renewal_date_passed` instead); with a `contract_term`, within that term's "
+            f"window instead ({terms})"
+        )
+    if code_ is RiskFlagCode.RENEWAL_DATE_PASSED:
+        return (
+            "`renewal_date` before `as_of`: the contract lapsed, or renewed without the date "
+            "being updated; either way its status is not known"
         )
     if code_ is RiskFlagCode.NO_EXEC_TOUCH:
         return f"`last_exec_touch_date` {rules.no_exec_touch.days}+ days before `as_of`"
@@ -538,8 +546,8 @@ def _flag_when(code_: RiskFlagCode, policy: Policy) -> str:
         survey = rules.stale_evidence.max_survey_age_days
         return (
             f"a source's sync date (`crm_synced_at`, `support_synced_at`, `product_synced_at`) "
-            f"more than {days} days before `as_of` (`scoring.stale_after_days`), or "
-            f"`last_survey_date` more than {survey} days before"
+            f"more than {days} days before `as_of` (`scoring.stale_after_days`) or after "
+            f"it (a date in the future), or `last_survey_date` more than {survey} days before"
         )
     if code_ is RiskFlagCode.CONFLICTING_EVIDENCE:
         r = rules.conflicting_evidence

@@ -54,6 +54,7 @@ class RiskFlagCode(StrEnum):
     NPS_DETRACTOR = "nps_detractor"
     PAYMENT_ISSUE = "payment_issue"
     RENEWAL_SOON = "renewal_soon"
+    RENEWAL_DATE_PASSED = "renewal_date_passed"
     NO_EXEC_TOUCH = "no_exec_touch"
     RECENT_ESCALATION = "recent_escalation"
     MISSED_MILESTONES = "missed_milestones"
