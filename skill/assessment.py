@@ -228,6 +228,12 @@ class Assessment(Decision):
     tier_basis: str = Field(description="weekly_activity (seed 004) or score when absent.")
     confidence: Confidence
     confidence_reasons: list[str]
+    data_quality: list[str] = Field(
+        default=[],
+        description="Values set aside or corrected because they cannot be true as given: a "
+        "date after as_of, more active users than seats, text cut to its limit. Each names "
+        "the field and the value.",
+    )
     account_evidence: Confidence = Field(
         description="Confidence judged over only the sources connected in the input: what "
         "this account's own data lacks (missing for it, stale, conflicting). The evidence "

@@ -71,12 +71,26 @@ app.add_typer(policy_app, name="policy")
 
 
 def _load_policy(path: Path | None):
-    from skill.policy import PolicyError, load_policy
+    """The policy, with a warning per default list the file replaces and per floor it needs."""
+    from skill.policy import (
+        PolicyError,
+        load_policy,
+        override_notes,
+        read_override,
+        replaced_list_warning,
+    )
 
     try:
-        return load_policy(path)
+        loaded = load_policy(path)
     except PolicyError as exc:
         raise _fail(f"invalid policy:\n{exc}") from None
+    if path is not None:
+        notes = override_notes(read_override(path), loaded)
+        for key in notes.replaced_lists:
+            _err(f"warning: {path}: {replaced_list_warning(key)}")
+        for problem in notes.needs_floor:
+            _err(f"warning: {path}: {problem}; the floor applies")
+    return loaded
 
 
 def _default_format() -> OutputFormat:
@@ -424,32 +438,66 @@ def policy_check(
         typer.Option(
             "--format",
             "-f",
-            help='text (default) or json: {"valid", "file", "policy_version", "errors"}.',
+            help='text (default) or json: {"valid", "file", "policy_version", "errors", '
+            '"warnings"}.',
         ),
     ] = TextFormat.TEXT,
 ) -> None:
-    """Validate a policy override file; exit 2 naming the bad key if it is invalid.
+    """Validate a policy override file; exit 2 naming each bad key.
+
+    A file is refused when it is invalid, or when only the policy floor would
+    hold an action back (making a discount request automatic, say). A list that
+    replaces a default list gets a warning naming its key (`key+:` appends).
 
     With --format json the verdict is also on stdout, valid or not, so an agent
     reads one document either way.
 
     Example: account-health policy check my-policy.yaml --format json
     """
-    from skill.policy import PolicyError, load_policy
+    from skill.policy import (
+        PolicyError,
+        load_policy,
+        override_notes,
+        read_override,
+        replaced_list_warning,
+    )
 
     try:
         loaded = load_policy(file)
+        notes = override_notes(read_override(file), loaded)
     except PolicyError as exc:
-        if output_format is TextFormat.JSON:
-            errors = [line.strip() for line in str(exc).splitlines() if line.strip()]
-            verdict = {"valid": False, "file": str(file), "policy_version": None, "errors": errors}
-            sys.stdout.write(json.dumps(verdict, indent=2, ensure_ascii=False) + "\n")
+        errors = [line.strip() for line in str(exc).splitlines() if line.strip()]
+        _check_verdict(output_format, file, None, errors, [])
         raise _fail(f"invalid policy:\n{exc}") from None
-    if output_format is TextFormat.JSON:
-        verdict = {"valid": True, "file": str(file), "policy_version": loaded.version, "errors": []}
-        sys.stdout.write(json.dumps(verdict, indent=2, ensure_ascii=False) + "\n")
+    warnings = [replaced_list_warning(key) for key in notes.replaced_lists]
+    for warning in warnings:
+        _err(f"warning: {file}: {warning}")
+    if notes.needs_floor:
+        _check_verdict(output_format, file, None, notes.needs_floor, warnings)
+        listed = "\n".join(notes.needs_floor)
+        raise _fail(f"invalid policy: it would need the policy floor to hold it back:\n{listed}")
+    _check_verdict(output_format, file, loaded.version, [], warnings)
+    if output_format is TextFormat.TEXT:
+        sys.stdout.write(f"ok: {file} is valid (policy version {loaded.version})\n")
+
+
+def _check_verdict(
+    output_format: TextFormat,
+    file: Path,
+    version: str | None,
+    errors: list[str],
+    warnings: list[str],
+) -> None:
+    if output_format is not TextFormat.JSON:
         return
-    sys.stdout.write(f"ok: {file} is valid (policy version {loaded.version})\n")
+    verdict = {
+        "valid": not errors,
+        "file": str(file),
+        "policy_version": version,
+        "errors": errors,
+        "warnings": warnings,
+    }
+    sys.stdout.write(json.dumps(verdict, indent=2, ensure_ascii=False) + "\n")
 
 
 @app.command()

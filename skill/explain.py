@@ -11,7 +11,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from skill.policy import ActionSelector, GateRule, Policy
+from skill.policy import ActionSelector, FloorRule, GateRule, Policy, floor_minimum, policy_floor
 from skill.record import Segment
 from skill.vocabulary import ActionKind, ActionStatus, AutomationLevel, GateLayer, Sensitivity
 
@@ -23,9 +23,12 @@ STATUS_MEANINGS: dict[ActionStatus, str] = {
 }
 
 MATRIX_NOTE = (
-    "Each baseline is the strictest of the segment matrix and the automation level's cap "
-    "for the action's sensitivity. Signal overrides and stop rules can tighten an action "
-    "further for a given account; statuses never loosen."
+    "Each baseline is the strictest of the segment matrix, the automation level's cap "
+    "for the action's sensitivity and the policy floor, which no policy file can change "
+    "(high-sensitivity and customer-facing actions are never auto; pricing, discount, "
+    "contract, renewal, cancellation and ownership actions are at least recommend_only). "
+    "Signal overrides and stop rules can tighten an action further for a given account; "
+    "statuses never loosen."
 )
 
 
@@ -86,6 +89,9 @@ class PolicyExplanation(Frozen):
     actions: list[ActionPolicy]
     signal_overrides: list[GateRuleInfo]
     stop_rules: list[GateRuleInfo]
+    floor: list[FloorRule] = Field(
+        description="The floor, applied after every policy layer; no policy file changes it."
+    )
 
 
 def action_catalogue(policy: Policy) -> ActionCatalogue:
@@ -125,13 +131,15 @@ def explain_policy(
     segments = segments or list(Segment)
     levels = levels or list(AutomationLevel)
     gate = policy.gate
+    floor = policy_floor().floor
     rows = []
     for action_id, entry in policy.actions.catalogue.items():
+        least = floor_minimum(action_id, entry)
         baseline = {
             segment: {
-                level: gate.matrix[action_id][segment].at_least(
-                    gate.automation_levels[level].caps[entry.sensitivity]
-                )
+                level: gate.matrix[action_id][segment]
+                .at_least(gate.automation_levels[level].caps[entry.sensitivity])
+                .at_least(least)
                 for level in levels
             }
             for segment in segments
@@ -154,4 +162,5 @@ def explain_policy(
         actions=rows,
         signal_overrides=[_rule(r, GateLayer.SIGNAL_OVERRIDE) for r in gate.signal_overrides],
         stop_rules=[_rule(r, GateLayer.STOP_RULE) for r in gate.stop_rules],
+        floor=floor,
     )

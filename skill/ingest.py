@@ -80,7 +80,7 @@ from typing import Any, NamedTuple, TextIO, TypeVar
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from skill.dialect import DialectError, ReadOptions, decoded_lines, detect_delimiter
-from skill.record import INPUT_FIELDS, AccountRecord, has_value
+from skill.record import CELL_LIMIT, INPUT_FIELDS, AccountRecord, has_value
 
 __all__ = [
     "ALIASES",
@@ -146,6 +146,11 @@ _SHOW_MAX = 60
 # A stream that cannot seek is copied to a temporary file for the first pass;
 # up to this many characters stay in memory.
 SPOOL_IN_MEMORY = 8 * 1024 * 1024
+
+# A cell past the record's CELL_LIMIT is refused by the validator, naming the
+# account and field; the csv module's own 128 KiB limit would refuse it first,
+# with a message that names neither.
+csv.field_size_limit(max(csv.field_size_limit(), 64 * CELL_LIMIT))
 
 WarningCallback = Callable[[str], None]
 K = TypeVar("K")

@@ -415,9 +415,10 @@ def build_server(policy: Policy | None = None, db_path: Path | None = None) -> M
             count = write_emails(source, choice, output_format="json", out=out, err=_log)
         except InputError as exc:
             raise ToolError(str(exc)) from None
+        if source.rejected:
+            # A bad or second row for this account: one email for it would be a guess.
+            raise ToolError(source.rejected[0].reason)
         if count == 0:
-            if source.rejected:
-                raise ToolError(source.rejected[0].reason)
             raise ToolError(f"no account matched account_id {account_id}")
         if count > 1:
             raise ToolError(f"account_id {account_id} matches {count} records; expected one")

@@ -33,7 +33,7 @@ from skill.ingest import (
     rejection_for_row,
 )
 from skill.policy import Policy
-from skill.record import AccountRecord
+from skill.record import TEXT_LIMIT, AccountRecord
 from skill.review_budget import ReviewBudgeter
 from skill.vocabulary import AutomationLevel, Source
 
@@ -91,6 +91,35 @@ def budget_message(budget: ReviewBudgetSummary) -> str:
     return text
 
 
+# Dates the input itself carries; the last sync is the best clue to when it was exported.
+DATED_FIELDS = (
+    "crm_synced_at",
+    "support_synced_at",
+    "product_synced_at",
+    "last_customer_reply_date",
+    "last_exec_touch_date",
+    "last_survey_date",
+)
+
+
+def duplicate_rejection(row: int, account_id: str, as_of: date, first: int) -> Rejection:
+    """A second row for an account already assessed for the same date.
+
+    The first row's assessment may already be written (output streams), and
+    row order in an export says nothing about which row is current, so the
+    second row is refused and named rather than guessed about.
+    """
+    return rejection_for_row(
+        row,
+        None,
+        account_id,
+        f"account_id {account_id!r} appears again (first at row {first}) for as_of {as_of}; "
+        f"row {first} was assessed and this row was not",
+        account_id,
+        "one row per account and date: remove or merge the duplicate rows",
+    )
+
+
 def no_signals_rejection(
     row: int, line: int | None, account_id: str, exc: NoSignalsError
 ) -> Rejection:
@@ -123,6 +152,9 @@ class AssessmentStream:
         self.on_rejection: Callable[[Rejection], None] | None = None
         self.on_warning = on_warning
         self._input_sources: frozenset[Source] | None = None
+        # (account_id, as_of) -> the row assessed for it: a second row is refused.
+        self._seen: dict[tuple[str, date], int] = {}
+        self._as_of_checked = False
         budget = policy.actions.review_task.budget
         self.budgeter = ReviewBudgeter(budget) if budget is not None else None
 
@@ -190,7 +222,43 @@ class AssessmentStream:
             assert record is not None
             if self.accounts is not None and record.account_id not in self.accounts:
                 continue
+            key = (record.account_id, record.as_of or self.as_of)
+            first = self._seen.get(key)
+            if first is not None:
+                self._reject(duplicate_rejection(item.row, record.account_id, key[1], first))
+                continue
+            self._seen[key] = item.row
+            self._check_as_of(item.row, record)
+            self._warn_truncated(item.row, record)
             yield item.row, record
+
+    def _warn(self, message: str) -> None:
+        if self.on_warning is not None:
+            self.on_warning(message)
+
+    def _check_as_of(self, row: int, record: AccountRecord) -> None:
+        """One warning per run when --as-of is far from the input's own dates."""
+        if self._as_of_checked or record.as_of is not None:
+            return
+        limit = self.policy.scoring.as_of_gap_warning_days
+        for field in DATED_FIELDS:
+            value = getattr(record, field)
+            if value is not None and abs((value - self.as_of).days) > limit:
+                self._as_of_checked = True
+                self._warn(
+                    f"as_of {self.as_of} is {abs((value - self.as_of).days):,} days from this "
+                    f"input's own dates (row {row}, account_id {record.account_id!r}: {field} "
+                    f"{value}); every day count is measured from as_of: check --as-of"
+                )
+                return
+
+    def _warn_truncated(self, row: int, record: AccountRecord) -> None:
+        for field, length in record.truncated:
+            self._warn(
+                f"row {row} (account_id {record.account_id!r}): {field} is {length:,} "
+                f"characters; cut to the first {TEXT_LIMIT:,} (the assessment's data_quality "
+                "says so)"
+            )
 
     def _assess(
         self,

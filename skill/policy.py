@@ -1,8 +1,13 @@
 """Policy, weights and thresholds: data from `assets/policy/*.yaml`, validated on load.
 
 A user file given with `--policy` is deep-merged over the defaults (mappings
-merge, lists replace) and the result is validated as a whole, so an override
-can change one threshold without restating the rest.
+merge, lists replace, a `key+:` list is appended to the default list) and the
+result is validated as a whole, so an override can change one threshold
+without restating the rest. `override_notes` says which default lists a file
+replaced and which floor rules it would need.
+
+The floor (`assets/floor.yaml`) is not part of the policy: no file can change
+it, and the gate applies it after every policy layer.
 """
 
 from __future__ import annotations
@@ -242,6 +247,12 @@ class Scoring(Strict):
     tiers: list[TierThreshold]
     confidence: dict[Literal["high", "medium"], ConfidenceRule]
     stale_after_days: int = Field(gt=0)
+    as_of_gap_warning_days: int = Field(
+        default=365,
+        gt=0,
+        description="Warn once per run when as_of is further than this from the input's own "
+        "dates (sync, reply, touch and survey dates).",
+    )
     positive_factor_min: int = Field(
         ge=0, le=100, description="Evidence scoring at least this is a positive factor."
     )
@@ -390,6 +401,7 @@ class Flags(Strict):
     nps_detractor: DetractorRule
     payment_issue: PaymentRule
     renewal_soon: RenewalSoonRule
+    renewal_date_passed: FlagRule
     no_exec_touch: DaysRule
     recent_escalation: CountRule
     missed_milestones: CountRule
@@ -658,6 +670,58 @@ class ChurnModel(Strict):
     fitted_as_of: str = Field(description="The date `calibrate` was run for.")
 
 
+# --- the floor: what no policy file can loosen
+
+
+class FloorRule(Strict):
+    """An action this rule selects never ends looser than `at_least`.
+
+    It selects an action when any list matches: the id, the kind, the
+    sensitivity, or a word found in the lower-cased id and label.
+    """
+
+    id: str
+    at_least: ActionStatus
+    reason: str
+    actions: list[str] = []
+    kinds: list[ActionKind] = []
+    sensitivities: list[Sensitivity] = []
+    words: list[str] = []
+
+    def selects(self, action_id: str, entry: CatalogueEntry) -> bool:
+        text = f"{action_id} {entry.label}".lower()
+        return (
+            action_id in self.actions
+            or entry.kind in self.kinds
+            or entry.sensitivity in self.sensitivities
+            or any(word in text for word in self.words)
+        )
+
+
+class Floor(Strict):
+    floor: list[FloorRule] = Field(min_length=1)
+
+
+_FLOOR: Floor | None = None
+
+
+def policy_floor() -> Floor:
+    """The floor from `assets/floor.yaml`, read once; a broken file is a bug, not user input."""
+    global _FLOOR
+    if _FLOOR is None:
+        _FLOOR = Floor.model_validate(_read_yaml(assets_dir() / "floor.yaml"))
+    return _FLOOR
+
+
+def floor_minimum(action_id: str, entry: CatalogueEntry) -> ActionStatus:
+    """The least restrictive status the floor allows this action."""
+    least = ActionStatus.AUTO
+    for rule in policy_floor().floor:
+        if rule.selects(action_id, entry):
+            least = least.at_least(rule.at_least)
+    return least
+
+
 class Policy(Strict):
     scoring: Scoring
     risk: Risk
@@ -706,14 +770,42 @@ class Policy(Strict):
 # --- loading
 
 
+APPEND = "+"
+
+
 def deep_merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
+    """Mappings merge, lists and scalars replace; `key+: [...]` appends to the list at `key`."""
     merged = dict(base)
     for key, value in override.items():
-        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+        if isinstance(key, str) and key.endswith(APPEND) and isinstance(value, list):
+            name = key[: -len(APPEND)]
+            current = merged.get(name)
+            merged[name] = [*current, *value] if isinstance(current, list) else list(value)
+        elif isinstance(value, dict) and isinstance(merged.get(key), dict):
             merged[key] = deep_merge(merged[key], value)
         else:
             merged[key] = value
     return merged
+
+
+def replaced_lists(base: dict[str, Any], override: dict[str, Any], prefix: str = "") -> list[str]:
+    """Dotted keys where `override` replaces a non-empty default list (not a `key+:` append)."""
+    found = []
+    for key, value in override.items():
+        current = base.get(key)
+        where = f"{prefix}{key}"
+        if isinstance(value, dict) and isinstance(current, dict):
+            found += replaced_lists(current, value, f"{where}.")
+        elif isinstance(current, list) and current and current != value:
+            found.append(where)
+    return found
+
+
+def replaced_list_warning(key: str) -> str:
+    return (
+        f"{key}: this list replaces the default list; to add to it instead, "
+        f"write '{key.rsplit('.', 1)[-1]}{APPEND}:'"
+    )
 
 
 def _read_yaml(path: Path) -> dict[str, Any]:
@@ -747,17 +839,148 @@ def _describe(exc: ValidationError, origin: str) -> str:
     return "\n".join(lines)
 
 
+def _check_override(data: dict[str, Any], path: Path) -> None:
+    if "floor" in data:
+        raise PolicyError(
+            f"{path}: floor: the policy floor cannot be changed by a policy file "
+            "(it is assets/floor.yaml, applied after every policy layer)"
+        )
+    _check_appends(data, str(path), "")
+
+
+def _check_appends(data: dict[str, Any], origin: str, prefix: str) -> None:
+    for key, value in data.items():
+        if isinstance(key, str) and key.endswith(APPEND) and not isinstance(value, list):
+            raise PolicyError(f"{origin}: {prefix}{key}: '{APPEND}' appends to a list; give a list")
+        if isinstance(value, dict):
+            _check_appends(value, origin, f"{prefix}{key}.")
+
+
 def load_policy(override: Path | None = None) -> Policy:
     """The default policy, with the user's file merged over it when given."""
     data = default_policy_data()
     origin = "assets/policy"
     if override is not None:
-        data = deep_merge(data, _read_yaml(Path(override)))
+        user = _read_yaml(Path(override))
+        _check_override(user, Path(override))
+        data = deep_merge(data, user)
         origin = str(override)
     try:
         return Policy.model_validate(data)
     except ValidationError as exc:
         raise PolicyError(_describe(exc, origin)) from None
+
+
+class OverrideNotes(BaseModel):
+    """What a policy file does beyond its values: lists it replaces, floor rules it would need."""
+
+    replaced_lists: list[str]
+    needs_floor: list[str]
+
+
+def _loosest(policy: Policy, action_id: str, entry: CatalogueEntry) -> dict[tuple, ActionStatus]:
+    """The loosest status each (segment, level) can give the action before the floor."""
+    gate = policy.gate
+    always = [
+        rule.status
+        for rule in (*gate.signal_overrides, *gate.stop_rules)
+        if not rule.when_any and _rule_selects(rule, action_id, entry)
+    ]
+    found = {}
+    for segment in Segment:
+        for level in AutomationLevel:
+            status = gate.matrix[action_id][segment].at_least(
+                gate.automation_levels[level].caps[entry.sensitivity]
+            )
+            for rule_status in always:
+                status = status.at_least(rule_status)
+            found[(segment, level)] = status
+    return found
+
+
+def _rule_selects(rule: GateRule, action_id: str, entry: CatalogueEntry) -> bool:
+    selector = rule.applies_to
+    return (
+        (not selector.actions or action_id in selector.actions)
+        and (not selector.kinds or entry.kind in selector.kinds)
+        and (not selector.sensitivities or entry.sensitivity in selector.sensitivities)
+    )
+
+
+def floor_needs(policy: Policy) -> dict[tuple[str, str], list[tuple[Segment, AutomationLevel]]]:
+    """(action, floor rule) -> the segments and levels where only the floor holds the action."""
+    needs: dict[tuple[str, str], list[tuple[Segment, AutomationLevel]]] = {}
+    for action_id, entry in policy.actions.catalogue.items():
+        rules = [r for r in policy_floor().floor if r.selects(action_id, entry)]
+        if not rules:
+            continue
+        loosest = _loosest(policy, action_id, entry)
+        for rule in rules:
+            where = [key for key, status in loosest.items() if status.rank < rule.at_least.rank]
+            if where:
+                needs[(action_id, rule.id)] = where
+    return needs
+
+
+def _has_key(data: dict[str, Any], dotted: str) -> bool:
+    node: Any = data
+    for part in dotted.split("."):
+        if not isinstance(node, dict):
+            return False
+        if part in node:
+            node = node[part]
+        elif f"{part}{APPEND}" in node:
+            node = node[f"{part}{APPEND}"]
+        else:
+            return False
+    return True
+
+
+def override_notes(user: dict[str, Any], policy: Policy) -> OverrideNotes:
+    """Lists `user` replaces, and each floor rule the merged `policy` would need.
+
+    A floor rule the default policy already relies on is not the file's doing
+    and is not listed; for the others, the file's own keys that let the action
+    past the floor are named.
+    """
+    rules = {r.id: r for r in policy_floor().floor}
+    before = floor_needs(default_policy())
+    needs = []
+    for (action_id, rule_id), where in floor_needs(policy).items():
+        new = [w for w in where if w not in before.get((action_id, rule_id), [])]
+        if not new:
+            continue
+        entry = policy.actions.catalogue[action_id]
+        candidates = [f"actions.catalogue.{action_id}"]
+        candidates += sorted({f"gate.matrix.{action_id}.{s.value}" for s, _ in new})
+        candidates += sorted(
+            {f"gate.automation_levels.{lv.value}.caps.{entry.sensitivity.value}" for _, lv in new}
+        )
+        defaults = default_policy().gate
+        candidates += [
+            f"gate.{name}"
+            for name in ("signal_overrides", "stop_rules")
+            if any(
+                not r.when_any and _rule_selects(r, action_id, entry)
+                for r in getattr(defaults, name)
+            )
+        ]
+        keys = [c for c in candidates if _has_key(user, c)] or candidates[1:2]
+        rule = rules[rule_id]
+        examples = ", ".join(f"{s.value} at {lv.value}" for s, lv in new[:3])
+        more = f" and {len(new) - 3} more" if len(new) > 3 else ""
+        needs.append(
+            f"{', '.join(keys)}: would let {action_id} be looser than '{rule.at_least}' "
+            f"({examples}{more}); the policy floor ({rule_id}) holds it: {rule.reason}"
+        )
+    return OverrideNotes(
+        replaced_lists=replaced_lists(default_policy_data(), user), needs_floor=needs
+    )
+
+
+def read_override(path: Path) -> dict[str, Any]:
+    """A user's policy file as data, unmerged (for `override_notes`)."""
+    return _read_yaml(Path(path))
 
 
 _DEFAULT: Policy | None = None

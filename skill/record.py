@@ -17,8 +17,10 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    PrivateAttr,
     ValidationInfo,
     field_validator,
+    model_validator,
 )
 
 from skill.dialect import read_date, read_number
@@ -278,6 +280,30 @@ Text = Annotated[
     Field(default=None),
 ]
 
+# Free text past TEXT_LIMIT characters is cut there (the assessment says so); a
+# cell past CELL_LIMIT bytes is no CRM note and the record is refused.
+TEXT_LIMIT = 5000
+CELL_LIMIT = 1_000_000
+LONG_TEXT_FIELDS = ("notes", "blocker_note")
+
+
+def _not_huge(value: Any) -> Any:
+    if isinstance(value, str):
+        size = len(value.encode("utf-8"))
+        if size > CELL_LIMIT:
+            raise ValueError(
+                f"{size:,} bytes of text, more than the {CELL_LIMIT:,} a cell may hold; "
+                "this is not a note"
+            )
+    return _blank_to_none(value)
+
+
+FreeText = Annotated[
+    Annotated[str, Field(max_length=TEXT_LIMIT)] | None,
+    BeforeValidator(_not_huge),
+    Field(default=None),
+]
+
 
 class AccountRecord(BaseModel):
     """One account's signals as of one date. Field names are the input contract."""
@@ -368,8 +394,43 @@ class AccountRecord(BaseModel):
     blocker: Annotated[Blocker | None, BeforeValidator(_enum_with_none)] = Field(
         default=None, description="none, minor or major."
     )
-    blocker_note: Text = Field(default=None, description="Free text; untrusted data.")
-    notes: Text = Field(default=None, description="Free text from the CRM; untrusted data.")
+    blocker_note: FreeText = Field(
+        default=None,
+        description="Free text; untrusted data. Longer than 5,000 characters: cut there, noted.",
+    )
+    notes: FreeText = Field(
+        default=None,
+        description="Free text from the CRM; untrusted data. Longer than 5,000 characters: "
+        "cut there, noted.",
+    )
+
+    _truncated: tuple[tuple[str, int], ...] = PrivateAttr(default=())
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _cut_long_text(cls, data: Any, handler: Any) -> AccountRecord:
+        """Cut notes past TEXT_LIMIT rather than lose the account; remember the length."""
+        cut: list[tuple[str, int]] = []
+        if isinstance(data, dict):
+            for field in LONG_TEXT_FIELDS:
+                value = data.get(field)
+                if (
+                    isinstance(value, str)
+                    and len(value.strip()) > TEXT_LIMIT
+                    and len(value.encode("utf-8")) <= CELL_LIMIT
+                ):
+                    text = value.strip()
+                    cut.append((field, len(text)))
+                    data = {**data, field: text[:TEXT_LIMIT]}
+        record = handler(data)
+        if cut:
+            record._truncated = tuple(cut)
+        return record
+
+    @property
+    def truncated(self) -> tuple[tuple[str, int], ...]:
+        """(field, original length) of each free-text field cut to TEXT_LIMIT."""
+        return self._truncated
 
     # sources (absent means not connected)
     crm_synced_at: Day = Field(default=None, description="Last CRM sync (absent: not connected).")

@@ -28,6 +28,7 @@ from skill.policy import (
     LegacyField,
     Policy,
     load_policy,
+    policy_floor,
 )
 from skill.record import AccountRecord, ContractTerm, Segment
 from skill.vocabulary import Dimension, RiskFlagCode, Sensitivity
@@ -130,6 +131,8 @@ ASSESSMENT_KEYS: dict[str, str] = {
     "confidence": "high, medium or low",
     "confidence_reasons": "why: weight coverage, missing dimensions, stale sources, sources "
     "not connected in the input, conflicts",
+    "data_quality": "values set aside or corrected, each naming the field and value: a date "
+    "after `as_of`, more active users than seats, free text cut to 5,000 characters",
     "account_evidence": "high, medium or low: confidence over only the sources the input "
     "has; the evidence stop rule and review reason read it",
     "dimensions": "per dimension: score, effective weight, one evidence line per signal, "
@@ -540,8 +543,14 @@ def _flag_when(code_: RiskFlagCode, policy: Policy) -> str:
             for days in [r.days_by_term.window(term)]
         )
         return (
-            f"`renewal_date` within {r.days} days of `as_of`, or passed; with a "
-            f"`contract_term`, within that term's window instead ({terms})"
+            f"`renewal_date` within {r.days} days after `as_of` (a passed date is "
+            f"`renewal_date_passed` instead); with a `contract_term`, within that term's "
+            f"window instead ({terms})"
+        )
+    if code_ is RiskFlagCode.RENEWAL_DATE_PASSED:
+        return (
+            "`renewal_date` before `as_of`: the contract lapsed, or renewed without the date "
+            "being updated; either way its status is not known"
         )
     if code_ is RiskFlagCode.NO_EXEC_TOUCH:
         return f"`last_exec_touch_date` {rules.no_exec_touch.days}+ days before `as_of`"
@@ -558,8 +567,8 @@ def _flag_when(code_: RiskFlagCode, policy: Policy) -> str:
         survey = rules.stale_evidence.max_survey_age_days
         return (
             f"a source's sync date (`crm_synced_at`, `support_synced_at`, `product_synced_at`) "
-            f"more than {days} days before `as_of` (`scoring.stale_after_days`), or "
-            f"`last_survey_date` more than {survey} days before"
+            f"more than {days} days before `as_of` (`scoring.stale_after_days`) or after "
+            f"it (a date in the future), or `last_survey_date` more than {survey} days before"
         )
     if code_ is RiskFlagCode.CONFLICTING_EVIDENCE:
         r = rules.conflicting_evidence
@@ -703,6 +712,25 @@ def render_stop_rules(policy: Policy) -> str:
     return _gate_rules(policy.gate.stop_rules)
 
 
+def render_floor(_: Policy) -> str:
+    def selects(rule) -> str:
+        parts = []
+        if rule.actions:
+            parts.append("actions " + ", ".join(code(a) for a in rule.actions))
+        if rule.kinds:
+            parts.append("kind " + ", ".join(k.value for k in rule.kinds))
+        if rule.sensitivities:
+            parts.append("sensitivity " + ", ".join(s.value for s in rule.sensitivities))
+        if rule.words:
+            parts.append("id or label containing " + ", ".join(code(w) for w in rule.words))
+        return " **or** ".join(parts)
+
+    return table(
+        ["id", "selects", "at least", "reason"],
+        [[code(r.id), selects(r), r.at_least.value, r.reason] for r in policy_floor().floor],
+    )
+
+
 # --- outputs
 
 
@@ -755,6 +783,7 @@ BLOCKS: dict[str, Callable[[Policy], str]] = {
     "levels": render_levels,
     "overrides": render_overrides,
     "stop-rules": render_stop_rules,
+    "floor": render_floor,
     "schemas": render_schemas,
     "assessment-keys": render_assessment_keys,
 }

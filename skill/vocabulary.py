@@ -54,6 +54,7 @@ class RiskFlagCode(StrEnum):
     NPS_DETRACTOR = "nps_detractor"
     PAYMENT_ISSUE = "payment_issue"
     RENEWAL_SOON = "renewal_soon"
+    RENEWAL_DATE_PASSED = "renewal_date_passed"
     NO_EXEC_TOUCH = "no_exec_touch"
     RECENT_ESCALATION = "recent_escalation"
     MISSED_MILESTONES = "missed_milestones"
@@ -126,3 +127,5 @@ class GateLayer(StrEnum):
     AUTOMATION_LEVEL = "automation_level"
     SIGNAL_OVERRIDE = "signal_override"
     STOP_RULE = "stop_rule"
+    # Not policy: the floor no policy file can loosen, applied last.
+    FLOOR = "floor"

@@ -71,3 +71,37 @@ def healthy(*, without: tuple[str, ...] = (), **fields: Any) -> dict[str, Any]:
     """The healthy account with `fields` set and the `without` fields left out."""
     base = {k: v for k, v in HEALTHY_MID_MARKET.items() if k not in without}
     return {**base, **fields}
+
+
+# Dates of events and syncs: a copy of a record "as seen on" an earlier day
+# cannot hold any of them later than that day (the engine treats such dates as
+# impossible).
+SEEN_DATES = (
+    "last_exec_touch_date",
+    "last_customer_reply_date",
+    "last_survey_date",
+    "crm_synced_at",
+    "support_synced_at",
+    "product_synced_at",
+)
+
+
+def as_seen_on(fields: dict[str, Any], day: str) -> dict[str, Any]:
+    """`fields` as an export made on `day` would hold them: no event or sync after it."""
+    return {
+        k: (day if k in SEEN_DATES and isinstance(v, str) and v > day else v)
+        for k, v in fields.items()
+    }
+
+
+def demo_as_seen_on(day: str, directory: Any) -> Any:
+    """A copy of the demo file as exported on `day`, written under `directory`."""
+    import json
+
+    from skill.demo import demo_file
+
+    data = json.loads(demo_file().read_text(encoding="utf-8"))
+    data["accounts"] = [as_seen_on(a, day) for a in data["accounts"]]
+    path = directory / f"demo-{day}.json"
+    path.write_text(json.dumps(data), encoding="utf-8")
+    return path

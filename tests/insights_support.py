@@ -18,7 +18,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from account_templates import healthy
+from account_templates import as_seen_on, healthy
 
 from skill import assess
 from skill.assessment import Assessment
@@ -103,6 +103,7 @@ def record(
 ) -> list[Assessment]:
     """Assess `records` at `as_of` and record the run, as `account-health` would."""
     policy = policy or load_policy()
+    records = [as_seen_on(r, as_of.isoformat()) for r in records]
     run = assess(records, as_of=as_of, policy=policy)
     assert not run.rejected, run.rejected
     digest = hashlib.sha256(json.dumps(list(records), sort_keys=True).encode()).hexdigest()

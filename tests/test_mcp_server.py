@@ -22,6 +22,7 @@ import pytest
 pytest.importorskip("mcp", reason="the mcp extra provides the SDK (make test installs it)")
 
 import anyio
+from account_templates import demo_as_seen_on
 from mcp import Client, StdioServerParameters, stdio_client
 from mcp.client.stdio import PROCESS_TERMINATION_TIMEOUT
 from mcp.types import CallToolResult
@@ -318,7 +319,9 @@ def test_draft_checkin_email_errors(server, accounts) -> None:
     rejected = dict(args, accounts=bad, account_id=accounts[0]["account_id"])
     assert "csat" in error_text(call(server, "draft_checkin_email", rejected))
     twice = dict(args, accounts=[accounts[0], accounts[0]], account_id=accounts[0]["account_id"])
-    assert "matches 2 records" in error_text(call(server, "draft_checkin_email", twice))
+    assert "appears again (first at row 1)" in error_text(
+        call(server, "draft_checkin_email", twice)
+    )
 
 
 # -- the history tools ------------------------------------------------------------
@@ -330,7 +333,8 @@ def history_db(tmp_path_factory) -> Path:
     db = tmp_path_factory.mktemp("history") / "history.sqlite3"
     runner = CliRunner()
     for day in ("2026-11-16", AS_OF):
-        result = runner.invoke(app, ["run", str(DEMO), "--as-of", day, "--db", str(db)])
+        source = DEMO if day == AS_OF else demo_as_seen_on(day, db.parent)
+        result = runner.invoke(app, ["run", str(source), "--as-of", day, "--db", str(db)])
         assert result.exit_code == 0, result.stderr
     done = runner.invoke(app, ["review", "done", "ACC-1003", "--by", "Priya", "--db", str(db)])
     assert done.exit_code == 0, done.stderr

@@ -169,9 +169,15 @@ def test_bad_values_are_rejected_naming_the_field(field: str, value: object) -> 
     assert field in str(caught.value)
 
 
-def test_overlong_free_text_is_rejected() -> None:
-    with pytest.raises(ValidationError, match="notes"):
-        record(notes="x" * 5001)
+def test_a_long_note_is_cut_to_the_limit_not_rejected() -> None:
+    long = record(notes="x" * 10_200)
+    assert len(long.notes or "") == 5000
+    assert long.truncated == (("notes", 10_200),)
+
+
+def test_a_cell_past_the_hard_cap_is_refused_naming_the_field_and_size() -> None:
+    with pytest.raises(ValidationError, match=r"blocker_note[\s\S]*1,200,000 bytes of text"):
+        record(blocker_note="x" * 1_200_000)
 
 
 def test_segment_is_required() -> None:

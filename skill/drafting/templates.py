@@ -9,7 +9,7 @@ import jinja2
 from skill.assessment import Action, Assessment
 from skill.drafting.base import AccountTexts, DraftSource, EmailTexts
 from skill.paths import prompts_dir
-from skill.vocabulary import ActionStatus
+from skill.vocabulary import ActionStatus, GateLayer
 
 STATUS_WORDS = {
     ActionStatus.AUTO: "Runs automatically",
@@ -32,9 +32,14 @@ def environment() -> jinja2.Environment:
 
 
 def deciding_reason(action: Action) -> str:
-    """The reason of the strictest layer: the one that set the final status."""
+    """The reason of the strictest layer: the one that set the final status.
+
+    The floor is named only when it alone held the action back: when the
+    policy itself already said as much, the policy's reason is the useful one.
+    """
     deciding = [d for d in action.policy_trace if d.status is action.status]
-    return deciding[-1].reason
+    from_policy = [d for d in deciding if d.layer is not GateLayer.FLOOR]
+    return (from_policy or deciding)[-1].reason
 
 
 def _render(name: str, **context: object) -> str:

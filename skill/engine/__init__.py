@@ -17,6 +17,7 @@ from skill.engine.dimensions import DimensionScorer, source_statuses
 from skill.engine.flags import RiskDetector
 from skill.engine.gate import PolicyGate
 from skill.engine.legacy import LegacyScorer
+from skill.engine.quality import screen
 from skill.engine.review import measurement_event, review_task
 from skill.engine.scoring import (
     apply_guard_rails,
@@ -93,6 +94,8 @@ class Engine:
         """
         policy, shared, level = self.policy, self.shared, self.level
         as_of = record.as_of or as_of
+        original = record
+        record, data_quality = screen(record, as_of)
         scoring = policy.scoring
         ctx = AccountContext(
             record=record,
@@ -142,6 +145,7 @@ class Engine:
         return Assessment(
             account_id=record.account_id,
             name=record.display_name,
+            data_quality=data_quality,
             segment=record.segment,
             lifecycle=record.lifecycle,
             owner=record.owner,
@@ -185,7 +189,7 @@ class Engine:
                 policy_version=policy.version,
             ),
             untrusted_text=UntrustedText(
-                notes=record.notes,
+                notes=original.notes,
                 blocker_note=record.blocker_note,
                 contact_name=record.contact_name,
                 contact_email=record.contact_email,

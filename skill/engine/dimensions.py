@@ -58,6 +58,14 @@ def _seat_utilisation(r: AccountRecord, _: date) -> Reading | None:
     if r.active_users is None or not r.licensed_seats:
         return None
     pct = r.active_users / r.licensed_seats * 100
+    if pct > 100:
+        # More users than seats is a data problem, not better than full use.
+        return (
+            100.0,
+            None,
+            f"active users {r.active_users} of {r.licensed_seats} seats: counted as 100% "
+            "(more active users than seats)",
+        )
     return (
         pct,
         None,
@@ -511,7 +519,8 @@ def source_statuses(
                 source=source,
                 connected=connected,
                 synced_at=synced_at,
-                stale=age is not None and age > stale_after_days,
+                # A sync date in the future is no evidence of freshness.
+                stale=age is not None and (age > stale_after_days or age < 0),
                 fields_used=used,
                 in_input=None if input_sources is None else connected or source in input_sources,
             )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 from skill.assessment import RiskFlag, RiskTheme, SourceStatus
 from skill.engine.conditions import compile_rule, describe_match, match
 from skill.engine.context import AccountContext, days_between
@@ -78,11 +80,22 @@ def _renewal_soon(ctx: AccountContext, _: Flags) -> str | None:
     days, window = ctx.days_to_renewal, ctx.renewal_window
     if days is None or window is None or days > window:
         return None
+    if days < 0:
+        return None  # renewal_date_passed says so
     term = ctx.record.contract_term
     of_term = f", {term.label}" if term else ""
-    if days < 0:
-        return f"renewal date {ctx.record.renewal_date} passed {-days} days ago{of_term}"
     return f"renewal in {days} days ({ctx.record.renewal_date}){of_term}"
+
+
+def _renewal_date_passed(ctx: AccountContext, _: Flags) -> str | None:
+    """A renewal date before as_of is not "renewal soon": the contract's status is unknown."""
+    days = ctx.days_to_renewal
+    if days is None or days >= 0:
+        return None
+    return (
+        f"renewal date {ctx.record.renewal_date} passed {-days} days ago: the contract "
+        "lapsed, or renewed without the date being updated"
+    )
 
 
 def _no_exec_touch(ctx: AccountContext, rules: Flags) -> str | None:
@@ -123,13 +136,14 @@ def _major_blocker(ctx: AccountContext, _: Flags) -> str | None:
     return None
 
 
+def _sync_age(source: SourceStatus, as_of: date) -> str:
+    age = days_between(source.synced_at, as_of) or 0
+    when = f"{age} days ago" if age >= 0 else f"{-age} days after as_of: a date in the future"
+    return f"{SOURCE_LABEL[source.source]} last synced {source.synced_at} ({when})"
+
+
 def _stale(ctx: AccountContext, rules: Flags, sources: list[SourceStatus]) -> str | None:
-    parts = [
-        f"{SOURCE_LABEL[s.source]} last synced {s.synced_at} "
-        f"({days_between(s.synced_at, ctx.as_of)} days ago)"
-        for s in sources
-        if s.stale
-    ]
+    parts = [_sync_age(s, ctx.as_of) for s in sources if s.stale]
     survey_age = days_between(ctx.record.last_survey_date, ctx.as_of)
     if survey_age is not None and survey_age > rules.stale_evidence.max_survey_age_days:
         parts.append(f"last survey {survey_age} days ago")
@@ -166,6 +180,7 @@ _DETECTORS = {
     RiskFlagCode.NPS_DETRACTOR: _nps_detractor,
     RiskFlagCode.PAYMENT_ISSUE: _payment_issue,
     RiskFlagCode.RENEWAL_SOON: _renewal_soon,
+    RiskFlagCode.RENEWAL_DATE_PASSED: _renewal_date_passed,
     RiskFlagCode.NO_EXEC_TOUCH: _no_exec_touch,
     RiskFlagCode.RECENT_ESCALATION: _recent_escalation,
     RiskFlagCode.MISSED_MILESTONES: _missed_milestones,

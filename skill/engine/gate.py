@@ -1,8 +1,11 @@
 """Stage 9: the policy gate. Every layer may only tighten an action's status.
 
-Layers, in order: the segment matrix (seed 000), the automation level's cap for
-the action's sensitivity, signal overrides, and seed 003's stop rules. The
-final status is the strictest verdict; the trace records what each layer said.
+Layers, in order: the segment matrix, the automation level's cap for the
+action's sensitivity, signal overrides, stop rules, and last the floor
+(`assets/floor.yaml`), which no policy file can change: high-sensitivity and
+customer-facing actions never run automatically, and commercial or ownership
+actions stay a person's call whatever a policy file says. The final status is
+the strictest verdict; the trace records what each layer said.
 """
 
 from __future__ import annotations
@@ -10,7 +13,7 @@ from __future__ import annotations
 from skill.assessment import PolicyDecision
 from skill.engine.conditions import CompiledRule, compile_rule, describe_match, match
 from skill.engine.context import AccountContext
-from skill.policy import ActionSelector, CatalogueEntry, Gate, GateRule
+from skill.policy import ActionSelector, CatalogueEntry, Floor, Gate, GateRule, policy_floor
 from skill.vocabulary import ActionKind, ActionStatus, AutomationLevel, GateLayer, Sensitivity
 
 # An override or stop rule that holds for an account: its place in the gate's rule
@@ -36,8 +39,11 @@ def _selects(selector: ActionSelector, action_id: str, entry: CatalogueEntry) ->
 
 
 class PolicyGate:
-    def __init__(self, gate: Gate, level: AutomationLevel) -> None:
+    def __init__(self, gate: Gate, level: AutomationLevel, floor: Floor | None = None) -> None:
         self.gate = gate
+        self.floor = floor or policy_floor()
+        # The floor's verdicts per action, by everything a floor rule reads.
+        self._floor: dict[tuple[str, str, ActionKind, Sensitivity], list[PolicyDecision]] = {}
         self.level = level
         self.level_caps = gate.automation_levels[level].caps
         self._matrix = {
@@ -113,4 +119,19 @@ class PolicyGate:
         selected = self._selection(action_id, entry)
         trace = [self._matrix[(action_id, ctx.record.segment)], self._caps[entry.sensitivity]]
         trace += [decision for index, decision in fired if selected[index]]
+        trace += self._floor_decisions(action_id, entry)
         return max(trace, key=_strictness).status, trace
+
+    def _floor_decisions(self, action_id: str, entry: CatalogueEntry) -> list[PolicyDecision]:
+        key = (action_id, entry.label, entry.kind, entry.sensitivity)
+        decisions = self._floor.get(key)
+        if decisions is None:
+            decisions = [
+                PolicyDecision(
+                    layer=GateLayer.FLOOR, rule=rule.id, status=rule.at_least, reason=rule.reason
+                )
+                for rule in self.floor.floor
+                if rule.selects(action_id, entry)
+            ]
+            self._floor[key] = decisions
+        return decisions

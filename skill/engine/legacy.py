@@ -24,6 +24,8 @@ def _seat_utilisation_pct(ctx: AccountContext) -> tuple[float | str | None, str]
     if r.active_users is None or not r.licensed_seats:
         return None, "not given"
     pct = round_half_up(r.active_users / r.licensed_seats * 100)
+    if pct > 100:
+        return 100, "100% (more active users than seats)"
     return pct, f"{pct}%"
 
 

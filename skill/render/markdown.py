@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from skill.assessment import Assessment, ReviewBudgetSummary, ScoreTrend, SourceStatus
 from skill.drafting import AccountTexts
 from skill.engine.dimensions import SOURCE_LABEL
-from skill.policy import Policy
+from skill.policy import Policy, floor_minimum, policy_floor
 from skill.record import Segment
 from skill.vocabulary import AutomationLevel, Band, Source
 
@@ -215,11 +215,18 @@ def render_policy_matrix(
         for segment, level in columns:
             baseline = gate.matrix[action_id][segment]
             cap = gate.automation_levels[level].caps[entry.sensitivity]
-            row.append(baseline.at_least(cap).value)
+            row.append(baseline.at_least(cap).at_least(floor_minimum(action_id, entry)).value)
         lines.append("| " + " | ".join(row) + " |")
     notes = [
         "",
-        "Each cell is the strictest of the segment matrix and the automation level's cap.",
+        "Each cell is the strictest of the segment matrix, the automation level's cap and",
+        "the policy floor, which no policy file can change:",
+    ]
+    notes += [
+        f"- {r.id} (floor) → at least {r.at_least.value}: {r.reason}" for r in policy_floor().floor
+    ]
+    notes += [
+        "",
         "Signal overrides and stop rules can tighten an action further for a given account:",
     ]
     notes += [f"- {r.id} → {r.status.value}: {r.reason}" for r in gate.signal_overrides]

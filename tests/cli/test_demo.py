@@ -90,8 +90,11 @@ def test_policy_show_for_one_segment_and_level_has_one_column(cli):
     assert result.stdout.splitlines()[0] == "| Action | Sensitivity | enterprise |"
     rows = action_rows(result.stdout)
     assert len(rows) == 10
-    # The enterprise row of seed 000's matrix needs approval for everything at balanced.
-    assert all(row.endswith("| approval_required |") for row in rows)
+    # The enterprise row of seed 000's matrix needs approval for everything at balanced;
+    # the floor keeps discounts and ownership changes a person's call.
+    ownership = [r for r in rows if "`reassign_ownership`" in r or "`create_discount" in r]
+    assert [r for r in rows if r.endswith("| recommend_only |")] == ownership
+    assert all(row.endswith("| approval_required |") for row in rows if row not in ownership)
 
 
 def test_policy_show_cells_are_the_stricter_of_matrix_and_level_cap(cli):

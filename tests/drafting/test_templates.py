@@ -71,9 +71,10 @@ def test_a_signal_override_is_named_when_it_decides(assess, draft):
 def test_a_stop_rule_is_named_when_it_decides(assess, draft):
     assessment = assess(**ONBOARDING, notes="They asked about pricing for next year.")
     [recovery] = [a for a in assessment.actions if a.action == "add_to_onboarding_recovery"]
-    assert recovery.policy_trace[-1].layer is GateLayer.STOP_RULE
+    stop = [d for d in recovery.policy_trace if d.layer is GateLayer.STOP_RULE][-1]
+    assert stop.status is recovery.status
     rationale = draft(assessment).rationales["add_to_onboarding_recovery"]
-    assert f"{STATUS_WORDS[recovery.status]}: {recovery.policy_trace[-1].reason}" in rationale
+    assert f"{STATUS_WORDS[recovery.status]}: {stop.reason}" in rationale
 
 
 def test_the_automation_level_changes_the_status_words(assess, draft):

@@ -137,9 +137,15 @@ def test_no_renewal_soon_at_91_days(assess: Assessor) -> None:
     assert F.RENEWAL_SOON not in codes(assess(renewal_date="2027-02-22"))
 
 
-def test_passed_renewal_date_is_renewal_soon(assess: Assessor) -> None:
-    result = assess(renewal_date="2026-11-13")
-    assert flag(result, F.RENEWAL_SOON).evidence == "renewal date 2026-11-13 passed 10 days ago"
+def test_a_passed_renewal_date_is_not_renewal_soon_but_says_the_date_passed(
+    assess: Assessor,
+) -> None:
+    result = assess(renewal_date="2019-11-13")
+    assert F.RENEWAL_SOON not in {f.code for f in result.flags}
+    assert flag(result, F.RENEWAL_DATE_PASSED).evidence == (
+        "renewal date 2019-11-13 passed 2567 days ago: the contract lapsed, "
+        "or renewed without the date being updated"
+    )
 
 
 # as_of is 2026-11-23: 2026-11-28 is 5 days out, 2027-02-21 is 90, 2027-02-22 is 91.

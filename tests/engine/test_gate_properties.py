@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 from skill.assessment import Assessment
 from skill.engine import NoSignalsError, assess_account
-from skill.policy import GateRule, Policy, deep_merge, default_policy_data
+from skill.policy import GateRule, Policy, deep_merge, default_policy_data, floor_minimum
 from skill.record import AccountRecord, Blocker, Champion, Lifecycle, PaymentStatus, Segment
 from skill.vocabulary import (
     ActionKind,
@@ -205,21 +205,58 @@ def with_unique_ids(*rule_lists: list[dict[str, Any]]) -> None:
             seen.add(rule["id"])
 
 
+catalogue_overrides = st.dictionaries(
+    st.sampled_from(ACTIONS),
+    st.fixed_dictionaries(
+        {},
+        optional={
+            "kind": enum_values(ActionKind),
+            "sensitivity": enum_values(Sensitivity),
+            "label": st.sampled_from(["Offer a price cut", "Tidy the CRM", "Say hello"]),
+        },
+    ),
+    max_size=4,
+)
+
+# The hostile file of the issue: everything auto, every cap lifted, no stop
+# rules and no overrides.
+HOSTILE = {
+    "gate": {
+        "matrix": {a: {s.value: "auto" for s in Segment} for a in ACTIONS},
+        "automation_levels": {
+            level.value: {"caps": {s.value: "auto" for s in Sensitivity}}
+            for level in AutomationLevel
+        },
+        "signal_overrides": [],
+        "stop_rules": [],
+    }
+}
+
+
 @st.composite
-def policies(draw: st.DrawFn) -> Policy:
+def user_overrides(draw: st.DrawFn) -> dict[str, Any]:
+    """A policy file as a user writes one: random, or the hostile one with random edits."""
     gate = DEFAULT_DATA["gate"]
     overrides = [dict(r) for r in draw(rule_list(gate["signal_overrides"]))]
     stops = [dict(r) for r in draw(rule_list(gate["stop_rules"]))]
     with_unique_ids(overrides, stops)
     override = {
+        "actions": {"catalogue": draw(catalogue_overrides)},
         "gate": {
             "matrix": draw(matrix_overrides),
             "automation_levels": draw(st.none() | monotone_caps()) or {},
             "signal_overrides": overrides,
             "stop_rules": stops,
-        }
+        },
     }
-    return Policy.model_validate(deep_merge(DEFAULT_DATA, override))
+    if draw(st.booleans()):
+        override = deep_merge(HOSTILE, {"actions": override["actions"]})
+    return override
+
+
+@st.composite
+def policies(draw: st.DrawFn) -> Policy:
+    return Policy.model_validate(deep_merge(DEFAULT_DATA, draw(user_overrides())))
 
 
 def assess_or_skip(record: AccountRecord, policy: Policy, level: AutomationLevel) -> Assessment:
@@ -295,4 +332,26 @@ def test_trace_starts_with_matrix_then_automation_level(
         assert first.status is policy.gate.matrix[action.action][record.segment]
         assert second.layer is GateLayer.AUTOMATION_LEVEL
         assert second.status is policy.gate.automation_levels[level].caps[action.sensitivity]
-        assert all(d.layer in (GateLayer.SIGNAL_OVERRIDE, GateLayer.STOP_RULE) for d in rest)
+        layers = [d.layer for d in rest]
+        policy_layers = [x for x in layers if x is not GateLayer.FLOOR]
+        assert layers == policy_layers + [GateLayer.FLOOR] * (len(layers) - len(policy_layers))
+        assert all(x in (GateLayer.SIGNAL_OVERRIDE, GateLayer.STOP_RULE) for x in policy_layers)
+
+
+# --- (4) no policy file gets an action past the floor
+
+
+@PROPERTY_SETTINGS
+@given(record=records, policy=policies(), level=st.sampled_from(list(AutomationLevel)))
+def test_no_policy_file_gets_an_action_past_the_floor(
+    record: AccountRecord, policy: Policy, level: AutomationLevel
+) -> None:
+    result = assess_or_skip(record, policy, level)
+    for action in result.actions:
+        entry = policy.actions.catalogue[action.action]
+        assert action.status.rank >= floor_minimum(action.action, entry).rank
+        if entry.sensitivity is Sensitivity.HIGH or entry.kind is ActionKind.CUSTOMER_FACING:
+            assert action.status is not ActionStatus.AUTO, action.action
+        text = f"{action.action} {entry.label}".lower()
+        if action.action in ("create_discount_request", "reassign_ownership") or "price" in text:
+            assert action.status.rank >= ActionStatus.RECOMMEND_ONLY.rank, action.action

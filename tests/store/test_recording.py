@@ -414,7 +414,9 @@ def test_run_raises_trend_flags_from_the_recorded_history(tmp_path: Path) -> Non
     connection.close()
 
 
-def test_an_account_listed_twice_gets_its_history_both_times(tmp_path: Path) -> None:
+def test_an_account_listed_twice_is_recorded_once_and_the_second_row_refused(
+    tmp_path: Path,
+) -> None:
     db = tmp_path / "history.sqlite3"
     assert cli("run", demo_file(), "--db", db, "--as-of", AS_OF).exit_code == 0
     data = json.loads(demo_file().read_text(encoding="utf-8"))
@@ -424,8 +426,10 @@ def test_an_account_listed_twice_gets_its_history_both_times(tmp_path: Path) -> 
 
     result = cli("run", twice, "--db", db, "--as-of", LATER, "--format", "json")
 
+    assert result.exit_code == 3
+    assert "account_id 'ACC-1001' appears again (first at row 1)" in result.stderr
     notes = [t for t in json.loads(result.stdout)["trends"] if t["account_id"] == "ACC-1001"]
-    assert [n["previous_as_of"] for n in notes] == [AS_OF, AS_OF]
+    assert [n["previous_as_of"] for n in notes] == [AS_OF]
 
 
 def test_assess_alone_has_no_history_and_raises_no_trend_flag(tmp_path: Path) -> None:

@@ -13,6 +13,7 @@ from datetime import date
 from pathlib import Path
 
 import pytest
+from account_templates import demo_as_seen_on
 from typer.testing import CliRunner
 
 from skill.cli import app
@@ -34,7 +35,8 @@ def cli(*args: str | Path):
 def db(tmp_path: Path) -> Path:
     path = tmp_path / "history.sqlite3"
     for day in (WEEK_1, WEEK_2):
-        result = cli("run", demo_file(), "--db", path, "--as-of", day, "--format", "json")
+        source = demo_as_seen_on(day, tmp_path) if day == WEEK_1 else demo_file()
+        result = cli("run", source, "--db", path, "--as-of", day, "--format", "json")
         assert result.exit_code == 0, result.stderr
     return path
 
