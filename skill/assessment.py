@@ -225,7 +225,7 @@ class Assessment(Decision):
         "null when it does not."
     )
     tier: Tier
-    tier_basis: str = Field(description="weekly_activity (seed 004) or score when absent.")
+    tier_basis: str = Field(description="weekly_activity, or score when it is absent.")
     confidence: Confidence
     confidence_reasons: list[str]
     data_quality: list[str] = Field(

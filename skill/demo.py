@@ -39,7 +39,7 @@ def render_level_comparison(by_level: dict[AutomationLevel, list[Assessment]]) -
     lines = [
         f"# Account Health Action Engine: demo ({first[0].as_of})",
         "",
-        "Four accounts from seed 000. The engine decides every score, flag and status; "
+        "Four demo accounts. The engine decides every score, flag and status; "
         "the automation level only changes how much runs without a person.",
         "",
     ]

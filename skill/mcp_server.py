@@ -459,7 +459,7 @@ def build_server(policy: Policy | None = None, db_path: Path | None = None) -> M
         return ActionList(count=len(items), actions=items)
 
     @server.tool(
-        description="The owner review queue (seed 003's human review point) from the history "
+        description="The owner review queue (the human review point) from the history "
         "database: each task's account, date, owner, due date and reasons, and who closed it. "
         "Read-only: a person records their review with `account-health review done`. "
         + GATE_CONTRACT,
@@ -489,7 +489,7 @@ def build_server(policy: Policy | None = None, db_path: Path | None = None) -> M
         return ReviewTaskList(count=len(items), tasks=items)
 
     @server.tool(
-        description="How well the health score predicted what happened (seed 003's measurement "
+        description="How well the health score predicted what happened (the measurement "
         "plan), over everything recorded up to as_of. Read `verdict` first: ok, weak (the "
         "score ranks churn poorly here; its reasons say why and calibrate is the next step) "
         "or insufficient_data. Then: ROC AUC and churn rate by band and tier "
