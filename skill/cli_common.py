@@ -59,22 +59,22 @@ def is_tty() -> bool:
     return sys.stdout.isatty()
 
 
-def open_history(db: Path | None, *, must_exist: bool = False) -> sqlite3.Connection:
+def open_history(db: Path | None, *, must_exist: bool = True) -> sqlite3.Connection:
     """The history database at `db` (default path otherwise), migrated.
 
-    `must_exist`: commands that only read refuse to start an empty database.
+    `must_exist` (all but `outcomes import`): a command that reads history
+    refuses a missing database rather than starting an empty one. A directory
+    or a file that is not a history database is refused either way (exit 2).
     """
-    from skill.store.db import connect, default_db_path
+    from skill.store.db import DatabaseUnavailable, connect, default_db_path
 
     path = Path(db) if db is not None else default_db_path()
-    if must_exist and not path.is_file():
-        raise fail(
-            f"no history database at {path}; record assessments into it first (or pass --db PATH)"
-        )
     try:
-        return connect(path)
-    except Exception as exc:  # sqlite3.DatabaseError, OSError: not a usable database
-        raise fail(f"cannot open the history database {path}: {exc}") from None
+        return connect(path, create=not must_exist)
+    except DatabaseUnavailable as exc:
+        raise fail(str(exc)) from None
+    except OSError as exc:
+        raise fail(f"cannot open the history database {path}: {exc.strerror or exc}") from None
 
 
 def text_table(columns: Sequence[str], rows: Sequence[Sequence[str]], footer: str) -> str:

@@ -153,7 +153,7 @@ def measure(
 
     loaded = _policy(policy)
     day = _day(as_of)
-    connection = open_history(db, must_exist=True)
+    connection = open_history(db)
     try:
         result = run_measure(connection, loaded, as_of=day)
     finally:
@@ -201,7 +201,7 @@ def calibrate(
         raise cli._fail(f"--out {out}: calibrate never writes into the bundled assets/")
     if target.is_dir():
         raise cli._fail(f"--out {out}: is a directory; give a file name")
-    connection = open_history(db, must_exist=True)
+    connection = open_history(db)
     try:
         try:
             result = run_calibrate(connection, loaded, as_of=day)
@@ -248,7 +248,7 @@ def report(
     cli = _helpers()
     loaded = _policy(policy)
     day = None if as_of is None else _day(as_of)
-    connection = open_history(db, must_exist=True)
+    connection = open_history(db)
     try:
         result = portfolio_report(connection, loaded, as_of=day, limit=limit)
     except NoHistoryError as exc:

@@ -188,15 +188,15 @@ HOW_TO_RECORD = (
 
 def _history(db_path: Path | None) -> sqlite3.Connection:
     """The history database, which must exist: these tools never start an empty one."""
-    from skill.store.db import connect, default_db_path
+    from skill.store.db import DatabaseUnavailable, connect, default_db_path
 
     path = db_path or default_db_path()
-    if not path.is_file():
+    if not path.exists():
         raise ToolError(f"no history database at {path}; {HOW_TO_RECORD}")
     try:
-        return connect(path)
-    except Exception as exc:  # sqlite3.DatabaseError, OSError: not a usable database
-        raise ToolError(f"cannot open the history database {path}: {exc}") from None
+        return connect(path, create=False)
+    except DatabaseUnavailable as exc:
+        raise ToolError(str(exc)) from None
 
 
 def _history_reader(db_path: Path | None, policy: Policy) -> HistoryReader:

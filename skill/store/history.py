@@ -18,7 +18,7 @@ from typing import NamedTuple, TypeVar
 
 from skill.assessment import Action, Assessment, PriorAssessment
 from skill.record import AccountRecord
-from skill.store.db import now_utc
+from skill.store.db import DatabaseUnavailable, check_path, now_utc
 from skill.vocabulary import ActionStatus
 
 # Accounts per write transaction. Larger batches dirty each page of the outbox's
@@ -382,8 +382,10 @@ class HistoryReader:
 
     def __init__(self, path: Path | str, depth: int) -> None:
         location = Path(path)
-        if not location.is_file():
-            raise HistoryUnavailable(f"no history database at {location}")
+        try:
+            check_path(location, must_exist=True)
+        except DatabaseUnavailable as exc:
+            raise HistoryUnavailable(str(exc)) from None
         self.depth = depth
         self.connection = sqlite3.connect(
             f"{location.resolve().as_uri()}?mode=ro", uri=True, timeout=30.0

@@ -202,7 +202,11 @@ def test_running_the_same_file_and_date_again_changes_nothing(tmp_path: Path) ->
         again = cli("run", demo_file(), "--db", db, "--as-of", AS_OF, "--format", output_format)
         assert again.exit_code == 0, again.stderr
         assert "already recorded" in again.stderr and first_run in again.stderr
-        assert again.stdout == ""
+        if output_format == "json":
+            document = json.loads(again.stdout)
+            assert document["already_recorded"] is True and document["recorded"] == 0
+        else:
+            assert again.stdout == ""
         assert dump(db) == before
 
 
