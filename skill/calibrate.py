@@ -69,7 +69,7 @@ from pydantic import BaseModel, Field
 from skill.assessment import PriorAssessment
 from skill.engine import Engine, NoSignalsError
 from skill.engine.dimensions import READERS, Reader, readers_for, round_half_up
-from skill.measure import AucResult, roc_auc
+from skill.measure import AucResult, OutcomesAfter, outcomes_after, roc_auc
 from skill.policy import Policy, PolicyError, load_policy
 from skill.record import AccountRecord, Segment
 from skill.store.db import now_utc
@@ -155,6 +155,7 @@ class Decile(BaseModel):
 
 class Calibration(BaseModel):
     as_of: date
+    outcomes_after: OutcomesAfter
     policy_version: str
     status: Literal["fitted", "insufficient"]
     message: str
@@ -781,6 +782,7 @@ def calibrate(connection: sqlite3.Connection, policy: Policy, *, as_of: date) ->
         "accounts"
     )
     base = {
+        "outcomes_after": outcomes_after(connection, as_of),
         "as_of": as_of,
         "policy_version": policy.version,
         "split": split,
@@ -1099,6 +1101,7 @@ def render_markdown(result: Calibration) -> str:
         "",
         f"**{result.message[0].upper()}{result.message[1:]}**",
         "",
+        *([f"> Note: {result.outcomes_after.note}.", ""] if result.outcomes_after.note else []),
         f"Outcomes: {result.outcomes} matched to an earlier snapshot ({result.churned} churned). "
         f"Churn horizon: {result.horizon_days} days. Split: {result.split}.",
         "",

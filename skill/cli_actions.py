@@ -18,15 +18,21 @@ import typer
 
 from skill.cli_common import (
     AccountFilterOption,
+    AsOfFilterOption,
     DbOption,
+    LimitOption,
     ListFormat,
     ListFormatOption,
+    OffsetOption,
+    SinceOption,
     TextFormat,
     err,
     fail,
     is_tty,
     open_history,
+    parse_day,
     text_table,
+    write_list,
 )
 from skill.vocabulary import ActionStatus
 
@@ -41,6 +47,7 @@ class State(StrEnum):
     REJECTED = "rejected"
     RECOMMENDED = "recommended"
     BLOCKED = "blocked"
+    SUPERSEDED = "superseded"
 
 
 actions_app = typer.Typer(
@@ -74,10 +81,15 @@ def _table(items: list[OutboxItem]) -> str:
             state = f"{item.state} ({item.decision.decided_by})"
         if item.exported_at and item.state in ("ready", "approved"):
             state += " exported"
+        if item.superseded_by is not None:
+            state += f" ({item.superseded_by})"
+        as_of = item.as_of.isoformat()
+        if item.last_proposed != item.as_of:
+            as_of += f"..{item.last_proposed.isoformat()}"
         rows.append(
             (
                 item.action_key[:12],
-                item.as_of.isoformat(),
+                as_of,
                 item.account_id,
                 item.action,
                 item.status.value,
@@ -98,41 +110,62 @@ def actions_list(
     ] = None,
     state: Annotated[
         State | None,
-        typer.Option("--state", help="Only this outbox state (pending: awaiting a decision)."),
+        typer.Option(
+            "--state",
+            help="Only this outbox state (pending: awaiting a decision; superseded: pending "
+            "until a newer assessment stopped proposing it, shown only when asked for).",
+        ),
     ] = None,
     owner: Annotated[
         str | None,
         typer.Option("--owner", help="Only this owner: a name (Dana Reyes) or a role (csm)."),
     ] = None,
     account: AccountFilterOption = None,
+    as_of: AsOfFilterOption = None,
+    since: SinceOption = None,
+    limit: LimitOption = None,
+    offset: OffsetOption = 0,
     output_format: ListFormatOption = None,
     db: DbOption = None,
 ) -> None:
     """List outbox actions, ordered by as_of, account and action.
 
-    Example: account-health actions list --status approval_required --state pending --format json
-    """
-    from skill.store.outbox import list_actions
+    Superseded actions (pending until a newer assessment of the account stopped
+    proposing them) are listed only with --state superseded. --as-of DATE lists
+    what that date's assessments proposed, including items carried over from an
+    earlier date; --limit/--offset page; --format jsonl streams.
 
+    Example: account-health actions list --state pending --since 2026-11-30 --format jsonl
+    """
+    from skill.store.outbox import ActionList, OutboxError, iter_actions
+
+    day, first = parse_day("--as-of", as_of), parse_day("--since", since)
+    fmt = output_format or (ListFormat.TABLE if is_tty() else ListFormat.JSON)
     connection = open_history(db)
     try:
-        items = list_actions(
+        items = iter_actions(
             connection,
             status=status,
             state=state.value if state else None,
             owner=owner,
             account=account,
+            as_of=day,
+            since=first,
+            limit=None if limit is None else limit + 1,
+            offset=offset,
         )
+        write_list(
+            items,
+            fmt,
+            limit=limit,
+            offset=offset,
+            document=lambda page, more: ActionList(count=len(page), actions=page, next_offset=more),
+            table=_table,
+        )
+    except OutboxError as exc:
+        raise fail(str(exc)) from None
     finally:
         connection.close()
-    fmt = output_format or (ListFormat.TABLE if is_tty() else ListFormat.JSON)
-    if fmt is ListFormat.JSON:
-        from skill.store.outbox import ActionList
-
-        document = ActionList(count=len(items), actions=items)
-        sys.stdout.write(document.model_dump_json(indent=2) + "\n")
-    else:
-        sys.stdout.write(_table(items))
 
 
 def _decide(verb: str, key: str, by: str, reason: str | None, output_format: TextFormat | None, db):

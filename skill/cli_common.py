@@ -6,15 +6,18 @@ Kept free of anything heavier than typer, so importing it costs `assess` nothing
 from __future__ import annotations
 
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
+from datetime import date
 from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 if TYPE_CHECKING:
     import sqlite3
+
+    from pydantic import BaseModel
 
 EXIT_USAGE = 2
 
@@ -22,6 +25,7 @@ EXIT_USAGE = 2
 class ListFormat(StrEnum):
     TABLE = "table"
     JSON = "json"
+    JSONL = "jsonl"
 
 
 class TextFormat(StrEnum):
@@ -40,7 +44,26 @@ DbOption = Annotated[
 
 ListFormatOption = Annotated[
     ListFormat | None,
-    typer.Option("--format", "-f", help="table (default on a terminal) or json."),
+    typer.Option(
+        "--format",
+        "-f",
+        help="table (default on a terminal), json (one document), or jsonl (one item a "
+        "line, streamed: for large queues).",
+    ),
+]
+AsOfFilterOption = Annotated[
+    str | None,
+    typer.Option("--as-of", help="Only items of the assessments of this date (YYYY-MM-DD)."),
+]
+SinceOption = Annotated[
+    str | None,
+    typer.Option("--since", help="Only items assessed on or after this date (YYYY-MM-DD)."),
+]
+LimitOption = Annotated[
+    int | None, typer.Option("--limit", min=0, help="At most this many items (default: all).")
+]
+OffsetOption = Annotated[
+    int, typer.Option("--offset", min=0, help="Skip this many items first (with --limit: pages).")
 ]
 AccountFilterOption = Annotated[str | None, typer.Option("--account", help="Only this account id.")]
 
@@ -59,22 +82,68 @@ def is_tty() -> bool:
     return sys.stdout.isatty()
 
 
-def open_history(db: Path | None, *, must_exist: bool = False) -> sqlite3.Connection:
+def parse_day(option: str, value: str | None) -> date | None:
+    """A date option, or exit 2 naming the option and the value."""
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise fail(f"{option} {value!r} is not a date; expected YYYY-MM-DD") from None
+
+
+def write_list(
+    items: Iterable[BaseModel],
+    fmt: ListFormat,
+    *,
+    limit: int | None,
+    offset: int,
+    document: Callable[[list[Any], int | None], BaseModel],
+    table: Callable[[list[Any]], str],
+) -> None:
+    """A queue listing: jsonl streams item by item in flat memory; json and table hold
+    the page. Pass `items` read with limit + 1: the extra one says whether more
+    follow (`next_offset` in json, a line on stderr otherwise)."""
+    shown = 0
+    more = False
+    if fmt is ListFormat.JSONL:
+        for item in items:
+            if limit is not None and shown >= limit:
+                more = True
+                break
+            sys.stdout.write(item.model_dump_json() + "\n")
+            shown += 1
+        if more:
+            err(f"more items follow; continue with --offset {offset + shown}")
+        return
+    page = list(items)
+    if limit is not None and len(page) > limit:
+        page, more = page[:limit], True
+    next_offset = offset + len(page) if more else None
+    if fmt is ListFormat.JSON:
+        sys.stdout.write(document(page, next_offset).model_dump_json(indent=2) + "\n")
+    else:
+        sys.stdout.write(table(page))
+        if more:
+            err(f"more items follow; continue with --offset {next_offset}")
+
+
+def open_history(db: Path | None, *, must_exist: bool = True) -> sqlite3.Connection:
     """The history database at `db` (default path otherwise), migrated.
 
-    `must_exist`: commands that only read refuse to start an empty database.
+    `must_exist` (all but `outcomes import`): a command that reads history
+    refuses a missing database rather than starting an empty one. A directory
+    or a file that is not a history database is refused either way (exit 2).
     """
-    from skill.store.db import connect, default_db_path
+    from skill.store.db import DatabaseUnavailable, connect, default_db_path
 
     path = Path(db) if db is not None else default_db_path()
-    if must_exist and not path.is_file():
-        raise fail(
-            f"no history database at {path}; record assessments into it first (or pass --db PATH)"
-        )
     try:
-        return connect(path)
-    except Exception as exc:  # sqlite3.DatabaseError, OSError: not a usable database
-        raise fail(f"cannot open the history database {path}: {exc}") from None
+        return connect(path, create=not must_exist)
+    except DatabaseUnavailable as exc:
+        raise fail(str(exc)) from None
+    except OSError as exc:
+        raise fail(f"cannot open the history database {path}: {exc.strerror or exc}") from None
 
 
 def text_table(columns: Sequence[str], rows: Sequence[Sequence[str]], footer: str) -> str:

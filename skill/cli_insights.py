@@ -67,6 +67,15 @@ def _day(value: str | None):
     return _helpers()._as_of(value)
 
 
+def _default_day(connection):
+    """Without --as-of, measure, report and calibrate count up to the same date."""
+    from datetime import date
+
+    from skill.measure import default_as_of
+
+    return default_as_of(connection, date.today())
+
+
 def _write(text: str) -> None:
     sys.stdout.write(text if text.endswith("\n") else text + "\n")
 
@@ -163,7 +172,7 @@ def measure(
         typer.Option(
             "--as-of",
             help="Outcomes and actions up to this date; overdue means due before it "
-            "(YYYY-MM-DD, default: today).",
+            "(YYYY-MM-DD, default: today, or the latest recorded date if later).",
         ),
     ] = None,
     output_format: FormatOption = ReportFormat.MD,
@@ -177,10 +186,10 @@ def measure(
     from skill.measure import render_markdown
 
     loaded = _policy(policy)
-    day = _day(as_of)
-    connection = open_history(db, must_exist=True)
+    day = None if as_of is None else _day(as_of)
+    connection = open_history(db)
     try:
-        result = run_measure(connection, loaded, as_of=day)
+        result = run_measure(connection, loaded, as_of=day or _default_day(connection))
     finally:
         connection.close()
     for note in result.notes:
@@ -197,7 +206,11 @@ def calibrate(
     ] = Path("calibrated-policy.yaml"),
     as_of: Annotated[
         str | None,
-        typer.Option("--as-of", help="Use outcomes up to this date (YYYY-MM-DD, default: today)."),
+        typer.Option(
+            "--as-of",
+            help="Use outcomes up to this date (YYYY-MM-DD, default: today, or the latest "
+            "recorded date if later).",
+        ),
     ] = None,
     output_format: FormatOption = ReportFormat.MD,
 ) -> None:
@@ -220,16 +233,16 @@ def calibrate(
 
     cli = _helpers()
     loaded = _policy(policy)
-    day = _day(as_of)
+    day = None if as_of is None else _day(as_of)
     target = out.resolve()
     if target.is_relative_to(assets_dir().resolve()):
         raise cli._fail(f"--out {out}: calibrate never writes into the bundled assets/")
     if target.is_dir():
         raise cli._fail(f"--out {out}: is a directory; give a file name")
-    connection = open_history(db, must_exist=True)
+    connection = open_history(db)
     try:
         try:
-            result = run_calibrate(connection, loaded, as_of=day)
+            result = run_calibrate(connection, loaded, as_of=day or _default_day(connection))
         except CalibrationUnavailable as exc:
             raise cli._fail(str(exc)) from None
         if result.status == "fitted":
@@ -242,6 +255,8 @@ def calibrate(
             cli._err(f"wrote {out}")
         else:
             cli._err(f"note: {result.message}")
+        if result.outcomes_after.note:
+            cli._err(f"note: {result.outcomes_after.note}")
     finally:
         connection.close()
     _emit(result, output_format, render_markdown)
@@ -254,8 +269,8 @@ def report(
         str | None,
         typer.Option(
             "--as-of",
-            help="Report the latest assessments on or before this date "
-            "(YYYY-MM-DD, default: the latest recorded).",
+            help="Report the latest assessments on or before this date, and outcomes up to "
+            "it (YYYY-MM-DD, default: today, or the latest recorded date if later).",
         ),
     ] = None,
     limit: Annotated[
@@ -273,13 +288,17 @@ def report(
     cli = _helpers()
     loaded = _policy(policy)
     day = None if as_of is None else _day(as_of)
-    connection = open_history(db, must_exist=True)
+    connection = open_history(db)
     try:
-        result = portfolio_report(connection, loaded, as_of=day, limit=limit)
+        result = portfolio_report(
+            connection, loaded, as_of=day or _default_day(connection), limit=limit
+        )
     except NoHistoryError as exc:
         raise cli._fail(f"{exc}; nothing to report") from None
     finally:
         connection.close()
+    if result.calibration.outcomes_after.note:
+        cli._err(f"note: {result.calibration.outcomes_after.note}")
     _emit(result, output_format, render_markdown)
 
 

@@ -16,14 +16,20 @@ import typer
 
 from skill.cli_common import (
     AccountFilterOption,
+    AsOfFilterOption,
     DbOption,
+    LimitOption,
     ListFormat,
     ListFormatOption,
+    OffsetOption,
+    SinceOption,
     TextFormat,
     fail,
     is_tty,
     open_history,
+    parse_day,
     text_table,
+    write_list,
 )
 
 if TYPE_CHECKING:
@@ -34,6 +40,7 @@ class ReviewStateOption(StrEnum):
     OPEN = "open"
     DONE = "done"
     ALSO_AT_RISK = "also_at_risk"
+    SUPERSEDED = "superseded"
 
 
 review_app = typer.Typer(
@@ -48,6 +55,14 @@ review_app = typer.Typer(
 TABLE_COLUMNS = ("as of", "account", "name", "owner", "due", "state", "reasons")
 
 
+def _state(item: ReviewTaskItem) -> str:
+    if item.done_by is not None:
+        return f"done ({item.done_by})"
+    if item.superseded_by is not None:
+        return f"superseded ({item.superseded_by})"
+    return item.state
+
+
 def _table(items: list[ReviewTaskItem]) -> str:
     rows = [
         (
@@ -56,7 +71,7 @@ def _table(items: list[ReviewTaskItem]) -> str:
             item.account_name or "",
             item.owner,
             item.due_date.isoformat(),
-            item.state if item.done_by is None else f"done ({item.done_by})",
+            _state(item),
             "; ".join(r.split(" - ", 1)[0] for r in item.reasons),
         )
         for item in items
@@ -70,34 +85,58 @@ def review_list(
         ReviewStateOption | None,
         typer.Option(
             "--state",
-            help="Only open (waiting for a person), done, or also_at_risk tasks (a reason "
-            "holds but the run's review budget ranked the account below its limit).",
+            help="Only open (waiting for a person), done, also_at_risk (a reason holds but "
+            "the run's review budget ranked the account below its limit), or superseded "
+            "(open until a newer assessment was recorded; shown only when asked for).",
         ),
     ] = None,
     owner: Annotated[str | None, typer.Option("--owner", help="Only this owner's tasks.")] = None,
     account: AccountFilterOption = None,
+    as_of: AsOfFilterOption = None,
+    since: SinceOption = None,
+    limit: LimitOption = None,
+    offset: OffsetOption = 0,
     output_format: ListFormatOption = None,
     db: DbOption = None,
 ) -> None:
     """List owner review tasks by due date.
 
-    Example: account-health review list --state open --format json
-    """
-    from skill.store.reviews import ReviewTaskList, list_review_tasks
+    One live task per account: recording a newer assessment supersedes the
+    account's older open tasks (listed only with --state superseded).
+    --limit/--offset page; --format jsonl streams.
 
+    Example: account-health review list --state open --since 2026-11-30 --format json
+    """
+    from skill.store.reviews import ReviewError, ReviewTaskList, iter_review_tasks
+
+    day, first = parse_day("--as-of", as_of), parse_day("--since", since)
+    fmt = output_format or (ListFormat.TABLE if is_tty() else ListFormat.JSON)
     connection = open_history(db)
     try:
-        items = list_review_tasks(
-            connection, state=state.value if state else None, owner=owner, account=account
+        items = iter_review_tasks(
+            connection,
+            state=state.value if state else None,
+            owner=owner,
+            account=account,
+            as_of=day,
+            since=first,
+            limit=None if limit is None else limit + 1,
+            offset=offset,
         )
+        write_list(
+            items,
+            fmt,
+            limit=limit,
+            offset=offset,
+            document=lambda page, more: ReviewTaskList(
+                count=len(page), tasks=page, next_offset=more
+            ),
+            table=_table,
+        )
+    except ReviewError as exc:
+        raise fail(str(exc)) from None
     finally:
         connection.close()
-    fmt = output_format or (ListFormat.TABLE if is_tty() else ListFormat.JSON)
-    if fmt is ListFormat.JSON:
-        document = ReviewTaskList(count=len(items), tasks=items)
-        sys.stdout.write(document.model_dump_json(indent=2) + "\n")
-    else:
-        sys.stdout.write(_table(items))
 
 
 @review_app.command("done")

@@ -80,7 +80,8 @@ INSTRUCTIONS = (
 )
 
 LEVELS = [level.value for level in AutomationLevel]
-OUTBOX_STATES = ["ready", "pending", "approved", "rejected", "recommended", "blocked"]
+OUTBOX_STATES = ["ready", "pending", "approved", "rejected", "recommended", "blocked", "superseded"]
+REVIEW_STATES = ["open", "done", "also_at_risk", "superseded"]
 LLM_MODES = [mode.value for mode in LlmMode]
 
 _RECORD_ITEM: dict[str, Any] = {
@@ -144,6 +145,14 @@ Decimal = Annotated[
         json_schema_extra={"enum": ["comma", "point", None]},
     ),
 ]
+Since = Annotated[
+    str | None,
+    Field(description="Only items assessed on or after this date (YYYY-MM-DD)."),
+]
+Limit = Annotated[int, Field(description="At most this many items.", ge=1, le=5000)]
+Offset = Annotated[
+    int, Field(description="Skip this many first; next_offset in a result continues.", ge=0)
+]
 
 READ_ONLY = ToolAnnotations(
     read_only_hint=True, destructive_hint=False, idempotent_hint=True, open_world_hint=False
@@ -161,6 +170,15 @@ def _day(value: str) -> date:
         return date.fromisoformat(value)
     except ValueError:
         raise ToolError(f"as_of {value!r} is not a date; expected YYYY-MM-DD") from None
+
+
+def _optional_day(name: str, value: str | None) -> date | None:
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise ToolError(f"{name} {value!r} is not a date; expected YYYY-MM-DD") from None
 
 
 def _level(value: str) -> AutomationLevel:
@@ -213,15 +231,15 @@ HOW_TO_RECORD = (
 
 def _history(db_path: Path | None) -> sqlite3.Connection:
     """The history database, which must exist: these tools never start an empty one."""
-    from skill.store.db import connect, default_db_path
+    from skill.store.db import DatabaseUnavailable, connect, default_db_path
 
     path = db_path or default_db_path()
-    if not path.is_file():
+    if not path.exists():
         raise ToolError(f"no history database at {path}; {HOW_TO_RECORD}")
     try:
-        return connect(path)
-    except Exception as exc:  # sqlite3.DatabaseError, OSError: not a usable database
-        raise ToolError(f"cannot open the history database {path}: {exc}") from None
+        return connect(path, create=False)
+    except DatabaseUnavailable as exc:
+        raise ToolError(str(exc)) from None
 
 
 def _history_reader(db_path: Path | None, policy: Policy) -> HistoryReader:
@@ -444,6 +462,9 @@ def build_server(policy: Policy | None = None, db_path: Path | None = None) -> M
             str | None, Field(description="Only this owner: a name or a role (csm).")
         ] = None,
         account_id: Annotated[str | None, Field(description="Only this account.")] = None,
+        since: Since = None,
+        limit: Limit = 200,
+        offset: Offset = 0,
     ) -> ActionList:
         from skill.store.outbox import OutboxError, list_actions
 
@@ -451,12 +472,21 @@ def build_server(policy: Policy | None = None, db_path: Path | None = None) -> M
             raise ToolError(f"state {state!r}: expected one of {', '.join(OUTBOX_STATES)}")
         connection = _history(db_path)
         try:
-            items = list_actions(connection, state=state, owner=owner, account=account_id)
+            items = list_actions(
+                connection,
+                state=state,
+                owner=owner,
+                account=account_id,
+                since=_optional_day("since", since),
+                limit=limit + 1,
+                offset=offset,
+            )
         except OutboxError as exc:
             raise ToolError(str(exc)) from None
         finally:
             connection.close()
-        return ActionList(count=len(items), actions=items)
+        more = offset + limit if len(items) > limit else None
+        return ActionList(count=len(items[:limit]), actions=items[:limit], next_offset=more)
 
     @server.tool(
         description="The owner review queue (the human review point) from the history "
@@ -471,22 +501,34 @@ def build_server(policy: Policy | None = None, db_path: Path | None = None) -> M
             Field(
                 description="open (default), done, also_at_risk (over the run's review "
                 "budget), or null for all.",
-                json_schema_extra={"enum": ["open", "done", "also_at_risk", None]},
+                json_schema_extra={"enum": [*REVIEW_STATES, None]},
             ),
         ] = "open",
         owner: Annotated[str | None, Field(description="Only this owner's tasks.")] = None,
         account_id: Annotated[str | None, Field(description="Only this account.")] = None,
+        since: Since = None,
+        limit: Limit = 200,
+        offset: Offset = 0,
     ) -> ReviewTaskList:
         from skill.store.reviews import list_review_tasks
 
-        if state not in ("open", "done", "also_at_risk", None):
-            raise ToolError(f"state {state!r}: expected open, done or also_at_risk")
+        if state is not None and state not in REVIEW_STATES:
+            raise ToolError(f"state {state!r}: expected one of {', '.join(REVIEW_STATES)}")
         connection = _history(db_path)
         try:
-            items = list_review_tasks(connection, state=state, owner=owner, account=account_id)
+            items = list_review_tasks(
+                connection,
+                state=state,
+                owner=owner,
+                account=account_id,
+                since=_optional_day("since", since),
+                limit=limit + 1,
+                offset=offset,
+            )
         finally:
             connection.close()
-        return ReviewTaskList(count=len(items), tasks=items)
+        more = offset + limit if len(items) > limit else None
+        return ReviewTaskList(count=len(items[:limit]), tasks=items[:limit], next_offset=more)
 
     @server.tool(
         description="How well the health score predicted what happened (the measurement "

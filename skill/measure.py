@@ -120,6 +120,44 @@ def load_observations(
     return rows, int(total)
 
 
+class OutcomesAfter(BaseModel):
+    """Outcomes dated after the date a command counts up to: left out, and said so.
+
+    `measure`, `report` and `calibrate` share the date rule (`default_as_of`)
+    and this count, so the three agree on what they left out.
+    """
+
+    count: int = Field(description="Outcomes dated after as_of: not counted.")
+    latest: date | None = Field(description="The latest of them; --as-of it includes them all.")
+    note: str | None = Field(description="What was left out and how to include it; null if none.")
+
+
+def default_as_of(connection: sqlite3.Connection, today: date) -> date:
+    """The date `measure`, `report` and `calibrate` count up to without --as-of.
+
+    Today; or the latest recorded assessment date when the history runs ahead
+    of the clock (dates recorded in advance), so the latest run always counts.
+    """
+    row = connection.execute("SELECT MAX(as_of) FROM assessments").fetchone()
+    latest = date.fromisoformat(row[0]) if row and row[0] else None
+    return max(today, latest) if latest else today
+
+
+def outcomes_after(connection: sqlite3.Connection, as_of: date) -> OutcomesAfter:
+    count, latest = connection.execute(
+        "SELECT COUNT(*), MAX(outcome_date) FROM outcomes WHERE outcome_date > ?",
+        (as_of.isoformat(),),
+    ).fetchone()
+    if not count:
+        return OutcomesAfter(count=0, latest=None, note=None)
+    return OutcomesAfter(
+        count=count,
+        latest=latest,
+        note=f"{count} outcome(s) dated after {as_of.isoformat()} are not counted; "
+        f"pass --as-of {latest} to include them",
+    )
+
+
 # -- ROC AUC ------------------------------------------------------------------------
 
 
@@ -209,7 +247,10 @@ class FollowThrough(BaseModel):
     open: int = Field(description="pending: no decision yet.")
     overdue: int = Field(description="pending with due_date before as_of.")
     decided_share: float | None
-    other_states: dict[str, int] = Field(description="ready, recommended, blocked: no decision.")
+    other_states: dict[str, int] = Field(
+        description="ready, recommended, blocked, superseded: no decision (superseded: "
+        "pending until a newer assessment stopped proposing it)."
+    )
     by_owner: list[OwnerFollowThrough]
 
 
@@ -276,6 +317,7 @@ class Measurement(BaseModel):
     follow_through: FollowThrough
     score_changes: ScoreChanges
     notes: list[str]
+    outcomes_after: OutcomesAfter
 
 
 # -- computing ----------------------------------------------------------------------
@@ -340,21 +382,30 @@ def _errors(observations: list[Observation], churn, policy: Policy) -> ErrorCoun
     )
 
 
+# Measured as of a date, a queue item superseded only after it was still live then.
+_STATE_THEN = "CASE WHEN state = 'superseded' AND superseded_by > ? THEN 'pending' ELSE state END"
+_TASK_OPEN_THEN = "state = 'open' OR (state = 'superseded' AND superseded_by > ?)"
+_TASK_LIVE_THEN = "NOT (state = 'superseded' AND superseded_by <= ?)"
+
+
 def _follow_through(connection: sqlite3.Connection, day: str, top: int) -> FollowThrough:
     states: Counter[str] = Counter(
         {
             state: count
             for state, count in connection.execute(
-                "SELECT state, COUNT(*) FROM actions WHERE as_of <= ? GROUP BY state", (day,)
+                f"SELECT {_STATE_THEN} AS state_then, COUNT(*) FROM actions WHERE as_of <= ? "
+                "GROUP BY state_then",
+                (day, day),
             )
         }
     )
     owners: dict[str, Counter[str]] = defaultdict(Counter)
     for owner, state, overdue, count in connection.execute(
-        "SELECT COALESCE(owner_name, owner), state, state = 'pending' AND due_date < ?, COUNT(*) "
-        "FROM actions WHERE state IN ('approved', 'rejected', 'pending') AND as_of <= ? "
-        "GROUP BY 1, 2, 3",
-        (day, day),
+        f"SELECT COALESCE(owner_name, owner), {_STATE_THEN}, "
+        f"{_STATE_THEN} = 'pending' AND due_date < ?, COUNT(*) "
+        "FROM actions WHERE state IN ('approved', 'rejected', 'pending', 'superseded') "
+        "AND as_of <= ? GROUP BY 1, 2, 3",
+        (day, day, day, day),
     ):
         owners[owner][state] += count
         if overdue:
@@ -390,9 +441,13 @@ def _score_changes(connection: sqlite3.Connection, day: str, threshold: int) -> 
     decided = {
         (account_id, as_of)
         for account_id, as_of in connection.execute(
-            "SELECT DISTINCT account_id, as_of FROM actions "
-            "WHERE state IN ('approved', 'rejected') AND as_of <= ?",
-            (day,),
+            # A carried-over action was proposed by each date from as_of to last_proposed;
+            # its decision reviews the first and the last of them.
+            "SELECT account_id, as_of FROM actions "
+            "WHERE state IN ('approved', 'rejected') AND as_of <= ? "
+            "UNION SELECT account_id, COALESCE(last_proposed, as_of) FROM actions "
+            "WHERE state IN ('approved', 'rejected') AND COALESCE(last_proposed, as_of) <= ?",
+            (day, day),
         )
     }
     drops = rises = with_task = reviewed = 0
@@ -410,16 +465,20 @@ def _score_changes(connection: sqlite3.Connection, day: str, threshold: int) -> 
         with_task += state is not None
         reviewed += state == "done" or (account_id, as_of) in decided
     total, done, open_, overdue = connection.execute(
-        "SELECT COUNT(*), COALESCE(SUM(state = 'done'), 0), COALESCE(SUM(state = 'open'), 0), "
-        "COALESCE(SUM(state = 'open' AND due_date < ?), 0) FROM review_tasks WHERE as_of <= ?",
-        (day, day),
+        "SELECT COUNT(*), COALESCE(SUM(state = 'done'), 0), "
+        f"COALESCE(SUM({_TASK_OPEN_THEN}), 0), "
+        f"COALESCE(SUM(({_TASK_OPEN_THEN}) AND due_date < ?), 0) FROM review_tasks "
+        f"WHERE as_of <= ? AND {_TASK_LIVE_THEN}",
+        (day, day, day, day, day),
     ).fetchone()
     tasks_decided = 0
     if decided:
         tasks_decided = sum(
             (account_id, as_of) in decided
             for account_id, as_of in connection.execute(
-                "SELECT account_id, as_of FROM review_tasks WHERE as_of <= ?", (day,)
+                "SELECT account_id, as_of FROM review_tasks "
+                f"WHERE as_of <= ? AND {_TASK_LIVE_THEN}",
+                (day, day),
             )
         )
     return ScoreChanges(
@@ -544,8 +603,11 @@ def measure(
 
     day = as_of.isoformat()
     notes = []
-    if recorded == 0:
+    later = outcomes_after(connection, as_of)
+    if recorded == 0 and not later.count:
         notes.append("no outcomes recorded yet: import them with `account-health outcomes import`")
+    elif recorded == 0:
+        notes.append(f"no outcomes dated on or before {day}")
     elif len(observations) < recorded:
         notes.append(
             f"{recorded - len(observations)} of {recorded} outcomes have no assessment recorded "
@@ -579,7 +641,8 @@ def measure(
         errors=_errors(observations, churn, policy),
         follow_through=_follow_through(connection, day, owners),
         score_changes=_score_changes(connection, day, policy.history.score_drop_points),
-        notes=notes,
+        notes=notes + ([later.note] if later.note else []),
+        outcomes_after=later,
     )
 
 

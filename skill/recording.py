@@ -10,6 +10,7 @@ already recorded and finishes the rest.
 from __future__ import annotations
 
 import hashlib
+import sqlite3
 from collections.abc import Callable
 from datetime import date
 from pathlib import Path
@@ -22,7 +23,7 @@ from skill.dialect import ReadOptions
 from skill.ingest import Rejection
 from skill.pipeline import EXIT_OK, EXIT_USAGE, AssessmentStream, budget_message, run_job
 from skill.policy import Policy
-from skill.store.db import connect
+from skill.store.db import DatabaseUnavailable, connect
 from skill.store.history import (
     RunInfo,
     batches,
@@ -60,6 +61,28 @@ class RunDocument(BaseModel):
         description="How the policy's review budget split this run's review tasks; the "
         "ones over it are recorded as also_at_risk. Null when the budget is off.",
     )
+    already_recorded: bool = Field(
+        default=False,
+        description="True when this file, date, level and policy were recorded before: "
+        "nothing was written, `unchanged` counts the accounts that run assessed, and "
+        "`trends` and `rejected` are empty (they were printed by that run).",
+    )
+
+
+def _already_recorded(connection: sqlite3.Connection, info: RunInfo) -> RunDocument:
+    """The document of a run that finds itself done: counts from its first recording."""
+    row = connection.execute(
+        "SELECT assessed FROM runs WHERE run_id = ?", (info.run_id,)
+    ).fetchone()
+    return RunDocument(
+        run_id=info.run_id,
+        as_of=info.as_of,
+        recorded=0,
+        unchanged=int(row[0]) if row else 0,
+        trends=[],
+        rejected=[],
+        already_recorded=True,
+    )
 
 
 CACHE_KIB = 32 * 1024  # SQLite page cache for a run, KiB (the default is 2 MiB)
@@ -93,7 +116,11 @@ def run_recording(
         what = "standard input" if source == "-" else f"{source}: no such file"
         err(f"error: run needs a file ({what}); its content hash keeps reruns idempotent")
         return EXIT_USAGE
-    connection = connect(db_path)
+    try:
+        connection = connect(db_path)
+    except DatabaseUnavailable as exc:
+        err(f"error: {exc}")
+        return EXIT_USAGE
     try:
         # Bulk writes: a page cache that holds the outbox's key index (random
         # keys) and fewer, larger checkpoints. This connection only.
@@ -113,6 +140,9 @@ def run_recording(
         )
         if not start_run(connection, info):
             err(f"run {info.run_id} ({source}, as of {as_of}) is already recorded; nothing to do")
+            if output_format == "json":
+                document = _already_recorded(connection, info)
+                _Notes(out).write(document.model_dump_json(indent=2) + "\n")
             return EXIT_OK
         counts = {"assessed": 0, "written": 0}
 

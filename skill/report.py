@@ -39,7 +39,7 @@ from datetime import date
 
 from pydantic import BaseModel, Field
 
-from skill.measure import Verdict, load_observations, score_verdict
+from skill.measure import OutcomesAfter, Verdict, load_observations, outcomes_after, score_verdict
 from skill.policy import Policy
 from skill.record import Segment
 from skill.store.history import idempotency_key
@@ -129,7 +129,8 @@ class ReviewQueue(BaseModel):
     review_tasks_open: int = Field(description="Accounts with an open review task.")
     review_tasks_overdue: int
     review_tasks_superseded: int = Field(
-        description="Older open or also-at-risk tasks of the same accounts."
+        description="Older tasks of the same accounts, open until a newer assessment of "
+        "the account was recorded."
     )
     actions_pending: int
     actions_overdue: int
@@ -172,6 +173,7 @@ class CalibrationStatus(BaseModel):
     segments: list[SegmentReadiness]
     last: LastCalibration | None
     summary: str
+    outcomes_after: OutcomesAfter
 
 
 class PortfolioReport(BaseModel):
@@ -364,6 +366,10 @@ def _rank_by(policy: Policy) -> str:
     return "risk_x_arr" if budget is None else budget.rank_by
 
 
+# A queue item superseded only after the report date was still live on it.
+_PENDING_THEN = "(state = 'pending' OR (state = 'superseded' AND superseded_by > ?))"
+
+
 def _review_queue(
     connection: sqlite3.Connection, day: str, limit: int, rank_by: str
 ) -> ReviewQueue:
@@ -373,9 +379,10 @@ def _review_queue(
         "SELECT r.account_id, r.as_of, r.owner, r.due_date, r.reasons, r.state, a.score, a.arr "
         "FROM review_tasks AS r LEFT JOIN assessments AS a "
         "ON a.account_id = r.account_id AND a.as_of = r.as_of "
-        "WHERE r.state IN ('open', 'also_at_risk') AND r.as_of <= ? "
+        "WHERE (r.state IN ('open', 'also_at_risk') "
+        "OR (r.state = 'superseded' AND r.superseded_by > ?)) AND r.as_of <= ? "
         "ORDER BY r.account_id, r.as_of",
-        (day,),
+        (day, day),
     ):
         if row[0] in latest:
             superseded += 1
@@ -387,14 +394,18 @@ def _review_queue(
     )
     pending_total, pending_overdue = connection.execute(
         "SELECT COUNT(*), COALESCE(SUM(due_date < ?), 0) FROM actions "
-        "WHERE state = 'pending' AND as_of <= ?",
-        (day, day),
+        f"WHERE {_PENDING_THEN} AND as_of <= ?",
+        (day, day, day),
     ).fetchone()
+    superseded += connection.execute(
+        "SELECT COUNT(*) FROM review_tasks WHERE state = 'superseded' AND superseded_by <= ?",
+        (day,),
+    ).fetchone()[0]
     pending = connection.execute(
         "SELECT account_id, as_of, action, COALESCE(owner_name, owner), priority, due_date "
-        "FROM actions WHERE state = 'pending' AND as_of <= ? "
+        f"FROM actions WHERE {_PENDING_THEN} AND as_of <= ? "
         "ORDER BY due_date, account_id, action LIMIT ?",
-        (day, limit),
+        (day, day, limit),
     ).fetchall()
     return ReviewQueue(
         review_tasks_open=len(tasks),
@@ -504,6 +515,7 @@ def calibration_status(
         segments=segments,
         last=last,
         summary=summary,
+        outcomes_after=outcomes_after(connection, as_of),
     )
 
 
@@ -642,6 +654,8 @@ def render_markdown(r: PortfolioReport) -> str:
         lines.append("")
     c = r.calibration
     lines += ["## Calibration status", "", c.verdict.summary, "", c.summary + "."]
+    if c.outcomes_after.note:
+        lines += ["", f"> Note: {c.outcomes_after.note}."]
     if c.last is None:
         lines.append("No calibration run recorded yet (`account-health calibrate`).")
     else:

@@ -423,7 +423,7 @@ def test_assess_accounts_with_history_and_no_database_is_a_tool_error(
     ("tool", "arguments", "message"),
     [
         ("approval_queue", {"state": "waiting"}, "state 'waiting': expected one of ready"),
-        ("review_queue", {"state": "closed"}, "state 'closed': expected open, done"),
+        ("review_queue", {"state": "closed"}, "state 'closed': expected one of open, done"),
         ("measure_score", {"as_of": "soon"}, "as_of 'soon' is not a date"),
         ("portfolio_report", {"as_of": "2020-01-01"}, "nothing to report"),
     ],

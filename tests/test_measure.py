@@ -182,7 +182,9 @@ def test_outcomes_after_as_of_are_left_out(history):
     connection, _, _ = history
     m = measure(connection, POLICY, as_of=date(2026, 12, 1))
     assert m.outcomes.recorded == 0
-    assert m.notes and "outcomes import" in m.notes[0]
+    assert m.notes[0] == "no outcomes dated on or before 2026-12-01"
+    assert m.outcomes_after.count > 0 and m.notes[1] == m.outcomes_after.note
+    assert f"pass --as-of {m.outcomes_after.latest}" in m.notes[1]
 
 
 def test_follow_through_and_reviewed_score_changes(history):
@@ -208,7 +210,9 @@ def test_follow_through_and_reviewed_score_changes(history):
     # WEAK fell from 95 (week 1) to 76 (week 2): a material change, without a review task.
     s = measure(connection, POLICY, as_of=AS_OF).score_changes
     assert (s.material_changes, s.drops, s.rises, s.with_review_task) == (1, 1, 0, 0)
-    tasks = connection.execute("SELECT COUNT(*) FROM review_tasks").fetchone()[0]
+    tasks = connection.execute(
+        "SELECT COUNT(*) FROM review_tasks WHERE state != 'superseded'"
+    ).fetchone()[0]
     assert s.review_tasks == tasks and s.review_tasks_open == tasks
     connection.execute("UPDATE review_tasks SET state = 'done' WHERE account_id = 'BAD'")
     s = measure(connection, POLICY, as_of=AS_OF).score_changes
@@ -276,7 +280,7 @@ def test_a_decided_action_counts_as_a_reviewed_change(history):
     connection, _, _ = history
     for account_id in ("WEAK", "BAD"):
         key = connection.execute(
-            "SELECT action_key FROM actions WHERE account_id = ? AND as_of = ? "
+            "SELECT action_key FROM actions WHERE account_id = ? AND last_proposed = ? "
             "AND state = 'pending' ORDER BY action_key LIMIT 1",
             (account_id, WEEK_2.isoformat()),
         ).fetchone()

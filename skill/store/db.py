@@ -15,6 +15,45 @@ from pathlib import Path
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 DB_ENV = "ACCOUNT_HEALTH_DB"
 _NUMBERED = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
+_SQLITE_HEADER = b"SQLite format 3\x00"
+
+
+class DatabaseUnavailable(ValueError):
+    """The history database path is missing, a directory, or not a history database.
+
+    Its message is one line naming the path, for the CLI (exit 2) and the MCP tools.
+    """
+
+
+def how_to_create(path: Path) -> str:
+    return f"create one with `account-health run FILE --db {path}`"
+
+
+def check_path(path: Path, *, must_exist: bool) -> None:
+    """Refuse a path that cannot be a history database before SQLite touches it.
+
+    SQLite opens a directory or a text file without complaint and fails later
+    with a traceback-shaped error, or creates a new empty database where a
+    reading command expected history; this says what is wrong instead.
+    """
+    if path.is_dir():
+        raise DatabaseUnavailable(f"{path} is not a usable history database: it is a directory")
+    if not path.exists():
+        if must_exist:
+            raise DatabaseUnavailable(f"no history database at {path}; {how_to_create(path)}")
+        return
+    if not path.is_file():
+        raise DatabaseUnavailable(f"{path} is not a usable history database: not a regular file")
+    try:
+        with open(path, "rb") as handle:
+            head = handle.read(len(_SQLITE_HEADER))
+    except OSError as exc:
+        raise DatabaseUnavailable(f"{path} cannot be read: {exc.strerror}") from None
+    if head == b"" and not must_exist:
+        return  # an empty file: SQLite makes it a new database
+    if head != _SQLITE_HEADER:
+        what = "the file is empty" if head == b"" else "not a SQLite file"
+        raise DatabaseUnavailable(f"{path} is not a usable history database: {what}")
 
 
 def default_db_path() -> Path:
@@ -40,17 +79,39 @@ def migrations() -> list[tuple[int, Path]]:
     return found
 
 
-def connect(path: Path | str | None = None) -> sqlite3.Connection:
-    """Open (creating if needed) and migrate the database."""
+def connect(path: Path | str | None = None, *, create: bool = True) -> sqlite3.Connection:
+    """Open and migrate the history database.
+
+    `create=False` (every command but `run` and `outcomes import`): a missing
+    database is refused, never started empty. Either way a directory, a file
+    that is not SQLite, or a SQLite database of something else raises
+    `DatabaseUnavailable`.
+    """
     path = Path(path) if path is not None else default_db_path()
-    path.parent.mkdir(parents=True, exist_ok=True)
+    check_path(path, must_exist=not create)
+    if create:
+        path.parent.mkdir(parents=True, exist_ok=True)
     connection = sqlite3.connect(path, timeout=30.0, isolation_level=None)
-    connection.row_factory = sqlite3.Row
-    connection.execute("PRAGMA journal_mode=WAL")
-    connection.execute("PRAGMA synchronous=NORMAL")
-    connection.execute("PRAGMA foreign_keys=ON")
-    connection.execute("PRAGMA busy_timeout=30000")
-    migrate(connection)
+    try:
+        connection.row_factory = sqlite3.Row
+        connection.execute("PRAGMA journal_mode=WAL")
+        connection.execute("PRAGMA synchronous=NORMAL")
+        connection.execute("PRAGMA foreign_keys=ON")
+        connection.execute("PRAGMA busy_timeout=30000")
+        listed = connection.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
+        tables = {row[0] for row in listed}
+    except sqlite3.DatabaseError as exc:
+        connection.close()
+        raise DatabaseUnavailable(f"{path} is not a usable history database: {exc}") from None
+    try:
+        if tables and "schema_migrations" not in tables:
+            raise DatabaseUnavailable(
+                f"{path} is not a usable history database: a SQLite file of something else"
+            )
+        migrate(connection)
+    except BaseException:
+        connection.close()
+        raise
     return connection
 
 

@@ -10,15 +10,16 @@ from __future__ import annotations
 import hashlib
 import json
 import sqlite3
+from collections import defaultdict
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 from typing import NamedTuple, TypeVar
 
 from skill.assessment import Action, Assessment, PriorAssessment
 from skill.record import AccountRecord
-from skill.store.db import now_utc
+from skill.store.db import DatabaseUnavailable, check_path, now_utc
 from skill.vocabulary import ActionStatus
 
 # Accounts per write transaction. Larger batches dirty each page of the outbox's
@@ -180,16 +181,22 @@ _INSERT_ASSESSMENT = (
 )
 # New actions enter the outbox; an action already decided keeps its decision, and
 # one decided or exported keeps the copy of the action it was decided or sent as.
+# A row a later assessment carried forward (last_proposed after this date) is
+# that assessment's to change, not this one's.
 _UPSERT_ACTION = (
     "INSERT INTO actions (action_key, account_id, as_of, action, kind, sensitivity, owner, "
-    "owner_name, priority, due_date, status, state, action_json) "
-    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+    "owner_name, priority, due_date, status, state, action_json, last_proposed, superseded_by) "
+    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?3, ?14) "
     "ON CONFLICT (action_key) DO UPDATE SET status = excluded.status, "
     "priority = excluded.priority, due_date = excluded.due_date, "
     "action_json = CASE WHEN actions.state IN ('approved', 'rejected') "
     "OR actions.exported_at IS NOT NULL THEN actions.action_json ELSE excluded.action_json END, "
     "state = CASE WHEN actions.state IN ('approved', 'rejected') "
-    "AND excluded.status = 'approval_required' THEN actions.state ELSE excluded.state END"
+    "AND excluded.status = 'approval_required' THEN actions.state ELSE excluded.state END, "
+    "superseded_by = CASE WHEN actions.state IN ('approved', 'rejected') "
+    "AND excluded.status = 'approval_required' THEN actions.superseded_by "
+    "ELSE excluded.superseded_by END "
+    "WHERE COALESCE(actions.last_proposed, actions.as_of) <= excluded.as_of"
 )
 # A corrected snapshot's task takes the new owner, date and reasons; a person's
 # `state` (open / done) stays.
@@ -255,13 +262,13 @@ def record_prepared(connection: sqlite3.Connection, batch: list[Prepared]) -> in
         ]
         for p in written:
             if (p.account_id, p.as_of) in known:
-                _drop_superseded(connection, p)
+                _drop_replaced(connection, p)
+        queue = _settle_queue(connection, written)
         connection.executemany(_INSERT_SNAPSHOT, [p.snapshot for p in written])
         connection.executemany(_INSERT_ASSESSMENT, [p.assessment for p in written])
-        connection.executemany(_UPSERT_ACTION, [row for p in written for row in p.actions])
-        connection.executemany(
-            _UPSERT_REVIEW_TASK, [p.review_task for p in written if p.review_task is not None]
-        )
+        connection.executemany(_UPSERT_ACTION, queue.actions)
+        connection.executemany(_UPSERT_REVIEW_TASK, queue.tasks)
+        queue.apply(connection)
         connection.executemany(_INSERT_EVENT, [p.event for p in written])
         connection.execute("COMMIT")
     except BaseException:
@@ -316,17 +323,19 @@ def _action_row(a: Assessment, as_of: str, action: Action) -> tuple:
     )
 
 
-def _drop_superseded(connection: sqlite3.Connection, p: Prepared) -> None:
+def _drop_replaced(connection: sqlite3.Connection, p: Prepared) -> None:
     """A corrected snapshot replaces its date's assessment: drop what it no longer calls for.
 
     Only rows nobody has acted on go: outbox actions the new assessment does not
-    trigger that were never decided or exported, and an open review task it no
-    longer raises. Decided or exported actions and done tasks stay, as history.
+    trigger that were never decided or exported (nor carried forward by a later
+    assessment), and an open review task it no longer raises. Decided or
+    exported actions and done tasks stay, as history.
     """
     keep = [row[0] for row in p.actions]
     still = f"AND action_key NOT IN ({','.join('?' * len(keep))}) " if keep else ""
     connection.execute(
         "DELETE FROM actions WHERE account_id = ? AND as_of = ? AND exported_at IS NULL "
+        "AND COALESCE(last_proposed, as_of) = as_of "
         f"AND state NOT IN ('approved', 'rejected') {still}AND NOT EXISTS "
         "(SELECT 1 FROM action_decisions d WHERE d.action_key = actions.action_key)",
         (p.account_id, p.as_of, *keep),
@@ -337,6 +346,144 @@ def _drop_superseded(connection: sqlite3.Connection, p: Prepared) -> None:
             "AND state IN ('open', 'also_at_risk')",
             (p.account_id, p.as_of),
         )
+
+
+@dataclass
+class _Open:
+    """A live queue item of an account, as read before its newer assessment is written."""
+
+    key: str
+    action: str
+    as_of: str
+    last_proposed: str
+    due_date: str = ""
+
+
+@dataclass
+class QueueChanges:
+    """What recording a batch does to the queues, beyond inserting its own rows.
+
+    `actions` and `tasks` are the rows to upsert (carried-over actions left
+    out); the rest are updates applied after them in the same transaction.
+    """
+
+    actions: list[tuple] = field(default_factory=list)
+    tasks: list[tuple] = field(default_factory=list)
+    carried: list[tuple] = field(default_factory=list)
+    superseded_actions: list[tuple] = field(default_factory=list)
+    superseded_tasks: list[tuple] = field(default_factory=list)
+
+    def apply(self, connection: sqlite3.Connection) -> None:
+        connection.executemany(
+            "UPDATE actions SET last_proposed = ?, priority = ?, status = ?, action_json = ? "
+            "WHERE action_key = ? AND state = 'pending'",
+            self.carried,
+        )
+        connection.executemany(
+            "UPDATE actions SET state = 'superseded', superseded_by = ? "
+            "WHERE action_key = ? AND state = 'pending'",
+            self.superseded_actions,
+        )
+        connection.executemany(
+            "UPDATE review_tasks SET state = 'superseded', superseded_by = ? "
+            "WHERE account_id = ? AND as_of = ? AND state IN ('open', 'also_at_risk')",
+            self.superseded_tasks,
+        )
+
+
+def _live_items(
+    connection: sqlite3.Connection, accounts: list[str]
+) -> tuple[dict[str, str], dict[str, list[_Open]], dict[str, list[_Open]]]:
+    """Per account: its newest recorded date, pending actions and open review tasks."""
+    newest: dict[str, str] = {}
+    pending: dict[str, list[_Open]] = defaultdict(list)
+    tasks: dict[str, list[_Open]] = defaultdict(list)
+    for chunk in _chunks(accounts):
+        marks = ",".join("?" * len(chunk))
+        for account_id, latest in connection.execute(
+            "SELECT account_id, MAX(as_of) FROM assessments "
+            f"WHERE account_id IN ({marks}) GROUP BY account_id",
+            chunk,
+        ):
+            newest[account_id] = latest
+        for key, account_id, action, as_of, last in connection.execute(
+            "SELECT action_key, account_id, action, as_of, COALESCE(last_proposed, as_of) "
+            f"FROM actions WHERE state = 'pending' AND account_id IN ({marks})",
+            chunk,
+        ):
+            pending[account_id].append(_Open(key, action, as_of, last))
+        for account_id, as_of, due in connection.execute(
+            "SELECT account_id, as_of, due_date FROM review_tasks "
+            f"WHERE state IN ('open', 'also_at_risk') AND account_id IN ({marks})",
+            chunk,
+        ):
+            tasks[account_id].append(_Open("", "", as_of, as_of, due))
+    return newest, pending, tasks
+
+
+_PENDING = INITIAL_STATE[ActionStatus.APPROVAL_REQUIRED]
+
+
+def _settle_queue(connection: sqlite3.Connection, written: list[Prepared]) -> QueueChanges:
+    """Keep one live item per account and action: supersede or carry over older ones.
+
+    For each account's newest assessment: an older pending action it proposes
+    again (approval_required) stays the live item, with this date as its
+    `last_proposed` and this assessment's priority and evidence (its id and
+    due date stay, so downstream keys hold and overdue stays overdue); any
+    other older pending action becomes `superseded`. Older open review tasks
+    become `superseded` and the new task, if any, keeps the earliest due date
+    among them. Decided, auto, recommended and blocked rows are never touched.
+    An assessment recorded after a newer one (dates out of order) enters its
+    pending actions and open task as superseded by the newer one at once.
+    """
+    changes = QueueChanges()
+    newest, pending, tasks = _live_items(
+        connection, list(dict.fromkeys(p.account_id for p in written))
+    )
+    for p in written:
+        newest[p.account_id] = max(newest.get(p.account_id, p.as_of), p.as_of)
+    for p in sorted(written, key=lambda p: (p.account_id, p.as_of)):
+        day, latest = p.as_of, newest[p.account_id]
+        if day < latest:
+            changes.actions += [
+                (*row[:11], "superseded", row[12], latest) if row[11] == _PENDING else (*row, None)
+                for row in p.actions
+            ]
+            if p.review_task is not None:
+                changes.tasks.append(p.review_task)
+                changes.superseded_tasks.append((latest, p.account_id, day))
+            continue
+        proposed = {row[3]: row for row in p.actions if row[11] == _PENDING}
+        live = pending[p.account_id]
+        carried: set[str] = set()
+        for item in sorted(live, key=lambda i: i.as_of):
+            if item.as_of >= day or item.last_proposed > day:
+                continue
+            row = proposed.get(item.action)
+            if row is not None and item.action not in carried:
+                carried.add(item.action)
+                item.last_proposed = day
+                changes.carried.append((day, row[8], row[10], row[12], item.key))
+            else:
+                live.remove(item)
+                changes.superseded_actions.append((day, item.key))
+        for row in p.actions:
+            if row[11] == _PENDING and row[3] in carried:
+                continue
+            changes.actions.append((*row, None))
+            if row[11] == _PENDING:
+                live.append(_Open(row[0], row[3], day, day))
+        older = [t for t in tasks[p.account_id] if t.as_of < day]
+        changes.superseded_tasks += [(day, p.account_id, t.as_of) for t in older]
+        task = p.review_task
+        if task is not None:
+            due = min([task[3], *(t.due_date for t in older)])
+            changes.tasks.append((*task[:3], due, *task[4:]))
+            tasks[p.account_id] = [_Open("", "", day, day, due)]
+        else:
+            tasks[p.account_id] = [t for t in tasks[p.account_id] if t.as_of >= day]
+    return changes
 
 
 def prior_assessments(
@@ -382,8 +529,10 @@ class HistoryReader:
 
     def __init__(self, path: Path | str, depth: int) -> None:
         location = Path(path)
-        if not location.is_file():
-            raise HistoryUnavailable(f"no history database at {location}")
+        try:
+            check_path(location, must_exist=True)
+        except DatabaseUnavailable as exc:
+            raise HistoryUnavailable(str(exc)) from None
         self.depth = depth
         self.connection = sqlite3.connect(
             f"{location.resolve().as_uri()}?mode=ro", uri=True, timeout=30.0

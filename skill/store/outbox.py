@@ -7,7 +7,11 @@ and downstream systems did with it (`state`). Nothing here changes a status:
 - `pending` (status `approval_required`) actions take one decision, approve or
   reject, recorded with who, when and why;
 - `recommended` (`recommend_only`) actions are suggestions a person carries
-  out, and `blocked` actions must not happen: neither can be approved.
+  out, and `blocked` actions must not happen: neither can be approved;
+- `superseded` actions were pending when a newer assessment of the account
+  stopped proposing them (see `skill.store.history._settle_queue`): kept for
+  audit, never exported, never approved. A pending action proposed again stays
+  the one live item, with `last_proposed` the latest date that proposed it.
 
 Every payload carries the idempotency key (account, action, as_of) so a
 downstream system that sees it twice acts once. Export is at-least-once: rows
@@ -24,13 +28,13 @@ from datetime import date
 from types import TracebackType
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from skill.store.db import now_utc
 from skill.vocabulary import ActionStatus
 
 #: Outbox states, in the order a table lists them.
-STATES = ("ready", "pending", "approved", "rejected", "recommended", "blocked")
+STATES = ("ready", "pending", "approved", "rejected", "recommended", "blocked", "superseded")
 #: States that leave the outbox as payloads, with the engine status each requires.
 EXPORTABLE = {"ready": ActionStatus.AUTO.value, "approved": ActionStatus.APPROVAL_REQUIRED.value}
 #: The shortest id prefix accepted in place of a full idempotency key.
@@ -79,6 +83,16 @@ class OutboxItem(Model):
     exported_at: str | None
     decision: DecisionRecord | None
     evidence: list[str]
+    last_proposed: date = Field(
+        description="The latest assessment date that proposed this action. Later than "
+        "as_of when a pending action was proposed again and carried over (one item, its "
+        "id and due date unchanged); label, priority and evidence are from that date."
+    )
+    superseded_by: date | None = Field(
+        default=None,
+        description="State superseded: the date of the newer assessment that no longer "
+        "proposed this pending action. Null otherwise.",
+    )
 
 
 class ActionList(Model):
@@ -86,6 +100,10 @@ class ActionList(Model):
 
     count: int
     actions: list[OutboxItem]
+    next_offset: int | None = Field(
+        default=None,
+        description="With a limit: the --offset that continues the list; null at its end.",
+    )
 
 
 class SlackMessage(Model):
@@ -142,7 +160,8 @@ class ExportPayload(Model):
 # Each action with its account's name and its latest decision, if any.
 _FROM = (
     "FROM actions x "
-    "LEFT JOIN assessments s ON s.account_id = x.account_id AND s.as_of = x.as_of "
+    "LEFT JOIN assessments s ON s.account_id = x.account_id "
+    "AND s.as_of = COALESCE(x.last_proposed, x.as_of) "
     "LEFT JOIN (SELECT action_key, MAX(decision_id) AS decision_id FROM action_decisions "
     "GROUP BY action_key) latest ON latest.action_key = x.action_key "
     "LEFT JOIN action_decisions d ON d.decision_id = latest.decision_id "
@@ -181,6 +200,8 @@ def _item(row: sqlite3.Row) -> OutboxItem:
         exported_at=row["exported_at"],
         decision=decision,
         evidence=list(action.get("evidence", [])),
+        last_proposed=date.fromisoformat(row["last_proposed"] or row["as_of"]),
+        superseded_by=row["superseded_by"],
     )
 
 
@@ -190,14 +211,34 @@ def list_actions(
     state: str | None = None,
     owner: str | None = None,
     account: str | None = None,
+    **window: Any,
 ) -> list[OutboxItem]:
-    """Outbox actions ordered by (as_of, account_id, action).
+    """`iter_actions` as a list; see there."""
+    return list(iter_actions(connection, status, state, owner, account, **window))
 
-    `status` is the engine status, `state` the outbox state; `owner` matches
-    the owner role (`csm`) or the owner's name, case-insensitively.
+
+def iter_actions(
+    connection: sqlite3.Connection,
+    status: ActionStatus | str | None = None,
+    state: str | None = None,
+    owner: str | None = None,
+    account: str | None = None,
+    *,
+    as_of: date | None = None,
+    since: date | None = None,
+    limit: int | None = None,
+    offset: int = 0,
+) -> Iterator[OutboxItem]:
+    """Outbox actions ordered by (as_of, account_id, action), one row at a time.
+
+    `status` is the engine status, `state` the outbox state (without one,
+    every state but `superseded`); `owner` matches the owner role (`csm`) or
+    the owner's name, case-insensitively. `as_of`: the actions that date's
+    assessments proposed (a carried-over item counts for every date from its
+    first proposal to its last); `since`: last proposed on or after that date.
     """
     where: list[str] = []
-    args: list[str] = []
+    args: list[Any] = []
     if status is not None:
         try:
             value = ActionStatus(status).value
@@ -211,14 +252,26 @@ def list_actions(
             raise OutboxError(f"unknown state {state!r}: expected {', '.join(STATES)}")
         where.append("x.state = ?")
         args.append(state)
+    else:
+        where.append("x.state != 'superseded'")
     if owner is not None:
         where.append("(lower(x.owner) = lower(?) OR lower(x.owner_name) = lower(?))")
         args += [owner, owner]
     if account is not None:
         where.append("x.account_id = ?")
         args.append(account)
-    sql = _SELECT + (" WHERE " + " AND ".join(where) if where else "") + _ORDER
-    return [_item(row) for row in connection.execute(sql, args)]
+    if as_of is not None:
+        where.append("x.as_of <= ? AND COALESCE(x.last_proposed, x.as_of) >= ?")
+        args += [as_of.isoformat(), as_of.isoformat()]
+    if since is not None:
+        where.append("COALESCE(x.last_proposed, x.as_of) >= ?")
+        args.append(since.isoformat())
+    if (limit is not None and limit < 0) or offset < 0:
+        raise OutboxError("limit and offset must be 0 or more")
+    sql = _SELECT + " WHERE " + " AND ".join(where) + _ORDER + " LIMIT ? OFFSET ?"
+    args += [-1 if limit is None else limit, offset]
+    for row in connection.execute(sql, args):
+        yield _item(row)
 
 
 def resolve_key(connection: sqlite3.Connection, key: str) -> str:
@@ -260,6 +313,14 @@ _REFUSALS = {
     ),
     "ready": "it is auto: it needs no decision and is exported as it is",
 }
+
+
+def _superseded(item: OutboxItem) -> str:
+    return (
+        f"it was superseded by the assessment of {item.superseded_by}, which no longer "
+        "proposes it for approval; decide on that date's actions instead "
+        f"(account-health actions list --account {item.account_id} --state pending)"
+    )
 
 
 def approve(
@@ -304,6 +365,8 @@ def _decide(
                     f"it was already {item.state} by {item.decision.decided_by} "
                     f"at {item.decision.decided_at}"
                 )
+            elif item.state == "superseded":
+                why = _superseded(item)
             else:
                 why = _REFUSALS.get(item.state, "only a pending action takes a decision")
             raise OutboxError(f"{_describe(item)} cannot be {verb}: {why}")
@@ -341,7 +404,8 @@ def _keep_whole_action(connection: sqlite3.Connection, action_key: str) -> None:
     and policy trace even if a corrected snapshot later replaces the assessment."""
     row = connection.execute(
         "SELECT x.action, s.assessment_json FROM actions x LEFT JOIN assessments s "
-        "ON s.account_id = x.account_id AND s.as_of = x.as_of WHERE x.action_key = ?",
+        "ON s.account_id = x.account_id AND s.as_of = COALESCE(x.last_proposed, x.as_of) "
+        "WHERE x.action_key = ?",
         (action_key,),
     ).fetchone()
     whole = _whole_action(json.loads(row[1]), row[0]) if row and row[1] else None

@@ -7,12 +7,17 @@ the highest-ranked ones open and records the rest as `also_at_risk` (see
 `done` records who and when (UTC), with an optional note. Reviewing an account
 closes its earlier open tasks too (a CSM who checked the account today has
 seen everything the older tasks asked about); each says which review closed it.
+
+Recording a newer assessment of an account supersedes its older open (and
+also_at_risk) tasks: one live task per account, the newest, which keeps the
+earliest due date among those it replaced. Superseded tasks stay for audit.
 """
 
 from __future__ import annotations
 
 import json
 import sqlite3
+from collections.abc import Iterator
 from datetime import date
 from typing import Literal
 
@@ -22,7 +27,8 @@ from skill.store.db import now_utc
 
 # also_at_risk: a review reason holds, but the run's review budget ranked the
 # account below its limit (see skill.review_budget); a person may still review it.
-ReviewState = Literal["open", "done", "also_at_risk"]
+# superseded: open until a newer assessment of the account was recorded.
+ReviewState = Literal["open", "done", "also_at_risk", "superseded"]
 
 
 class ReviewError(ValueError):
@@ -44,6 +50,11 @@ class ReviewTaskItem(BaseModel):
     done_by: str | None
     done_at: str | None = Field(description="UTC time the task was closed (ISO 8601).")
     note: str | None
+    superseded_by: date | None = Field(
+        default=None,
+        description="State superseded: the date of the newer assessment that replaced "
+        "this open task. Null otherwise.",
+    )
 
 
 class ReviewTaskList(BaseModel):
@@ -53,6 +64,10 @@ class ReviewTaskList(BaseModel):
 
     count: int
     tasks: list[ReviewTaskItem]
+    next_offset: int | None = Field(
+        default=None,
+        description="With a limit: the --offset that continues the list; null at its end.",
+    )
 
 
 class ReviewDone(BaseModel):
@@ -66,13 +81,13 @@ class ReviewDone(BaseModel):
 
 _SELECT = (
     "SELECT r.account_id, s.name, r.as_of, r.owner, r.due_date, r.reasons, r.state, "
-    "r.done_by, r.done_at, r.note FROM review_tasks r "
+    "r.done_by, r.done_at, r.note, r.superseded_by FROM review_tasks r "
     "LEFT JOIN assessments s ON s.account_id = r.account_id AND s.as_of = r.as_of "
 )
 
 
 def _item(row: tuple) -> ReviewTaskItem:
-    account_id, name, as_of, owner, due, reasons, state, by, at, note = row
+    account_id, name, as_of, owner, due, reasons, state, by, at, note, superseded_by = row
     return ReviewTaskItem(
         account_id=account_id,
         account_name=name,
@@ -84,6 +99,7 @@ def _item(row: tuple) -> ReviewTaskItem:
         done_by=by,
         done_at=at,
         note=note,
+        superseded_by=superseded_by,
     )
 
 
@@ -93,18 +109,65 @@ def list_review_tasks(
     state: ReviewState | None = None,
     owner: str | None = None,
     account: str | None = None,
+    as_of: date | None = None,
+    since: date | None = None,
+    limit: int | None = None,
+    offset: int = 0,
 ) -> list[ReviewTaskItem]:
-    """Tasks by due date, then account and date."""
-    where, args = [], []
+    """`iter_review_tasks` as a list."""
+    return list(
+        iter_review_tasks(
+            connection,
+            state=state,
+            owner=owner,
+            account=account,
+            as_of=as_of,
+            since=since,
+            limit=limit,
+            offset=offset,
+        )
+    )
+
+
+def iter_review_tasks(
+    connection: sqlite3.Connection,
+    *,
+    state: ReviewState | None = None,
+    owner: str | None = None,
+    account: str | None = None,
+    as_of: date | None = None,
+    since: date | None = None,
+    limit: int | None = None,
+    offset: int = 0,
+) -> Iterator[ReviewTaskItem]:
+    """Tasks by due date, then account and date, one row at a time.
+
+    Without a `state`, every state but `superseded`. `as_of`: the tasks of
+    that assessment date; `since`: of that date or later.
+    """
+    where: list[str] = []
+    args: list[object] = []
     for column, value in (("r.state", state), ("r.owner", owner), ("r.account_id", account)):
         if value is not None:
             where.append(f"{column} = ?")
             args.append(value)
-    clause = f"WHERE {' AND '.join(where)} " if where else ""
-    rows = connection.execute(
-        _SELECT + clause + "ORDER BY r.due_date, r.account_id, r.as_of", args
-    ).fetchall()
-    return [_item(tuple(row)) for row in rows]
+    if state is None:
+        where.append("r.state != 'superseded'")
+    if as_of is not None:
+        where.append("r.as_of = ?")
+        args.append(as_of.isoformat())
+    if since is not None:
+        where.append("r.as_of >= ?")
+        args.append(since.isoformat())
+    if (limit is not None and limit < 0) or offset < 0:
+        raise ReviewError("limit and offset must be 0 or more")
+    sql = (
+        _SELECT
+        + f"WHERE {' AND '.join(where)} "
+        + "ORDER BY r.due_date, r.account_id, r.as_of LIMIT ? OFFSET ?"
+    )
+    for row in connection.execute(sql, [*args, -1 if limit is None else limit, offset]):
+        yield _item(tuple(row))
 
 
 def complete_review(
@@ -121,6 +184,11 @@ def complete_review(
     connection.execute("BEGIN IMMEDIATE")
     try:
         target = _target(connection, account_id, as_of)
+        if target.state == "superseded":
+            raise ReviewError(
+                f"the review task for {account_id} as of {target.as_of} was superseded by the "
+                f"assessment of {target.superseded_by}; review that one (omit --as-of)"
+            )
         if target.state == "done":
             raise ReviewError(
                 f"the review task for {account_id} as of {target.as_of} was already done by "
@@ -177,11 +245,14 @@ def _target(connection: sqlite3.Connection, account_id: str, as_of: date | None)
         (account_id,),
     ).fetchone()
     if row is None:
-        recorded = connection.execute(
-            "SELECT COUNT(*) FROM review_tasks WHERE account_id = ?", (account_id,)
-        ).fetchone()[0]
-        if recorded:
-            raise ReviewError(f"{account_id} has no open review task ({recorded} done)")
+        counts = connection.execute(
+            "SELECT state, COUNT(*) FROM review_tasks WHERE account_id = ? GROUP BY state "
+            "ORDER BY state",
+            (account_id,),
+        ).fetchall()
+        if counts:
+            recorded = ", ".join(f"{n} {state}" for state, n in counts)
+            raise ReviewError(f"{account_id} has no open review task ({recorded})")
         raise ReviewError(f"no review task for {account_id}")
     return _item(tuple(row))
 

@@ -252,7 +252,7 @@ def test_unknown_short_and_ambiguous_ids(conn):
         conn.execute(
             "INSERT INTO actions VALUES (:action_key, :account_id, :as_of, :action, :kind, "
             ":sensitivity, :owner, :owner_name, :priority, :due_date, :status, :state, "
-            ":action_json, :exported_at)",
+            ":action_json, :exported_at, :last_proposed, :superseded_by)",
             {**row, "action_key": "feedface" + suffix * 24, "as_of": "2026-01-0" + suffix},
         )
     with pytest.raises(OutboxError, match="ambiguous"):

@@ -46,7 +46,8 @@ def test_list_shows_every_task_by_due_date_with_its_reasons(db: Path) -> None:
 
     document = json.loads(result.stdout)
     tasks = document["tasks"]
-    assert document["count"] == len(tasks) == 6
+    assert document["count"] == len(tasks) == 3  # one live task per account: week 2's
+    assert {t["as_of"] for t in tasks} == {WEEK_2}
     assert [t["due_date"] for t in tasks] == sorted(t["due_date"] for t in tasks)
     assert {t["account_id"] for t in tasks} == {"ACC-1001", "ACC-1003", "ACC-1004"}
     northwind = next(t for t in tasks if t["account_id"] == "ACC-1001")
@@ -59,10 +60,11 @@ def test_list_filters_by_state_owner_and_account(db: Path) -> None:
     connection = connect(db)
     complete_review(connection, "ACC-1003", by="Priya Natarajan")
 
-    assert len(list_review_tasks(connection, state="open")) == 4
+    assert len(list_review_tasks(connection, state="open")) == 2
     assert {t.account_id for t in list_review_tasks(connection, state="done")} == {"ACC-1003"}
     assert {t.owner for t in list_review_tasks(connection, owner="Morgan Lee")} == {"Morgan Lee"}
-    assert len(list_review_tasks(connection, account="ACC-1001")) == 2
+    assert len(list_review_tasks(connection, account="ACC-1001")) == 1
+    assert len(list_review_tasks(connection, account="ACC-1001", state="superseded")) == 1
     connection.close()
 
 
@@ -79,27 +81,33 @@ def test_done_records_who_when_and_the_note(db: Path) -> None:
     assert task["done_at"].endswith("+00:00")
 
 
-def test_done_closes_the_accounts_earlier_open_tasks_and_says_so(db: Path) -> None:
+def test_week_2_supersedes_week_1s_open_task_keeping_its_due_date(db: Path) -> None:
+    connection = connect(db)
+    [old] = list_review_tasks(connection, account="ACC-1001", state="superseded")
+    [live] = list_review_tasks(connection, account="ACC-1001")
+
+    assert (old.as_of.isoformat(), old.superseded_by) == (WEEK_1, date(2026, 11, 23))
+    assert (live.as_of.isoformat(), live.state) == (WEEK_2, "open")
+    assert live.due_date == old.due_date
+    connection.close()
+
+
+def test_done_closes_the_live_task_and_leaves_superseded_ones(db: Path) -> None:
     result = cli("review", "done", "ACC-1001", "--by", "Dana Reyes", "--db", db, "-f", "json")
 
-    also = json.loads(result.stdout)["also_closed"]
-    assert [(t["as_of"], t["state"]) for t in also] == [(WEEK_1, "done")]
-    assert also[0]["note"] == f"closed with the review of {WEEK_2}"
+    assert json.loads(result.stdout)["also_closed"] == []
     others = list_review_tasks(connect(db), state="open")
     assert "ACC-1001" not in {t.account_id for t in others}
-    assert len(others) == 4
+    assert len(others) == 2
+    [old] = list_review_tasks(connect(db), account="ACC-1001", state="superseded")
+    assert old.done_by is None
 
 
-def test_done_with_as_of_closes_that_task_and_not_later_ones(db: Path) -> None:
+def test_done_refuses_a_superseded_task_naming_the_newer_one(db: Path) -> None:
     connection = connect(db)
 
-    done = complete_review(connection, "ACC-1004", by="Morgan Lee", as_of=date(2026, 11, 16))
-
-    assert done.task.as_of == date(2026, 11, 16) and done.also_closed == []
-    states = {
-        t.as_of.isoformat(): t.state for t in list_review_tasks(connection, account="ACC-1004")
-    }
-    assert states == {WEEK_1: "done", WEEK_2: "open"}
+    with pytest.raises(ReviewError, match=f"superseded by the assessment of {WEEK_2}"):
+        complete_review(connection, "ACC-1004", by="Morgan Lee", as_of=date(2026, 11, 16))
     connection.close()
 
 
@@ -110,7 +118,7 @@ def test_a_task_already_done_is_refused_naming_who_did_it(db: Path) -> None:
     at_date = cli("review", "done", "ACC-1003", "--as-of", WEEK_2, "--by", "X", "--db", db)
 
     assert again.exit_code == 2
-    assert "ACC-1003 has no open review task (2 done)" in again.stderr
+    assert "ACC-1003 has no open review task (1 done, 1 superseded)" in again.stderr
     assert at_date.exit_code == 2
     assert "already done by Priya Natarajan" in at_date.stderr
 
@@ -142,7 +150,7 @@ def test_done_is_counted_by_measure_and_leaves_the_report_queue(db: Path) -> Non
 
     assert (
         measure(connection, policy, as_of=date(2026, 11, 23)).score_changes.review_tasks_done
-        == before + 2
+        == before + 1
     )
     queue = portfolio_report(connection, policy).review_queue
     assert queue.review_tasks_open == queue_before - 1
@@ -170,7 +178,7 @@ def test_table_on_a_terminal_names_who_closed_each_task(db: Path) -> None:
     table = cli("review", "list", "--db", db, "--format", "table").stdout
 
     assert "done (Morgan Lee)" in table
-    assert table.rstrip().endswith("6 review task(s)")
+    assert table.rstrip().endswith("3 review task(s)")
 
 
 def test_review_error_is_a_value_error_for_library_callers(db: Path) -> None:
