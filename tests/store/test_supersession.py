@@ -13,6 +13,7 @@ from datetime import date
 from pathlib import Path
 
 import pytest
+from account_templates import demo_as_seen_on
 from typer.testing import CliRunner
 
 from skill.cli import app
@@ -29,7 +30,9 @@ def cli(*args: str | Path):
 
 
 def run(db: Path, day: str, *extra: str) -> None:
-    result = cli("run", DEMO, "--db", db, "--as-of", day, "--format", "json", *extra)
+    """Record the demo file as exported on `day` (its own dates never after the run's)."""
+    source = demo_as_seen_on(day, db.parent) if day < "2026-11-23" else DEMO
+    result = cli("run", source, "--db", db, "--as-of", day, "--format", "json", *extra)
     assert result.exit_code == 0, result.stderr
 
 
