@@ -167,7 +167,8 @@ def judge(connection: sqlite3.Connection, history: History, keep: set[str]) -> d
     )
     # The review budget is a property of the whole run, so its share is too.
     tasks, total = connection.execute(
-        "SELECT (SELECT COUNT(*) FROM review_tasks WHERE state != 'also_at_risk'), "
+        "SELECT (SELECT COUNT(*) FROM review_tasks WHERE state IN ('open', 'done') "
+        "OR (state = 'superseded' AND superseded_from = 'open')), "
         "(SELECT COUNT(*) FROM assessments)"
     ).fetchone()
     result["review_share"] = tasks / max(total, 1)

@@ -385,7 +385,8 @@ class QueueChanges:
             self.superseded_actions,
         )
         connection.executemany(
-            "UPDATE review_tasks SET state = 'superseded', superseded_by = ? "
+            "UPDATE review_tasks SET superseded_from = state, state = 'superseded', "
+            "superseded_by = ? "
             "WHERE account_id = ? AND as_of = ? AND state IN ('open', 'also_at_risk')",
             self.superseded_tasks,
         )

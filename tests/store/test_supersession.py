@@ -174,3 +174,23 @@ def test_the_migration_supersedes_what_older_databases_left_pending(tmp_path: Pa
     assert {i.action_key for i in superseded} == week_1
     assert {i.superseded_by for i in superseded} == {date(2026, 11, 23)}
     connection.close()
+
+
+def test_a_superseded_task_remembers_whether_it_was_open_or_deferred(tmp_path: Path):
+    db = tmp_path / "history.sqlite3"
+    tight = tmp_path / "tight.yaml"
+    tight.write_text(
+        "actions:\n  review_task:\n    budget: {max_share: 0.25, min_tasks: 1}\n", "utf-8"
+    )
+    run(db, WEEKS[0], "--policy", str(tight))
+    run(db, WEEKS[1], "--policy", str(tight))
+    connection = connect(db)
+    before = dict(
+        connection.execute(
+            "SELECT superseded_from, COUNT(*) FROM review_tasks WHERE as_of = ? GROUP BY 1",
+            (WEEKS[0],),
+        ).fetchall()
+    )
+    connection.close()
+    assert before == {"open": 1, "also_at_risk": before["also_at_risk"]}
+    assert before["also_at_risk"] >= 1
