@@ -1,9 +1,15 @@
 """`account-health mcp`: the library's jobs as MCP tools, served over stdio.
 
 A thin shell on the official `mcp` SDK (2.x, `MCPServer`). Each tool parses its
-arguments the way the CLI parses its flags (same error wording, raised as a tool
-error), calls the library and returns the library's pydantic model, so the
-structured result has the same shape as the CLI's `--format json` output.
+arguments the way the CLI parses its flags, calls the library and returns the
+library's pydantic model, so the structured result has the same shape as the
+CLI's `--format json` output (the tools that read records add `warnings`: what
+the CLI prints as `warning:` lines, also logged to stderr as plain text).
+
+A failure is an `isError` result whose structured content is `{code, field,
+value, message}`, `message` worded as the CLI words the same mistake
+(`ToolFailure`); `AccountHealthServer` also turns the SDK's argument-validation
+errors into that shape, so no validation dump or link reaches the agent.
 
 Accounts arrive as a list of records (the input contract, `skill/record.py`) and
 are read exactly as a JSON file would be: spelling variants and column aliases
@@ -28,12 +34,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 from mcp.server.mcpserver import MCPServer
-from mcp.server.mcpserver.exceptions import ToolError
-from mcp.types import ToolAnnotations
-from pydantic import Field
+from mcp.server.mcpserver.exceptions import ToolError, UnexpectedToolError
+from mcp.types import CallToolResult, InputRequiredResult, TextContent, ToolAnnotations
+from pydantic import Field, ValidationError
+from pydantic_core import to_jsonable_python
 
 from skill import __version__
-from skill.api import assess
 from skill.assessment import AssessmentRun
 from skill.briefing import (
     BriefRun,
@@ -162,14 +168,113 @@ DRAFTING = ToolAnnotations(
 )
 
 
+# --- tool errors: structured content, the CLI's wording
+
+
+class ToolFailure(ToolError):
+    """An anticipated tool failure: the result is `isError` with structured content
+    `{code, field, value, message}`, and `message` (the CLI's wording, with the tool's
+    argument names) is also the text content.
+
+    Codes: invalid_argument, missing_argument, invalid_date, unknown_account,
+    duplicate_account, invalid_record, invalid_input, no_database, no_history,
+    llm_unavailable, unknown_tool, tool_error."""
+
+    def __init__(
+        self, code: str, message: str, *, field: str | None = None, value: Any = None
+    ) -> None:
+        super().__init__(message)
+        self.code = code
+        self.field = field
+        self.value = value
+        self.message = message
+
+    def content(self) -> dict[str, Any]:
+        return {
+            "code": self.code,
+            "field": self.field,
+            "value": to_jsonable_python(self.value, fallback=repr),
+            "message": self.message,
+        }
+
+    def result(self) -> CallToolResult:
+        return CallToolResult(
+            content=[TextContent(type="text", text=self.message)],
+            structured_content=self.content(),
+            is_error=True,
+        )
+
+
+def _location(loc: tuple[int | str, ...]) -> str:
+    return "".join(f"[{part}]" if isinstance(part, int) else f".{part}" for part in loc).lstrip(".")
+
+
+def _argument_failure(error: Any) -> ToolFailure:
+    """One argument that fails the input schema, worded as the CLI words a bad option
+    ("Invalid value for '--limit': Input should be a valid integer, ..."), with the
+    argument's name: pydantic's message for the one error, never its dump or links."""
+    name = _location(tuple(error.get("loc", ())))
+    if error.get("type") == "missing":
+        return ToolFailure("missing_argument", f"Missing argument '{name}'.", field=name)
+    return ToolFailure(
+        "invalid_argument",
+        f"Invalid value for '{name}': {error.get('msg', 'not valid')}",
+        field=name,
+        value=error.get("input"),
+    )
+
+
+def _failure(exc: ToolError, tool: str) -> ToolFailure:
+    """The structured failure behind a `ToolError` the SDK raised or wrapped."""
+    cause = exc.__cause__
+    if isinstance(exc, ToolFailure):
+        return exc
+    if isinstance(cause, ToolFailure):
+        return cause
+    if isinstance(cause, ValidationError):
+        return _argument_failure(cause.errors(include_url=False)[0])
+    if cause is None and str(exc).startswith("Unknown tool"):
+        return ToolFailure("unknown_tool", f"no tool named {tool!r}", field="name", value=tool)
+    text = str(cause) if cause is not None else str(exc)
+    return ToolFailure("tool_error", text)
+
+
+class AccountHealthServer(MCPServer):
+    """`MCPServer` whose anticipated tool failures, argument validation included, come
+    back as structured content instead of the SDK's text (which for a bad argument is
+    pydantic's dump with links to its site). Crashes keep the SDK's handling: a
+    generic message to the client, the traceback in the server's log."""
+
+    async def call_tool(
+        self, name: str, arguments: dict[str, Any], context: Any = None
+    ) -> CallToolResult | InputRequiredResult:
+        try:
+            return await super().call_tool(name, arguments, context)
+        except UnexpectedToolError:
+            raise
+        except ToolError as exc:
+            failure = _failure(exc, name)
+            logger.info("tool %s failed: %s: %s", name, failure.code, failure.message)
+            return failure.result()
+
+
 # --- argument parsing: the CLI's wording, with the tool's argument names
+
+
+def _date_failure(name: str, value: str) -> ToolFailure:
+    return ToolFailure(
+        "invalid_date",
+        f"{name} {value!r} is not a date; expected YYYY-MM-DD",
+        field=name,
+        value=value,
+    )
 
 
 def _day(value: str) -> date:
     try:
         return date.fromisoformat(value)
     except ValueError:
-        raise ToolError(f"as_of {value!r} is not a date; expected YYYY-MM-DD") from None
+        raise _date_failure("as_of", value) from None
 
 
 def _optional_day(name: str, value: str | None) -> date | None:
@@ -178,7 +283,7 @@ def _optional_day(name: str, value: str | None) -> date | None:
     try:
         return date.fromisoformat(value)
     except ValueError:
-        raise ToolError(f"{name} {value!r} is not a date; expected YYYY-MM-DD") from None
+        raise _date_failure(name, value) from None
 
 
 def _level(value: str) -> AutomationLevel:
@@ -186,8 +291,11 @@ def _level(value: str) -> AutomationLevel:
         return AutomationLevel(value)
     except ValueError:
         choices = ", ".join(repr(level) for level in LEVELS)
-        raise ToolError(
-            f"Invalid value for 'automation_level': {value!r} is not one of {choices}."
+        raise ToolFailure(
+            "invalid_argument",
+            f"Invalid value for 'automation_level': {value!r} is not one of {choices}.",
+            field="automation_level",
+            value=value,
         ) from None
 
 
@@ -195,14 +303,24 @@ def _segment(value: str) -> Segment:
     try:
         return Segment(value)
     except ValueError:
-        raise ToolError(f"segment {value!r}: expected smb, mid_market or enterprise") from None
+        raise ToolFailure(
+            "invalid_argument",
+            f"segment {value!r}: expected smb, mid_market or enterprise",
+            field="segment",
+            value=value,
+        ) from None
 
 
 def _read_options(date_format: str | None, decimal: str | None) -> ReadOptions:
+    for name, value in (("date_format", date_format), ("decimal", decimal)):
+        try:
+            ReadOptions(**{name: value or None})
+        except DialectError as exc:
+            raise ToolFailure("invalid_argument", str(exc), field=name, value=value) from None
     try:
         return ReadOptions(date_format=date_format or None, decimal=decimal or None)
     except DialectError as exc:
-        raise ToolError(str(exc)) from None
+        raise ToolFailure("invalid_argument", str(exc)) from None
 
 
 def _log(message: str) -> None:
@@ -212,15 +330,98 @@ def _log(message: str) -> None:
         logger.warning(message)
 
 
-def _drafter(llm: str) -> DrafterChoice:
+class Warnings(list[str]):
+    """One call's warnings (unknown columns, sources not connected, drafting fallbacks):
+    each logged to the server's stderr as plain text, as the CLI prints it, and kept
+    for the tool's result."""
+
+    def __call__(self, message: str) -> None:
+        _log(message)
+        if not message.startswith("note:"):
+            self.append(message.removeprefix("warning: "))
+
+    def warn(self, message: str) -> None:
+        self(f"warning: {message}")
+
+
+WARNINGS_FIELD = Field(
+    default_factory=list,
+    description="Warnings about the input, as the CLI prints them on stderr (unknown "
+    "columns, sources not connected, drafting fallbacks); empty when there were none.",
+)
+
+
+class AssessmentResult(AssessmentRun):
+    """`assess_accounts`' result: the CLI's `assess --format json` document plus `warnings`."""
+
+    warnings: list[str] = WARNINGS_FIELD
+
+
+class BriefResult(BriefRun):
+    """`draft_brief`'s result: the CLI's `brief --format json` document plus `warnings`."""
+
+    warnings: list[str] = WARNINGS_FIELD
+
+
+class EmailDraftResult(EmailDraftOut):
+    """`draft_checkin_email`'s result: the CLI's `email --format json` draft plus `warnings`."""
+
+    warnings: list[str] = WARNINGS_FIELD
+
+
+def _drafter(llm: str, err: Warnings) -> DrafterChoice:
     try:
         mode = LlmMode(llm)
     except ValueError:
-        raise ToolError(f"llm {llm!r}: expected auto, anthropic or off") from None
+        raise ToolFailure(
+            "invalid_argument",
+            f"llm {llm!r}: expected auto, anthropic or off",
+            field="llm",
+            value=llm,
+        ) from None
     try:
-        return DrafterChoice(mode, model=None, cache_dir=None, use_cache=True, err=_log)
+        return DrafterChoice(mode, model=None, cache_dir=None, use_cache=True, err=err)
     except ValueError as exc:
-        raise ToolError(str(exc)) from None
+        raise ToolFailure("llm_unavailable", str(exc), field="llm", value=llm) from None
+
+
+def _input_failure(exc: InputError) -> ToolFailure:
+    return ToolFailure("invalid_input", str(exc), field="accounts")
+
+
+def _only_record(source: AssessmentStream, account_id: str, count: int) -> None:
+    """The email tool's one account: a bad or second row for it, or none, is an error."""
+    if source.rejected:
+        # A bad or second row for this account: one email for it would be a guess.
+        rejection = source.rejected[0]
+        first = rejection.errors[0] if rejection.errors else None
+        field = f"accounts[{rejection.row - 1}]"
+        if first is not None and first.field is not None:
+            field += f".{first.field}"
+        raise ToolFailure(
+            "invalid_record",
+            rejection.reason,
+            field=field,
+            value=first.value if first is not None else None,
+        )
+    if count == 0:
+        raise _unknown_account(account_id)
+    if count > 1:
+        raise ToolFailure(
+            "duplicate_account",
+            f"account_id {account_id} matches {count} records; expected one",
+            field="account_id",
+            value=account_id,
+        )
+
+
+def _unknown_account(account_id: str) -> ToolFailure:
+    return ToolFailure(
+        "unknown_account",
+        f"no account matched account_id {account_id}",
+        field="account_id",
+        value=account_id,
+    )
 
 
 HOW_TO_RECORD = (
@@ -235,21 +436,30 @@ def _history(db_path: Path | None) -> sqlite3.Connection:
 
     path = db_path or default_db_path()
     if not path.exists():
-        raise ToolError(f"no history database at {path}; {HOW_TO_RECORD}")
+        raise _no_database(path, f"no history database at {path}; {HOW_TO_RECORD}")
     try:
         return connect(path, create=False)
     except DatabaseUnavailable as exc:
-        raise ToolError(str(exc)) from None
+        raise _no_database(path, str(exc)) from None
+    except OSError as exc:
+        message = f"cannot open the history database {path}: {exc.strerror or exc}"
+        raise _no_database(path, message) from None
+
+
+def _no_database(path: Path, message: str) -> ToolFailure:
+    """The server's database (`account-health mcp --db`) is missing or not a database."""
+    return ToolFailure("no_database", message, field="db", value=str(path))
 
 
 def _history_reader(db_path: Path | None, policy: Policy) -> HistoryReader:
     from skill.store.db import default_db_path
     from skill.store.history import HistoryReader, HistoryUnavailable
 
+    path = db_path or default_db_path()
     try:
-        return HistoryReader(db_path or default_db_path(), policy.history.usage_decline_periods)
+        return HistoryReader(path, policy.history.usage_decline_periods)
     except HistoryUnavailable as exc:
-        raise ToolError(f"{exc}; {HOW_TO_RECORD}") from None
+        raise _no_database(path, f"{exc}; {HOW_TO_RECORD}") from None
 
 
 def _as_json(accounts: list[Any]) -> io.StringIO:
@@ -266,7 +476,7 @@ def build_server(policy: Policy | None = None, db_path: Path | None = None) -> M
     """The MCP server; `policy` (default: the bundled one) and `db_path` (default:
     $ACCOUNT_HEALTH_DB, else the user's data directory) hold for its lifetime."""
     policy = policy or default_policy()
-    server = MCPServer(
+    server = AccountHealthServer(
         SERVER_NAME,
         title="Account Health Action Engine",
         instructions=INSTRUCTIONS,
@@ -280,6 +490,8 @@ def build_server(policy: Policy | None = None, db_path: Path | None = None) -> M
         level: AutomationLevel,
         only: set[str] | None,
         options: ReadOptions,
+        warnings: Warnings,
+        history: HistoryReader | None = None,
     ) -> AssessmentStream:
         return AssessmentStream(
             _as_json(accounts),
@@ -287,8 +499,9 @@ def build_server(policy: Policy | None = None, db_path: Path | None = None) -> M
             as_of=day,
             level=level,
             input_format="json",
+            history=history,
             accounts=only,
-            on_warning=lambda message: _log(f"warning: {message}"),
+            on_warning=warnings.warn,
             options=options,
         )
 
@@ -313,22 +526,27 @@ def build_server(policy: Policy | None = None, db_path: Path | None = None) -> M
         ] = False,
         date_format: DateFormat = None,
         decimal: Decimal = None,
-    ) -> AssessmentRun:
+    ) -> AssessmentResult:
         day, level = _day(as_of), _level(automation_level)
         options = _read_options(date_format, decimal)
         reader = _history_reader(db_path, policy) if use_history else None
+        warnings = Warnings()
         try:
-            return assess(
-                _as_json(accounts),
+            # `skill.api.assess` on a file, with the warnings kept for the result.
+            source = stream(accounts, day, level, None, options, warnings, reader)
+            assessments = list(source)
+            return AssessmentResult(
                 as_of=day,
-                level=level,
-                policy=policy,
-                input_format="json",
-                history=reader,
-                options=options,
+                automation_level=level,
+                policy_version=policy.version,
+                sources_not_connected=source.sources_not_connected,
+                assessments=assessments,
+                rejected=source.rejected,
+                review_budget=source.review_budget(),
+                warnings=warnings,
             )
         except InputError as exc:
-            raise ToolError(str(exc)) from None
+            raise _input_failure(exc) from None
         finally:
             if reader is not None:
                 reader.close()
@@ -384,12 +602,13 @@ def build_server(policy: Policy | None = None, db_path: Path | None = None) -> M
         llm: Llm = "auto",
         date_format: DateFormat = None,
         decimal: Decimal = None,
-    ) -> BriefRun:
+    ) -> BriefResult:
         day, level = _day(as_of), _level(automation_level)
         options = _read_options(date_format, decimal)
-        choice = _drafter(llm)
+        warnings = Warnings()
+        choice = _drafter(llm, warnings)
         only = {account_id} if account_id is not None else None
-        source = stream(accounts, day, level, only, options)
+        source = stream(accounts, day, level, only, options, warnings)
         out = io.StringIO()
         try:
             count = write_briefs(
@@ -400,13 +619,13 @@ def build_server(policy: Policy | None = None, db_path: Path | None = None) -> M
                 policy=policy,
                 as_of=day,
                 level=level,
-                err=_log,
+                err=warnings,
             )
         except InputError as exc:
-            raise ToolError(str(exc)) from None
-        if only is not None and count == 0 and not source.rejected:
-            raise ToolError(f"no account matched account_id {account_id}")
-        return BriefRun.model_validate_json(out.getvalue())
+            raise _input_failure(exc) from None
+        if account_id is not None and count == 0 and not source.rejected:
+            raise _unknown_account(account_id)
+        return BriefResult.model_validate({**json.loads(out.getvalue()), "warnings": warnings})
 
     @server.tool(
         description="Draft a check-in email to one account's contact, in the owner's voice. "
@@ -423,24 +642,19 @@ def build_server(policy: Policy | None = None, db_path: Path | None = None) -> M
         llm: Llm = "auto",
         date_format: DateFormat = None,
         decimal: Decimal = None,
-    ) -> EmailDraftOut:
+    ) -> EmailDraftResult:
         day, level = _day(as_of), _level(automation_level)
         options = _read_options(date_format, decimal)
-        choice = _drafter(llm)
-        source = stream(accounts, day, level, {account_id}, options)
+        warnings = Warnings()
+        choice = _drafter(llm, warnings)
+        source = stream(accounts, day, level, {account_id}, options, warnings)
         out = io.StringIO()
         try:
-            count = write_emails(source, choice, output_format="json", out=out, err=_log)
+            count = write_emails(source, choice, output_format="json", out=out, err=warnings)
         except InputError as exc:
-            raise ToolError(str(exc)) from None
-        if source.rejected:
-            # A bad or second row for this account: one email for it would be a guess.
-            raise ToolError(source.rejected[0].reason)
-        if count == 0:
-            raise ToolError(f"no account matched account_id {account_id}")
-        if count > 1:
-            raise ToolError(f"account_id {account_id} matches {count} records; expected one")
-        return EmailDraftOut.model_validate_json(out.getvalue())
+            raise _input_failure(exc) from None
+        _only_record(source, account_id, count)
+        return EmailDraftResult.model_validate({**json.loads(out.getvalue()), "warnings": warnings})
 
     @server.tool(
         description="The approval queue from the history database: recorded actions with "
@@ -469,7 +683,12 @@ def build_server(policy: Policy | None = None, db_path: Path | None = None) -> M
         from skill.store.outbox import OutboxError, list_actions
 
         if state is not None and state not in OUTBOX_STATES:
-            raise ToolError(f"state {state!r}: expected one of {', '.join(OUTBOX_STATES)}")
+            raise ToolFailure(
+                "invalid_argument",
+                f"state {state!r}: expected one of {', '.join(OUTBOX_STATES)}",
+                field="state",
+                value=state,
+            )
         connection = _history(db_path)
         try:
             items = list_actions(
@@ -482,7 +701,7 @@ def build_server(policy: Policy | None = None, db_path: Path | None = None) -> M
                 offset=offset,
             )
         except OutboxError as exc:
-            raise ToolError(str(exc)) from None
+            raise ToolFailure("invalid_argument", str(exc)) from None
         finally:
             connection.close()
         more = offset + limit if len(items) > limit else None
@@ -513,7 +732,12 @@ def build_server(policy: Policy | None = None, db_path: Path | None = None) -> M
         from skill.store.reviews import list_review_tasks
 
         if state is not None and state not in REVIEW_STATES:
-            raise ToolError(f"state {state!r}: expected one of {', '.join(REVIEW_STATES)}")
+            raise ToolFailure(
+                "invalid_argument",
+                f"state {state!r}: expected one of {', '.join(REVIEW_STATES)}",
+                field="state",
+                value=state,
+            )
         connection = _history(db_path)
         try:
             items = list_review_tasks(
@@ -570,7 +794,9 @@ def build_server(policy: Policy | None = None, db_path: Path | None = None) -> M
         try:
             return build_report(connection, policy, as_of=day, limit=limit)
         except NoHistoryError as exc:
-            raise ToolError(f"{exc}; nothing to report") from None
+            raise ToolFailure(
+                "no_history", f"{exc}; nothing to report", field="as_of", value=as_of
+            ) from None
         finally:
             connection.close()
 

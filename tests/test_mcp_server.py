@@ -76,9 +76,29 @@ def ok(result: CallToolResult) -> dict[str, Any]:
     return result.structured_content
 
 
+def as_run(structured: dict[str, Any]) -> AssessmentRun:
+    """The CLI's `assess --format json` document: the tool's result less its `warnings`."""
+    document = dict(structured)
+    assert isinstance(document.pop("warnings"), list)
+    return AssessmentRun.model_validate(document)
+
+
 def error_text(result: CallToolResult) -> str:
     assert result.is_error
     return " ".join(getattr(block, "text", "") for block in result.content)
+
+
+def error(result: CallToolResult) -> dict[str, Any]:
+    """A tool error's structured content; no text of it carries a validation dump."""
+    assert result.is_error
+    assert result.structured_content is not None
+    assert set(result.structured_content) == {"code", "field", "value", "message"}
+    text = error_text(result)
+    assert text == result.structured_content["message"]
+    for blob in (text, json.dumps(result.structured_content)):
+        assert "pydantic" not in blob and "errors.pydantic.dev" not in blob
+        assert "validation error" not in blob.lower() and "http" not in blob
+    return result.structured_content
 
 
 def statuses(run: AssessmentRun) -> dict[str, dict[str, str]]:
@@ -122,7 +142,7 @@ def test_list_tools_shows_every_tool_with_schemas(server, mode: str) -> None:
 @pytest.mark.parametrize("mode", ["auto", "legacy"])
 def test_assess_accounts_matches_the_library(server, accounts, mode: str) -> None:
     result = call(server, "assess_accounts", {"accounts": accounts, "as_of": AS_OF}, mode=mode)
-    run = AssessmentRun.model_validate(ok(result))
+    run = as_run(ok(result))
     library = skill.assess(DEMO, as_of=date.fromisoformat(AS_OF))
     assert len(run.assessments) == 4
     assert run.rejected == []
@@ -132,7 +152,7 @@ def test_assess_accounts_matches_the_library(server, accounts, mode: str) -> Non
 
 def test_assess_accounts_honours_the_automation_level(server, accounts) -> None:
     args = {"accounts": accounts, "as_of": AS_OF, "automation_level": "conservative"}
-    run = AssessmentRun.model_validate(ok(call(server, "assess_accounts", args)))
+    run = as_run(ok(call(server, "assess_accounts", args)))
     library = skill.assess(DEMO, as_of=date.fromisoformat(AS_OF), level="conservative")
     assert run.automation_level is AutomationLevel.CONSERVATIVE
     assert statuses(run) == statuses(library)
@@ -141,7 +161,7 @@ def test_assess_accounts_honours_the_automation_level(server, accounts) -> None:
 def test_assess_accounts_reads_a_decimal_comma_and_a_date_format(server, accounts) -> None:
     european = [dict(accounts[0], arr="45000,50", renewal_date="15.03.2027"), *accounts[1:]]
     args = {"accounts": european, "as_of": AS_OF, "decimal": "comma", "date_format": "%d.%m.%Y"}
-    run = AssessmentRun.model_validate(ok(call(server, "assess_accounts", args)))
+    run = as_run(ok(call(server, "assess_accounts", args)))
     assert run.rejected == []
     assert len(run.assessments) == 4
 
@@ -149,16 +169,14 @@ def test_assess_accounts_reads_a_decimal_comma_and_a_date_format(server, account
 def test_assess_accounts_rejects_a_decimal_comma_it_was_not_told_of(server, accounts) -> None:
     european = [dict(accounts[0], arr="45000,50"), *accounts[1:]]
     args = {"accounts": european, "as_of": AS_OF}
-    run = AssessmentRun.model_validate(ok(call(server, "assess_accounts", args)))
+    run = as_run(ok(call(server, "assess_accounts", args)))
     [rejection] = run.rejected
     assert "ambiguous number" in rejection.reason
 
 
 def test_a_bad_record_is_rejected_and_the_others_assessed(server, accounts) -> None:
     bad = [dict(accounts[0], csat=9), *accounts[1:]]
-    run = AssessmentRun.model_validate(
-        ok(call(server, "assess_accounts", {"accounts": bad, "as_of": AS_OF}))
-    )
+    run = as_run(ok(call(server, "assess_accounts", {"accounts": bad, "as_of": AS_OF})))
     assert [a.account_id for a in run.assessments] == [a["account_id"] for a in accounts[1:]]
     [rejection] = run.rejected
     assert rejection.account_id == accounts[0]["account_id"]
@@ -168,9 +186,7 @@ def test_a_bad_record_is_rejected_and_the_others_assessed(server, accounts) -> N
 
 def test_a_row_that_is_not_an_object_is_rejected_on_its_own(server, accounts) -> None:
     rows = [*accounts[:2], "ACC-9", accounts[2]]
-    run = AssessmentRun.model_validate(
-        ok(call(server, "assess_accounts", {"accounts": rows, "as_of": AS_OF}))
-    )
+    run = as_run(ok(call(server, "assess_accounts", {"accounts": rows, "as_of": AS_OF})))
     assert len(run.assessments) == 3
     [rejection] = run.rejected
     assert rejection.row == 3
@@ -508,9 +524,163 @@ def test_end_to_end_over_stdio(accounts, tmp_path: Path) -> None:
     info, listed, assessed, shutdown = anyio.run(go)
     assert info is not None and info.name == "account-health"
     assert len(ok(listed)["actions"]) == 10
-    run = AssessmentRun.model_validate(ok(assessed))
+    run = as_run(ok(assessed))
     library = skill.assess(DEMO, as_of=date.fromisoformat(AS_OF))
     assert statuses(run) == statuses(library)
     # The server exits by itself when stdin closes, before the SDK would terminate it.
     assert shutdown < PROCESS_TERMINATION_TIMEOUT
     assert "Traceback" not in errlog_path.read_text(encoding="utf-8")
+
+
+# -- structured errors and warnings ---------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("tool", "arguments", "cli_args", "field", "value"),
+    [
+        (
+            "approval_queue",
+            {"limit": "many"},
+            ["actions", "list", "--limit", "many"],
+            "limit",
+            "many",
+        ),
+        ("portfolio_report", {"as_of": AS_OF, "limit": 0}, ["report", "--limit", "0"], "limit", 0),
+    ],
+    ids=["not-an-integer", "out-of-range"],
+)
+def test_a_bad_argument_type_is_structured_in_the_cli_wording(
+    server, tool, arguments, cli_args, field, value
+) -> None:
+    failure = error(call(server, tool, arguments))
+    cli = _cli_message(*cli_args)
+
+    assert failure["code"] == "invalid_argument"
+    assert (failure["field"], failure["value"]) == (field, value)
+    flag = cli_args[-2]
+    expected = re.search(r"(Invalid value for '[^']+': [^\n]+)", cli)
+    assert expected is not None, cli
+    assert failure["message"] == expected.group(1).strip().replace(flag, field)
+
+
+@pytest.mark.parametrize("mode", ["auto", "legacy"])
+def test_argument_validation_errors_carry_no_validation_dump(server, accounts, mode) -> None:
+    not_a_list = error(call(server, "assess_accounts", {"accounts": "ACC-1", "as_of": AS_OF}, mode))
+    not_a_bool = error(
+        call(
+            server,
+            "assess_accounts",
+            {"accounts": accounts, "as_of": AS_OF, "use_history": "perhaps"},
+            mode,
+        )
+    )
+    missing = error(call(server, "assess_accounts", {"accounts": accounts}, mode))
+    unknown = error(call(server, "no_such_tool", {}, mode))
+
+    assert not_a_list == {
+        "code": "invalid_argument",
+        "field": "accounts",
+        "value": "ACC-1",
+        "message": "Invalid value for 'accounts': Input should be a valid list",
+    }
+    assert not_a_bool["field"] == "use_history"
+    assert not_a_bool["message"].startswith(
+        "Invalid value for 'use_history': Input should be a valid boolean"
+    )
+    assert missing == {
+        "code": "missing_argument",
+        "field": "as_of",
+        "value": None,
+        "message": "Missing argument 'as_of'.",
+    }
+    assert unknown["code"] == "unknown_tool" and unknown["value"] == "no_such_tool"
+
+
+def test_a_bad_date_is_structured(server, accounts, history_server) -> None:
+    bad = error(call(server, "assess_accounts", {"accounts": accounts, "as_of": "2026-13-01"}))
+    since = error(call(history_server, "approval_queue", {"since": "last week"}))
+    cli = _cli_message("assess", str(DEMO), "--as-of", "2026-13-01")
+
+    assert bad == {
+        "code": "invalid_date",
+        "field": "as_of",
+        "value": "2026-13-01",
+        "message": cli.removeprefix("error: ").strip().replace("--as-of", "as_of"),
+    }
+    assert (since["code"], since["field"], since["value"]) == ("invalid_date", "since", "last week")
+
+
+def test_an_unknown_account_is_structured(server, accounts) -> None:
+    args = {"accounts": accounts, "account_id": "ACC-NOPE", "as_of": AS_OF, "llm": "off"}
+    email = error(call(server, "draft_checkin_email", args))
+    brief = error(call(server, "draft_brief", dict(args)))
+
+    for failure in (email, brief):
+        assert failure == {
+            "code": "unknown_account",
+            "field": "account_id",
+            "value": "ACC-NOPE",
+            "message": "no account matched account_id ACC-NOPE",
+        }
+
+
+def test_a_bad_row_is_structured_in_the_words_assess_prints(server, accounts, tmp_path) -> None:
+    bad = [accounts[0], dict(accounts[1], csat=9)]
+    args = {"accounts": bad, "account_id": accounts[1]["account_id"], "as_of": AS_OF, "llm": "off"}
+    failure = error(call(server, "draft_checkin_email", args))
+    path = tmp_path / "accounts.json"
+    path.write_text(json.dumps(bad), encoding="utf-8")
+    cli = CliRunner().invoke(app, ["assess", str(path), "--as-of", AS_OF, "--format", "json"])
+
+    assert failure["code"] == "invalid_record"
+    assert (failure["field"], failure["value"]) == ("accounts[1].csat", 9)
+    assert f"error: {failure['message']}" in cli.stderr.splitlines()
+
+
+@pytest.mark.parametrize("kind", ["missing", "directory", "text"])
+def test_a_missing_or_invalid_database_is_structured(tmp_path: Path, kind: str) -> None:
+    path = tmp_path / "history.sqlite3"
+    if kind == "directory":
+        path.mkdir()
+    elif kind == "text":
+        path.write_text("not a database\n", encoding="utf-8")
+    server = build_server(db_path=path)
+    cli = _cli_message("actions", "list", "--db", str(path)).removeprefix("error: ").strip()
+
+    for tool, arguments in [("approval_queue", {}), ("measure_score", {"as_of": AS_OF})]:
+        failure = error(call(server, tool, arguments))
+        assert (failure["code"], failure["field"], failure["value"]) == (
+            "no_database",
+            "db",
+            str(path),
+        )
+        if kind == "missing":  # the CLI's words, then how to point the server at one
+            assert failure["message"].startswith(f"no history database at {path}; ")
+        else:
+            assert failure["message"] == cli
+    assert kind != "missing" or not path.exists()
+
+
+def test_unknown_columns_come_back_as_warnings(server, accounts, tmp_path: Path) -> None:
+    extra = [dict(accounts[0], favourite_colour="teal"), *accounts[1:]]
+    args = {"accounts": extra, "as_of": AS_OF}
+    result = ok(call(server, "assess_accounts", args))
+    brief = ok(call(server, "draft_brief", {**args, "llm": "off"}))
+    email = ok(
+        call(
+            server,
+            "draft_checkin_email",
+            {**args, "account_id": accounts[0]["account_id"], "llm": "off"},
+        )
+    )
+    clean = ok(call(server, "assess_accounts", {"accounts": accounts, "as_of": AS_OF}))
+    path = tmp_path / "accounts.json"
+    path.write_text(json.dumps(extra), encoding="utf-8")
+    cli = CliRunner().invoke(app, ["assess", str(path), "--as-of", AS_OF, "--format", "json"])
+
+    warning = "ignoring unknown keys: favourite_colour"
+    assert warning in result["warnings"]
+    assert warning in brief["warnings"] and warning in email["warnings"]
+    assert warning not in clean["warnings"]
+    assert {f"warning: {w}" for w in result["warnings"]} <= set(cli.stderr.splitlines())
+    assert as_run(result).assessments == as_run(clean).assessments
