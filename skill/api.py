@@ -11,13 +11,12 @@ from pydantic import ValidationError
 
 from skill.assessment import Assessment, AssessmentRun
 from skill.dialect import ReadOptions
-from skill.engine import Engine, NoSignalsError
+from skill.engine import Engine
 from skill.ingest import Rejection, rejection_from_error
 from skill.pipeline import (
     SOURCE_ORDER,
     AssessmentStream,
     HistoryLookup,
-    no_signals_rejection,
     sources_in,
 )
 from skill.policy import Policy, default_policy
@@ -78,14 +77,10 @@ def assess(
     assessments: list[Assessment] = []
     budget = policy.actions.review_task.budget
     budgeter = ReviewBudgeter(budget) if budget is not None else None
-    for row, record in records:
+    for _row, record in records:
         key = (record.account_id, record.as_of or as_of)
         prior = history([key]).get(key, ()) if history is not None else ()
-        try:
-            assessment = engine.assess(record, as_of, prior)
-        except NoSignalsError as exc:
-            rejected.append(no_signals_rejection(row, None, record.account_id, exc))
-            continue
+        assessment = engine.assess(record, as_of, prior)
         assessments.append(assessment)
         if budgeter is not None:
             budgeter.add(assessment)

@@ -153,7 +153,7 @@ class MeasurementEvent(Decision):
     event_type: str
     account_id: str
     as_of: date
-    score: int
+    score: int | None = Field(description="Null when the account has no signal (band no_data).")
     band: Band
     tier: Tier
     confidence: Confidence
@@ -172,7 +172,9 @@ class PriorAssessment(Decision):
     """
 
     as_of: date
-    score: int = Field(ge=0, le=100)
+    score: int | None = Field(
+        ge=0, le=100, description="Null for a no_data assessment; trend flags skip it."
+    )
     band: str
     dimensions: dict[str, int] = Field(description="Dimension name to its 0-100 score.")
 
@@ -217,15 +219,24 @@ class Assessment(Decision):
     )
     as_of: date
     automation_level: AutomationLevel
-    score: int = Field(ge=0, le=100, description="Composite health, 100 is healthy.")
-    raw_score: int = Field(ge=0, le=100, description="The score before guard-rail caps.")
+    score: int | None = Field(
+        ge=0,
+        le=100,
+        description="Composite health, 100 is healthy. Null when the account has no signal "
+        "at all (band and tier no_data): the score is not known, not zero.",
+    )
+    raw_score: int | None = Field(
+        ge=0, le=100, description="The score before guard-rail caps; null with no signal."
+    )
     band: Band
     band_note: str | None = Field(
         description="Why the band differs from the score's plain reading (hysteresis); "
         "null when it does not."
     )
     tier: Tier
-    tier_basis: str = Field(description="weekly_activity, or score when it is absent.")
+    tier_basis: str = Field(
+        description="weekly_activity, or score when it is absent; no_data with no signal."
+    )
     confidence: Confidence
     confidence_reasons: list[str]
     data_quality: list[str] = Field(
@@ -264,7 +275,7 @@ class AlsoAtRisk(Decision):
 
     account_id: str
     as_of: date
-    score: int
+    score: int | None = Field(description="Null for an account with no signal (no_data).")
     arr: float | None
     rank: int = Field(description="1-based place among the run's accounts with a review task.")
     reasons: list[str]

@@ -67,7 +67,7 @@ import yaml
 from pydantic import BaseModel, Field
 
 from skill.assessment import PriorAssessment
-from skill.engine import Engine, NoSignalsError
+from skill.engine import Engine
 from skill.engine.dimensions import READERS, Reader, readers_for, round_half_up
 from skill.measure import AucResult, OutcomesAfter, outcomes_after, roc_auc
 from skill.policy import Policy, PolicyError, load_policy
@@ -683,10 +683,9 @@ def _score_all(engine: Engine, samples: list[Sample]) -> dict[tuple[str, date], 
     for account_id, series in by_account.items():
         history: list[PriorAssessment] = []
         for sample in sorted(series, key=lambda s: s.as_of):
-            try:
-                a = engine.assess(sample.record, sample.as_of, history[-depth:])
-            except NoSignalsError:
-                continue
+            a = engine.assess(sample.record, sample.as_of, history[-depth:])
+            if a.score is None:
+                continue  # no data: nothing to calibrate against
             scores[(account_id, sample.as_of)] = a.score
             history.append(
                 PriorAssessment(

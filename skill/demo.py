@@ -49,8 +49,9 @@ def render_level_comparison(by_level: dict[AutomationLevel, list[Assessment]]) -
             if base.caps
             else ""
         )
+        shown = "no data" if base.score is None else base.score
         lines += [
-            f"## {base.name}: {base.score}{caps} · {base.band.value} · tier {base.tier.value}",
+            f"## {base.name}: {shown}{caps} · {base.band.value} · tier {base.tier.value}",
             f"Legacy additive score: {base.legacy.total} pts · {base.legacy.band}. "
             f"Themes: {', '.join(t.label for t in base.themes) or 'none'}. "
             f"Flags: {', '.join(f.code.value for f in base.flags) or 'none'}.",

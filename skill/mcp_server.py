@@ -507,7 +507,8 @@ def build_server(policy: Policy | None = None, db_path: Path | None = None) -> M
 
     @server.tool(
         description="Assess customer accounts: 0-100 health score, band, tier, confidence, "
-        "risk flags and themes, and the triggered actions, each with its policy status and "
+        "risk flags and themes (an account with no signal at all gets score null and band "
+        "no_data, never a guess), and the triggered actions, each with its policy status and "
         "a trace of every policy layer. Bad records come back in `rejected` with the reason. "
         + GATE_CONTRACT,
         annotations=READ_ONLY,

@@ -86,7 +86,7 @@ class Observation(NamedTuple):
     outcome_date: str
     assessed_on: str
     segment: str
-    score: int
+    score: int | None  # null: the assessment had no data (band no_data)
     band: str
     tier: str
     legacy_total: int
@@ -214,6 +214,11 @@ class Ranking(BaseModel):
     churn_rate: float | None
     score_auc: AucResult
     legacy_auc: AucResult
+    without_score: int = Field(
+        default=0,
+        description="Outcomes whose assessment had no data (null score, band no_data): "
+        "counted in n, churned and the no_data band, left out of the health score AUC.",
+    )
 
 
 class Miss(BaseModel):
@@ -340,6 +345,12 @@ def _rates(groups: Iterable[str], observations: list[Observation], key, churn) -
     ]
 
 
+# no_data (an account with no signal) is listed only when it has outcomes: its
+# row is then counted like any band, and empty it would only be noise.
+_BANDS = [b.value for b in Band if b is not Band.NO_DATA]
+_TIERS = [t.value for t in Tier if t is not Tier.NO_DATA]
+
+
 def _ranking(scope: str, observations: list[Observation], churn) -> Ranking:
     flags = [churn(o) for o in observations]
     n, churned = len(flags), sum(flags)
@@ -348,8 +359,13 @@ def _ranking(scope: str, observations: list[Observation], churn) -> Ranking:
         n=n,
         churned=churned,
         churn_rate=_share(churned, n),
-        score_auc=roc_auc([o.score for o in observations], flags),
+        # An outcome without a score is counted but cannot be ranked by it.
+        score_auc=roc_auc(
+            [o.score for o in observations if o.score is not None],
+            [f for o, f in zip(observations, flags, strict=True) if o.score is not None],
+        ),
         legacy_auc=roc_auc([o.legacy_total for o in observations], flags),
+        without_score=sum(o.score is None for o in observations),
     )
 
 
@@ -570,7 +586,7 @@ def score_verdict(observations: list[Observation], policy: Policy) -> Verdict:
     def churn(o: Observation) -> bool:
         return o.outcome in churn_set
 
-    by_band = _rates([b.value for b in Band], observations, lambda o: o.band, churn)
+    by_band = _rates(_BANDS, observations, lambda o: o.band, churn)
     return judge_score(_ranking("all", observations, churn), by_band, policy.measurement)
 
 
@@ -593,10 +609,10 @@ def measure(
     legacy_labels = [b.label for b in sorted(policy.scoring.legacy.bands, key=lambda b: -b.min)]
 
     def by_band(group: list[Observation]) -> list[Rate]:
-        return _rates([b.value for b in Band], group, lambda o: o.band, churn)
+        return _rates(_BANDS, group, lambda o: o.band, churn)
 
     def by_tier(group: list[Observation]) -> list[Rate]:
-        return _rates([t.value for t in Tier], group, lambda o: o.tier, churn)
+        return _rates(_TIERS, group, lambda o: o.tier, churn)
 
     def by_legacy(group: list[Observation]) -> list[Rate]:
         return _rates(legacy_labels, group, lambda o: o.legacy_band, churn)
@@ -706,6 +722,13 @@ def render_markdown(m: Measurement) -> str:
             f"| {r.scope} | {r.n} | {r.churned} | {pct(r.churn_rate)} | "
             f"{auc_text(r.score_auc)} | {auc_text(r.legacy_auc)} |"
         )
+    unscored = sum(r.without_score for r in m.ranking if r.scope == "all")
+    if unscored:
+        lines += [
+            "",
+            f"{unscored} outcome(s) had an assessment with no data (no score): counted in "
+            "outcomes, churned and the no_data band, left out of the health score AUC.",
+        ]
     lines += ["", "## Churn rate by band, tier and legacy band", ""]
     lines += ["Each cell: churned / outcomes (churn rate).", ""]
     segs = m.churn_by_segment

@@ -23,7 +23,7 @@ from typing import TextIO
 
 from skill.assessment import Assessment, PriorAssessment, ReviewBudgetSummary
 from skill.dialect import ReadOptions
-from skill.engine import Engine, NoSignalsError
+from skill.engine import Engine
 from skill.engine.dimensions import SOURCE_FIELDS, SOURCE_LABEL, SOURCE_SYNC_FIELD
 from skill.ingest import (
     InputError,
@@ -47,8 +47,6 @@ HistoryLookup = Callable[
     [list[tuple[str, date]]], Mapping[tuple[str, date], Sequence[PriorAssessment]]
 ]
 HISTORY_BATCH = 500
-
-NO_SIGNALS_EXPECTED = "at least one signal field besides the identity fields"
 
 
 SOURCE_ORDER = (Source.CRM, Source.SUPPORT, Source.PRODUCT)
@@ -118,12 +116,6 @@ def duplicate_rejection(row: int, account_id: str, as_of: date, first: int) -> R
         account_id,
         "one row per account and date: remove or merge the duplicate rows",
     )
-
-
-def no_signals_rejection(
-    row: int, line: int | None, account_id: str, exc: NoSignalsError
-) -> Rejection:
-    return rejection_for_row(row, line, account_id, str(exc), None, NO_SIGNALS_EXPECTED)
 
 
 class AssessmentStream:
@@ -267,11 +259,7 @@ class AssessmentStream:
         record: AccountRecord,
         history: Sequence[PriorAssessment],
     ) -> Iterator[tuple[AccountRecord, Assessment]]:
-        try:
-            assessment = engine.assess(record, self.as_of, history)
-        except NoSignalsError as exc:
-            self._reject(no_signals_rejection(row, None, record.account_id, exc))
-            return
+        assessment = engine.assess(record, self.as_of, history)
         if self.budgeter is not None:
             self.budgeter.add(assessment)
         yield record, assessment

@@ -122,11 +122,14 @@ ASSESSMENT_KEYS: dict[str, str] = {
     "contract_term": "monthly, quarterly, annual, multi_year, or null when not given",
     "as_of": "the date the assessment describes",
     "automation_level": "conservative, balanced or aggressive",
-    "score": "composite health 0-100 (100 is healthy), after guard-rail caps",
-    "raw_score": "the composite before guard-rail caps",
-    "band": "green, yellow or red, from score (held within the hysteresis margin, with history)",
+    "score": "composite health 0-100 (100 is healthy), after guard-rail caps; null when the "
+    "account has no signal at all",
+    "raw_score": "the composite before guard-rail caps; null with no signal",
+    "band": "green, yellow or red, from score (held within the hysteresis margin, with "
+    "history); no_data when the account has no signal",
     "band_note": "why the band was kept against the score's plain reading, or null",
-    "tier": "thriving, healthy, steady or at_risk, from mean weekly activity",
+    "tier": "thriving, healthy, steady or at_risk, from mean weekly activity; no_data "
+    "when the account has no signal",
     "tier_basis": "weekly_activity, or score when weekly_activity is absent",
     "confidence": "high, medium or low",
     "confidence_reasons": "why: weight coverage, missing dimensions, stale sources, sources "
@@ -659,8 +662,8 @@ def render_review(policy: Policy) -> str:
         return text + "\n\nNo review budget: every account a reason holds for keeps its task."
     rank = {
         "risk_x_arr": "risk x ARR (risk = 100 - score; without an ARR, after every account "
-        "with one, by risk)",
-        "risk": "risk (100 - score)",
+        "with one, by risk; with no score (no_data), after every scored account, by ARR)",
+        "risk": "risk (100 - score; with no score (no_data), after every scored account, by ARR)",
     }[budget.rank_by]
     never = when_text(budget.never_cut) if budget.never_cut else "nothing"
     return (

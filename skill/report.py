@@ -88,7 +88,7 @@ class AttentionRow(BaseModel):
     segment: str
     arr: float | None
     renewal_date: date | None
-    score: int
+    score: int | None = Field(description="Null when the account has no data (band no_data).")
     band: str
     tier: str
     flags: list[str]
@@ -251,11 +251,14 @@ def portfolio_report(
             band_arr[band] += arr
         if prev_as_of is not None:
             with_history += 1
-            if score != prev_score:
+            # No delta against a score that is not known (band no_data).
+            if score is not None and prev_score is not None and score != prev_score:
                 moved.append((-abs(score - prev_score), account_id, row))
         if band == "red" or band == "yellow" or any(q in flags_json for q in high_quoted):
             attention_arr += arr or 0.0
-            attention.append(((arr is None, -(arr or 0.0), score, account_id), row))
+            attention.append(
+                ((arr is None, -(arr or 0.0), score is None, score or 0, account_id), row)
+            )
 
     movers = heapq.nsmallest(policy.measurement.report_movers, moved, key=lambda m: m[:2])
     shown = heapq.nsmallest(limit, attention, key=lambda a: a[0])
@@ -267,6 +270,8 @@ def portfolio_report(
             share_of_arr=round(band_arr[b.value] / arr_total, 3) if arr_total else None,
         )
         for b in Band
+        # no_data (accounts with no signal) is listed whenever there is one.
+        if b is not Band.NO_DATA or band_accounts[b.value]
     ]
     return PortfolioReport(
         as_of=day_date,
@@ -453,11 +458,16 @@ def _review_queue(
 
 def _budget_rank(
     score: int | None, arr: float | None, account_id: str, rank_by: str
-) -> tuple[float, int, str]:
-    """The review budget's order (skill.review_budget): risk x ARR or risk, then risk, then id."""
-    risk = 100 - (score if score is not None else 100)
+) -> tuple[bool, float, int, str]:
+    """The review budget's order (skill.review_budget): risk x ARR or risk, then risk, then id.
+
+    An account with no score (no_data) has no known risk: after every scored one, by ARR.
+    """
+    if score is None:
+        return (True, -(arr or 0.0), 0, account_id)
+    risk = 100 - score
     value = risk * (arr or 0.0) if rank_by == "risk_x_arr" else risk
-    return (-value, -risk, account_id)
+    return (False, -value, -risk, account_id)
 
 
 def calibration_status(
@@ -601,10 +611,11 @@ def render_markdown(r: PortfolioReport) -> str:
             flags = (
                 ", ".join(f"**{f}**" if f in a.high_severity_flags else f for f in a.flags) or "—"
             )
+            score = "—" if a.score is None else a.score
             lines.append(
                 f"| {_cell(a.name)} ({_cell(a.account_id)}) | {money(a.arr)} "
                 f"| {a.renewal_date.isoformat() if a.renewal_date else '—'} "
-                f"| {a.score} {a.band} | {flags} | {_cell(a.owner or '—')} "
+                f"| {score} {a.band} | {flags} | {_cell(a.owner or '—')} "
                 f"| {_next_text(a.next_action)} |"
             )
         lines.append("")

@@ -12,6 +12,12 @@ The limit is max_share x the run's accounts, rounded down, but at least
 ARR 0: it ranks after every account with one, by risk. Ties go to the higher
 risk, then the account id and date. Tasks matching `never_cut` are kept first
 and count against the limit (they may exceed it).
+
+An account with no data (null score, band `no_data`) has no known risk: it is
+not ranked as if it were the riskiest, which would let unconnected tools crowd
+out accounts known to be at risk. It ranks after every account with a score,
+by ARR, and when the budget cuts it, it is listed as "also at risk" like any
+other deferred task.
 """
 
 from __future__ import annotations
@@ -24,10 +30,10 @@ from skill.policy import ReviewBudget
 
 
 class _Candidate(NamedTuple):
-    key: tuple[bool, float, int, str, date]
+    key: tuple[bool, bool, float, int, str, date]
     account_id: str
     as_of: date
-    score: int
+    score: int | None
     arr: float | None
     reasons: list[str]
     exempt: bool
@@ -55,10 +61,15 @@ class ReviewBudgeter:
         task = assessment.review_task
         if task is None:
             return
-        risk = 100 - assessment.score
-        value = risk * (assessment.arr or 0.0) if self.budget.rank_by == "risk_x_arr" else risk
+        unknown = assessment.score is None
+        if assessment.score is None:
+            # No score, no known risk: after every scored account, by ARR.
+            risk, value = 0, assessment.arr or 0.0
+        else:
+            risk = 100 - assessment.score
+            value = risk * (assessment.arr or 0.0) if self.budget.rank_by == "risk_x_arr" else risk
         exempt = task.budget_exempt
-        key = (not exempt, -value, -risk, assessment.account_id, assessment.as_of)
+        key = (not exempt, unknown, -value, -risk, assessment.account_id, assessment.as_of)
         self._candidates[(assessment.account_id, assessment.as_of)] = _Candidate(
             key,
             assessment.account_id,

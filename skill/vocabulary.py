@@ -27,6 +27,7 @@ class Band(StrEnum):
     GREEN = "green"
     YELLOW = "yellow"
     RED = "red"
+    NO_DATA = "no_data"  # no signal at all: the score is not known
 
 
 class Tier(StrEnum):
@@ -34,6 +35,7 @@ class Tier(StrEnum):
     HEALTHY = "healthy"
     STEADY = "steady"
     AT_RISK = "at_risk"
+    NO_DATA = "no_data"  # no signal at all
 
 
 class Confidence(StrEnum):

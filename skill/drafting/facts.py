@@ -52,8 +52,8 @@ class DraftFacts(Frozen):
     as_of: date
     renewal_date: date | None
     days_to_renewal: int | None
-    score: int
-    raw_score: int
+    score: int | None  # null: no signal at all (band no_data)
+    raw_score: int | None
     band: str
     tier: str
     confidence: str

@@ -32,13 +32,21 @@ from skill.engine.stability import Smoother, band_with_hysteresis
 from skill.engine.trends import TrendDetector, usable_history
 from skill.policy import Policy
 from skill.record import AccountRecord
-from skill.vocabulary import AutomationLevel, Dimension, Source
+from skill.vocabulary import AutomationLevel, Band, Confidence, Dimension, Source, Tier
 
 __all__ = ["Engine", "NoSignalsError", "PolicyGate", "assess_account", "assess_records"]
 
+NO_DATA_REASON = (
+    "no signal for this account: every source is missing or not connected, so there is "
+    "no score; connect its CRM, support and product data"
+)
+
 
 class NoSignalsError(ValueError):
-    """The record has no signal any dimension can score."""
+    """Kept for callers that imported it; the engine no longer raises it.
+
+    A record with no signal any dimension can score is assessed as `no_data`.
+    """
 
 
 class Engine:
@@ -109,37 +117,48 @@ class Engine:
         prior = usable_history(history, as_of)
         previous = prior[-1] if prior else None
         dimensions = self.smoother.smooth(self.dimensions.score(ctx), ctx, previous)
-        if not dimensions:
-            raise NoSignalsError(
-                "no health signals: give at least one usage, adoption, support, sentiment, "
-                "commercial, relationship or outcome field"
-            )
+        no_data = not dimensions
         sources = source_statuses(record, as_of, scoring.stale_after_days, self.input_sources)
         missing = self.dimensions.missing(ctx, sources)
         flags = self.risks.detect_flags(ctx, sources)
         confidence, account_evidence, confidence_reasons = assess_confidence(
             ctx, scoring, missing, sources
         )
+        if no_data:
+            # No signal at all: nothing is known, so confidence and the account's
+            # own evidence are at their lowest (the evidence stop rule holds every
+            # action) and score, band and tier say so instead of guessing.
+            confidence = account_evidence = Confidence.LOW
+            confidence_reasons = [NO_DATA_REASON, *confidence_reasons]
         ctx.confidence = confidence
         ctx.account_evidence = account_evidence
         themes = self.risks.detect_themes(ctx)
-        raw = composite(dimensions)
-        score, caps = apply_guard_rails(raw, ctx, self.guard_rails, shared)
-        if prior:
-            trend_flags = self.trends.detect(
-                score, ctx.dimension_scores.get(Dimension.USAGE), prior, as_of
+        score: int | None
+        raw: int | None
+        if no_data:
+            raw = score = None
+            caps = []
+            band, band_note = Band.NO_DATA, None
+            ctx.band = band
+            tier, tier_basis = Tier.NO_DATA, "no_data"
+        else:
+            raw = composite(dimensions)
+            score, caps = apply_guard_rails(raw, ctx, self.guard_rails, shared)
+            if prior:
+                trend_flags = self.trends.detect(
+                    score, ctx.dimension_scores.get(Dimension.USAGE), prior, as_of
+                )
+                flags = self.risks.add_flags(ctx, flags, trend_flags)
+            band, band_note = band_with_hysteresis(
+                score,
+                band_for(score, scoring),
+                previous,
+                caps,
+                scoring,
+                policy.history.band_hysteresis_points,
             )
-            flags = self.risks.add_flags(ctx, flags, trend_flags)
-        band, band_note = band_with_hysteresis(
-            score,
-            band_for(score, scoring),
-            previous,
-            caps,
-            scoring,
-            policy.history.band_hysteresis_points,
-        )
-        ctx.band = band
-        tier, tier_basis = tier_for(ctx, score, scoring)
+            ctx.band = band
+            tier, tier_basis = tier_for(ctx, score, scoring)
         legacy = self.legacy.score(ctx)
         actions = self.actions.plan(ctx)
         return Assessment(
@@ -170,7 +189,7 @@ class Engine:
             caps=caps,
             flags=flags,
             themes=themes,
-            trend=self.trends.trend(score, prior),
+            trend=None if score is None else self.trends.trend(score, prior),
             churn_risk=self.churn_risk(score),
             legacy=legacy,
             actions=actions,
@@ -196,9 +215,9 @@ class Engine:
             ),
         )
 
-    def churn_risk(self, score: int) -> ChurnRisk | None:
+    def churn_risk(self, score: int | None) -> ChurnRisk | None:
         model = self.policy.churn_model
-        if model is None:
+        if model is None or score is None:
             return None
         logit = model.intercept + model.per_point * score
         return ChurnRisk(

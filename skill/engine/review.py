@@ -31,7 +31,7 @@ def review_task(config: ReviewConfig, ctx: AccountContext) -> ReviewTask | None:
 def measurement_event(
     ctx: AccountContext,
     *,
-    score: int,
+    score: int | None,
     band: Band,
     tier: Tier,
     confidence: Confidence,

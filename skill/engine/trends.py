@@ -23,11 +23,13 @@ USAGE = Dimension.USAGE.value
 
 
 def usable_history(history: Iterable[PriorAssessment], as_of: date) -> list[PriorAssessment]:
-    """Earlier assessments only, oldest first, one per date.
+    """Earlier scored assessments only, oldest first, one per date.
 
     Sorted here so the result never depends on the order a caller passed them in.
+    A no_data assessment (null score) is left out: there is no delta against a
+    score that was never known, so trends compare with the last scored one.
     """
-    by_date = {p.as_of: p for p in history if p.as_of < as_of}
+    by_date = {p.as_of: p for p in history if p.as_of < as_of and p.score is not None}
     return [by_date[day] for day in sorted(by_date)]
 
 

@@ -43,7 +43,13 @@ def _factors(a: Assessment, positive_min: int) -> list[str]:
     negative += [f"- capped at {c.cap} ({c.code}): {c.reason}" for c in a.caps]
     lines = ["### Factors", "**Positive:**", *(positive or ["- None."]), "**Negative:**"]
     lines += negative or ["- None."]
-    if a.missing_data:
+    if a.score is None:
+        missing = "; ".join(f"{m.dimension.value} ({m.reason})" for m in a.missing_data)
+        lines.append(
+            f"**Missing data:** {missing}. There is no score: connect these sources to "
+            "assess the account."
+        )
+    elif a.missing_data:
         missing = "; ".join(f"{m.dimension.value} ({m.reason})" for m in a.missing_data)
         lines.append(
             f"**Missing data:** {missing}. The score uses the remaining dimensions, "
@@ -122,7 +128,8 @@ def render_assessment(
     if a.contract_term is not None:
         renewal += f" ({a.contract_term.label})"
     lines = [f"## Health: {a.name}", f"_{a.segment.value} · {lifecycle} · {renewal}_", ""]
-    score = [f"**Score:** {a.score} — {texts.summary_line}", ""]
+    shown = "no data" if a.score is None else a.score
+    score = [f"**Score:** {shown} — {texts.summary_line}", ""]
     score.append(
         f"Band **{a.band.value}** · tier **{a.tier.value}** · confidence **{a.confidence.value}** "
         f"({'; '.join(a.confidence_reasons)})"
@@ -186,7 +193,7 @@ def render_budget(budget: ReviewBudgetSummary) -> str:
             "|---:|---|---:|---:|---|",
         ]
         lines += [
-            f"| {a.rank} | {cell(a.account_id)} | {a.score} "
+            f"| {a.rank} | {cell(a.account_id)} | {'—' if a.score is None else a.score} "
             f"| {'—' if a.arr is None else f'{a.arr:,.0f}'} "
             f"| {cell('; '.join(r.split(' - ', 1)[0] for r in a.reasons))} |"
             for a in budget.also_at_risk

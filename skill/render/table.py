@@ -20,7 +20,7 @@ def row(a: Assessment) -> tuple[str, ...]:
     return (
         f"{a.name} ({a.account_id})",
         a.segment.value,
-        f"{a.score}{capped}",
+        "—" if a.score is None else f"{a.score}{capped}",
         a.band.value,
         a.tier.value,
         a.confidence.value,

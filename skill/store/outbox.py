@@ -435,6 +435,8 @@ def slack_message(item: OutboxItem, assessment: dict[str, Any]) -> SlackMessage:
     """A Block Kit message for `notify_owner_slack`, built from the stored assessment."""
     name = assessment.get("name") or item.account_name or item.account_id
     score, band = assessment.get("score"), assessment.get("band")
+    if score is None:
+        score = "no data"
     flags = [f.get("label") or f.get("code", "") for f in assessment.get("flags", [])]
     owner = item.owner_name or item.owner
     reason = " ".join(item.evidence) or item.label

@@ -30,7 +30,7 @@ class Current(NamedTuple):
     account_id: str
     name: str
     as_of: date
-    score: int
+    score: int | None
     band: str
     dimensions: dict[str, int]
     trend_flags: tuple[str, ...] = ()
@@ -57,7 +57,7 @@ class TrendNote(BaseModel):
     name: str
     as_of: date
     previous_as_of: date | None
-    score: int
+    score: int | None = Field(description="Null when the account has no data (band no_data).")
     previous_score: int | None
     delta: int | None
     band: str
@@ -100,7 +100,7 @@ def trend_note(
                 for d, s in now.items()
             ],
             trend_flags=[],
-            note=f"First snapshot: score {current.score} ({current.band}); no trend yet.",
+            note=f"First snapshot: {_score_text(current.score)} ({current.band}); no trend yet.",
         )
     before = previous.dimensions
     dimensions = []
@@ -128,8 +128,28 @@ def trend_note(
                 arrow=_arrow(delta, config.trend_steady_within),
             )
         )
-    delta = current.score - previous.score
     band_changed = current.band != previous.band
+    if current.score is None or previous.score is None:
+        # No delta against a score that is not known, either side.
+        now_text = "no data" if current.score is None else f"score {current.score}"
+        before_text = "no data" if previous.score is None else f"score {previous.score}"
+        return TrendNote(
+            account_id=current.account_id,
+            name=current.name,
+            as_of=current.as_of,
+            previous_as_of=previous.as_of,
+            score=current.score,
+            previous_score=previous.score,
+            delta=None,
+            band=current.band,
+            previous_band=previous.band,
+            band_changed=band_changed,
+            dimensions=dimensions,
+            trend_flags=list(current.trend_flags),
+            note=f"Now {now_text} ({current.band}), {before_text} on {previous.as_of} "
+            f"({previous.band}): no delta without a score on both dates.",
+        )
+    delta = current.score - previous.score
     moved = [
         f"{d.dimension} {d.arrow} {abs(d.delta)}"
         for d in dimensions
@@ -158,6 +178,10 @@ def trend_note(
         trend_flags=list(current.trend_flags),
         note=note,
     )
+
+
+def _score_text(score: int | None) -> str:
+    return "no data" if score is None else f"score {score}"
 
 
 def render_trend_note(trend: TrendNote) -> str:

@@ -553,3 +553,39 @@ def test_history_reader_refuses_a_missing_database(tmp_path: Path) -> None:
     with pytest.raises(HistoryUnavailable, match="no history database at"):
         HistoryReader(tmp_path / "none.sqlite3", depth=2)
     assert not (tmp_path / "none.sqlite3").exists()
+
+
+def test_0007_keeps_every_assessment_and_lets_the_score_be_null(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """A database made before no_data assessments keeps its rows; score becomes NULL-able."""
+    import shutil
+
+    folder = tmp_path / "migrations"
+    folder.mkdir()
+    for version, path in migrations():
+        if version < 7:
+            shutil.copy(path, folder / path.name)
+    monkeypatch.setattr(store_db, "MIGRATIONS", folder)
+    path = tmp_path / "history.sqlite3"
+    old = connect(path)
+    old.execute(
+        "INSERT INTO runs (run_id, as_of, automation_level, policy_version, source, "
+        "source_hash, started_at) VALUES ('r1', '2026-11-20', 'balanced', 'p', 'f', 'h', 't')"
+    )
+    old.execute(
+        "INSERT INTO assessments VALUES ('A-1', '2026-11-20', 'balanced', 'p', 'A', 'smb', "
+        "NULL, 1000, NULL, 71, 'yellow', 'steady', 'low', 50, 'x', '[]', '{}', '{}', 'r1')"
+    )
+    old.commit()
+    old.close()
+    monkeypatch.undo()
+    upgraded = connect(path)
+    assert [tuple(r) for r in upgraded.execute("SELECT account_id, score FROM assessments")] == [
+        ("A-1", 71)
+    ]
+    columns = {r[1]: r[3] for r in upgraded.execute("PRAGMA table_info(assessments)")}
+    assert columns["score"] == 0  # notnull flag off
+    indexes = {r[1] for r in upgraded.execute("PRAGMA index_list(assessments)")}
+    assert "assessments_by_date" in indexes
+    upgraded.close()
