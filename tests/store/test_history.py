@@ -555,7 +555,7 @@ def test_history_reader_refuses_a_missing_database(tmp_path: Path) -> None:
     assert not (tmp_path / "none.sqlite3").exists()
 
 
-def test_0007_keeps_every_assessment_and_lets_the_score_be_null(
+def test_0008_keeps_every_assessment_and_lets_the_score_be_null(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     """A database made before no_data assessments keeps its rows; score becomes NULL-able."""
@@ -564,7 +564,7 @@ def test_0007_keeps_every_assessment_and_lets_the_score_be_null(
     folder = tmp_path / "migrations"
     folder.mkdir()
     for version, path in migrations():
-        if version < 7:
+        if version < 8:
             shutil.copy(path, folder / path.name)
     monkeypatch.setattr(store_db, "MIGRATIONS", folder)
     path = tmp_path / "history.sqlite3"
