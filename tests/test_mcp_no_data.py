@@ -29,7 +29,9 @@ def test_assess_accounts_gives_an_identity_only_account_no_score() -> None:
 
     result = anyio.run(go)
     assert not result.is_error, result.content
-    run = AssessmentRun.model_validate(result.structured_content)
+    data = dict(result.structured_content)
+    data.pop("warnings")  # the tool's warnings come beside the run
+    run = AssessmentRun.model_validate(data)
     assert run.rejected == []
     new, old = run.assessments
     assert (new.score, new.band.value, new.tier.value) == (None, "no_data", "no_data")
