@@ -129,40 +129,29 @@ def trend_note(
             )
         )
     band_changed = current.band != previous.band
+    delta: int | None = None
     if current.score is None or previous.score is None:
         # No delta against a score that is not known, either side.
-        now_text = "no data" if current.score is None else f"score {current.score}"
-        before_text = "no data" if previous.score is None else f"score {previous.score}"
-        return TrendNote(
-            account_id=current.account_id,
-            name=current.name,
-            as_of=current.as_of,
-            previous_as_of=previous.as_of,
-            score=current.score,
-            previous_score=previous.score,
-            delta=None,
-            band=current.band,
-            previous_band=previous.band,
-            band_changed=band_changed,
-            dimensions=dimensions,
-            trend_flags=list(current.trend_flags),
-            note=f"Now {now_text} ({current.band}), {before_text} on {previous.as_of} "
-            f"({previous.band}): no delta without a score on both dates.",
+        note = (
+            f"Now {_score_text(current.score)} ({current.band}), "
+            f"{_score_text(previous.score)} on {previous.as_of} ({previous.band}): "
+            "no delta without a score on both dates."
         )
-    delta = current.score - previous.score
-    moved = [
-        f"{d.dimension} {d.arrow} {abs(d.delta)}"
-        for d in dimensions
-        if d.delta is not None and d.arrow in (UP, DOWN)
-    ]
-    band = f"band {previous.band} → {current.band}" if band_changed else f"band {current.band}"
-    direction = "up" if delta > 0 else "down" if delta < 0 else "unchanged"
-    amount = f" {abs(delta)}" if delta else ""
-    note = f"Score {current.score}, {direction}{amount} since {previous.as_of}; {band}. " + (
-        f"Moved: {', '.join(moved)}." if moved else "No dimension moved."
-    )
-    if current.trend_flags:
-        note += f" Trend flags: {', '.join(current.trend_flags)}."
+    else:
+        delta = current.score - previous.score
+        moved = [
+            f"{d.dimension} {d.arrow} {abs(d.delta)}"
+            for d in dimensions
+            if d.delta is not None and d.arrow in (UP, DOWN)
+        ]
+        band = f"band {previous.band} → {current.band}" if band_changed else f"band {current.band}"
+        direction = "up" if delta > 0 else "down" if delta < 0 else "unchanged"
+        amount = f" {abs(delta)}" if delta else ""
+        note = f"Score {current.score}, {direction}{amount} since {previous.as_of}; {band}. " + (
+            f"Moved: {', '.join(moved)}." if moved else "No dimension moved."
+        )
+        if current.trend_flags:
+            note += f" Trend flags: {', '.join(current.trend_flags)}."
     return TrendNote(
         account_id=current.account_id,
         name=current.name,
