@@ -52,9 +52,9 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from skill.calibrate import calibrate, held_out, write_policy  # noqa: E402
 from skill.engine.dimensions import READERS  # noqa: E402
-from skill.measure import roc_auc  # noqa: E402
+from skill.insights.calibrate import calibrate, held_out, write_policy  # noqa: E402
+from skill.insights.measure import roc_auc  # noqa: E402
 from skill.policy import Policy, load_policy  # noqa: E402
 from skill.record import AccountRecord  # noqa: E402
 from skill.recording import run_recording  # noqa: E402

@@ -17,10 +17,10 @@ Setup (timed, but not part of any target):
      score; only the timings are.
 
 Timed (each `--repeat` times in this process, min and median reported):
-  - `skill.measure.measure` + Markdown and JSON rendering, the work of
+  - `skill.insights.measure.measure` + Markdown and JSON rendering, the work of
     `account-health measure`;
-  - `skill.report.portfolio_report` + rendering, the work of `account-health report`;
-  - `skill.calibrate.calibrate` once (engine replays and a scikit-learn fit);
+  - `skill.insights.report.portfolio_report` + rendering, the work of `account-health report`;
+  - `skill.insights.calibrate.calibrate` once (engine replays and a scikit-learn fit);
   - `python -m skill measure --db DB --format json` as a fresh subprocess, wall
     clock, interpreter start-up included.
 
@@ -215,12 +215,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--skip-calibrate", action="store_true")
     args = parser.parse_args(argv)
 
-    from skill.calibrate import calibrate
-    from skill.measure import measure
-    from skill.measure import render_markdown as measure_md
+    from skill.insights.calibrate import calibrate
+    from skill.insights.measure import measure
+    from skill.insights.measure import render_markdown as measure_md
+    from skill.insights.report import portfolio_report
+    from skill.insights.report import render_markdown as report_md
     from skill.policy import load_policy
-    from skill.report import portfolio_report
-    from skill.report import render_markdown as report_md
     from skill.store.db import connect
 
     print(f"python {platform.python_version()} on {platform.machine()}, {os.cpu_count()} CPUs;")

@@ -101,7 +101,7 @@ class LegacyRow(Decision):
 
 
 class LegacyScore(Decision):
-    """Seed 000's additive score, shown so users see what the old way would say."""
+    """The legacy additive score, shown so users see what the old way would say."""
 
     total: int
     band: str
@@ -132,7 +132,7 @@ class Action(Decision):
 
 
 class ReviewTask(Decision):
-    """Seed 003's owner review: a person checks the evidence before acting."""
+    """Owner review: a person checks the evidence before acting."""
 
     owner: str
     owner_role: str

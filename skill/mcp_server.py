@@ -52,11 +52,11 @@ from skill.briefing import (
 from skill.dialect import DialectError, ReadOptions
 from skill.explain import ActionCatalogue, PolicyExplanation, action_catalogue, explain_policy
 from skill.ingest import InputError
-from skill.measure import Measurement
+from skill.insights.measure import Measurement
+from skill.insights.report import PortfolioReport
 from skill.pipeline import AssessmentStream
 from skill.policy import Policy, default_policy
 from skill.record import AccountRecord, Segment
-from skill.report import PortfolioReport
 from skill.store.outbox import ActionList
 from skill.store.reviews import ReviewTaskList
 from skill.vocabulary import AutomationLevel
@@ -765,7 +765,7 @@ def build_server(policy: Policy | None = None, db_path: Path | None = None) -> M
         annotations=READ_ONLY,
     )
     def measure_score(as_of: AsOf) -> Measurement:
-        from skill.measure import measure
+        from skill.insights.measure import measure
 
         day = _day(as_of)
         connection = _history(db_path)
@@ -787,8 +787,8 @@ def build_server(policy: Policy | None = None, db_path: Path | None = None) -> M
             int, Field(description="Rows per table (attention, queue).", ge=1, le=500)
         ] = 25,
     ) -> PortfolioReport:
-        from skill.report import NoHistoryError
-        from skill.report import portfolio_report as build_report
+        from skill.insights.report import NoHistoryError
+        from skill.insights.report import portfolio_report as build_report
 
         day = _day(as_of)
         connection = _history(db_path)

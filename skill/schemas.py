@@ -21,12 +21,12 @@ from pydantic import BaseModel
 
 from skill.assessment import AssessmentRun
 from skill.briefing import BriefRun, EmailDraftOut
-from skill.calibrate import Calibration
-from skill.measure import Measurement
+from skill.insights.calibrate import Calibration
+from skill.insights.measure import Measurement
+from skill.insights.report import PortfolioReport
 from skill.policy import Policy
 from skill.record import AccountRecord
 from skill.recording import RunDocument
-from skill.report import PortfolioReport
 from skill.store.outbox import ActionList, ExportPayload, OutboxItem
 from skill.store.outcomes import OutcomeImport
 from skill.store.reviews import ReviewDone, ReviewTaskList

@@ -9,7 +9,7 @@ from pathlib import Path
 from typer.testing import CliRunner
 
 from skill.cli import app
-from skill.measure import default_as_of
+from skill.insights.measure import default_as_of
 from skill.store.db import connect
 
 DEMO = Path(__file__).resolve().parent.parent / "assets" / "demo" / "accounts.json"

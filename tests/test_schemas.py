@@ -53,7 +53,9 @@ def assert_valid(name: str, document: Any, ref: str | None = None) -> None:
 
 def test_schema_names():
     assert list(SCHEMAS)[:5] == ["input", "assessment", "brief", "policy", "email"]
-    assert tuple(SCHEMAS) == SCHEMA_NAMES, "skill/cli.py SCHEMA_NAMES must list skill.schemas"
+    assert tuple(SCHEMAS) == SCHEMA_NAMES, (
+        "skill/cli/schema.py SCHEMA_NAMES must list skill.schemas"
+    )
     assert SCHEMAS["input"] is AccountRecord
     assert SCHEMAS["assessment"] is AssessmentRun
     assert SCHEMAS["brief"] is BriefRun

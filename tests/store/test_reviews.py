@@ -18,9 +18,9 @@ from typer.testing import CliRunner
 
 from skill.cli import app
 from skill.demo import demo_file
-from skill.measure import measure
+from skill.insights.measure import measure
+from skill.insights.report import portfolio_report
 from skill.policy import load_policy
-from skill.report import portfolio_report
 from skill.store.db import connect
 from skill.store.reviews import ReviewError, complete_review, list_review_tasks
 

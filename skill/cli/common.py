@@ -1,4 +1,4 @@
-"""What every CLI command module shares: messages, the `--db` option, plain tables.
+"""What every CLI command module shares: messages, options, the policy, dates, plain tables.
 
 Kept free of anything heavier than typer, so importing it costs `assess` nothing.
 """
@@ -13,6 +13,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
+
+from skill.vocabulary import AutomationLevel
 
 if TYPE_CHECKING:
     import sqlite3
@@ -226,3 +228,79 @@ def read_options(
         )
     except DialectError as exc:
         raise fail(str(exc)) from None
+
+
+class OutputFormat(StrEnum):
+    MD = "md"
+    JSON = "json"
+    JSONL = "jsonl"
+    TABLE = "table"
+
+
+class InputFormat(StrEnum):
+    CSV = "csv"
+    JSON = "json"
+    JSONL = "jsonl"
+    XLSX = "xlsx"
+
+
+def load_policy_or_exit(path: Path | None):
+    """The policy, with a warning per default list the file replaces and per floor it needs."""
+    from skill.policy import (
+        PolicyError,
+        load_policy,
+        override_notes,
+        read_override,
+        replaced_list_warning,
+    )
+
+    try:
+        loaded = load_policy(path)
+    except PolicyError as exc:
+        raise fail(f"invalid policy:\n{exc}") from None
+    if path is not None:
+        notes = override_notes(read_override(path), loaded)
+        for key in notes.replaced_lists:
+            err(f"warning: {path}: {replaced_list_warning(key)}")
+        for problem in notes.needs_floor:
+            err(f"warning: {path}: {problem}; the floor applies")
+    return loaded
+
+
+def default_format() -> OutputFormat:
+    return OutputFormat.MD if sys.stdout.isatty() else OutputFormat.JSON
+
+
+PolicyOption = Annotated[
+    Path | None,
+    typer.Option("--policy", help="YAML file merged over the default policy in assets/."),
+]
+LevelOption = Annotated[
+    AutomationLevel,
+    typer.Option("--automation-level", help="How much may run without a person."),
+]
+FormatOption = Annotated[
+    OutputFormat | None,
+    typer.Option("--format", "-f", help="md (default on a terminal) or json (default when piped)."),
+]
+AsOfOption = Annotated[
+    str | None,
+    typer.Option("--as-of", help="Assessment date, YYYY-MM-DD (default: today)."),
+]
+InputFormatOption = Annotated[
+    InputFormat | None,
+    typer.Option("--input-format", help="Override the format implied by the extension."),
+]
+RejectsOption = Annotated[
+    Path | None,
+    typer.Option("--rejects", help="Write rejected records here as JSONL, with the reason."),
+]
+
+
+def parse_as_of(value: str | None) -> date:
+    if value is None:
+        return date.today()
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise fail(f"--as-of {value!r} is not a date; expected YYYY-MM-DD") from None

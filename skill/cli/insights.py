@@ -1,6 +1,6 @@
 """`outcomes import`, `measure`, `calibrate` and `report`: the commands that read history.
 
-Registered on the main app by `skill.cli` (`register_insights(app)`). Everything
+Registered on the main app by `skill.cli` (`register(app)`). Everything
 heavier than typer is imported inside the command bodies, so `assess`'s cold
 start does not pay for these commands.
 """
@@ -15,15 +15,20 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from skill.cli_common import (
+from skill.cli.common import (
     ColumnsOption,
     DateFormatOption,
     DbOption,
     DecimalOption,
     DelimiterOption,
     EncodingOption,
+    PolicyOption,
     SheetOption,
+    err,
+    fail,
+    load_policy_or_exit,
     open_history,
+    parse_as_of,
     read_options,
 )
 
@@ -46,32 +51,14 @@ outcomes_app = typer.Typer(
     no_args_is_help=True,
 )
 
-PolicyOption = Annotated[
-    Path | None,
-    typer.Option("--policy", help="YAML file merged over the default policy in assets/."),
-]
 FormatOption = Annotated[ReportFormat, typer.Option("--format", "-f", help="md (default) or json.")]
-
-
-def _helpers():
-    from skill import cli
-
-    return cli
-
-
-def _policy(path: Path | None):
-    return _helpers()._load_policy(path)
-
-
-def _day(value: str | None):
-    return _helpers()._as_of(value)
 
 
 def _default_day(connection):
     """Without --as-of, measure, report and calibrate count up to the same date."""
     from datetime import date
 
-    from skill.measure import default_as_of
+    from skill.insights.measure import default_as_of
 
     return default_as_of(connection, date.today())
 
@@ -124,8 +111,7 @@ def outcomes_import(
     from skill.ingest import InputError, write_rejects
     from skill.store.outcomes import OUTCOME_FIELDS, import_outcomes
 
-    cli = _helpers()
-    _policy(policy)
+    load_policy_or_exit(policy)
     # --decimal is accepted so one set of reading options serves both files; outcomes
     # hold no numbers.
     options = read_options(
@@ -137,18 +123,18 @@ def outcomes_import(
             connection,
             file,
             input_format,
-            on_rejection=lambda rejection: cli._err(f"error: {rejection.reason}"),
+            on_rejection=lambda rejection: err(f"error: {rejection.reason}"),
             options=options,
         )
     except InputError as exc:
-        raise cli._fail(str(exc)) from None
+        raise fail(str(exc)) from None
     finally:
         connection.close()
     if rejects is not None:
         write_rejects(result.rejected, rejects)
     if result.unknown_accounts:
         examples = ", ".join(result.unknown_account_examples)
-        cli._err(
+        err(
             f"warning: {result.unknown_accounts} account id(s) have no recorded assessment "
             f"(e.g. {examples}); imported anyway"
         )
@@ -177,23 +163,23 @@ def measure(
     ] = None,
     output_format: FormatOption = ReportFormat.MD,
 ) -> None:
-    """Measure the score against outcomes (seed 003): ROC AUC next to the legacy score,
+    """Measure the score against outcomes: ROC AUC next to the legacy score,
     churn by band and tier, false positives, missed risks, follow-through, reviews.
 
     Example: account-health measure --db history.sqlite3 --as-of 2027-03-31 --format json
     """
-    from skill.measure import measure as run_measure
-    from skill.measure import render_markdown
+    from skill.insights.measure import measure as run_measure
+    from skill.insights.measure import render_markdown
 
-    loaded = _policy(policy)
-    day = None if as_of is None else _day(as_of)
+    loaded = load_policy_or_exit(policy)
+    day = None if as_of is None else parse_as_of(as_of)
     connection = open_history(db)
     try:
         result = run_measure(connection, loaded, as_of=day or _default_day(connection))
     finally:
         connection.close()
     for note in result.notes:
-        _helpers()._err(f"note: {note}")
+        err(f"note: {note}")
     _emit(result, output_format, render_markdown)
 
 
@@ -222,41 +208,40 @@ def calibrate(
 
     Example: account-health calibrate --db history.sqlite3 --out calibrated.yaml
     """
-    from skill.calibrate import (
+    from skill.insights.calibrate import (
         CalibrationUnavailable,
         record_calibration,
         render_markdown,
         write_policy,
     )
-    from skill.calibrate import calibrate as run_calibrate
+    from skill.insights.calibrate import calibrate as run_calibrate
     from skill.paths import assets_dir
 
-    cli = _helpers()
-    loaded = _policy(policy)
-    day = None if as_of is None else _day(as_of)
+    loaded = load_policy_or_exit(policy)
+    day = None if as_of is None else parse_as_of(as_of)
     target = out.resolve()
     if target.is_relative_to(assets_dir().resolve()):
-        raise cli._fail(f"--out {out}: calibrate never writes into the bundled assets/")
+        raise fail(f"--out {out}: calibrate never writes into the bundled assets/")
     if target.is_dir():
-        raise cli._fail(f"--out {out}: is a directory; give a file name")
+        raise fail(f"--out {out}: is a directory; give a file name")
     connection = open_history(db)
     try:
         try:
             result = run_calibrate(connection, loaded, as_of=day or _default_day(connection))
         except CalibrationUnavailable as exc:
-            raise cli._fail(str(exc)) from None
+            raise fail(str(exc)) from None
         if result.status == "fitted":
             try:
                 write_policy(result, out)
             except OSError as exc:
-                raise cli._fail(f"--out {out}: cannot write ({exc.strerror})") from None
+                raise fail(f"--out {out}: cannot write ({exc.strerror})") from None
             result = result.model_copy(update={"policy_path": str(out)})
             record_calibration(connection, result)
-            cli._err(f"wrote {out}")
+            err(f"wrote {out}")
         else:
-            cli._err(f"note: {result.message}")
+            err(f"note: {result.message}")
         if result.outcomes_after.note:
-            cli._err(f"note: {result.outcomes_after.note}")
+            err(f"note: {result.outcomes_after.note}")
     finally:
         connection.close()
     _emit(result, output_format, render_markdown)
@@ -283,26 +268,25 @@ def report(
 
     Example: account-health report --db history.sqlite3 --format json
     """
-    from skill.report import NoHistoryError, portfolio_report, render_markdown
+    from skill.insights.report import NoHistoryError, portfolio_report, render_markdown
 
-    cli = _helpers()
-    loaded = _policy(policy)
-    day = None if as_of is None else _day(as_of)
+    loaded = load_policy_or_exit(policy)
+    day = None if as_of is None else parse_as_of(as_of)
     connection = open_history(db)
     try:
         result = portfolio_report(
             connection, loaded, as_of=day or _default_day(connection), limit=limit
         )
     except NoHistoryError as exc:
-        raise cli._fail(f"{exc}; nothing to report") from None
+        raise fail(f"{exc}; nothing to report") from None
     finally:
         connection.close()
     if result.calibration.outcomes_after.note:
-        cli._err(f"note: {result.calibration.outcomes_after.note}")
+        err(f"note: {result.calibration.outcomes_after.note}")
     _emit(result, output_format, render_markdown)
 
 
-def register_insights(app: typer.Typer) -> None:
+def register(app: typer.Typer) -> None:
     """Add `outcomes`, `measure`, `calibrate` and `report` to the main app."""
     app.add_typer(outcomes_app, name="outcomes")
     app.command("measure")(measure)

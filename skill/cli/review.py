@@ -1,4 +1,4 @@
-"""`account-health review`: the owner review queue (seed 003's human review point).
+"""`account-health review`: the owner review queue, where a person checks evidence.
 
 Registered on the main app by `skill.cli`; the store is imported only when a
 command runs. JSON on stdout when piped, a table or a line on a terminal;
@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from skill.cli_common import (
+from skill.cli.common import (
     AccountFilterOption,
     AsOfFilterOption,
     DbOption,

@@ -24,7 +24,7 @@ the `as_of` given (no clock: without one, simply the latest). Sections:
   latest task the run's review budget deferred are listed apart, as "also at
   risk", ranked as the budget ranks them (risk x ARR by default).
 - Calibration status: first `measure`'s verdict on the health score (the same
-  sentence, from `skill.measure.score_verdict`), then outcomes matched to an
+  sentence, from `skill.insights.measure.score_verdict`), then outcomes matched to an
   earlier assessment against what `account-health calibrate` needs per segment,
   and the last calibration run.
 """
@@ -39,7 +39,13 @@ from datetime import date
 
 from pydantic import BaseModel, Field
 
-from skill.measure import OutcomesAfter, Verdict, load_observations, outcomes_after, score_verdict
+from skill.insights.measure import (
+    OutcomesAfter,
+    Verdict,
+    load_observations,
+    outcomes_after,
+    score_verdict,
+)
 from skill.policy import Policy
 from skill.record import Segment
 from skill.store.history import idempotency_key

@@ -21,9 +21,9 @@ from insights_support import (
 from typer.testing import CliRunner
 
 from skill.cli import app
-from skill.measure import measure
+from skill.insights.measure import measure
+from skill.insights.report import NoHistoryError, portfolio_report, render_markdown
 from skill.policy import load_policy
-from skill.report import NoHistoryError, portfolio_report, render_markdown
 from skill.store.db import connect
 from skill.store.outcomes import import_outcomes
 

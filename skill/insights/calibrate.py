@@ -69,7 +69,7 @@ from pydantic import BaseModel, Field
 from skill.assessment import PriorAssessment
 from skill.engine import Engine
 from skill.engine.dimensions import READERS, Reader, readers_for, round_half_up
-from skill.measure import AucResult, OutcomesAfter, outcomes_after, roc_auc
+from skill.insights.measure import AucResult, OutcomesAfter, outcomes_after, roc_auc
 from skill.policy import Policy, PolicyError, load_policy
 from skill.record import AccountRecord, Segment
 from skill.store.db import now_utc

@@ -14,7 +14,8 @@ from insights_support import GOOD, WEEK_2, account, record, write_outcomes
 from typer.testing import CliRunner
 
 from skill import assess
-from skill.calibrate import (
+from skill.cli import app
+from skill.insights.calibrate import (
     PointScale,
     calibrate,
     fit_signals,
@@ -23,8 +24,7 @@ from skill.calibrate import (
     policy_yaml,
     write_policy,
 )
-from skill.cli import app
-from skill.measure import roc_auc
+from skill.insights.measure import roc_auc
 from skill.paths import assets_dir
 from skill.policy import load_policy
 from skill.record import AccountRecord, Segment
@@ -344,14 +344,14 @@ def test_cli_refuses_to_write_into_assets(support_history: Path):
 def test_cli_without_scikit_learn_says_how_to_install_it(
     support_history: Path, tmp_path: Path, monkeypatch
 ):
-    import skill.calibrate
+    from skill.insights import calibrate as module
 
     def missing():
-        raise skill.calibrate.CalibrationUnavailable(
-            f"calibrate needs scikit-learn: {skill.calibrate.INSTALL_HINT} (make installs it)"
+        raise module.CalibrationUnavailable(
+            f"calibrate needs scikit-learn: {module.INSTALL_HINT} (make installs it)"
         )
 
-    monkeypatch.setattr(skill.calibrate, "_sklearn", missing)
+    monkeypatch.setattr(module, "_sklearn", missing)
     out = tmp_path / "calibrated.yaml"
     result = CliRunner().invoke(app, ["calibrate", "--db", str(support_history), "--out", str(out)])
     assert result.exit_code == 2

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Annotated, TextIO
 
 import typer
 
-from skill.cli_common import (
+from skill.cli.common import (
     AccountFilterOption,
     AsOfFilterOption,
     DbOption,

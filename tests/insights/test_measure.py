@@ -24,7 +24,7 @@ from insights_support import (
 from typer.testing import CliRunner
 
 from skill.cli import app
-from skill.measure import measure, render_markdown, roc_auc
+from skill.insights.measure import measure, render_markdown, roc_auc
 from skill.policy import load_policy
 from skill.store.db import connect
 from skill.store.outcomes import import_outcomes
