@@ -2,7 +2,7 @@ PYTHON ?= $(shell command -v python3.11 2>/dev/null || command -v python3)
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: install demo test lint format bench bench-recording bench-history bench-decision schemas reference clean record-cassettes
+.PHONY: install demo test lint format bench bench-recording bench-history bench-decision bench-queue schemas reference clean record-cassettes
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -42,6 +42,10 @@ bench-history: install
 # Decision quality on simulated worlds with hidden churn mechanisms: default vs calibrated.
 bench-decision: install
 	$(BIN)/python benchmarks/decision.py
+
+# The approval queue at 100,000 items: time and peak memory of each listing.
+bench-queue: install
+	$(BIN)/python benchmarks/queue.py
 
 schemas: install
 	$(BIN)/account-health schema all --write assets/schemas
