@@ -38,7 +38,7 @@ from skill.results import AssessmentResult, BriefResult, EmailDraftResult
 from skill.store.outbox import ActionList, OutboxItem
 from skill.store.reviews import ReviewDone, ReviewTaskList
 from skill.vocabulary import AutomationLevel, Band, RiskFlagCode
-from skill.web.security import require_csrf
+from skill.web.csrf import require_csrf
 from skill.web.workspace import (
     Warnings,
     WebError,

@@ -42,8 +42,9 @@ from skill.store.history import prior_assessments, stored_assessment
 from skill.store.trends import trend_note
 from skill.vocabulary import AutomationLevel
 from skill.web import api
+from skill.web.csrf import require_csrf
 from skill.web.render import STATIC, environment, health_view
-from skill.web.security import SecurityMiddleware, require_csrf
+from skill.web.security import SecurityMiddleware
 from skill.web.tryit import (
     LONG_TEXT,
     OTHER_FIELDS,

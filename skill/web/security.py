@@ -309,28 +309,3 @@ async def _refuse(send: Send, status: int, is_api: bool, code: str, message: str
 
 def login_url(base: str, token: str) -> str:
     return f"{base.rstrip('/')}/login?{urlencode({'token': token})}"
-
-
-async def require_csrf(request: Any) -> None:
-    """A POST's CSRF check: the session's token in the form or the X-CSRF-Token header.
-
-    Refused with 403 (`csrf_failed`) when missing or wrong. A request that carried
-    the access token in a header needs none (no browser adds that header cross-site).
-    """
-    from skill.web.workspace import WebError
-
-    guard: Guard = request.state.guard
-    if guard.token_header:
-        return
-    given = request.headers.get(CSRF_HEADER)
-    if given is None:
-        content_type = request.headers.get("content-type", "")
-        if content_type.startswith(("application/x-www-form-urlencoded", "multipart/form-data")):
-            given = (await request.form()).get(CSRF_FIELD)
-    if not isinstance(given, str) or not hmac.compare_digest(given, guard.csrf_token):
-        raise WebError(
-            403,
-            "csrf_failed",
-            "the form's security token is missing or out of date: reload the page and try "
-            "again (API clients: send X-CSRF-Token from GET /api/session)",
-        )
