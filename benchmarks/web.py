@@ -118,7 +118,8 @@ def write_weeks(folder: Path, n: int, count: int, seed: int) -> list[Path]:
 def cache_path(n: int, count: int, seed: int) -> Path:
     """Where the built database is kept, by its size and seed. A newer store migrates it
     forward when the app opens it, as it would any user's database."""
-    return Path(tempfile.gettempdir()) / "account-health-bench" / f"web-{n}x{count}-seed{seed}.sqlite3"
+    name = f"web-{n}x{count}-seed{seed}.sqlite3"
+    return Path(tempfile.gettempdir()) / "account-health-bench" / name
 
 
 def build(db: Path, n: int, count: int, seed: int) -> None:
@@ -207,14 +208,25 @@ def main(argv: list[str] | None = None) -> int:
         build(db, args.accounts, args.weeks, args.seed)
         print(f"  built in {time.perf_counter() - start:.0f} s")
     print(f"database {db}: {db.stat().st_size / 1e9:.2f} GB")
+    from skill.store.db import connect
 
+    start = time.perf_counter()
+    connect(db, create=False).close()  # a newer store's migrations, once, before any timing
+    print(f"opened and migrated in {time.perf_counter() - start:.1f} s")
+
+    try:  # the test client needs `httpx`; the anthropic SDK brings it as httpx2
+        import httpx2
+
+        httpx2.alias_httpx()
+    except ImportError:
+        pass
     from starlette.testclient import TestClient
 
     from skill.policy import load_policy
     from skill.web.app import WebConfig, create_app
 
     app = create_app(WebConfig(db_path=db, policy=load_policy(), read_only=True))
-    with TestClient(app) as client:
+    with TestClient(app, base_url="http://127.0.0.1") as client:
         first = client.get("/portfolio")
         summary_cold = server_ms(first)
         portfolio = timed(client, "/portfolio", args.repeat)

@@ -11,7 +11,7 @@ import io
 import json
 import sqlite3
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
@@ -290,7 +290,3 @@ def parse_level(value: str | None) -> AutomationLevel:
             field="automation_level",
             value=value,
         ) from None
-
-
-def as_mapping(value: Any) -> Mapping[str, Any]:
-    return value if isinstance(value, Mapping) else {}
