@@ -21,6 +21,7 @@ database queries and template rendering; not the client or the network):
   - the portfolio page, first page of 100 accounts, default sort;
   - the portfolio page filtered (band red, sorted by ARR) and its 11th page;
   - the account page of accounts spread over the portfolio;
+  - the approval queue page, for everyone and for one owner (no target);
   - the portfolio summary (ARR by band and movers) the first time after a run,
     when it is computed, not cached.
 
@@ -236,11 +237,17 @@ def main(argv: list[str] | None = None) -> int:
         account_times: list[float] = []
         for k in range(args.repeat):
             account_times += timed(client, f"/accounts/{ids[k % len(ids)]}", 1)
+        queue = timed(client, "/queue", args.repeat)
+        owner = client.get("/api/portfolio", params={"limit": 1, "sort": "owner"}).json()
+        name = owner["rows"][0]["owner"] if owner["rows"] else ""
+        queue_owner = timed(client, f"/queue?owner={name}", args.repeat)
         print(f"\nserver-side time per request ({args.repeat} requests each):")
         print(line("portfolio, first page of 100", portfolio, TARGET_MS))
         print(line("portfolio, band red by ARR", filtered))
         print(line("portfolio, by name, page 11", deep))
         print(line("account page", account_times, TARGET_MS))
+        print(line("queue, first 50 pending actions and reviews", queue))
+        print(line("queue, one owner's", queue_owner))
         print(f"  portfolio first request after start (summary computed): {summary_cold:.1f} ms")
     return 0
 

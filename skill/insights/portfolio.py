@@ -240,8 +240,8 @@ def score_histories(
 _MOVERS = """
 SELECT a.account_id, a.name, a.segment, a.owner, a.arr, a.score, a.band,
        p.as_of, p.score, p.band
-FROM assessments AS a
-JOIN assessments AS p
+FROM assessments AS a INDEXED BY assessments_portfolio
+JOIN assessments AS p INDEXED BY assessments_portfolio
   ON p.account_id = a.account_id
  AND p.as_of = (SELECT MAX(b.as_of) FROM assessments AS b
                 WHERE b.account_id = a.account_id AND b.as_of < a.as_of)
@@ -281,7 +281,8 @@ def portfolio_summary(
         if b is not Band.NO_DATA or b.value in counts
     ]
     with_history = connection.execute(
-        "SELECT COUNT(*) FROM assessments AS a WHERE a.as_of = ? AND EXISTS "
+        "SELECT COUNT(*) FROM assessments AS a INDEXED BY assessments_portfolio "
+        "WHERE a.as_of = ? AND EXISTS "
         "(SELECT 1 FROM assessments AS b WHERE b.account_id = a.account_id AND b.as_of < a.as_of)",
         (key,),
     ).fetchone()[0]
