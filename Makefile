@@ -2,18 +2,28 @@ PYTHON ?= $(shell command -v python3.11 2>/dev/null || command -v python3)
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: install demo test lint format bench bench-recording bench-history bench-decision bench-queue schemas reference clean record-cassettes
+.PHONY: install demo serve test lint format bench bench-recording bench-history bench-decision bench-queue bench-web schemas reference clean record-cassettes
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev,mcp,calibrate]'
+	$(BIN)/python -m pip install --quiet -e '.[dev,mcp,calibrate,web]'
 	touch $@
 
 install: $(BIN)/.installed
 
 demo: install
 	$(BIN)/account-health demo
+
+# The browser workspace on the demo accounts, recorded on three weekly dates into a fresh
+# demo database (nothing else changes, so relationship recency decays week by week).
+DEMO_DB ?= $(or $(TMPDIR),/tmp)/account-health-demo.sqlite3
+serve: install
+	rm -f $(DEMO_DB) $(DEMO_DB)-wal $(DEMO_DB)-shm
+	for day in 2026-11-23 2026-11-30 2026-12-07; do \
+		$(BIN)/account-health run assets/demo/accounts.json --as-of $$day --db $(DEMO_DB) --format json > /dev/null || exit 1; \
+	done
+	$(BIN)/account-health serve --db $(DEMO_DB)
 
 test: install
 	$(BIN)/python -m pytest -q
@@ -46,6 +56,10 @@ bench-decision: install
 # The approval queue at 100,000 items: time and peak memory of each listing.
 bench-queue: install
 	$(BIN)/python benchmarks/queue.py
+
+# The workspace's portfolio and account pages over 100,000 accounts x 8 weeks (built once).
+bench-web: install
+	$(BIN)/python benchmarks/web.py
 
 schemas: install
 	$(BIN)/account-health schema all --write assets/schemas

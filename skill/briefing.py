@@ -221,17 +221,7 @@ def write_emails(
 ) -> int:
     count = 0
     for assessment in stream:
-        email = choice.drafter.draft_email(assessment)
-        status, reason = email_policy(assessment)
-        draft = EmailDraftOut(
-            account_id=assessment.account_id,
-            account_name=assessment.name,
-            policy_status=status,
-            policy_reason=reason,
-            recommended_by_engine=any(a.action == CHECKIN_ACTION for a in assessment.actions),
-            drafting=choice.info,
-            email=email,
-        )
+        draft = email_draft(assessment, choice)
         if output_format == "json":
             out.write(draft.model_dump_json() + "\n")
         else:
@@ -240,6 +230,21 @@ def write_emails(
     if choice.model is not None:
         err(choice.usage.line())
     return count
+
+
+def email_draft(assessment: Assessment, choice: DrafterChoice) -> EmailDraftOut:
+    """One account's check-in email draft, with the check-in action's policy status."""
+    email = choice.drafter.draft_email(assessment)
+    status, reason = email_policy(assessment)
+    return EmailDraftOut(
+        account_id=assessment.account_id,
+        account_name=assessment.name,
+        policy_status=status,
+        policy_reason=reason,
+        recommended_by_engine=any(a.action == CHECKIN_ACTION for a in assessment.actions),
+        drafting=choice.info,
+        email=email,
+    )
 
 
 def email_policy(assessment: Assessment) -> tuple[ActionStatus, str]:

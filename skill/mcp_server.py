@@ -40,11 +40,8 @@ from pydantic import Field, ValidationError
 from pydantic_core import to_jsonable_python
 
 from skill import __version__
-from skill.assessment import AssessmentRun
 from skill.briefing import (
-    BriefRun,
     DrafterChoice,
-    EmailDraftOut,
     LlmMode,
     write_briefs,
     write_emails,
@@ -57,6 +54,7 @@ from skill.insights.report import PortfolioReport
 from skill.pipeline import AssessmentStream
 from skill.policy import Policy, default_policy
 from skill.record import AccountRecord, Segment
+from skill.results import AssessmentResult, BriefResult, EmailDraftResult
 from skill.store.outbox import ActionList
 from skill.store.reviews import ReviewTaskList
 from skill.vocabulary import AutomationLevel
@@ -342,31 +340,6 @@ class Warnings(list[str]):
 
     def warn(self, message: str) -> None:
         self(f"warning: {message}")
-
-
-WARNINGS_FIELD = Field(
-    default_factory=list,
-    description="Warnings about the input, as the CLI prints them on stderr (unknown "
-    "columns, sources not connected, drafting fallbacks); empty when there were none.",
-)
-
-
-class AssessmentResult(AssessmentRun):
-    """`assess_accounts`' result: the CLI's `assess --format json` document plus `warnings`."""
-
-    warnings: list[str] = WARNINGS_FIELD
-
-
-class BriefResult(BriefRun):
-    """`draft_brief`'s result: the CLI's `brief --format json` document plus `warnings`."""
-
-    warnings: list[str] = WARNINGS_FIELD
-
-
-class EmailDraftResult(EmailDraftOut):
-    """`draft_checkin_email`'s result: the CLI's `email --format json` draft plus `warnings`."""
-
-    warnings: list[str] = WARNINGS_FIELD
 
 
 def _drafter(llm: str, err: Warnings) -> DrafterChoice:

@@ -110,7 +110,10 @@ def run_recording(
     input_format: str | None = None,
     rejects_path: Path | None = None,
     options: ReadOptions | None = None,
+    source_name: str | None = None,
 ) -> int:
+    """Record `source` (a file); `source_name` is the name the run records for it
+    (default: the path as given), for a file a shell received under another name."""
     path = Path(source)
     if source == "-" or not path.is_file():
         what = "standard input" if source == "-" else f"{source}: no such file"
@@ -135,11 +138,14 @@ def run_recording(
             as_of=as_of,
             automation_level=level.value,
             policy_version=policy.version,
-            source=str(source),
+            source=source_name or str(source),
             source_hash=source_hash,
         )
         if not start_run(connection, info):
-            err(f"run {info.run_id} ({source}, as of {as_of}) is already recorded; nothing to do")
+            err(
+                f"run {info.run_id} ({info.source}, as of {as_of}) is already recorded; "
+                "nothing to do"
+            )
             if output_format == "json":
                 document = _already_recorded(connection, info)
                 _Notes(out).write(document.model_dump_json(indent=2) + "\n")

@@ -465,6 +465,8 @@ def test_documented_example_runs(example: Example, tmp_path: Path):
     command = example.command
     if re.search(r"\baccount-health\s+mcp\b", command):
         pytest.skip("`account-health mcp` is a stdio server; tests/test_mcp*.py cover it")
+    if re.search(r"\baccount-health\s+serve\b", command):
+        pytest.skip("`account-health serve` runs until stopped; tests/web cover it")
     assert "--llm anthropic" not in command or example.expected == EXIT_USAGE, (
         f"{example.where}: examples must not need an API key (use --llm off)"
     )

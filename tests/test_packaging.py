@@ -104,3 +104,16 @@ def test_installed_demo_briefs_render_the_prompt_templates(installed: Path, tmp_
     out = run(args, cwd=tmp_path, env=clean_env())
     assert out.count("## Health: ") == 4
     assert "_Prose from templates (no LLM)._" in out
+
+
+def test_installed_workspace_serves_its_pages_and_script(installed: Path, tmp_path: Path):
+    pytest.importorskip("fastapi", reason="the web extra provides the workspace's stack")
+    code = (
+        "import httpx2; httpx2.alias_httpx()\n"
+        "from starlette.testclient import TestClient\n"
+        "from skill.web.app import WebConfig, create_app\n"
+        "client = TestClient(create_app(WebConfig()), base_url='http://127.0.0.1')\n"
+        "print(client.get('/try').status_code, client.get('/static/app.js').status_code)\n"
+    )
+    out = run([installed / "python", "-c", code], cwd=tmp_path, env=clean_env())
+    assert out.split() == ["200", "200"]

@@ -14,7 +14,7 @@ import sys
 
 import typer
 
-from skill.cli import actions, assess, insights, mcp, policy, review, schema
+from skill.cli import actions, assess, insights, mcp, policy, review, schema, serve
 from skill.cli.mcp import MCP_EXTRA_HINT
 from skill.cli.schema import SCHEMA_NAMES
 
@@ -35,6 +35,7 @@ app.add_typer(policy.policy_app, name="policy")
 assess.register(app)
 schema.register(app)
 mcp.register(app)
+serve.register(app)
 # History commands come last in --help: the outbox, reviews, then outcomes, measure,
 # calibrate, report.
 app.add_typer(actions.actions_app, name="actions")

@@ -34,41 +34,53 @@ def _risk_flags(a: Assessment) -> list[str]:
     return lines
 
 
-def _factors(a: Assessment, positive_min: int) -> list[str]:
+def factor_lists(a: Assessment, positive_min: int) -> tuple[list[str], list[str]]:
+    """The positive and negative factors: each evidence line by its signal's score, then caps."""
     positive, negative = [], []
     for dimension in a.dimensions:
         for evidence in dimension.evidence:
-            line = f"- {dimension.dimension.value}: {evidence.text}"
+            line = f"{dimension.dimension.value}: {evidence.text}"
             (positive if evidence.score >= positive_min else negative).append(line)
-    negative += [f"- capped at {c.cap} ({c.code}): {c.reason}" for c in a.caps]
-    lines = ["### Factors", "**Positive:**", *(positive or ["- None."]), "**Negative:**"]
-    lines += negative or ["- None."]
+    negative += [f"capped at {c.cap} ({c.code}): {c.reason}" for c in a.caps]
+    return positive, negative
+
+
+def missing_data_text(a: Assessment) -> str:
+    """What the Missing data line says: the dimensions without data, and what follows."""
+    missing = "; ".join(f"{m.dimension.value} ({m.reason})" for m in a.missing_data)
     if a.score is None:
-        missing = "; ".join(f"{m.dimension.value} ({m.reason})" for m in a.missing_data)
-        lines.append(
-            f"**Missing data:** {missing}. There is no score: connect these sources to "
-            "assess the account."
+        return f"{missing}. There is no score: connect these sources to assess the account."
+    if a.missing_data:
+        return (
+            f"{missing}. The score uses the remaining dimensions, reweighted; connecting "
+            "these sources would make it more complete."
         )
-    elif a.missing_data:
-        missing = "; ".join(f"{m.dimension.value} ({m.reason})" for m in a.missing_data)
-        lines.append(
-            f"**Missing data:** {missing}. The score uses the remaining dimensions, "
-            "reweighted; connecting these sources would make it more complete."
-        )
-    else:
-        lines.append("**Missing data:** None.")
+    return "None."
+
+
+def _factors(a: Assessment, positive_min: int) -> list[str]:
+    positive, negative = factor_lists(a, positive_min)
+    lines = ["### Factors", "**Positive:**", *(f"- {line}" for line in positive or ["None."])]
+    lines += ["**Negative:**", *(f"- {line}" for line in negative or ["None."])]
+    lines.append(f"**Missing data:** {missing_data_text(a)}")
     return lines
 
 
-def _source_line(status: SourceStatus) -> str:
+def source_line(status: SourceStatus) -> str:
+    """One source's line under Inputs Used: the fields it gave and its sync date."""
     label = SOURCE_LABEL[status.source]
     label = label[0].upper() + label[1:]
     if not status.connected:
-        return f"- {label}: Not connected"
+        return f"{label}: Not connected"
     used = ", ".join(status.fields_used) if status.fields_used else "no fields"
     synced = f"synced {status.synced_at}" if status.synced_at else "sync date not given"
     stale = " (stale)" if status.stale else ""
-    return f"- {label}: {used} ({synced}{stale})"
+    return f"{label}: {used} ({synced}{stale})"
+
+
+def flags_first(a: Assessment) -> bool:
+    """Seed 002: an account not green lists its risk flags before its score."""
+    return a.band is not Band.GREEN
 
 
 def _legacy(a: Assessment) -> list[str]:
@@ -120,7 +132,7 @@ def prose_note(texts: AccountTexts, model: str | None) -> str:
 def render_assessment(
     a: Assessment, texts: AccountTexts, policy: Policy, model: str | None = None
 ) -> str:
-    at_risk = a.band is not Band.GREEN
+    at_risk = flags_first(a)
     lifecycle = a.lifecycle.value if a.lifecycle else "lifecycle not given"
     renewal = (
         f"renewal in {a.days_to_renewal}d" if a.days_to_renewal is not None else "no renewal date"
@@ -145,7 +157,7 @@ def render_assessment(
     lines += [*_factors(a, policy.scoring.positive_factor_min), ""]
     lines += ["### Inputs Used"]
     by_source = {s.source: s for s in a.sources}
-    lines += [_source_line(by_source[source]) for source in SOURCE_ORDER]
+    lines += [f"- {source_line(by_source[source])}" for source in SOURCE_ORDER]
     lines += ["", *_legacy(a), "", *_actions(a, texts), ""]
     if a.review_task:
         task = a.review_task

@@ -559,3 +559,26 @@ class HistoryReader:
 
 class HistoryUnavailable(LookupError):
     """The history database to read from is missing or is not one."""
+
+
+def stored_assessment(
+    connection: sqlite3.Connection, account_id: str, as_of: date | None = None
+) -> Assessment | None:
+    """The assessment recorded for an account on `as_of` (default: its latest), whole.
+
+    The one place that reads a stored assessment document back, for the shells that
+    show an account (the browser workspace's account page and its API). None when
+    the account has no assessment recorded (on that date).
+    """
+    if as_of is None:
+        row = connection.execute(
+            "SELECT assessment_json FROM assessments WHERE account_id = ? "
+            "ORDER BY as_of DESC LIMIT 1",
+            (account_id,),
+        ).fetchone()
+    else:
+        row = connection.execute(
+            "SELECT assessment_json FROM assessments WHERE account_id = ? AND as_of = ?",
+            (account_id, as_of.isoformat()),
+        ).fetchone()
+    return None if row is None else Assessment.model_validate_json(row[0])
