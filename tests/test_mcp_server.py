@@ -144,7 +144,7 @@ def test_assess_accounts_matches_the_library(server, accounts, mode: str) -> Non
     result = call(server, "assess_accounts", {"accounts": accounts, "as_of": AS_OF}, mode=mode)
     run = as_run(ok(result))
     library = skill.assess(DEMO, as_of=date.fromisoformat(AS_OF))
-    assert len(run.assessments) == 4
+    assert len(run.assessments) == 5
     assert run.rejected == []
     assert statuses(run) == statuses(library)
     assert run == library
@@ -163,7 +163,7 @@ def test_assess_accounts_reads_a_decimal_comma_and_a_date_format(server, account
     args = {"accounts": european, "as_of": AS_OF, "decimal": "comma", "date_format": "%d.%m.%Y"}
     run = as_run(ok(call(server, "assess_accounts", args)))
     assert run.rejected == []
-    assert len(run.assessments) == 4
+    assert len(run.assessments) == 5
 
 
 def test_assess_accounts_rejects_a_decimal_comma_it_was_not_told_of(server, accounts) -> None:
@@ -264,7 +264,7 @@ def test_explain_policy_for_enterprise_balanced(server) -> None:
     shown = dict(re.findall(r"\(`(\w+)`\) \| \w+ \| (\w+) \|", table))
     baseline = {a["action"]: a["baseline"]["enterprise"]["balanced"] for a in explained["actions"]}
     assert baseline == shown
-    assert len(baseline) == 10
+    assert len(baseline) == 14
     assert baseline["send_checkin_email"] != "auto"
     for row in explained["actions"]:
         entry = policy.actions.catalogue[row["action"]]
@@ -287,11 +287,12 @@ def test_explain_policy_defaults_to_every_segment_and_level(server) -> None:
 def test_list_actions_is_the_catalogue(server) -> None:
     catalogue = ok(call(server, "list_actions"))
     policy = default_policy()
-    assert len(catalogue["actions"]) == 10
+    assert len(catalogue["actions"]) == 14
     assert [a["id"] for a in catalogue["actions"]] == list(policy.actions.catalogue)
     for action in catalogue["actions"]:
         entry = policy.actions.catalogue[action["id"]]
         assert (action["label"], action["owner"]) == (entry.label, entry.owner)
+        assert action["purpose"] == entry.purpose
         assert (action["sensitivity"], action["kind"]) == (entry.sensitivity, entry.kind)
 
 
@@ -299,7 +300,7 @@ def test_draft_brief_with_llm_off_uses_templates(server, accounts) -> None:
     args = {"accounts": accounts, "as_of": AS_OF, "llm": "off"}
     run = BriefRun.model_validate(ok(call(server, "draft_brief", args)))
     assert run.drafting.source == "template"
-    assert len(run.briefs) == 4
+    assert len(run.briefs) == 5
     assert {b.texts.draft_source.value for b in run.briefs} == {"template"}
     assert all(b.texts.summary_line and b.texts.narrative for b in run.briefs)
     library = skill.assess(DEMO, as_of=date.fromisoformat(AS_OF))
@@ -523,7 +524,7 @@ def test_end_to_end_over_stdio(accounts, tmp_path: Path) -> None:
 
     info, listed, assessed, shutdown = anyio.run(go)
     assert info is not None and info.name == "account-health"
-    assert len(ok(listed)["actions"]) == 10
+    assert len(ok(listed)["actions"]) == 14
     run = as_run(ok(assessed))
     library = skill.assess(DEMO, as_of=date.fromisoformat(AS_OF))
     assert statuses(run) == statuses(library)

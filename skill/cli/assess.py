@@ -277,7 +277,7 @@ def demo(
     as_of: AsOfOption = None,
     policy: PolicyOption = None,
 ) -> None:
-    """Assess the four bundled demo accounts (fixed date), one lesson each.
+    """Assess the five bundled demo accounts (fixed date), one lesson each.
 
     Example: account-health demo --automation-level aggressive
     """

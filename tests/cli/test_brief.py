@@ -25,7 +25,7 @@ def run(*args: str):
 def test_brief_without_a_key_uses_templates_and_says_so() -> None:
     result = run("brief", DEMO, "--as-of", "2026-11-23", "--format", "md")
     assert result.exit_code == 0
-    assert result.stdout.count("_Prose from templates (no LLM)._") == 4
+    assert result.stdout.count("_Prose from templates (no LLM)._") == 5
     assert "prose from templates (ANTHROPIC_API_KEY is not set)" in result.stderr
 
 
