@@ -327,6 +327,33 @@ def test_draft_checkin_email_is_always_a_draft(server, accounts) -> None:
     assert draft.email.draft_source.value == "template"
 
 
+def test_draft_email_of_kind_advocacy_carries_its_action_status(server, accounts) -> None:
+    args = {"accounts": accounts, "as_of": AS_OF, "llm": "off", "kind": "advocacy"}
+    lumen = EmailDraftOut.model_validate(
+        ok(call(server, "draft_checkin_email", dict(args, account_id="ACC-1005")))
+    )
+    assert (lumen.kind.value, lumen.action) == ("advocacy", "request_advocacy")
+    assert lumen.policy_status.value == "approval_required" and lumen.recommended_by_engine
+    assert "case study" in lumen.email.body
+
+
+def test_draft_email_of_kind_advocacy_is_blocked_for_an_account_in_trouble(
+    server, accounts
+) -> None:
+    args = {"accounts": accounts, "as_of": AS_OF, "llm": "off", "kind": "advocacy"}
+    harborview = EmailDraftOut.model_validate(
+        ok(call(server, "draft_checkin_email", dict(args, account_id="ACC-1003")))
+    )
+    assert harborview.policy_status.value == "blocked"
+    assert harborview.recommended_by_engine is False
+
+
+def test_draft_email_refuses_an_unknown_kind(server, accounts) -> None:
+    args = {"accounts": accounts, "account_id": "ACC-1005", "as_of": AS_OF, "kind": "upsell"}
+    found = error(call(server, "draft_checkin_email", args))
+    assert (found["code"], found["field"], found["value"]) == ("invalid_argument", "kind", "upsell")
+
+
 def test_draft_checkin_email_errors(server, accounts) -> None:
     args = {"accounts": accounts, "account_id": "ACC-NOPE", "as_of": AS_OF, "llm": "off"}
     assert "no account matched account_id ACC-NOPE" in error_text(
