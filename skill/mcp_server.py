@@ -793,7 +793,9 @@ def build_server(policy: Policy | None = None, db_path: Path | None = None) -> M
         "score ranks churn poorly here; its reasons say why and calibrate is the next step) "
         "or insufficient_data. Then: ROC AUC and churn rate by band and tier "
         "next to the legacy additive score, false positives, missed risks, score changes "
-        "reviewed and owner follow-through, overall and per segment. " + GATE_CONTRACT,
+        "reviewed and owner follow-through, overall and per segment; and `expansion`: how "
+        "well the opportunity flags ranked expansions (rate with and without each flag, "
+        "ROC AUC, n). " + GATE_CONTRACT,
         annotations=READ_ONLY,
     )
     def measure_score(as_of: AsOf) -> Measurement:
@@ -809,8 +811,11 @@ def build_server(policy: Policy | None = None, db_path: Path | None = None) -> M
     @server.tool(
         description="The weekly portfolio report for the latest recorded date on or before "
         "as_of: share of ARR by band, biggest movers, the accounts needing attention (ARR, "
-        "renewal, flags, owner, next action), the open review queue and calibration status. "
-        + GATE_CONTRACT,
+        "renewal, flags, owner, next action), the executive briefing (red accounts by ARR at "
+        "stake), the risk/opportunity matrix (accounts and ARR by band and opportunity flag, "
+        "with each opportunity play proposed or held), the advocacy shortlist (advocates, "
+        "their evidence and the ask's status), the open review queue and calibration "
+        "status. " + GATE_CONTRACT,
         annotations=READ_ONLY,
     )
     def portfolio_report(

@@ -444,6 +444,19 @@ def test_portfolio_report_is_the_cli_report(history_server, history_db: Path) ->
     assert report["as_of"] == AS_OF
 
 
+def test_portfolio_report_has_the_opportunity_side(history_server) -> None:
+    report = ok(call(history_server, "portfolio_report", {"as_of": AS_OF}))
+    [lumen] = report["advocacy_shortlist"]["advocates"]
+    assert (lumen["account_id"], lumen["ask_status"]) == ("ACC-1005", "approval_required")
+    green_any = next(
+        c
+        for c in report["risk_opportunity_matrix"]["cells"]
+        if (c["band"], c["opportunity"]) == ("green", "any")
+    )
+    assert (green_any["accounts"], green_any["arr"]) == (1, 156000.0)
+    assert report["executive_briefing"]["rule"] == "band red"
+
+
 def test_assess_accounts_with_history_reads_the_servers_database(history_server, accounts) -> None:
     later = {"accounts": accounts, "as_of": "2026-11-30"}
 
