@@ -30,6 +30,19 @@ def test_demo_without_a_level_compares_the_three_levels_for_all_five_accounts(cl
     assert "| Action | Priority | conservative | balanced | aggressive |" in result.stdout
 
 
+def test_demo_comparison_shows_the_thriving_accounts_opportunities_and_plays(cli):
+    text = cli("demo").stdout
+    lumen = text[text.index("## Lumen Retail Group:") :]
+    assert "Opportunities: expansion_ready, advocate, loyal_customer." in lumen
+    upsell = "| Flag upsell opportunity to the account executive ⇄ | medium |"
+    assert f"{upsell} approval_required | auto | auto |" in lumen
+    assert (
+        "| Propose a loyalty benefit | medium | recommend_only | recommend_only | recommend_only |"
+        in lumen
+    )
+    assert "Five demo accounts." in text
+
+
 def test_demo_comparison_marks_actions_whose_status_depends_on_the_level(cli):
     result = cli("demo")
     assert "⇄ |" in result.stdout
