@@ -14,7 +14,8 @@ the `as_of` given (no clock: without one, simply the latest). Sections:
 - Attention: accounts that are red or yellow, or carry a high-severity flag,
   by ARR (largest first; unknown ARR last). Each row has ARR, renewal date,
   score and band, flags, owner and the next action: the account's
-  highest-priority action at the report date (then earliest due, then id),
+  highest-priority action at the report date that is not blocked (then
+  earliest due, then id),
   with its gate status and its outbox state. Up to `limit` rows; the totals
   count every account.
 - Executive briefing: at-risk accounts (band red) by ARR at stake, largest
@@ -380,7 +381,12 @@ def _next_action(connection: sqlite3.Connection, account_id: str, day: str) -> N
         "SELECT assessment_json FROM assessments WHERE account_id = ? AND as_of = ?",
         (account_id, day),
     ).fetchone()
-    actions = json.loads(row[0]).get("actions", []) if row else []
+    # A blocked action (an opportunity play held by a stop rule) is not a next step.
+    actions = [
+        a
+        for a in (json.loads(row[0]).get("actions", []) if row else [])
+        if a["status"] != "blocked"
+    ]
     if not actions:
         return None
     best = min(actions, key=lambda a: (-Priority(a["priority"]).rank, a["due_date"], a["action"]))

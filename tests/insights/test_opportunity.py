@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 
 from skill.cli import app
 from skill.insights.report import portfolio_report, render_markdown
-from skill.policy import load_policy
+from skill.policy import Policy, deep_merge, default_policy_data, load_policy
 from skill.store.db import connect
 
 POLICY = load_policy()
@@ -186,3 +186,20 @@ def test_report_json_carries_the_matrix(connection, tmp_path: Path):
         if (c["band"], c["opportunity"]) == ("green", "any")
     )
     assert green_any["accounts"] == 4
+
+
+def test_a_held_play_is_never_the_next_action_in_attention(tmp_path: Path):
+    """OVERDUE (enterprise) carries a high-priority upsell, held by the overdue payment; due
+    the same day as its Slack notification, it would come first by id."""
+    policy = Policy.model_validate(
+        deep_merge(
+            default_policy_data(),
+            {"actions": {"catalogue": {"flag_upsell_opportunity": {"due_days": 0}}}},
+        )
+    )
+    connection = connect(tmp_path / "held.sqlite3")
+    [overdue] = record(connection, [OVERDUE | {"segment": "enterprise"}], WEEK_2, policy)
+    held = next(a for a in overdue.actions if a.action == "flag_upsell_opportunity")
+    assert (held.priority.value, held.status.value) == ("high", "blocked")
+    [row] = portfolio_report(connection, policy).attention
+    assert row.next_action is not None and row.next_action.action == "notify_owner_slack"

@@ -593,3 +593,41 @@ def test_0008_keeps_every_assessment_and_lets_the_score_be_null(
     indexes = {r[1] for r in upgraded.execute("PRAGMA index_list(assessments)")}
     assert "assessments_by_date" in indexes
     upgraded.close()
+
+
+def test_0009_adds_opportunities_and_leaves_older_assessments_not_evaluated(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """A database made before opportunity flags keeps its rows, with opportunities NULL."""
+    import shutil
+
+    folder = tmp_path / "migrations"
+    folder.mkdir()
+    for version, path in migrations():
+        if version < 9:
+            shutil.copy(path, folder / path.name)
+    monkeypatch.setattr(store_db, "MIGRATIONS", folder)
+    path = tmp_path / "history.sqlite3"
+    old = connect(path)
+    old.execute(
+        "INSERT INTO runs (run_id, as_of, automation_level, policy_version, source, "
+        "source_hash, started_at) VALUES ('r1', '2026-11-20', 'balanced', 'p', 'f', 'h', 't')"
+    )
+    old.execute(
+        "INSERT INTO assessments VALUES ('A-1', '2026-11-20', 'balanced', 'p', 'A', 'smb', "
+        "NULL, 1000, NULL, 71, 'yellow', 'steady', 'low', 50, 'x', '[]', '{}', '{}', 'r1')"
+    )
+    old.commit()
+    old.close()
+    monkeypatch.undo()
+    upgraded = connect(path)
+    rows = upgraded.execute("SELECT account_id, opportunities FROM assessments").fetchall()
+    assert [tuple(r) for r in rows] == [("A-1", None)]
+    upgraded.close()
+
+
+def test_recording_keeps_each_assessments_opportunity_codes(conn) -> None:
+    record_rows(conn, demo_rows())
+    stored = dict(conn.execute("SELECT account_id, opportunities FROM assessments").fetchall())
+    assert json.loads(stored["ACC-1005"]) == ["expansion_ready", "advocate", "loyal_customer"]
+    assert json.loads(stored["ACC-1003"]) == []
