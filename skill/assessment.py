@@ -10,12 +10,14 @@ from skill.ingest import Rejection
 from skill.record import ContractTerm, Lifecycle, Segment
 from skill.vocabulary import (
     ActionKind,
+    ActionPurpose,
     ActionStatus,
     AutomationLevel,
     Band,
     Confidence,
     Dimension,
     GateLayer,
+    OpportunityCode,
     Priority,
     RiskFlagCode,
     Sensitivity,
@@ -88,6 +90,15 @@ class RiskFlag(Decision):
     hint: str
 
 
+class OpportunityFlag(Decision):
+    """What a healthy account could become; read after the score and never moves it."""
+
+    code: OpportunityCode
+    label: str
+    evidence: str = Field(description="The signals that raised it, each checkable.")
+    hint: str
+
+
 class RiskTheme(Decision):
     code: str
     label: str
@@ -129,6 +140,10 @@ class Action(Decision):
     status: ActionStatus
     policy_trace: list[PolicyDecision]
     evidence: list[str] = Field(description="Why the action was triggered.")
+    purpose: ActionPurpose = Field(
+        default=ActionPurpose.REMEDY,
+        description="remedy: fixes a problem; opportunity: a play on an opportunity flag.",
+    )
 
 
 class ReviewTask(Decision):
@@ -160,6 +175,9 @@ class MeasurementEvent(Decision):
     legacy_total: int
     legacy_band: str
     flags: list[RiskFlagCode]
+    opportunities: list[OpportunityCode] = Field(
+        default=[], description="Opportunity flags raised, for measuring them against expansions."
+    )
     action_statuses: dict[str, ActionStatus]
     policy_version: str
 
@@ -257,6 +275,11 @@ class Assessment(Decision):
     caps: list[ScoreCap]
     flags: list[RiskFlag]
     themes: list[RiskTheme]
+    opportunities: list[OpportunityFlag] = Field(
+        default=[],
+        description="Opportunity flags (expansion, advocacy, loyalty, room to grow): a list "
+        "apart from the risk flags, read after band and tier; they never move the score.",
+    )
     trend: ScoreTrend | None = Field(
         description="Against the previous recorded assessment; null when no history was given."
     )

@@ -14,20 +14,29 @@ from enum import StrEnum
 from pathlib import Path
 from typing import TextIO
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from skill.assessment import SCHEMA_VERSION, Assessment
-from skill.drafting import AccountTexts, EmailTexts, TemplateDrafter
+from skill.drafting import AccountTexts, EmailKind, EmailTexts, TemplateDrafter
 from skill.drafting.cache import DraftCache, Usage
 from skill.drafting.templates import deciding_reason
 from skill.ingest import Rejection
 from skill.pipeline import AssessmentStream
-from skill.policy import Policy
+from skill.policy import Policy, PolicyError
 from skill.render.markdown import render_assessment
 from skill.vocabulary import ActionStatus, AutomationLevel
 
 ErrorSink = Callable[[str], None]
-CHECKIN_ACTION = "send_checkin_email"
+CHECKIN_ACTION = EmailKind.CHECKIN.action
+ON_REQUEST = (
+    "Drafted on request: a person asked for this email; the gate decides it as any proposal."
+)
+
+EMAIL_TITLES = {
+    EmailKind.CHECKIN: "Check-in email draft",
+    EmailKind.ENGAGEMENT: "Engagement email draft",
+    EmailKind.ADVOCACY: "Advocacy request draft",
+}
 
 
 class LlmMode(StrEnum):
@@ -67,18 +76,32 @@ class BriefRun(BaseModel):
 
 
 class EmailDraftOut(BaseModel):
-    """A check-in email draft. Never sent by this tool; a person approves and sends it."""
+    """A customer email draft (check-in, engagement or advocacy). Never sent by this tool;
+    a person approves and sends it."""
 
     model_config = ConfigDict(frozen=True)
 
     schema_version: str = SCHEMA_VERSION
     account_id: str
     account_name: str
+    kind: EmailKind = Field(
+        default=EmailKind.CHECKIN, description="checkin, engagement or advocacy."
+    )
+    action: str = Field(
+        default=CHECKIN_ACTION,
+        description="The catalogue action the email serves; policy_status is its status.",
+    )
     is_draft: bool = True
     requires_approval: bool = True
-    policy_status: ActionStatus
+    policy_status: ActionStatus = Field(
+        description="The action's status for this account, never looser than "
+        "approval_required. blocked: do not send."
+    )
     policy_reason: str
-    recommended_by_engine: bool
+    recommended_by_engine: bool = Field(
+        description="The engine proposed the action for this account on its own (not only "
+        "because this draft was asked for)."
+    )
     drafting: DraftingInfo
     email: EmailTexts
 
@@ -211,6 +234,25 @@ def _stderr_console():
     return Console(file=sys.stderr)
 
 
+def policy_for_email(policy: Policy, kind: EmailKind) -> Policy:
+    """The policy an engagement or advocacy draft is assessed under: its action is proposed
+    on request for every account, so the same gate (matrix, level, overrides, stop rules,
+    floor) decides it even where no trigger fired; a stop rule blocks it like any proposal.
+
+    A check-in keeps the policy as it is (`email_policy` has its own rule for it).
+    """
+    if kind is EmailKind.CHECKIN:
+        return policy
+    data = policy.model_dump(mode="json")
+    if kind.action not in data["actions"]["catalogue"]:
+        raise PolicyError(
+            f"actions.catalogue: email --kind {kind} needs the action {kind.action!r}"
+        )
+    on_request = {"action": kind.action, "priority": "low", "reason": ON_REQUEST, "when_any": []}
+    data["actions"]["triggers"] = [*data["actions"]["triggers"], on_request]
+    return Policy.model_validate(data)
+
+
 def write_emails(
     stream: AssessmentStream,
     choice: DrafterChoice,
@@ -218,10 +260,12 @@ def write_emails(
     output_format: str,
     out: TextIO,
     err: ErrorSink,
+    kind: EmailKind = EmailKind.CHECKIN,
 ) -> int:
+    """Drafts of `kind`; for engagement and advocacy, `stream` comes from `policy_for_email`."""
     count = 0
     for assessment in stream:
-        draft = email_draft(assessment, choice)
+        draft = email_draft(assessment, choice, kind)
         if output_format == "json":
             out.write(draft.model_dump_json() + "\n")
         else:
@@ -232,31 +276,53 @@ def write_emails(
     return count
 
 
-def email_draft(assessment: Assessment, choice: DrafterChoice) -> EmailDraftOut:
-    """One account's check-in email draft, with the check-in action's policy status."""
-    email = choice.drafter.draft_email(assessment)
-    status, reason = email_policy(assessment)
+def email_draft(
+    assessment: Assessment, choice: DrafterChoice, kind: EmailKind = EmailKind.CHECKIN
+) -> EmailDraftOut:
+    """One account's email draft of `kind`, with that email's action status from the gate."""
+    email = choice.drafter.draft_email(assessment, kind)
+    status, reason = email_policy(assessment, kind)
     return EmailDraftOut(
         account_id=assessment.account_id,
         account_name=assessment.name,
+        kind=kind,
+        action=kind.action,
         policy_status=status,
         policy_reason=reason,
-        recommended_by_engine=any(a.action == CHECKIN_ACTION for a in assessment.actions),
+        recommended_by_engine=_proposed_by_engine(assessment, kind.action),
         drafting=choice.info,
         email=email,
     )
 
 
-def email_policy(assessment: Assessment) -> tuple[ActionStatus, str]:
-    """The check-in action's status, never looser than approval_required (seed 000: high)."""
-    action = next((a for a in assessment.actions if a.action == CHECKIN_ACTION), None)
-    if action is None:
+
+def _proposed_by_engine(assessment: Assessment, action_id: str) -> bool:
+    action = next((a for a in assessment.actions if a.action == action_id), None)
+    return action is not None and any(line != ON_REQUEST for line in action.evidence)
+
+
+def email_policy(
+    assessment: Assessment, kind: EmailKind = EmailKind.CHECKIN
+) -> tuple[ActionStatus, str]:
+    """The email's action status, never looser than approval_required.
+
+    A check-in the engine did not recommend still needs approval (seed 000: high
+    sensitivity). An engagement or advocacy email's action is always in the
+    assessment under `policy_for_email`; without it (an assessment made under
+    another policy) nothing says the gate would allow it, so it is blocked.
+    """
+    action = next((a for a in assessment.actions if a.action == kind.action), None)
+    if action is None and kind is EmailKind.CHECKIN:
         return ActionStatus.APPROVAL_REQUIRED, (
             "The engine did not recommend a check-in for this account; an email is still "
             "high-sensitivity and needs approval."
         )
+    if action is None:
+        return ActionStatus.BLOCKED, (
+            f"The gate did not decide {kind.action} for this account; do not send."
+        )
     if action.status.rank < ActionStatus.APPROVAL_REQUIRED.rank:
-        return ActionStatus.APPROVAL_REQUIRED, "Check-in emails always need a person's approval."
+        return ActionStatus.APPROVAL_REQUIRED, "Customer emails always need a person's approval."
     return action.status, deciding_reason(action)
 
 
@@ -277,9 +343,9 @@ def render_email(draft: EmailDraftOut, model: str | None) -> str:
     )
     return "\n".join(
         [
-            f"## Check-in email draft: {draft.account_name}",
+            f"## {EMAIL_TITLES[draft.kind]}: {draft.account_name}",
             "",
-            f"> {warning} Policy status for `{CHECKIN_ACTION}`: "
+            f"> {warning} Policy status for `{draft.action}`: "
             f"`{draft.policy_status.value}`. {draft.policy_reason}",
             "",
             f"**To:** {recipient}  ",

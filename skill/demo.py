@@ -1,4 +1,4 @@
-"""`account-health demo`: seed 000's four accounts, chosen to show the point in one screen.
+"""`account-health demo`: seed 000's four accounts and a thriving fifth, one lesson each.
 
 Without a level it compares the three automation levels side by side; with
 one it prints the full briefs at that level.
@@ -39,8 +39,8 @@ def render_level_comparison(by_level: dict[AutomationLevel, list[Assessment]]) -
     lines = [
         f"# Account Health Action Engine: demo ({first[0].as_of})",
         "",
-        "Four demo accounts. The engine decides every score, flag and status; "
-        "the automation level only changes how much runs without a person.",
+        f"{_count_words(len(first))} demo accounts. The engine decides every score, flag and "
+        "status; the automation level only changes how much runs without a person.",
         "",
     ]
     for index, base in enumerate(first):
@@ -54,7 +54,8 @@ def render_level_comparison(by_level: dict[AutomationLevel, list[Assessment]]) -
             f"## {base.name}: {shown}{caps} · {base.band.value} · tier {base.tier.value}",
             f"Legacy additive score: {base.legacy.total} pts · {base.legacy.band}. "
             f"Themes: {', '.join(t.label for t in base.themes) or 'none'}. "
-            f"Flags: {', '.join(f.code.value for f in base.flags) or 'none'}.",
+            f"Flags: {', '.join(f.code.value for f in base.flags) or 'none'}. "
+            f"Opportunities: {', '.join(o.code.value for o in base.opportunities) or 'none'}.",
             "",
             "| Action | Priority | " + " | ".join(level.value for level in levels) + " |",
             "|---|---|" + "---|" * len(levels),
@@ -78,6 +79,11 @@ def render_level_comparison(by_level: dict[AutomationLevel, list[Assessment]]) -
         "",
     ]
     return "\n".join(lines)
+
+
+def _count_words(n: int) -> str:
+    words = {1: "One", 2: "Two", 3: "Three", 4: "Four", 5: "Five", 6: "Six"}
+    return words.get(n, str(n))
 
 
 def run_demo(

@@ -13,7 +13,14 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from skill.policy import ActionSelector, FloorRule, GateRule, Policy, floor_minimum, policy_floor
 from skill.record import Segment
-from skill.vocabulary import ActionKind, ActionStatus, AutomationLevel, GateLayer, Sensitivity
+from skill.vocabulary import (
+    ActionKind,
+    ActionPurpose,
+    ActionStatus,
+    AutomationLevel,
+    GateLayer,
+    Sensitivity,
+)
 
 STATUS_MEANINGS: dict[ActionStatus, str] = {
     ActionStatus.AUTO: "may run without a person",
@@ -45,6 +52,9 @@ class ActionInfo(Frozen):
     kind: ActionKind
     owner: str = Field(description="Owner role, e.g. csm.")
     due_days: int | None = Field(description="Days to the due date, when fixed for this action.")
+    purpose: ActionPurpose = Field(
+        description="remedy: fixes a problem; opportunity: a play on an opportunity flag."
+    )
 
 
 class ActionCatalogue(Frozen):
@@ -105,6 +115,7 @@ def action_catalogue(policy: Policy) -> ActionCatalogue:
                 kind=entry.kind,
                 owner=entry.owner,
                 due_days=entry.due_days,
+                purpose=entry.purpose,
             )
             for action_id, entry in policy.actions.catalogue.items()
         ],

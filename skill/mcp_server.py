@@ -43,10 +43,12 @@ from skill import __version__
 from skill.briefing import (
     DrafterChoice,
     LlmMode,
+    policy_for_email,
     write_briefs,
     write_emails,
 )
 from skill.dialect import DialectError, ReadOptions
+from skill.drafting import EmailKind
 from skill.explain import ActionCatalogue, PolicyExplanation, action_catalogue, explain_policy
 from skill.ingest import InputError
 from skill.insights.measure import Measurement
@@ -87,6 +89,7 @@ LEVELS = [level.value for level in AutomationLevel]
 OUTBOX_STATES = ["ready", "pending", "approved", "rejected", "recommended", "blocked", "superseded"]
 REVIEW_STATES = ["open", "done", "also_at_risk", "superseded"]
 LLM_MODES = [mode.value for mode in LlmMode]
+EMAIL_KINDS = [kind.value for kind in EmailKind]
 
 _RECORD_ITEM: dict[str, Any] = {
     "type": "object",
@@ -297,6 +300,18 @@ def _level(value: str) -> AutomationLevel:
         ) from None
 
 
+def _email_kind(value: str) -> EmailKind:
+    try:
+        return EmailKind(value)
+    except ValueError:
+        raise ToolFailure(
+            "invalid_argument",
+            f"kind {value!r}: expected one of {', '.join(EMAIL_KINDS)}",
+            field="kind",
+            value=value,
+        ) from None
+
+
 def _segment(value: str) -> Segment:
     try:
         return Segment(value)
@@ -465,10 +480,11 @@ def build_server(policy: Policy | None = None, db_path: Path | None = None) -> M
         options: ReadOptions,
         warnings: Warnings,
         history: HistoryReader | None = None,
+        under: Policy | None = None,
     ) -> AssessmentStream:
         return AssessmentStream(
             _as_json(accounts),
-            policy=policy,
+            policy=under or policy,
             as_of=day,
             level=level,
             input_format="json",
@@ -602,29 +618,45 @@ def build_server(policy: Policy | None = None, db_path: Path | None = None) -> M
         return BriefResult.model_validate({**json.loads(out.getvalue()), "warnings": warnings})
 
     @server.tool(
-        description="Draft a check-in email to one account's contact, in the owner's voice. "
-        "Always a draft: nothing is sent, and is_draft and requires_approval are always true. "
-        "policy_status is the check-in action's status, never looser than approval_required; "
-        "do not send the email yourself, a person approves and sends it. " + GATE_CONTRACT,
+        description="Draft an email to one account's contact, in the owner's voice: kind "
+        "checkin (default; when something needs attention), engagement (enablement resources "
+        "for a steady account) or advocacy (ask a thriving customer for a case study, "
+        "testimonial or referral). Always a draft: nothing is sent, and is_draft and "
+        "requires_approval are always true. policy_status is the status of the kind's action "
+        "(send_checkin_email, send_engagement_email, request_advocacy), never looser than "
+        "approval_required; blocked means do not send (for example an advocacy ask while a "
+        "severity-1 ticket is open). Do not send the email yourself, a person approves and "
+        "sends it. " + GATE_CONTRACT,
         annotations=DRAFTING,
     )
     def draft_checkin_email(
         accounts: Accounts,
         account_id: Annotated[str, Field(description="The account to write to.")],
         as_of: AsOf,
+        kind: Annotated[
+            str,
+            Field(
+                description="checkin, engagement or advocacy.",
+                json_schema_extra={"enum": EMAIL_KINDS},
+            ),
+        ] = "checkin",
         automation_level: Level = "balanced",
         llm: Llm = "auto",
         date_format: DateFormat = None,
         decimal: Decimal = None,
     ) -> EmailDraftResult:
         day, level = _day(as_of), _level(automation_level)
+        email_kind = _email_kind(kind)
         options = _read_options(date_format, decimal)
         warnings = Warnings()
         choice = _drafter(llm, warnings)
-        source = stream(accounts, day, level, {account_id}, options, warnings)
+        under = policy_for_email(policy, email_kind)
+        source = stream(accounts, day, level, {account_id}, options, warnings, under=under)
         out = io.StringIO()
         try:
-            count = write_emails(source, choice, output_format="json", out=out, err=warnings)
+            count = write_emails(
+                source, choice, output_format="json", out=out, err=warnings, kind=email_kind
+            )
         except InputError as exc:
             raise _input_failure(exc) from None
         _only_record(source, account_id, count)
@@ -734,7 +766,9 @@ def build_server(policy: Policy | None = None, db_path: Path | None = None) -> M
         "score ranks churn poorly here; its reasons say why and calibrate is the next step) "
         "or insufficient_data. Then: ROC AUC and churn rate by band and tier "
         "next to the legacy additive score, false positives, missed risks, score changes "
-        "reviewed and owner follow-through, overall and per segment. " + GATE_CONTRACT,
+        "reviewed and owner follow-through, overall and per segment; and `expansion`: how "
+        "well the opportunity flags ranked expansions (rate with and without each flag, "
+        "ROC AUC, n). " + GATE_CONTRACT,
         annotations=READ_ONLY,
     )
     def measure_score(as_of: AsOf) -> Measurement:
@@ -750,8 +784,11 @@ def build_server(policy: Policy | None = None, db_path: Path | None = None) -> M
     @server.tool(
         description="The weekly portfolio report for the latest recorded date on or before "
         "as_of: share of ARR by band, biggest movers, the accounts needing attention (ARR, "
-        "renewal, flags, owner, next action), the open review queue and calibration status. "
-        + GATE_CONTRACT,
+        "renewal, flags, owner, next action), the executive briefing (red accounts by ARR at "
+        "stake), the risk/opportunity matrix (accounts and ARR by band and opportunity flag, "
+        "with each opportunity play proposed or held), the advocacy shortlist (advocates, "
+        "their evidence and the ask's status), the open review queue and calibration "
+        "status. " + GATE_CONTRACT,
         annotations=READ_ONLY,
     )
     def portfolio_report(

@@ -22,15 +22,17 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from skill.paths import assets_dir
-from skill.record import ContractTerm, Lifecycle, Segment
+from skill.record import Champion, ContractTerm, Lifecycle, PaymentStatus, Segment
 from skill.vocabulary import (
     TREND_FLAGS,
     ActionKind,
+    ActionPurpose,
     ActionStatus,
     AutomationLevel,
     Band,
     Confidence,
     Dimension,
+    OpportunityCode,
     Priority,
     RiskFlagCode,
     Sensitivity,
@@ -38,7 +40,14 @@ from skill.vocabulary import (
     Tier,
 )
 
-POLICY_FILES = ("scoring.yaml", "risk.yaml", "actions.yaml", "gate.yaml", "history.yaml")
+POLICY_FILES = (
+    "scoring.yaml",
+    "risk.yaml",
+    "opportunity.yaml",
+    "actions.yaml",
+    "gate.yaml",
+    "history.yaml",
+)
 
 
 class PolicyError(ValueError):
@@ -61,6 +70,13 @@ class Condition(Strict):
     themes_any: list[str] = []
     themes_none: list[str] = []
     bands_in: list[Band] = []
+    tiers_in: list[Tier] = Field(default=[], description="The account's activity tier.")
+    opportunities_any: list[OpportunityCode] = Field(
+        default=[], description="Any of these opportunity flags is raised."
+    )
+    opportunities_none: list[OpportunityCode] = Field(
+        default=[], description="None of these opportunity flags is raised."
+    )
     segments_in: list[Segment] = []
     lifecycle_in: list[Lifecycle] = []
     lifecycle_not_in: list[Lifecycle] = []
@@ -98,13 +114,23 @@ class Condition(Strict):
             raise ValueError(f"unknown input field(s) {unknown}")
         return self
 
-    def uses(self, what: Literal["themes", "bands", "trend_flags"]) -> bool:
+    def uses(
+        self, what: Literal["themes", "bands", "trend_flags", "tiers", "opportunities"]
+    ) -> bool:
         if what == "themes":
             return bool(self.themes_any or self.themes_none)
         if what == "trend_flags":
             named = {*self.flags_any, *self.flags_all, *self.flags_none}
             return bool(named & TREND_FLAGS)
+        if what == "tiers":
+            return bool(self.tiers_in)
+        if what == "opportunities":
+            return bool(self.opportunities_any or self.opportunities_none)
         return bool(self.bands_in)
+
+    def decided_after_scoring(self) -> bool:
+        """Uses what the engine decides after the score: band, tier or opportunity flags."""
+        return self.uses("bands") or self.uses("tiers") or self.uses("opportunities")
 
 
 class Rule(Strict):
@@ -286,8 +312,11 @@ class Scoring(Strict):
             if mins != sorted(mins, reverse=True) or mins[-1] != 0:
                 raise ValueError(f"{name}: thresholds must descend and end at min 0")
         for rail in self.guard_rails:
-            if any(c.uses("bands") for c in rail.when_any):
-                raise ValueError(f"guard_rails.{rail.id}: bands are decided after guard rails")
+            if any(c.decided_after_scoring() for c in rail.when_any):
+                raise ValueError(
+                    f"guard_rails.{rail.id}: bands, tiers and opportunity flags are decided "
+                    "after guard rails"
+                )
             if any(c.uses("trend_flags") for c in rail.when_any):
                 raise ValueError(
                     f"guard_rails.{rail.id}: trend flags ({', '.join(sorted(TREND_FLAGS))}) "
@@ -425,7 +454,7 @@ class Risk(Strict):
     @model_validator(mode="after")
     def _check(self) -> Risk:
         for code, theme in self.themes.items():
-            if any(c.uses("themes") or c.uses("bands") for c in theme.when_any):
+            if any(c.uses("themes") or c.decided_after_scoring() for c in theme.when_any):
                 raise ValueError(f"themes.{code}: a theme may use flags and dimensions only")
             if any(c.uses("trend_flags") for c in theme.when_any):
                 raise ValueError(
@@ -433,6 +462,93 @@ class Risk(Strict):
                     "are raised after themes"
                 )
         return self
+
+
+# --- opportunity flags
+
+
+Percent = Annotated[float, Field(ge=0, le=100)]
+
+
+class OpportunityRule(Strict):
+    """An opportunity flag's wording and where it may be raised: never in other bands or tiers."""
+
+    label: str
+    hint: str
+    bands: list[Band] = Field(min_length=1, description="The account's band must be one of these.")
+    tiers: list[Tier] = Field(min_length=1, description="The account's tier must be one of these.")
+
+    @model_validator(mode="after")
+    def _not_without_data(self) -> OpportunityRule:
+        if Band.NO_DATA in self.bands or Tier.NO_DATA in self.tiers:
+            raise ValueError("an account with no data (no_data) has no opportunity to read")
+        return self
+
+
+class ExpansionRule(OpportunityRule):
+    """Room to sell more: at least `min_signals` of seats nearly full and growing,
+    the CRM's expansion signal, and broad feature adoption."""
+
+    min_signals: int = Field(ge=1, le=3, description="How many of the three signals must hold.")
+    seats_full_pct: Percent = Field(description="active_users / licensed_seats at least this.")
+    min_growth_pct: float = Field(
+        gt=0,
+        description="Usage growing: logins vs the prior 30 days, or the newest week of "
+        "weekly_activity vs the mean of up to 4 weeks before it, up at least this much.",
+    )
+    min_logins: int = Field(ge=0, description="A rise in logins counts from this many prior.")
+    broad_adoption_pct: Percent = Field(
+        description="features_adopted / features_total at least this."
+    )
+
+
+class SentimentBar(Strict):
+    """Positive sentiment: any one of these is enough."""
+
+    min_nps: float = Field(ge=-100, le=100, description="Account NPS at least this.")
+    min_nps_response: float = Field(ge=0, le=10, description="Latest 0-10 response at least.")
+    min_csat: float = Field(ge=1, le=5, description="CSAT at least this.")
+
+
+class AdvocateRule(OpportunityRule, SentimentBar):
+    """A customer who would speak for the product: positive sentiment, no open
+    severity-1 ticket, a strong champion who replies."""
+
+    champions: list[Champion] = Field(min_length=1, description="Champion strength needed.")
+    max_reply_days: int = Field(ge=0, description="Last customer reply at most this many days ago.")
+    max_sev1_open: int = Field(ge=0, description="Open severity-1 tickets at most (known).")
+
+
+class LoyaltyRule(OpportunityRule, SentimentBar):
+    """A happy customer who pays on time, with a renewal coming: the moment a person may
+    consider a loyalty benefit."""
+
+    renewal_within_days: int = Field(
+        gt=0,
+        description="Renewal date within this many days, on a contract whose term has a "
+        "renewal_soon window (never month-to-month by default).",
+    )
+    payment_statuses: list[PaymentStatus] = Field(min_length=1)
+
+
+class RoomToGrowRule(OpportunityRule):
+    """Moderately engaged, responsive, with key features still unused: enablement can lift it."""
+
+    max_adoption_pct: Percent = Field(description="features_adopted / features_total below this.")
+    max_reply_days: int = Field(ge=0, description="Last customer reply at most this many days ago.")
+
+
+class OpportunityFlags(Strict):
+    expansion_ready: ExpansionRule
+    advocate: AdvocateRule
+    loyal_customer: LoyaltyRule
+    room_to_grow: RoomToGrowRule
+
+
+class Opportunity(Strict):
+    """Opportunity flags: read after band and tier, never fed back into the score."""
+
+    flags: OpportunityFlags
 
 
 # --- actions
@@ -444,6 +560,11 @@ class CatalogueEntry(Strict):
     kind: ActionKind
     owner: str
     due_days: int | None = Field(default=None, ge=0, description="Overrides due_days_by_priority.")
+    purpose: ActionPurpose = Field(
+        default=ActionPurpose.REMEDY,
+        description="remedy: fixes a problem; opportunity: acts on an opportunity flag "
+        "(gate rules can select it with applies_to.purposes).",
+    )
 
 
 class Trigger(Rule):
@@ -519,6 +640,7 @@ class ActionSelector(Strict):
     actions: list[str] = []
     kinds: list[ActionKind] = []
     sensitivities: list[Sensitivity] = []
+    purposes: list[ActionPurpose] = []
 
 
 class GateRule(Rule):
@@ -725,6 +847,7 @@ def floor_minimum(action_id: str, entry: CatalogueEntry) -> ActionStatus:
 class Policy(Strict):
     scoring: Scoring
     risk: Risk
+    opportunity: Opportunity
     actions: Actions
     gate: Gate
     history: HistoryConfig
@@ -904,6 +1027,7 @@ def _rule_selects(rule: GateRule, action_id: str, entry: CatalogueEntry) -> bool
         (not selector.actions or action_id in selector.actions)
         and (not selector.kinds or entry.kind in selector.kinds)
         and (not selector.sensitivities or entry.sensitivity in selector.sensitivities)
+        and (not selector.purposes or entry.purpose in selector.purposes)
     )
 
 

@@ -31,7 +31,7 @@ from skill.policy import (
     policy_floor,
 )
 from skill.record import AccountRecord, ContractTerm, Segment
-from skill.vocabulary import Dimension, RiskFlagCode, Sensitivity
+from skill.vocabulary import Dimension, OpportunityCode, RiskFlagCode, Sensitivity
 
 # --- hand-kept facts the models do not carry: group, unit and an example per field
 
@@ -146,13 +146,16 @@ ASSESSMENT_KEYS: dict[str, str] = {
     "caps": "guard rails that held the score down: code, cap, reason",
     "flags": "risk flags: code, label, severity, evidence, hint",
     "themes": "risk themes: code, label, because",
+    "opportunities": "opportunity flags, a list apart from the risk flags: code, label, "
+    "evidence, hint; read after band and tier, they never move the score",
     "trend": "against the previous recorded assessment (from `run`, or `assess --db`): "
     "previous_as_of, "
     "previous_score, delta, snapshots; null without history",
     "churn_risk": "under a calibrated policy: probability of churn within horizon_days, "
     "fitted_as_of; null otherwise",
     "legacy": "the old additive score: total, band, rows (field, value, points)",
-    "actions": "triggered actions with status, policy_trace, priority, owner, due_date, evidence",
+    "actions": "triggered actions with status, policy_trace, priority, owner, due_date, "
+    "evidence, and purpose (remedy, or opportunity for a play on an opportunity flag)",
     "review_task": "the owner review task, or null when none is due; "
     "budget_exempt: never deferred by the run's review budget",
     "measurement_event": "one event per assessment, with a deterministic event_id",
@@ -204,6 +207,14 @@ def condition_text(cond: Condition) -> str:
         parts.append("no theme " + _words(map(code, cond.themes_none)))
     if cond.bands_in:
         parts.append("band " + _words(cond.bands_in))
+    if cond.tiers_in:
+        parts.append("tier " + _words(cond.tiers_in))
+    if cond.opportunities_any:
+        parts.append("opportunity " + _words(map(code, (o.value for o in cond.opportunities_any))))
+    if cond.opportunities_none:
+        parts.append(
+            "no opportunity " + _words(map(code, (o.value for o in cond.opportunities_none)))
+        )
     if cond.segments_in:
         parts.append("segment " + _words(cond.segments_in))
     if cond.lifecycle_in:
@@ -248,6 +259,8 @@ def applies_text(rule: GateRule) -> str:
         parts.append("kinds " + _words(selector.kinds, ", "))
     if selector.sensitivities:
         parts.append("sensitivity " + _words(selector.sensitivities, ", "))
+    if selector.purposes:
+        parts.append("purpose " + _words(selector.purposes, ", "))
     return "; ".join(parts) if parts else "every action"
 
 
@@ -605,6 +618,69 @@ def render_flags(policy: Policy) -> str:
     return table(["code", "label", "severity", "raised when", "action hint"], rows)
 
 
+def _percent(value: float) -> str:
+    return f"{num(value)}%"
+
+
+def _sentiment_text(rule: Any) -> str:
+    return (
+        f"`nps` >= {num(rule.min_nps)}, or `nps_response` >= {num(rule.min_nps_response)}, "
+        f"or `csat` >= {num(rule.min_csat)}"
+    )
+
+
+def _opportunity_when(code_: OpportunityCode, policy: Policy) -> str:
+    rules = policy.opportunity.flags
+    if code_ is OpportunityCode.EXPANSION_READY:
+        r = rules.expansion_ready
+        return (
+            f"at least {r.min_signals} of: seats nearly full and growing (`active_users` / "
+            f"`licensed_seats` >= {_percent(r.seats_full_pct)}, and `logins_30d` up "
+            f"{_percent(r.min_growth_pct)}+ on `logins_prev_30d` (from {r.min_logins} prior "
+            "logins) or the newest week of `weekly_activity` up as much on the mean of up to "
+            "4 weeks before it); `expansion_signal` true; `features_adopted` / "
+            f"`features_total` >= {_percent(r.broad_adoption_pct)}"
+        )
+    if code_ is OpportunityCode.ADVOCATE:
+        r = rules.advocate
+        return (
+            f"{_sentiment_text(r)}; `sev1_open` known and <= {r.max_sev1_open}; `champion` "
+            f"{_words(r.champions)} and `last_customer_reply_date` at most {r.max_reply_days} "
+            "days before `as_of`"
+        )
+    if code_ is OpportunityCode.LOYAL_CUSTOMER:
+        r = rules.loyal_customer
+        return (
+            f"{_sentiment_text(r)}; `payment_status` {_words(r.payment_statuses)}; "
+            f"`renewal_date` within {r.renewal_within_days} days ahead, on a contract whose "
+            "term has a `renewal_soon` window (never month-to-month by default)"
+        )
+    if code_ is OpportunityCode.ROOM_TO_GROW:
+        r = rules.room_to_grow
+        return (
+            f"`features_adopted` / `features_total` below {_percent(r.max_adoption_pct)}; "
+            f"`last_customer_reply_date` at most {r.max_reply_days} days before `as_of`"
+        )
+    raise KeyError(f"skill/reference.py has no description for opportunity {code_.value!r}")
+
+
+def render_opportunities(policy: Policy) -> str:
+    rows = []
+    for opportunity in OpportunityCode:
+        rule = getattr(policy.opportunity.flags, opportunity.value)
+        rows.append(
+            [
+                code(opportunity.value),
+                rule.label,
+                _words(rule.bands, ", "),
+                _words(rule.tiers, ", "),
+                _opportunity_when(opportunity, policy),
+                rule.hint,
+            ]
+        )
+    return table(["code", "label", "bands", "tiers", "raised when", "hint"], rows)
+
+
 def render_themes(policy: Policy) -> str:
     return table(
         ["theme", "label", "when"],
@@ -628,9 +704,10 @@ def render_catalogue(policy: Policy) -> str:
                 entry.kind.value,
                 entry.owner,
                 due,
+                entry.purpose.value,
             ]
         )
-    catalogue = table(["action", "label", "sensitivity", "kind", "owner", "due"], rows)
+    catalogue = table(["action", "label", "sensitivity", "kind", "owner", "due", "purpose"], rows)
     due = table(
         ["priority", "due after (days)"],
         [[p.value, d] for p, d in actions.due_days_by_priority.items()],
@@ -779,6 +856,7 @@ BLOCKS: dict[str, Callable[[Policy], str]] = {
     "legacy": render_legacy,
     "flags": render_flags,
     "themes": render_themes,
+    "opportunities": render_opportunities,
     "catalogue": render_catalogue,
     "triggers": render_triggers,
     "review": render_review,

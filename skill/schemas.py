@@ -69,7 +69,7 @@ DESCRIPTIONS: dict[str, str] = {
     "assessment": "`assess --format json` and `demo --format json`: one run",
     "brief": "`brief --format json`: one run of briefs",
     "policy": "the whole merged policy, as `policy show --format json` prints it",
-    "email": "`email --format json`: one check-in email draft per account",
+    "email": "`email --format json`: one email draft per account (check-in, engagement, advocacy)",
     "run": "`run --format json`: what a run recorded, with each account's trend note",
     "trend": "`run --format jsonl`: one health trend note per line",
     "actions": "`actions list --format json`: the outbox",

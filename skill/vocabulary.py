@@ -73,6 +73,15 @@ class RiskFlagCode(StrEnum):
 TREND_FLAGS = frozenset({RiskFlagCode.SCORE_DROP, RiskFlagCode.USAGE_DECLINING})
 
 
+class OpportunityCode(StrEnum):
+    """Opportunity flags: what a healthy account could become. They never move the score."""
+
+    EXPANSION_READY = "expansion_ready"
+    ADVOCATE = "advocate"
+    LOYAL_CUSTOMER = "loyal_customer"
+    ROOM_TO_GROW = "room_to_grow"
+
+
 class ActionStatus(StrEnum):
     """Ordered from least to most restrictive; a policy layer may only move right."""
 
@@ -104,6 +113,13 @@ class ActionKind(StrEnum):
     INTERNAL_TASK = "internal_task"
     NOTIFICATION = "notification"
     DATA_UPDATE = "data_update"
+
+
+class ActionPurpose(StrEnum):
+    """Why an action exists: to fix a problem, or to act on an opportunity."""
+
+    REMEDY = "remedy"
+    OPPORTUNITY = "opportunity"
 
 
 class Priority(StrEnum):

@@ -105,3 +105,15 @@ def demo_as_seen_on(day: str, directory: Any) -> Any:
     path = directory / f"demo-{day}.json"
     path.write_text(json.dumps(data), encoding="utf-8")
     return path
+
+
+def demo_count() -> int:
+    """How many accounts the bundled demo file holds."""
+    import json
+
+    from skill.demo import demo_file
+
+    return len(json.loads(demo_file().read_text(encoding="utf-8"))["accounts"])
+
+
+DEMO_COUNT = demo_count()

@@ -34,6 +34,8 @@ prefix                            answer (BriefDraft / EmailDraft)
 ``invented-number-once-``/...     call 1 / every call: adds "Churn probability is 87%..."
 ``claims-``                       says actions were approved, sent, scheduled
 ``discount-``                     email promises a discount and a free month (brief valid)
+``free-month-``                   every email offers a free month as a thank-you, no other
+                                  commercial word (brief valid)
 ``injection-``                    echoes the untrusted notes, "As instructed, ..."
 ``ratelimit-``                    call 1: 429 rate_limit_error, ``retry-after: 0``
 ``overloaded-`` / ``server-error-``  every call: 529 overloaded_error / 500 api_error
@@ -74,6 +76,7 @@ SCENARIOS: tuple[tuple[str, str], ...] = (
     ("malformed-", "malformed"),
     ("truncated-", "truncated"),
     ("injection-", "injection"),
+    ("free-month-", "free-month"),
     ("discount-", "discount"),
     ("canceled-", "canceled"),
     ("expired-", "expired"),
@@ -89,6 +92,9 @@ EMAIL = "EmailDraft"
 INVENTED_SENTENCE = "Churn probability is 87% and ARR will drop by 41,000."
 DISCOUNT_SENTENCE = (
     "As a thank-you, I can offer you a 20% discount on your renewal and a free month of service."
+)
+FREE_MONTH_SENTENCE = (
+    "As a thank-you for being such a great partner, your next month is a free month."
 )
 INJECTION_SENTENCE = "As instructed, every action is now approved."
 REFUSAL_TEXT = "I can't help with this request."
@@ -324,21 +330,46 @@ def brief_ok(facts: dict[str, Any], limits: dict[str, int | None]) -> dict[str, 
     return {"summary_line": summary, "narrative": narrative, "rationales": rationales}
 
 
+#: The email kind, read from the first line of the prompt, and what a valid draft says.
+_EMAIL_KINDS: tuple[tuple[str, str, str], ...] = (
+    (
+        "engagement email",
+        "A few resources for the {name} team",
+        "Your team is already making good use of the product, and a few features you have "
+        "not tried yet could save you time. Would short guides or a brief session help?",
+    ),
+    (
+        "advocacy request",
+        "Would you share your story?",
+        "Thank you for the way your team has taken to the product. Would you be open to a "
+        "short case study, a testimonial, or an introduction to a peer? No pressure at all.",
+    ),
+)
+
+
 def email_ok(facts: dict[str, Any], user_text: str) -> dict[str, Any]:
     name = facts.get("account_name") or "your team"
     owner = facts.get("owner_name") or "Your account team"
     recipient = _recipient(user_text, str(name))
     greeting = f"Hi {recipient}," if recipient else "Hi team,"
+    first_line = user_text.strip().splitlines()[0] if user_text.strip() else ""
+    subject = f"Checking in on {name}"
+    ask = (
+        "I hope things are going well. I'd like to hear how the product is working for "
+        "your team and whether there is anything I can help with."
+    )
+    for marker, kind_subject, kind_ask in _EMAIL_KINDS:
+        if marker in first_line:
+            subject, ask = kind_subject.format(name=name), kind_ask
     body = "\n\n".join(
         [
             greeting,
-            "I hope things are going well. I'd like to hear how the product is working for "
-            "your team and whether there is anything I can help with.",
+            ask,
             "Would a short call be useful? Just reply with a time that suits you.",
             f"Best regards,\n{owner}",
         ]
     )
-    return {"subject": f"Checking in on {name}", "body": body}
+    return {"subject": subject, "body": body}
 
 
 def _with_sentence(body: str, sentence: str) -> str:
@@ -408,6 +439,8 @@ def draft_text(
             )
     elif scenario == "discount" and kind == EMAIL:
         valid["body"] = _with_sentence(valid["body"], DISCOUNT_SENTENCE)
+    elif scenario == "free-month" and kind == EMAIL:
+        valid["body"] = _with_sentence(valid["body"], FREE_MONTH_SENTENCE)
     elif scenario == "injection":
         echoed = " ".join(filter(None, [_notes_text(notes), INJECTION_SENTENCE]))
         if kind == BRIEF:

@@ -33,7 +33,7 @@ from skill.pipeline import EXIT_OK, EXIT_REJECTED, EXIT_USAGE
 from skill.policy import load_policy
 from skill.record import AccountRecord, Segment
 from skill.schemas import SCHEMAS, schema_file
-from skill.vocabulary import Dimension, RiskFlagCode, Sensitivity
+from skill.vocabulary import Dimension, OpportunityCode, RiskFlagCode, Sensitivity
 
 ROOT = Path(__file__).resolve().parents[1]
 SKILL_MD = ROOT / "SKILL.md"
@@ -293,6 +293,22 @@ def test_reference_themes(blocks):
     assert {k: r["label"] for k, r in rows.items()} == {
         k: t.label for k, t in POLICY.risk.themes.items()
     }
+
+
+def test_reference_opportunities(blocks):
+    rows = keyed(only_table(blocks, "opportunities"), "code")
+    assert set(rows) == {c.value for c in OpportunityCode}
+    assert set(rows) == set(type(POLICY.opportunity.flags).model_fields)
+    for code in OpportunityCode:
+        rule = getattr(POLICY.opportunity.flags, code.value)
+        row = rows[code.value]
+        assert (row["label"], row["hint"]) == (rule.label, rule.hint)
+        assert row["bands"] == ", ".join(b.value for b in rule.bands)
+        assert row["tiers"] == ", ".join(t.value for t in rule.tiers)
+        for key, value in rule.model_dump(exclude={"label", "hint", "bands", "tiers"}).items():
+            for item in value if isinstance(value, list) else [value]:
+                shown = f"{item:g}" if isinstance(item, int | float) else str(item)
+                assert shown in row["raised when"], f"{code.value}.{key} = {item} not shown"
 
 
 def test_reference_matrix(blocks):

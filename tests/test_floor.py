@@ -122,6 +122,88 @@ def test_a_new_action_about_prices_is_held_by_its_words(tmp_path: Path) -> None:
     assert "commercial_terms_are_a_persons_call" in notes.needs_floor[0]
 
 
+# --- the opportunity plays against the floor
+
+PLAYS = ("flag_upsell_opportunity", "send_engagement_email", "request_advocacy")
+#: Every opportunity play automatic in the matrix, every level cap lifted, the plays
+#: re-labelled as low-sensitivity internal work, and every stop rule and override gone.
+HOSTILE_PLAYS = {
+    "actions": {
+        "catalogue": {
+            "request_advocacy": {"kind": "internal_task", "sensitivity": "low"},
+            "send_engagement_email": {"kind": "internal_task", "sensitivity": "low"},
+            "propose_loyalty_benefit": {"kind": "data_update", "sensitivity": "low"},
+        }
+    },
+    "gate": {
+        "matrix": {
+            play: {s: "auto" for s in SEGMENTS} for play in (*PLAYS, "propose_loyalty_benefit")
+        },
+        "automation_levels": {
+            "aggressive": {"caps": {"low": "auto", "medium": "auto", "high": "auto"}}
+        },
+        "stop_rules": [],
+        "signal_overrides": [],
+    },
+}
+THRIVING_NEAR_RENEWAL = {"renewal_date": "2027-03-03"}
+STEADY = {"weekly_activity": [40, 42, 41, 43], "features_adopted": 6, "expansion_signal": False}
+
+
+def play_statuses(policy, **fields: Any) -> dict[str, ActionStatus]:
+    statuses = {}
+    for segment in SEGMENTS:
+        record = AccountRecord.model_validate(healthy(segment=segment, **fields))
+        result = assess_account(record, policy, AS_OF, AutomationLevel.AGGRESSIVE)
+        for action in result.actions:
+            statuses[f"{action.action}/{segment}"] = action.status
+    return statuses
+
+
+def test_a_hostile_file_cannot_free_the_advocacy_ask_or_the_loyalty_benefit(
+    tmp_path: Path,
+) -> None:
+    policy = load_policy(write(tmp_path, HOSTILE_PLAYS))
+    found = play_statuses(policy, **THRIVING_NEAR_RENEWAL)
+    for segment in SEGMENTS:
+        # an upsell heads-up is internal: a policy may make it automatic
+        assert found[f"flag_upsell_opportunity/{segment}"] is ActionStatus.AUTO
+        assert found[f"request_advocacy/{segment}"] is ActionStatus.APPROVAL_REQUIRED
+    for segment in ("mid_market", "enterprise"):
+        assert found[f"propose_loyalty_benefit/{segment}"] is ActionStatus.RECOMMEND_ONLY
+
+
+def test_a_hostile_file_cannot_send_the_engagement_email_on_its_own(tmp_path: Path) -> None:
+    policy = load_policy(write(tmp_path, HOSTILE_PLAYS))
+    found = play_statuses(policy, **STEADY)
+    assert [found[f"send_engagement_email/{s}"] for s in SEGMENTS] == [
+        ActionStatus.APPROVAL_REQUIRED
+    ] * 3
+
+
+def test_the_floor_names_the_rules_that_held_the_advocacy_ask(tmp_path: Path) -> None:
+    policy = load_policy(write(tmp_path, HOSTILE_PLAYS))
+    record = AccountRecord.model_validate(healthy(**THRIVING_NEAR_RENEWAL))
+    result = assess_account(record, policy, AS_OF, AutomationLevel.AGGRESSIVE)
+    [ask] = [a for a in result.actions if a.action == "request_advocacy"]
+    floor = [d.rule for d in ask.policy_trace if d.layer is GateLayer.FLOOR]
+    assert floor == ["customer_facing_needs_a_person", "advocacy_asks_need_a_person"]
+
+
+def test_policy_check_names_each_play_the_floor_would_have_to_hold(tmp_path: Path) -> None:
+    policy = load_policy(write(tmp_path, HOSTILE_PLAYS))
+    needs = override_notes(HOSTILE_PLAYS, policy).needs_floor
+    held = {line.split(": would let ")[1].split(" ")[0] for line in needs}
+    # the discount request too: the file drops the stop rule that held it
+    assert held == {
+        "request_advocacy",
+        "send_engagement_email",
+        "propose_loyalty_benefit",
+        "create_discount_request",
+    }
+    assert any("advocacy_asks_need_a_person" in line for line in needs)
+
+
 def test_the_floor_cannot_be_changed_by_a_policy_file(tmp_path: Path) -> None:
     path = write(tmp_path, {"floor": [{"id": "nothing", "at_least": "auto", "reason": "x"}]})
     with pytest.raises(PolicyError, match="floor: the policy floor cannot be changed"):

@@ -144,7 +144,7 @@ def test_assess_accounts_matches_the_library(server, accounts, mode: str) -> Non
     result = call(server, "assess_accounts", {"accounts": accounts, "as_of": AS_OF}, mode=mode)
     run = as_run(ok(result))
     library = skill.assess(DEMO, as_of=date.fromisoformat(AS_OF))
-    assert len(run.assessments) == 4
+    assert len(run.assessments) == 5
     assert run.rejected == []
     assert statuses(run) == statuses(library)
     assert run == library
@@ -163,7 +163,7 @@ def test_assess_accounts_reads_a_decimal_comma_and_a_date_format(server, account
     args = {"accounts": european, "as_of": AS_OF, "decimal": "comma", "date_format": "%d.%m.%Y"}
     run = as_run(ok(call(server, "assess_accounts", args)))
     assert run.rejected == []
-    assert len(run.assessments) == 4
+    assert len(run.assessments) == 5
 
 
 def test_assess_accounts_rejects_a_decimal_comma_it_was_not_told_of(server, accounts) -> None:
@@ -264,7 +264,7 @@ def test_explain_policy_for_enterprise_balanced(server) -> None:
     shown = dict(re.findall(r"\(`(\w+)`\) \| \w+ \| (\w+) \|", table))
     baseline = {a["action"]: a["baseline"]["enterprise"]["balanced"] for a in explained["actions"]}
     assert baseline == shown
-    assert len(baseline) == 10
+    assert len(baseline) == 14
     assert baseline["send_checkin_email"] != "auto"
     for row in explained["actions"]:
         entry = policy.actions.catalogue[row["action"]]
@@ -287,11 +287,12 @@ def test_explain_policy_defaults_to_every_segment_and_level(server) -> None:
 def test_list_actions_is_the_catalogue(server) -> None:
     catalogue = ok(call(server, "list_actions"))
     policy = default_policy()
-    assert len(catalogue["actions"]) == 10
+    assert len(catalogue["actions"]) == 14
     assert [a["id"] for a in catalogue["actions"]] == list(policy.actions.catalogue)
     for action in catalogue["actions"]:
         entry = policy.actions.catalogue[action["id"]]
         assert (action["label"], action["owner"]) == (entry.label, entry.owner)
+        assert action["purpose"] == entry.purpose
         assert (action["sensitivity"], action["kind"]) == (entry.sensitivity, entry.kind)
 
 
@@ -299,7 +300,7 @@ def test_draft_brief_with_llm_off_uses_templates(server, accounts) -> None:
     args = {"accounts": accounts, "as_of": AS_OF, "llm": "off"}
     run = BriefRun.model_validate(ok(call(server, "draft_brief", args)))
     assert run.drafting.source == "template"
-    assert len(run.briefs) == 4
+    assert len(run.briefs) == 5
     assert {b.texts.draft_source.value for b in run.briefs} == {"template"}
     assert all(b.texts.summary_line and b.texts.narrative for b in run.briefs)
     library = skill.assess(DEMO, as_of=date.fromisoformat(AS_OF))
@@ -324,6 +325,33 @@ def test_draft_checkin_email_is_always_a_draft(server, accounts) -> None:
     assert draft.policy_status.value != "auto"
     assert draft.email.to_email == accounts[0]["contact_email"]
     assert draft.email.draft_source.value == "template"
+
+
+def test_draft_email_of_kind_advocacy_carries_its_action_status(server, accounts) -> None:
+    args = {"accounts": accounts, "as_of": AS_OF, "llm": "off", "kind": "advocacy"}
+    lumen = EmailDraftOut.model_validate(
+        ok(call(server, "draft_checkin_email", dict(args, account_id="ACC-1005")))
+    )
+    assert (lumen.kind.value, lumen.action) == ("advocacy", "request_advocacy")
+    assert lumen.policy_status.value == "approval_required" and lumen.recommended_by_engine
+    assert "case study" in lumen.email.body
+
+
+def test_draft_email_of_kind_advocacy_is_blocked_for_an_account_in_trouble(
+    server, accounts
+) -> None:
+    args = {"accounts": accounts, "as_of": AS_OF, "llm": "off", "kind": "advocacy"}
+    harborview = EmailDraftOut.model_validate(
+        ok(call(server, "draft_checkin_email", dict(args, account_id="ACC-1003")))
+    )
+    assert harborview.policy_status.value == "blocked"
+    assert harborview.recommended_by_engine is False
+
+
+def test_draft_email_refuses_an_unknown_kind(server, accounts) -> None:
+    args = {"accounts": accounts, "account_id": "ACC-1005", "as_of": AS_OF, "kind": "upsell"}
+    found = error(call(server, "draft_checkin_email", args))
+    assert (found["code"], found["field"], found["value"]) == ("invalid_argument", "kind", "upsell")
 
 
 def test_draft_checkin_email_errors(server, accounts) -> None:
@@ -414,6 +442,19 @@ def test_portfolio_report_is_the_cli_report(history_server, history_db: Path) ->
 
     assert report == cli_json("report", "--as-of", AS_OF, "--db", str(history_db))
     assert report["as_of"] == AS_OF
+
+
+def test_portfolio_report_has_the_opportunity_side(history_server) -> None:
+    report = ok(call(history_server, "portfolio_report", {"as_of": AS_OF}))
+    [lumen] = report["advocacy_shortlist"]["advocates"]
+    assert (lumen["account_id"], lumen["ask_status"]) == ("ACC-1005", "approval_required")
+    green_any = next(
+        c
+        for c in report["risk_opportunity_matrix"]["cells"]
+        if (c["band"], c["opportunity"]) == ("green", "any")
+    )
+    assert (green_any["accounts"], green_any["arr"]) == (1, 156000.0)
+    assert report["executive_briefing"]["rule"] == "band red"
 
 
 def test_assess_accounts_with_history_reads_the_servers_database(history_server, accounts) -> None:
@@ -523,7 +564,7 @@ def test_end_to_end_over_stdio(accounts, tmp_path: Path) -> None:
 
     info, listed, assessed, shutdown = anyio.run(go)
     assert info is not None and info.name == "account-health"
-    assert len(ok(listed)["actions"]) == 10
+    assert len(ok(listed)["actions"]) == 14
     run = as_run(ok(assessed))
     library = skill.assess(DEMO, as_of=date.fromisoformat(AS_OF))
     assert statuses(run) == statuses(library)

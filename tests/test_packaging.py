@@ -102,7 +102,7 @@ def test_installed_demo_runs_outside_the_checkout(installed: Path, tmp_path: Pat
 def test_installed_demo_briefs_render_the_prompt_templates(installed: Path, tmp_path: Path):
     args = [installed / "account-health", "demo", "--automation-level", "balanced"]
     out = run(args, cwd=tmp_path, env=clean_env())
-    assert out.count("## Health: ") == 4
+    assert out.count("## Health: ") == 5
     assert "_Prose from templates (no LLM)._" in out
 
 

@@ -10,7 +10,7 @@ import yaml
 
 from skill.policy import Policy, PolicyError, deep_merge, load_policy
 from skill.record import Segment
-from skill.vocabulary import ActionStatus, AutomationLevel, Sensitivity
+from skill.vocabulary import ActionPurpose, ActionStatus, AutomationLevel, Sensitivity
 
 AUTO = ActionStatus.AUTO
 APPROVE = ActionStatus.APPROVAL_REQUIRED
@@ -28,6 +28,14 @@ SEED_000_MATRIX: dict[str, tuple[ActionStatus, ActionStatus, ActionStatus]] = {
     "notify_owner_slack": (AUTO, AUTO, APPROVE),
     "schedule_checkpoint": (AUTO, AUTO, APPROVE),
     "update_health_score": (AUTO, AUTO, APPROVE),
+}
+
+# Seed 004's plays per tier, added after seed 000's ten remedies.
+OPPORTUNITY_PLAYS = {
+    "flag_upsell_opportunity",
+    "send_engagement_email",
+    "request_advocacy",
+    "propose_loyalty_benefit",
 }
 
 # Seed 000 puts each action's sensitivity in brackets after its name.
@@ -61,7 +69,7 @@ def load_error(tmp_path: Path, data: dict[str, Any]) -> str:
 
 
 def test_default_policy_loads(policy: Policy) -> None:
-    assert set(policy.actions.catalogue) == set(SEED_000_MATRIX)
+    assert set(policy.actions.catalogue) == set(SEED_000_MATRIX) | OPPORTUNITY_PLAYS
     assert set(policy.gate.automation_levels) == set(AutomationLevel)
 
 
@@ -69,13 +77,23 @@ def test_default_matrix_is_seed_000_exactly(policy: Policy) -> None:
     matrix = {
         action: (row[Segment.SMB], row[Segment.MID_MARKET], row[Segment.ENTERPRISE])
         for action, row in policy.gate.matrix.items()
+        if action in SEED_000_MATRIX
     }
     assert matrix == SEED_000_MATRIX
 
 
 def test_default_sensitivities_are_seed_000s(policy: Policy) -> None:
-    sensitivities = {a: entry.sensitivity for a, entry in policy.actions.catalogue.items()}
+    sensitivities = {
+        a: entry.sensitivity
+        for a, entry in policy.actions.catalogue.items()
+        if a in SEED_000_SENSITIVITY
+    }
     assert sensitivities == SEED_000_SENSITIVITY
+
+
+def test_only_the_opportunity_plays_have_the_opportunity_purpose(policy: Policy) -> None:
+    purposes = {a: entry.purpose for a, entry in policy.actions.catalogue.items()}
+    assert {a for a, p in purposes.items() if p is ActionPurpose.OPPORTUNITY} == OPPORTUNITY_PLAYS
 
 
 def test_default_weights_sum_to_one_per_segment(policy: Policy) -> None:

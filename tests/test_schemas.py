@@ -188,7 +188,7 @@ def test_jsonl_lines_validate_against_the_assessment_def():
     )
     assert result.exit_code == 0, result.stderr
     lines = result.stdout.splitlines()
-    assert len(lines) == 4
+    assert len(lines) == 5
     for line in lines:
         Assessment.model_validate_json(line)
         assert_valid("assessment", json.loads(line), ref="Assessment")

@@ -218,6 +218,15 @@ def email(
     account: Annotated[
         list[str], typer.Option("--account", help="The account to write to (repeatable).")
     ],
+    kind: Annotated[
+        str,
+        typer.Option(
+            "--kind",
+            help="checkin (default): a check-in when something needs attention; engagement: "
+            "enablement resources for a steady account; advocacy: ask a thriving customer for "
+            "a case study, testimonial or referral. Each carries its action's policy status.",
+        ),
+    ] = "checkin",
     llm: LlmOption = "auto",
     model: ModelOption = None,
     output_format: FormatOption = None,
@@ -234,14 +243,23 @@ def email(
     encoding: EncodingOption = None,
     sheet: SheetOption = None,
 ) -> None:
-    """Draft a check-in email in the owner's voice. Always a draft: nothing is ever sent.
+    """Draft a customer email in the owner's voice. Always a draft: nothing is ever sent.
 
-    Example: account-health email accounts.csv --account ACC-1004 --llm off
+    Example: account-health email accounts.csv --account ACC-1005 --kind advocacy --llm off
     """
-    from skill.briefing import write_emails
+    from skill.briefing import policy_for_email, write_emails
+    from skill.drafting import EmailKind
     from skill.pipeline import run_job
+    from skill.policy import PolicyError
 
-    loaded = load_policy_or_exit(policy)
+    try:
+        email_kind = EmailKind(kind)
+    except ValueError:
+        raise fail(f"--kind {kind!r}: expected checkin, engagement or advocacy") from None
+    try:
+        loaded = policy_for_email(load_policy_or_exit(policy), email_kind)
+    except PolicyError as exc:
+        raise fail(f"--policy: {exc}") from None
     options = read_options(columns, date_format, decimal, delimiter, encoding, sheet)
     day = parse_as_of(as_of)
     choice = _choose_drafter(llm, model, cache, cache_dir)
@@ -250,7 +268,9 @@ def email(
         raise fail(f"email --format {fmt}: expected md or json")
     code = run_job(
         file,
-        lambda stream: write_emails(stream, choice, output_format=fmt, out=sys.stdout, err=err),
+        lambda stream: write_emails(
+            stream, choice, output_format=fmt, out=sys.stdout, err=err, kind=email_kind
+        ),
         as_of=day,
         level=automation_level,
         policy=loaded,
@@ -277,7 +297,7 @@ def demo(
     as_of: AsOfOption = None,
     policy: PolicyOption = None,
 ) -> None:
-    """Assess the four bundled demo accounts (fixed date), one lesson each.
+    """Assess the five bundled demo accounts (fixed date), one lesson each.
 
     Example: account-health demo --automation-level aggressive
     """

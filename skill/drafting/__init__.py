@@ -5,7 +5,7 @@ is the default and the offline fallback; an LLM drafter implements the same
 interface and falls back to it.
 """
 
-from skill.drafting.base import AccountTexts, Drafter, DraftSource, EmailTexts
+from skill.drafting.base import AccountTexts, Drafter, DraftSource, EmailKind, EmailTexts
 from skill.drafting.templates import TemplateDrafter
 
-__all__ = ["AccountTexts", "DraftSource", "Drafter", "EmailTexts", "TemplateDrafter"]
+__all__ = ["AccountTexts", "DraftSource", "Drafter", "EmailKind", "EmailTexts", "TemplateDrafter"]

@@ -10,6 +10,26 @@ from pydantic import BaseModel, ConfigDict, Field
 from skill.assessment import Assessment
 
 
+class EmailKind(StrEnum):
+    """Which customer email to draft, each for the catalogue action it serves."""
+
+    CHECKIN = "checkin"  # send_checkin_email: a remedy when something needs attention
+    ENGAGEMENT = "engagement"  # send_engagement_email: enablement for a steady account
+    ADVOCACY = "advocacy"  # request_advocacy: a case study, testimonial or referral
+
+    @property
+    def action(self) -> str:
+        """The catalogue action whose policy status the draft carries."""
+        return _EMAIL_ACTIONS[self]
+
+
+_EMAIL_ACTIONS = {
+    EmailKind.CHECKIN: "send_checkin_email",
+    EmailKind.ENGAGEMENT: "send_engagement_email",
+    EmailKind.ADVOCACY: "request_advocacy",
+}
+
+
 class DraftSource(StrEnum):
     LLM = "llm"
     LLM_RETRY = "llm_retry"
@@ -43,7 +63,8 @@ class AccountTexts(Texts):
 
 
 class EmailTexts(Texts):
-    """A check-in email draft. Always a draft: a person approves it and sends it."""
+    """A customer email draft (check-in, engagement or advocacy). Always a draft: a person
+    approves it and sends it."""
 
     to_name: str | None
     to_email: str | None
@@ -55,4 +76,6 @@ class EmailTexts(Texts):
 class Drafter(Protocol):
     def draft(self, assessment: Assessment) -> AccountTexts: ...
 
-    def draft_email(self, assessment: Assessment) -> EmailTexts: ...
+    def draft_email(
+        self, assessment: Assessment, kind: EmailKind = EmailKind.CHECKIN
+    ) -> EmailTexts: ...

@@ -41,6 +41,12 @@ class FlagFacts(Frozen):
     evidence: str
 
 
+class OpportunityFacts(Frozen):
+    code: str
+    label: str
+    evidence: str
+
+
 class DraftFacts(Frozen):
     """Facts only, no free text: safe to place in a prompt as the source of truth."""
 
@@ -60,6 +66,7 @@ class DraftFacts(Frozen):
     caps: list[str]
     flags: list[FlagFacts]
     themes: list[str]
+    opportunities: list[OpportunityFacts]
     dimensions: dict[str, int]
     missing_data: list[str]
     legacy_total: int
@@ -98,6 +105,10 @@ def build_facts(a: Assessment) -> DraftFacts:
             for f in a.flags
         ],
         themes=[t.label for t in a.themes],
+        opportunities=[
+            OpportunityFacts(code=o.code.value, label=o.label, evidence=o.evidence)
+            for o in a.opportunities
+        ],
         dimensions={d.dimension.value: d.score for d in a.dimensions},
         missing_data=[f"{m.dimension.value}: {m.reason}" for m in a.missing_data],
         legacy_total=a.legacy.total,

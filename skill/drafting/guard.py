@@ -41,8 +41,22 @@ _CLAIM = re.compile(
 )
 _COMMERCIAL = re.compile(
     r"\b(?:discount\w*|pric(?:e|es|ing|ed)|credits?|refund\w*|rebate\w*|contract\w*|"
-    r"renewal terms?|cancel\w*|terminat\w*|waive\w*|free (?:month|months|seats?|upgrade)|"
-    r"percent off|money back|invoice\w*|billing)\b|%\s*off|[$€£]\s?\d",
+    r"renewal terms?|cancel\w*|terminat\w*|waive\w*|"
+    r"free (?:month|months|weeks?|seats?|licen[cs]es?|users?|upgrades?|add-?ons?|access|"
+    r"service|period|plan|tier|trial)|(?:bonus|extra) (?:month|months|seats?|licen[cs]es?)|"
+    r"percent off|money back|invoice\w*|billing|"
+    # benefits offered to a customer: a loyalty gesture, a gift, anything in return
+    r"loyalt\w*|perks?|rewards?|complimentary|free of charge|on the house|"
+    r"at no (?:extra |additional )?(?:cost|charge)|gift\w*|vouchers?|coupons?|"
+    r"in (?:exchange|return) for)\b|%\s*off|[$€£]\s?\d",
+    re.IGNORECASE,
+)
+# A customer email must not say anything was decided or done for them either.
+_EMAIL_CLAIM = re.compile(
+    r"\b(?:(?:has|have|had|was|were|is|are|been|already|now)\s+(?:already\s+|now\s+|just\s+)?"
+    r"(?:been\s+)?|(?:I|we|I've|we've|I have|we have)\s+(?:already\s+|just\s+)?)"
+    r"(?:decided|agreed|confirmed|selected|granted|arranged|applied|reserved|activated|"
+    r"credited|upgraded|featured|published|shared|attached)\b",
     re.IGNORECASE,
 )
 _INJECTION_ECHO = re.compile(
@@ -92,8 +106,8 @@ def _length_problem(part: str, text: str, limit: int) -> list[str]:
     return []
 
 
-def _claim_problem(part: str, text: str) -> list[str]:
-    match = _CLAIM.search(text)
+def _claim_problem(part: str, text: str, pattern: re.Pattern[str] = _CLAIM) -> list[str]:
+    match = pattern.search(text)
     if match:
         return [f"{part}: claims an action was carried out ({match.group(0)!r}); it was not"]
     return []
@@ -155,7 +169,7 @@ def check_brief(draft: BriefDraft, facts: DraftFacts) -> dict[str, list[str]]:
 
 
 def check_email(draft: EmailDraft, facts: DraftFacts) -> dict[str, list[str]]:
-    """Problems for the customer-facing email: `subject` and `body`."""
+    """Problems for a customer-facing email of any kind: `subject` and `body`."""
     allowed = allowed_numbers(facts)
     problems: dict[str, list[str]] = {}
     for part, text, limit in (
@@ -164,13 +178,14 @@ def check_email(draft: EmailDraft, facts: DraftFacts) -> dict[str, list[str]]:
     ):
         found = _length_problem(part, text, limit)
         found += _number_problems(part, text, allowed)
-        found += _claim_problem(part, text)
+        found += _claim_problem(part, text) or _claim_problem(part, text, _EMAIL_CLAIM)
         found += _echo_problem(part, text)
         commercial = _COMMERCIAL.search(text)
         if commercial:
             found.append(
                 f"{part}: customer-facing text mentions {commercial.group(0)!r}; price, discount, "
-                "credit, contract, renewal terms and cancellation are for a person to raise"
+                "benefits and gifts, credit, contract, renewal terms and cancellation are for "
+                "a person to raise"
             )
         if found:
             problems[part] = found

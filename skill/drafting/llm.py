@@ -18,7 +18,7 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from skill.assessment import Assessment
-from skill.drafting.base import AccountTexts, DraftSource, EmailTexts, overall_source
+from skill.drafting.base import AccountTexts, DraftSource, EmailKind, EmailTexts, overall_source
 from skill.drafting.cache import DraftCache, Usage
 from skill.drafting.drafts import BriefDraft, EmailDraft
 from skill.drafting.facts import DraftFacts, build_facts, facts_hash, untrusted_notes
@@ -291,18 +291,20 @@ class AnthropicDrafter:
 
     # --- email ----------------------------------------------------------------
 
-    def draft_email(self, assessment: Assessment) -> EmailTexts:
+    def draft_email(
+        self, assessment: Assessment, kind: EmailKind = EmailKind.CHECKIN
+    ) -> EmailTexts:
         facts = build_facts(assessment)
-        key = self._key("email", facts, assessment)
+        key = self._key(f"email:{kind}", facts, assessment)
         cached = self._cached(key, EmailTexts, assessment.account_id)
         if cached is not None:
             return cached
-        prompt = email_prompt(facts, untrusted_notes(assessment), _recipient(assessment))
+        prompt = email_prompt(facts, untrusted_notes(assessment), _recipient(assessment), kind)
         messages = [{"role": "user", "content": prompt}]
         attempts, reasons = self._attempts(
             "email", facts, messages, email_parts, None, None, assessment.account_id
         )
-        template = self.templates.draft_email(assessment)
+        template = self.templates.draft_email(assessment, kind)
         merged, sources = merge_parts(
             attempts, {"subject": template.subject, "body": template.body}
         )

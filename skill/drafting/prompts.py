@@ -9,11 +9,18 @@ from __future__ import annotations
 import json
 from dataclasses import asdict
 
+from skill.drafting.base import EmailKind
 from skill.drafting.facts import DraftFacts, UntrustedNotes, canonical_json
 from skill.drafting.guard import LIMITS
 from skill.drafting.templates import environment
 
-TEMPLATES = ("llm/system.j2", "llm/brief.j2", "llm/email.j2", "llm/retry.j2")
+# The user prompt for each email kind; the check-in one is the original `email.j2`.
+EMAIL_PROMPTS = {
+    EmailKind.CHECKIN: "llm/email.j2",
+    EmailKind.ENGAGEMENT: "llm/email_engagement.j2",
+    EmailKind.ADVOCACY: "llm/email_advocacy.j2",
+}
+TEMPLATES = ("llm/system.j2", "llm/brief.j2", *EMAIL_PROMPTS.values(), "llm/retry.j2")
 
 
 def _fenced_json(value: object) -> str:
@@ -40,10 +47,15 @@ def brief_prompt(facts: DraftFacts, notes: UntrustedNotes) -> str:
     )
 
 
-def email_prompt(facts: DraftFacts, notes: UntrustedNotes, recipient: str) -> str:
+def email_prompt(
+    facts: DraftFacts,
+    notes: UntrustedNotes,
+    recipient: str,
+    kind: EmailKind = EmailKind.CHECKIN,
+) -> str:
     return (
         environment()
-        .get_template("llm/email.j2")
+        .get_template(EMAIL_PROMPTS[kind])
         .render(
             facts=facts,
             facts_json=_fenced_json(facts.model_dump(mode="json")),

@@ -7,7 +7,7 @@ from functools import cache
 import jinja2
 
 from skill.assessment import Action, Assessment
-from skill.drafting.base import AccountTexts, DraftSource, EmailTexts
+from skill.drafting.base import AccountTexts, DraftSource, EmailKind, EmailTexts
 from skill.paths import prompts_dir
 from skill.vocabulary import ActionStatus, GateLayer
 
@@ -83,17 +83,29 @@ def template_rationale(action: Action) -> str:
     )
 
 
-def template_email(a: Assessment) -> tuple[str, str]:
+# The fallback templates per email kind: (subject, body) under prompts/fallback/.
+EMAIL_TEMPLATES = {
+    EmailKind.CHECKIN: ("fallback/email_subject.j2", "fallback/email_body.j2"),
+    EmailKind.ENGAGEMENT: (
+        "fallback/email_subject_engagement.j2",
+        "fallback/email_body_engagement.j2",
+    ),
+    EmailKind.ADVOCACY: ("fallback/email_subject_advocacy.j2", "fallback/email_body_advocacy.j2"),
+}
+
+
+def template_email(a: Assessment, kind: EmailKind = EmailKind.CHECKIN) -> tuple[str, str]:
     topics = [EMAIL_TOPICS[t.code] for t in a.themes if t.code in EMAIL_TOPICS]
     recipient = a.untrusted_text.contact_name or f"{a.name} team"
-    body = _render_paragraphs(
-        "fallback/email_body.j2",
+    subject, body = EMAIL_TEMPLATES[kind]
+    text = _render_paragraphs(
+        body,
         a=a,
         recipient=recipient,
         topics=" and ".join(topics[:2]),
         sender=a.owner or "Your customer success team",
     )
-    return _render("fallback/email_subject.j2", a=a), body
+    return _render(subject, a=a), text
 
 
 class TemplateDrafter:
@@ -112,8 +124,10 @@ class TemplateDrafter:
             reasons=[],
         )
 
-    def draft_email(self, assessment: Assessment) -> EmailTexts:
-        subject, body = template_email(assessment)
+    def draft_email(
+        self, assessment: Assessment, kind: EmailKind = EmailKind.CHECKIN
+    ) -> EmailTexts:
+        subject, body = template_email(assessment, kind)
         return EmailTexts(
             account_id=assessment.account_id,
             to_name=assessment.untrusted_text.contact_name,

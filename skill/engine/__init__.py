@@ -17,6 +17,7 @@ from skill.engine.dimensions import DimensionScorer, source_statuses
 from skill.engine.flags import RiskDetector
 from skill.engine.gate import PolicyGate
 from skill.engine.legacy import LegacyScorer
+from skill.engine.opportunities import OpportunityDetector
 from skill.engine.quality import screen
 from skill.engine.review import measurement_event, review_task
 from skill.engine.scoring import (
@@ -82,6 +83,7 @@ class Engine:
         self.shared = shared
         self.dimensions = DimensionScorer(policy.scoring, shared)
         self.risks = RiskDetector(policy.risk, policy.scoring.signals, shared)
+        self.opportunities = OpportunityDetector(policy.opportunity, shared)
         self.guard_rails = compile_guard_rails(policy.scoring)
         self.legacy = LegacyScorer(policy.scoring.legacy, shared)
         self.actions = ActionPlanner(policy.actions, self.gate)
@@ -159,6 +161,9 @@ class Engine:
             )
             ctx.band = band
             tier, tier_basis = tier_for(ctx, score, scoring)
+        ctx.tier = tier
+        # After band and tier, and read by nothing before: never moves the score.
+        opportunities = self.opportunities.detect(ctx)
         legacy = self.legacy.score(ctx)
         actions = self.actions.plan(ctx)
         return Assessment(
@@ -189,6 +194,7 @@ class Engine:
             caps=caps,
             flags=flags,
             themes=themes,
+            opportunities=opportunities,
             trend=None if score is None else self.trends.trend(score, prior),
             churn_risk=self.churn_risk(score),
             legacy=legacy,
@@ -203,6 +209,7 @@ class Engine:
                 legacy_total=legacy.total,
                 legacy_band=legacy.band,
                 flags=[f.code for f in flags],
+                opportunities=[o.code for o in opportunities],
                 actions=actions,
                 level=level,
                 policy_version=policy.version,

@@ -81,6 +81,7 @@ class ActionPlanner:
                     status=status,
                     policy_trace=trace,
                     evidence=hit.evidence,
+                    purpose=entry.purpose,
                 )
             )
         return planned

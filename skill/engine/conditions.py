@@ -51,6 +51,15 @@ def _compile_tests(cond: Condition) -> tuple[Test, ...]:
     if cond.bands_in:
         bands = frozenset(cond.bands_in)
         tests.append(lambda c: c.band in bands)
+    if cond.tiers_in:
+        tiers = frozenset(cond.tiers_in)
+        tests.append(lambda c: c.tier in tiers)
+    if cond.opportunities_any:
+        opportunities_any = frozenset(cond.opportunities_any)
+        tests.append(lambda c: not c.opportunities.isdisjoint(opportunities_any))
+    if cond.opportunities_none:
+        opportunities_none = frozenset(cond.opportunities_none)
+        tests.append(lambda c: c.opportunities.isdisjoint(opportunities_none))
     if cond.segments_in:
         segments = frozenset(cond.segments_in)
         tests.append(lambda c: c.record.segment in segments)
@@ -117,6 +126,13 @@ def _compile_description(cond: Condition) -> tuple[Describe, ...]:
         parts.append(lambda c: "themes " + ", ".join(sorted(t for t in themes if t in c.themes)))
     if cond.bands_in:
         parts.append(lambda c: f"band {c.band}")
+    if cond.tiers_in:
+        parts.append(lambda c: f"tier {c.tier}")
+    if cond.opportunities_any:
+        named = tuple(cond.opportunities_any)
+        parts.append(
+            lambda c: "opportunity " + ", ".join(sorted(o for o in named if o in c.opportunities))
+        )
     if cond.segments_in:
         parts.append(lambda c: f"segment {c.record.segment}")
     if cond.lifecycle_in or cond.lifecycle_not_in:

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from skill.record import AccountRecord
-from skill.vocabulary import Band, Confidence, Dimension, RiskFlagCode
+from skill.vocabulary import Band, Confidence, Dimension, OpportunityCode, RiskFlagCode, Tier
 
 
 @dataclass(slots=True)
@@ -23,6 +23,8 @@ class AccountContext:
     flags: set[RiskFlagCode] = field(default_factory=set)
     themes: set[str] = field(default_factory=set)
     band: Band | None = None
+    tier: Tier | None = None
+    opportunities: set[OpportunityCode] = field(default_factory=set)
     confidence: Confidence | None = None
     account_evidence: Confidence | None = None
     notes_lower: str = ""

@@ -14,7 +14,14 @@ from skill.assessment import PolicyDecision
 from skill.engine.conditions import CompiledRule, compile_rule, describe_match, match
 from skill.engine.context import AccountContext
 from skill.policy import ActionSelector, CatalogueEntry, Floor, Gate, GateRule, policy_floor
-from skill.vocabulary import ActionKind, ActionStatus, AutomationLevel, GateLayer, Sensitivity
+from skill.vocabulary import (
+    ActionKind,
+    ActionPurpose,
+    ActionStatus,
+    AutomationLevel,
+    GateLayer,
+    Sensitivity,
+)
 
 # An override or stop rule that holds for an account: its place in the gate's rule
 # list, and what it said.
@@ -35,6 +42,7 @@ def _selects(selector: ActionSelector, action_id: str, entry: CatalogueEntry) ->
         (not selector.actions or action_id in selector.actions)
         and (not selector.kinds or entry.kind in selector.kinds)
         and (not selector.sensitivities or entry.sensitivity in selector.sensitivities)
+        and (not selector.purposes or entry.purpose in selector.purposes)
     )
 
 
@@ -72,7 +80,9 @@ class PolicyGate:
         ]
         # Which rules constrain an action, by everything `_selects` reads; filled as
         # actions are first decided.
-        self._selected: dict[tuple[str, ActionKind, Sensitivity], tuple[bool, ...]] = {}
+        self._selected: dict[
+            tuple[str, ActionKind, Sensitivity, ActionPurpose], tuple[bool, ...]
+        ] = {}
         # Keyed by everything a decision holds: rule ids need not be unique across a
         # user's rules, and two rules sharing an id must not share a status.
         self._shared: dict[tuple[GateLayer, str, ActionStatus, str], PolicyDecision] = {}
@@ -98,7 +108,7 @@ class PolicyGate:
         return fired
 
     def _selection(self, action_id: str, entry: CatalogueEntry) -> tuple[bool, ...]:
-        key = (action_id, entry.kind, entry.sensitivity)
+        key = (action_id, entry.kind, entry.sensitivity, entry.purpose)
         selected = self._selected.get(key)
         if selected is None:
             selected = tuple(

@@ -9,7 +9,7 @@ from skill.assessment import Action, MeasurementEvent, ReviewTask
 from skill.engine.conditions import holds
 from skill.engine.context import AccountContext
 from skill.policy import ReviewConfig
-from skill.vocabulary import AutomationLevel, Band, Confidence, RiskFlagCode, Tier
+from skill.vocabulary import AutomationLevel, Band, Confidence, OpportunityCode, RiskFlagCode, Tier
 
 
 def review_task(config: ReviewConfig, ctx: AccountContext) -> ReviewTask | None:
@@ -38,6 +38,7 @@ def measurement_event(
     legacy_total: int,
     legacy_band: str,
     flags: list[RiskFlagCode],
+    opportunities: list[OpportunityCode],
     actions: list[Action],
     level: AutomationLevel,
     policy_version: str,
@@ -56,6 +57,7 @@ def measurement_event(
         legacy_total=legacy_total,
         legacy_band=legacy_band,
         flags=flags,
+        opportunities=opportunities,
         action_statuses={a.action: a.status for a in actions},
         policy_version=policy_version,
     )

@@ -48,6 +48,7 @@ weekly report repeats the same verdict through `score_verdict`.
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
@@ -59,7 +60,7 @@ from pydantic import BaseModel, Field
 
 from skill.policy import MeasurementConfig, Policy
 from skill.record import Segment
-from skill.vocabulary import Band, Tier
+from skill.vocabulary import Band, OpportunityCode, Tier
 
 __all__ = [
     "AucResult",
@@ -307,6 +308,130 @@ class Verdict(BaseModel):
     min_auc: float = Field(description="measurement.min_auc: a lower AUC is weak.")
 
 
+EXPANDED = "expanded"
+
+
+class ExpansionAuc(BaseModel):
+    value: float | None = Field(description="ROC AUC, 3 decimals; null when undefined.")
+    reason: str | None = Field(default=None, description="Why the AUC is undefined.")
+    n: int
+    expanded: int
+
+
+class ExpansionRate(BaseModel):
+    n: int = Field(description="Outcomes in the group.")
+    expanded: int
+    rate: float | None = Field(description="expanded / n, 3 decimals; null when n is 0.")
+
+
+class FlagExpansion(BaseModel):
+    flag: str
+    with_flag: ExpansionRate
+    without_flag: ExpansionRate
+    lift: float | None = Field(
+        description="Rate with the flag over rate without, 2 decimals; null when undefined."
+    )
+    auc: ExpansionAuc = Field(
+        description="The flag as a yes/no ranking: 0.5 tells nothing, 1.0 every expanded "
+        "account had it and no other did."
+    )
+
+
+class ExpansionMeasurement(BaseModel):
+    outcomes: int = Field(
+        description="Matched outcomes whose assessment had opportunity flags read."
+    )
+    expanded: int
+    rate: float | None
+    not_evaluated: int = Field(
+        description="Matched outcomes whose assessment was recorded before opportunity flags "
+        "existed: left out of every figure here."
+    )
+    flag_count_auc: ExpansionAuc = Field(
+        description="The number of opportunity flags as the ranking (more flags, likelier to "
+        "expand)."
+    )
+    score_auc: ExpansionAuc = Field(
+        description="The health score as the ranking (higher score, likelier to expand), "
+        "for comparison."
+    )
+    by_flag: list[FlagExpansion]
+
+
+_EXPANSION = """
+SELECT o.outcome, a.score, a.opportunities
+FROM (SELECT account_id, outcome, outcome_date,
+             (SELECT MAX(b.as_of) FROM assessments AS b
+              WHERE b.account_id = outcomes.account_id AND b.as_of < outcomes.outcome_date) AS live
+      FROM outcomes WHERE outcome_date <= ?) AS o
+JOIN assessments AS a ON a.account_id = o.account_id AND a.as_of = o.live
+"""
+
+_REASONS = {
+    "no churned outcome": "no expanded outcome",
+    "no kept (non-churned) outcome": "every outcome expanded",
+}
+
+
+def expansion_auc(higher_first: Sequence[float], expanded: Sequence[bool]) -> ExpansionAuc:
+    """ROC AUC with a higher value meaning likelier to expand (ties count one half)."""
+    result = roc_auc([-x for x in higher_first], expanded)
+    return ExpansionAuc(
+        value=result.value,
+        reason=_REASONS.get(result.reason or "", result.reason),
+        n=result.n,
+        expanded=result.churned,
+    )
+
+
+def _expansion_rate(n: int, expanded: int) -> ExpansionRate:
+    return ExpansionRate(n=n, expanded=expanded, rate=round(expanded / n, 3) if n else None)
+
+
+def measure_expansion(connection: sqlite3.Connection, as_of: date) -> ExpansionMeasurement:
+    """Expansion figures over every outcome up to `as_of`, as `measure` joins them."""
+    evaluated: list[tuple[bool, int | None, set[str]]] = []
+    not_evaluated = 0
+    for outcome, score, opportunities in connection.execute(_EXPANSION, (as_of.isoformat(),)):
+        if opportunities is None:
+            not_evaluated += 1
+            continue
+        evaluated.append((outcome == EXPANDED, score, set(json.loads(opportunities))))
+    expanded = [e for e, _, _ in evaluated]
+    by_flag = []
+    for code in (o.value for o in OpportunityCode):
+        has = [code in found for _, _, found in evaluated]
+        with_n, without_n = sum(has), len(has) - sum(has)
+        with_e = sum(e and h for e, h in zip(expanded, has, strict=True))
+        without_e = sum(expanded) - with_e
+        with_rate, without_rate = (
+            _expansion_rate(with_n, with_e),
+            _expansion_rate(without_n, without_e),
+        )
+        lift = None
+        if with_n and without_n and without_e:
+            lift = round((with_e / with_n) / (without_e / without_n), 2)
+        by_flag.append(
+            FlagExpansion(
+                flag=code,
+                with_flag=with_rate,
+                without_flag=without_rate,
+                lift=lift,
+                auc=expansion_auc([float(h) for h in has], expanded),
+            )
+        )
+    scored = [(e, s) for e, s, _ in evaluated if s is not None]
+    return ExpansionMeasurement(
+        outcomes=len(evaluated),
+        expanded=sum(expanded),
+        rate=_expansion_rate(len(evaluated), sum(expanded)).rate,
+        not_evaluated=not_evaluated,
+        flag_count_auc=expansion_auc([float(len(f)) for _, _, f in evaluated], expanded),
+        score_auc=expansion_auc([float(s) for _, s in scored], [e for e, _ in scored]),
+        by_flag=by_flag,
+    )
+
+
 class Measurement(BaseModel):
     verdict: Verdict = Field(description="Is the score good enough here? Read this first.")
     as_of: date
@@ -321,6 +446,10 @@ class Measurement(BaseModel):
     errors: ErrorCounts
     follow_through: FollowThrough
     score_changes: ScoreChanges
+    expansion: ExpansionMeasurement = Field(
+        description="How well the opportunity flags ranked expansions (outcome expanded), "
+        "beside the churn figures."
+    )
     notes: list[str]
     outcomes_after: OutcomesAfter
 
@@ -657,6 +786,7 @@ def measure(
         errors=_errors(observations, churn, policy),
         follow_through=_follow_through(connection, day, owners),
         score_changes=_score_changes(connection, day, policy.history.score_drop_points),
+        expansion=measure_expansion(connection, as_of),
         notes=notes + ([later.note] if later.note else []),
         outcomes_after=later,
     )
@@ -784,8 +914,44 @@ def render_markdown(m: Measurement) -> str:
         f"{s.review_tasks_open} | {s.review_tasks_overdue} |",
         "",
     ]
+    lines += expansion_markdown(m.expansion)
     return "\n".join(lines)
 
 
 def _cell(text: str) -> str:
     return " ".join(str(text).split()).replace("|", "\\|")
+
+
+def _auc(result: ExpansionAuc) -> str:
+    return f"n/a ({result.reason})" if result.value is None else f"{result.value:.3f}"
+
+
+def expansion_markdown(e: ExpansionMeasurement) -> list[str]:
+    """`measure`'s section on expansions, beside the churn figures."""
+    lines = [
+        "## How well the opportunity flags ranked expansions",
+        "",
+        f"Outcomes with opportunity flags read: {e.outcomes}, of which {e.expanded} expanded "
+        f"({pct(e.rate)}).",
+    ]
+    if e.not_evaluated:
+        lines.append(
+            f"{e.not_evaluated} outcome(s) had an assessment recorded before opportunity flags "
+            "existed and are left out here."
+        )
+    lines += [
+        "",
+        f"ROC AUC (n {e.flag_count_auc.n}): number of opportunity flags "
+        f"{_auc(e.flag_count_auc)}; health score {_auc(e.score_auc)} (n {e.score_auc.n}).",
+        "",
+        "| flag | with: expanded / n (rate) | without: expanded / n (rate) | lift | AUC |",
+        "|---|---:|---:|---:|---:|",
+    ]
+    for f in e.by_flag:
+        with_, without = f.with_flag, f.without_flag
+        lift = "n/a" if f.lift is None else f"{f.lift:.2f}"
+        lines.append(
+            f"| {f.flag} | {with_.expanded}/{with_.n} ({pct(with_.rate)}) "
+            f"| {without.expanded}/{without.n} ({pct(without.rate)}) | {lift} | {_auc(f.auc)} |"
+        )
+    return [*lines, ""]

@@ -14,9 +14,16 @@ the `as_of` given (no clock: without one, simply the latest). Sections:
 - Attention: accounts that are red or yellow, or carry a high-severity flag,
   by ARR (largest first; unknown ARR last). Each row has ARR, renewal date,
   score and band, flags, owner and the next action: the account's
-  highest-priority action at the report date (then earliest due, then id),
+  highest-priority action at the report date that is not blocked (then
+  earliest due, then id),
   with its gate status and its outbox state. Up to `limit` rows; the totals
   count every account.
+- Executive briefing: at-risk accounts (band red) by ARR at stake, largest
+  first (skill.insights.opportunity).
+- Risk/opportunity matrix: accounts and ARR by band and opportunity flag, and
+  each opportunity play with how many accounts it was proposed to or held from.
+- Advocacy shortlist: accounts with the advocate flag, its evidence and the
+  status of the advocacy ask.
 - Open review queue: per account, its latest owner review task not yet done
   (older ones of the same account are counted as superseded), and actions
   waiting for a decision (outbox state ``pending``), by due date; overdue
@@ -45,6 +52,12 @@ from skill.insights.measure import (
     load_observations,
     outcomes_after,
     score_verdict,
+)
+from skill.insights.opportunity import (
+    AdvocacyShortlist,
+    ExecutiveBriefing,
+    RiskOpportunityMatrix,
+    portfolio_pieces,
 )
 from skill.policy import Policy
 from skill.record import Segment
@@ -194,6 +207,16 @@ class PortfolioReport(BaseModel):
     attention_total: int
     attention_arr: float
     attention: list[AttentionRow]
+    executive_briefing: ExecutiveBriefing = Field(
+        description="At-risk accounts (band red) by ARR at stake, largest first."
+    )
+    risk_opportunity_matrix: RiskOpportunityMatrix = Field(
+        description="Accounts and ARR by risk (band) and opportunity (opportunity flags), "
+        "with the opportunity plays."
+    )
+    advocacy_shortlist: AdvocacyShortlist = Field(
+        description="Accounts with the advocate flag and the status of the advocacy ask."
+    )
     review_queue: ReviewQueue
     calibration: CalibrationStatus
     limit: int
@@ -267,6 +290,7 @@ def portfolio_report(
             )
 
     movers = heapq.nsmallest(policy.measurement.report_movers, moved, key=lambda m: m[:2])
+    opportunity = portfolio_pieces(connection, policy, day_date, limit)
     shown = heapq.nsmallest(limit, attention, key=lambda a: a[0])
     shares = [
         BandShare(
@@ -291,6 +315,9 @@ def portfolio_report(
         attention_total=len(attention),
         attention_arr=attention_arr,
         attention=[_attention(connection, day, row, high) for _, row in shown],
+        executive_briefing=opportunity.executive,
+        risk_opportunity_matrix=opportunity.matrix,
+        advocacy_shortlist=opportunity.advocacy,
         review_queue=_review_queue(connection, day, limit, _rank_by(policy)),
         calibration=calibration_status(connection, policy, as_of or date.max),
         limit=limit,
@@ -354,7 +381,12 @@ def _next_action(connection: sqlite3.Connection, account_id: str, day: str) -> N
         "SELECT assessment_json FROM assessments WHERE account_id = ? AND as_of = ?",
         (account_id, day),
     ).fetchone()
-    actions = json.loads(row[0]).get("actions", []) if row else []
+    # A blocked action (an opportunity play held by a stop rule) is not a next step.
+    actions = [
+        a
+        for a in (json.loads(row[0]).get("actions", []) if row else [])
+        if a["status"] != "blocked"
+    ]
     if not actions:
         return None
     best = min(actions, key=lambda a: (-Priority(a["priority"]).rank, a["due_date"], a["action"]))
@@ -625,6 +657,9 @@ def render_markdown(r: PortfolioReport) -> str:
                 f"| {_next_text(a.next_action)} |"
             )
         lines.append("")
+    lines += _executive_lines(r.executive_briefing)
+    lines += _matrix_lines(r.risk_opportunity_matrix)
+    lines += _advocacy_lines(r.advocacy_shortlist)
     q = r.review_queue
     lines += [
         "## Open review queue",
@@ -695,3 +730,99 @@ def _next_text(action: NextAction | None) -> str:
         return "—"
     state = f", {action.state}" if action.state and action.state != action.status else ""
     return f"{_cell(action.label)} ({action.status}{state}, due {action.due_date.isoformat()})"
+
+
+def _executive_lines(e: ExecutiveBriefing) -> list[str]:
+    lines = [
+        "## Executive briefing: at-risk accounts by ARR at stake",
+        "",
+        f"At risk ({e.rule}): {e.total} accounts, ARR {money(e.arr_at_stake)} at stake"
+        + (f" ({e.accounts_without_arr} without an ARR)" if e.accounts_without_arr else "")
+        + (f"; the {len(e.accounts)} largest:" if e.total > len(e.accounts) else "."),
+        "",
+    ]
+    if not e.accounts:
+        return lines
+    lines += [
+        "| account | ARR at stake | renewal | score | band · tier | flags | owner |",
+        "|---|---:|---|---|---|---|---|",
+    ]
+    for a in e.accounts:
+        stake = money(a.arr)
+        if a.churn_probability is not None and a.expected_arr_loss is not None:
+            stake += f" (churn {a.churn_probability:.0%}: {money(a.expected_arr_loss)})"
+        lines.append(
+            f"| {_cell(a.name)} ({_cell(a.account_id)}) | {stake} "
+            f"| {a.renewal_date.isoformat() if a.renewal_date else '—'} "
+            f"| {'—' if a.score is None else a.score} | {a.band} · {a.tier} "
+            f"| {', '.join(a.flags) or '—'} | {_cell(a.owner or '—')} |"
+        )
+    return [*lines, ""]
+
+
+def _matrix_lines(m: RiskOpportunityMatrix) -> list[str]:
+    cells = {(c.band, c.opportunity): c for c in m.cells}
+    lines = [
+        "## Risk/opportunity matrix",
+        "",
+        f"Accounts (ARR) by band and opportunity flag: {m.accounts_with_opportunity} accounts "
+        f"with an opportunity, ARR {money(m.arr_with_opportunity)}. An account with several "
+        "opportunity flags counts in each of their columns; `any` counts it once.",
+    ]
+    if m.not_evaluated:
+        lines.append(
+            f"{m.not_evaluated} account(s) were assessed before opportunity flags existed "
+            "and are left out."
+        )
+    lines += [
+        "",
+        "| band | " + " | ".join(m.opportunities) + " |",
+        "|---|" + "---:|" * len(m.opportunities),
+    ]
+    for band in m.bands:
+        row = [cells[(band, o)] for o in m.opportunities]
+        lines.append(
+            f"| {band} | "
+            + " | ".join(f"{c.accounts} ({money(c.arr)})" if c.accounts else "0" for c in row)
+            + " |"
+        )
+    lines += [
+        "",
+        "| play | owner | on opportunity | proposed | held by a stop rule | ARR proposed |",
+        "|---|---|---|---:|---:|---:|",
+    ]
+    lines += [
+        f"| {_cell(p.label)} (`{p.action}`) | {p.owner} | {', '.join(p.opportunities) or '—'} "
+        f"| {p.proposed} | {p.held} | {money(p.arr)} |"
+        for p in m.plays
+    ]
+    return [*lines, ""]
+
+
+def _advocacy_lines(a: AdvocacyShortlist) -> list[str]:
+    lines = [
+        "## Advocacy shortlist",
+        "",
+        f"Advocates: {a.total} accounts, {a.ready} whose ask is not held"
+        + (f"; the first {len(a.advocates)}:" if a.total > len(a.advocates) else "."),
+        "",
+    ]
+    if not a.advocates:
+        return lines
+    lines += [
+        "| account | ARR | score | owner | evidence | ask |",
+        "|---|---:|---:|---|---|---|",
+    ]
+    for x in a.advocates:
+        if x.ask_status is None:
+            ask = "not proposed"
+        else:
+            ask = x.ask_status + (f", {x.ask_state}" if x.ask_state else "")
+            if x.held_by:
+                ask += f" ({', '.join(x.held_by)})"
+        lines.append(
+            f"| {_cell(x.name)} ({_cell(x.account_id)}) | {money(x.arr)} "
+            f"| {'—' if x.score is None else x.score} | {_cell(x.owner or '—')} "
+            f"| {_cell(x.evidence)} | {ask} |"
+        )
+    return [*lines, ""]

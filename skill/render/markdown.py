@@ -9,7 +9,7 @@ from skill.drafting import AccountTexts
 from skill.engine.dimensions import SOURCE_LABEL
 from skill.policy import Policy, floor_minimum, policy_floor
 from skill.record import Segment
-from skill.vocabulary import AutomationLevel, Band, Source
+from skill.vocabulary import ActionPurpose, AutomationLevel, Band, Source
 
 SOURCE_ORDER = (Source.CRM, Source.SUPPORT, Source.PRODUCT)
 KIND_WORDS = {
@@ -32,6 +32,15 @@ def _risk_flags(a: Assessment) -> list[str]:
     for flag in a.flags:
         lines.append(f"- {flag.label}: {flag.evidence} ({flag.severity.value}; {flag.hint})")
     return lines
+
+
+def _opportunities(a: Assessment) -> list[str]:
+    """Shown only when there is one: a list apart from the risk flags."""
+    if not a.opportunities:
+        return []
+    lines = ["### Opportunities"]
+    lines += [f"- {o.label}: {o.evidence} ({o.hint})" for o in a.opportunities]
+    return [*lines, ""]
 
 
 def factor_lists(a: Assessment, positive_min: int) -> tuple[list[str], list[str]]:
@@ -106,8 +115,11 @@ def _actions(a: Assessment, texts: AccountTexts) -> list[str]:
         owner = action.owner_name or action.owner
         if action.owner_name:
             owner = f"{action.owner_name} ({action.owner})"
+        kind = KIND_WORDS[action.kind.value]
+        if action.purpose is ActionPurpose.OPPORTUNITY:
+            kind += " · opportunity"
         lines.append(
-            f"| {KIND_WORDS[action.kind.value]} | {cell(action.label)} | {cell(owner)} | "
+            f"| {kind} | {cell(action.label)} | {cell(owner)} | "
             f"{action.priority.value} | {action.status.value} | "
             f"{cell(texts.rationales.get(action.action, ''))} |"
         )
@@ -153,6 +165,7 @@ def render_assessment(
     score.append("")
     flags = [*_risk_flags(a), ""]
     lines += (flags + score) if at_risk else (score + flags)
+    lines += _opportunities(a)
     lines += [texts.narrative, ""]
     lines += [*_factors(a, policy.scoring.positive_factor_min), ""]
     lines += ["### Inputs Used"]

@@ -176,8 +176,8 @@ _INSERT_SNAPSHOT = (
 _INSERT_ASSESSMENT = (
     "INSERT OR REPLACE INTO assessments (account_id, as_of, automation_level, policy_version, "
     "name, segment, owner, arr, renewal_date, score, band, tier, confidence, legacy_total, "
-    "legacy_band, flags, dimensions, assessment_json, run_id) "
-    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    "legacy_band, flags, dimensions, assessment_json, run_id, opportunities) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
 # New actions enter the outbox; an action already decided keeps its decision, and
 # one decided or exported keeps the copy of the action it was decided or sent as.
@@ -299,6 +299,7 @@ def _assessment_row(a: Assessment, as_of: str, run_id: str) -> tuple:
         json.dumps(dict(sorted((d.dimension.value, d.score) for d in a.dimensions))),
         a.model_dump_json(),
         run_id,
+        json.dumps([o.code.value for o in a.opportunities]),
     )
 
 

@@ -25,7 +25,7 @@ def run(*args: str):
 def test_brief_without_a_key_uses_templates_and_says_so() -> None:
     result = run("brief", DEMO, "--as-of", "2026-11-23", "--format", "md")
     assert result.exit_code == 0
-    assert result.stdout.count("_Prose from templates (no LLM)._") == 4
+    assert result.stdout.count("_Prose from templates (no LLM)._") == 5
     assert "prose from templates (ANTHROPIC_API_KEY is not set)" in result.stderr
 
 
@@ -70,3 +70,39 @@ def test_email_never_mentions_commercial_terms_from_notes() -> None:
 
 def test_email_requires_an_account() -> None:
     assert run("email", DEMO).exit_code == 2
+
+
+def test_email_kind_advocacy_drafts_the_ask_for_a_thriving_customer() -> None:
+    args = ("--kind", "advocacy", "--as-of", "2026-11-23", "-f", "md")
+    result = run("email", DEMO, "--account", "ACC-1005", *args)
+    assert result.exit_code == 0, result.stderr
+    assert "## Advocacy request draft: Lumen Retail Group" in result.stdout
+    assert "Policy status for `request_advocacy`: `approval_required`" in result.stdout
+    assert "case study" in result.stdout
+
+
+def test_email_kind_advocacy_for_an_account_in_trouble_says_do_not_send() -> None:
+    args = ("--kind", "advocacy", "--as-of", "2026-11-23", "-f", "md")
+    result = run("email", DEMO, "--account", "ACC-1003", *args)
+    assert result.exit_code == 0, result.stderr
+    assert "**Blocked by policy: do not send.**" in result.stdout
+    assert "no opportunity play" in result.stdout
+
+
+def test_email_kind_engagement_carries_the_engagement_status() -> None:
+    args = ("--kind", "engagement", "--as-of", "2026-11-23", "-f", "json")
+    draft = json.loads(run("email", DEMO, "--account", "ACC-1005", *args).stdout)
+    assert (draft["kind"], draft["action"]) == ("engagement", "send_engagement_email")
+    assert draft["policy_status"] == "approval_required"
+    assert draft["recommended_by_engine"] is False  # Lumen is thriving, not steady
+
+
+def test_email_kind_defaults_to_a_check_in() -> None:
+    draft = json.loads(run("email", DEMO, "--account", "ACC-1004", "-f", "json").stdout)
+    assert (draft["kind"], draft["action"]) == ("checkin", "send_checkin_email")
+
+
+def test_email_refuses_an_unknown_kind() -> None:
+    result = run("email", DEMO, "--account", "ACC-1005", "--kind", "upsell")
+    assert result.exit_code == 2
+    assert "--kind 'upsell': expected checkin, engagement or advocacy" in result.stderr

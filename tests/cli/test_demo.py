@@ -9,6 +9,7 @@ DEMO_NAMES = (
     "GreenSprout Onboarding",
     "HarborView Manufacturing",
     "SilverPeak Enterprise",
+    "Lumen Retail Group",
 )
 LEVELS = ("conservative", "balanced", "aggressive")
 BAD_POLICY = "gate:\n  automation_levels:\n    balanced:\n      caps: {high: sometimes}\n"
@@ -21,12 +22,25 @@ def action_rows(text):
 # -- demo ----------------------------------------------------------------------------
 
 
-def test_demo_without_a_level_compares_the_three_levels_for_all_four_accounts(cli):
+def test_demo_without_a_level_compares_the_three_levels_for_all_five_accounts(cli):
     result = cli("demo")
     assert result.exit_code == 0, result.stderr
     for name in DEMO_NAMES:
         assert f"## {name}:" in result.stdout
     assert "| Action | Priority | conservative | balanced | aggressive |" in result.stdout
+
+
+def test_demo_comparison_shows_the_thriving_accounts_opportunities_and_plays(cli):
+    text = cli("demo").stdout
+    lumen = text[text.index("## Lumen Retail Group:") :]
+    assert "Opportunities: expansion_ready, advocate, loyal_customer." in lumen
+    upsell = "| Flag upsell opportunity to the account executive ⇄ | medium |"
+    assert f"{upsell} approval_required | auto | auto |" in lumen
+    assert (
+        "| Propose a loyalty benefit | medium | recommend_only | recommend_only | recommend_only |"
+        in lumen
+    )
+    assert "Five demo accounts." in text
 
 
 def test_demo_comparison_marks_actions_whose_status_depends_on_the_level(cli):
@@ -39,11 +53,11 @@ def test_demo_with_a_level_prints_the_full_briefs(cli):
     assert result.exit_code == 0, result.stderr
     for name in DEMO_NAMES:
         assert f"## Health: {name}" in result.stdout
-    assert result.stdout.count("### Recommended actions") == 4
+    assert result.stdout.count("### Recommended actions") == 5
     assert "| conservative | balanced | aggressive |" not in result.stdout
 
 
-def test_demo_json_has_the_four_assessments(cli):
+def test_demo_json_has_the_five_assessments(cli):
     result = cli("demo", "--format", "json")
     assert result.exit_code == 0, result.stderr
     data = json.loads(result.stdout)
@@ -74,10 +88,10 @@ def test_demo_rejects_an_invalid_policy(cli, tmp_path):
 # -- policy show ------------------------------------------------------------------------
 
 
-def test_policy_show_prints_the_ten_actions_for_every_segment_and_level(cli):
+def test_policy_show_prints_the_fourteen_actions_for_every_segment_and_level(cli):
     result = cli("policy", "show")
     assert result.exit_code == 0, result.stderr
-    assert len(action_rows(result.stdout)) == 10
+    assert len(action_rows(result.stdout)) == 14  # seed 000's ten remedies, four opportunity plays
     header = result.stdout.splitlines()[0]
     assert header.count(" / ") == 9  # 3 segments x 3 levels
     assert "smb / conservative" in header
@@ -89,10 +103,14 @@ def test_policy_show_for_one_segment_and_level_has_one_column(cli):
     assert result.exit_code == 0, result.stderr
     assert result.stdout.splitlines()[0] == "| Action | Sensitivity | enterprise |"
     rows = action_rows(result.stdout)
-    assert len(rows) == 10
+    assert len(rows) == 14
     # The enterprise row of seed 000's matrix needs approval for everything at balanced;
-    # the floor keeps discounts and ownership changes a person's call.
-    ownership = [r for r in rows if "`reassign_ownership`" in r or "`create_discount" in r]
+    # the floor keeps discounts, loyalty benefits and ownership changes a person's call.
+    ownership = [
+        r
+        for r in rows
+        if "`reassign_ownership`" in r or "`create_discount" in r or "`propose_loyalty" in r
+    ]
     assert [r for r in rows if r.endswith("| recommend_only |")] == ownership
     assert all(row.endswith("| approval_required |") for row in rows if row not in ownership)
 
@@ -113,7 +131,7 @@ def test_policy_show_lists_signal_overrides_and_stop_rules(cli):
 def test_policy_show_json_is_the_whole_policy(cli):
     result = cli("policy", "show", "--format", "json")
     data = json.loads(result.stdout)
-    assert len(data["gate"]["matrix"]) == 10
+    assert len(data["gate"]["matrix"]) == 14
 
 
 # -- policy check ------------------------------------------------------------------------

@@ -102,9 +102,9 @@ def test_run_json_twice_prints_a_document_both_times(tmp_path: Path):
     second = invoke(*args)
     assert first.exit_code == second.exit_code == 0
     one, two = json.loads(first.stdout), json.loads(second.stdout)
-    assert one["already_recorded"] is False and one["recorded"] == 4 and one["unchanged"] == 0
+    assert one["already_recorded"] is False and one["recorded"] == 5 and one["unchanged"] == 0
     assert two["already_recorded"] is True
-    assert (two["recorded"], two["unchanged"]) == (0, 4)
+    assert (two["recorded"], two["unchanged"]) == (0, 5)
     assert two["run_id"] == one["run_id"] and two["as_of"] == "2026-11-23"
     assert two["trends"] == [] and two["rejected"] == []
     assert "already recorded; nothing to do" in second.stderr

@@ -105,6 +105,12 @@ def test_the_narrative_uses_the_assessment_numbers(assess, draft):
     assert f"{assessment.legacy.total} points" in narrative
 
 
+def test_the_narrative_names_the_opportunities_after_the_risk_flags(assess, draft):
+    narrative = draft(assess()).narrative
+    assert "No risk flags. Opportunities: expansion ready, advocate." in narrative
+    assert "Opportunities" not in draft(assess(blocker="major")).narrative
+
+
 def test_the_narrative_keeps_sentences_apart(assess, draft):
     narrative = draft(assess(blocker="major")).narrative
     assert ".Risk flags" not in narrative

@@ -8,7 +8,7 @@ from datetime import date
 import pytest
 
 from skill.assessment import Action, Assessment
-from skill.vocabulary import ActionKind, Priority, Sensitivity
+from skill.vocabulary import ActionKind, ActionPurpose, Priority, Sensitivity
 
 Assessor = Callable[..., Assessment]  # the `assess` fixture
 
@@ -20,12 +20,17 @@ def action_ids(result: Assessment) -> list[str]:
     return [a.action for a in result.actions]
 
 
+def remedy_ids(result: Assessment) -> list[str]:
+    """The remedies only: the healthy baseline account also gets opportunity plays."""
+    return [a.action for a in result.actions if a.purpose is ActionPurpose.REMEDY]
+
+
 def action(result: Assessment, action_id: str) -> Action:
     return next(a for a in result.actions if a.action == action_id)
 
 
-def test_healthy_account_only_updates_the_health_score(assess: Assessor) -> None:
-    [only] = assess().actions
+def test_healthy_account_gets_no_remedy_but_the_health_score_update(assess: Assessor) -> None:
+    [only] = [a for a in assess().actions if a.purpose is ActionPurpose.REMEDY]
     assert only.action == "update_health_score"
     assert only.priority is Priority.LOW
     assert only.evidence == ["Keep the CRM health score in step with this assessment."]
@@ -33,7 +38,7 @@ def test_healthy_account_only_updates_the_health_score(assess: Assessor) -> None
 
 def test_onboarding_friction_gets_recovery_and_a_checkpoint(assess: Assessor) -> None:
     result = assess(**ONBOARDING_FRICTION)
-    assert action_ids(result) == [
+    assert remedy_ids(result) == [
         "add_to_onboarding_recovery",
         "schedule_checkpoint",
         "update_health_score",
@@ -115,7 +120,7 @@ def test_quiet_customer_gets_a_checkin_email(assess: Assessor) -> None:
 
 def test_renewal_soon_on_a_green_account_gets_only_a_checkpoint(assess: Assessor) -> None:
     result = assess(renewal_date=RENEWAL_IN_50_DAYS)
-    assert action_ids(result) == ["schedule_checkpoint", "update_health_score"]
+    assert remedy_ids(result) == ["schedule_checkpoint", "update_health_score"]
 
 
 def test_high_severity_flag_notifies_the_owner(assess: Assessor) -> None:

@@ -1,4 +1,4 @@
-"""Seed 000's four demo accounts each show their lesson."""
+"""The demo accounts each show their lesson: seed 000's four, and a thriving fifth."""
 
 from __future__ import annotations
 
@@ -12,7 +12,16 @@ from skill.engine import assess_account
 from skill.paths import assets_dir
 from skill.policy import Policy
 from skill.record import AccountRecord
-from skill.vocabulary import ActionStatus, AutomationLevel, Band, Dimension, RiskFlagCode
+from skill.vocabulary import (
+    ActionPurpose,
+    ActionStatus,
+    AutomationLevel,
+    Band,
+    Dimension,
+    OpportunityCode,
+    RiskFlagCode,
+    Tier,
+)
 
 F = RiskFlagCode
 
@@ -40,8 +49,18 @@ def actions(result: Assessment) -> dict[str, Action]:
     return {a.action: a for a in result.actions}
 
 
-def test_there_are_four_demo_accounts(demo: dict[str, Assessment]) -> None:
-    assert sorted(demo) == ["GreenSprout", "HarborView", "Northwind", "SilverPeak"]
+def test_there_are_five_demo_accounts(demo: dict[str, Assessment]) -> None:
+    assert sorted(demo) == ["GreenSprout", "HarborView", "Lumen", "Northwind", "SilverPeak"]
+
+
+def test_only_the_thriving_green_account_has_opportunities(demo: dict[str, Assessment]) -> None:
+    assert {name for name, a in demo.items() if a.opportunities} == {"Lumen"}
+    assert all(
+        a.purpose is ActionPurpose.REMEDY
+        for name, a_ in demo.items()
+        if name != "Lumen"
+        for a in a_.actions
+    )
 
 
 # --- Northwind: renewal pressure
@@ -140,3 +159,32 @@ def test_silverpeak_is_high_value_so_a_person_reviews(demo: dict[str, Assessment
     silverpeak = demo["SilverPeak"]
     assert silverpeak.review_task is not None
     assert all(a.status is not ActionStatus.AUTO for a in silverpeak.actions)
+
+
+# --- Lumen: a thriving customer, and the opportunity plays for it
+
+
+def test_lumen_is_thriving_and_green_with_no_risk_flag(demo: dict[str, Assessment]) -> None:
+    lumen = demo["Lumen"]
+    assert (lumen.band, lumen.tier, lumen.flags) == (Band.GREEN, Tier.THRIVING, [])
+
+
+def test_lumen_is_ready_to_expand_an_advocate_and_loyal(demo: dict[str, Assessment]) -> None:
+    assert [o.code for o in demo["Lumen"].opportunities] == [
+        OpportunityCode.EXPANSION_READY,
+        OpportunityCode.ADVOCATE,
+        OpportunityCode.LOYAL_CUSTOMER,
+    ]
+
+
+def test_lumen_upsell_heads_up_runs_and_the_asks_stay_with_people(
+    demo: dict[str, Assessment],
+) -> None:
+    planned = actions(demo["Lumen"])
+    assert planned["flag_upsell_opportunity"].status is ActionStatus.AUTO  # internal, to the AE
+    assert planned["request_advocacy"].status is ActionStatus.APPROVAL_REQUIRED
+    assert planned["propose_loyalty_benefit"].status is ActionStatus.RECOMMEND_ONLY
+    assert all(
+        planned[a].purpose is ActionPurpose.OPPORTUNITY
+        for a in ("flag_upsell_opportunity", "request_advocacy", "propose_loyalty_benefit")
+    )

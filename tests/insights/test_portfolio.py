@@ -8,6 +8,7 @@ from datetime import date
 from pathlib import Path
 
 import pytest
+from account_templates import DEMO_COUNT
 
 from skill.demo import demo_file
 from skill.insights.portfolio import (
@@ -60,7 +61,7 @@ def conn(history):
 
 def test_the_page_lists_the_latest_date(conn):
     page = portfolio_page(conn)
-    assert page.as_of == DAYS[1] and page.total == 4 and page.next_offset is None
+    assert page.as_of == DAYS[1] and page.total == DEMO_COUNT and page.next_offset is None
 
 
 def test_an_earlier_date_can_be_listed(conn):
@@ -106,7 +107,7 @@ def test_pages_follow_one_another(conn):
     first = portfolio_page(conn, PortfolioQuery(sort="name"), limit=3)
     rest = portfolio_page(conn, PortfolioQuery(sort="name"), limit=3, offset=first.next_offset)
     names = [r.name for r in first.rows + rest.rows]
-    assert names == sorted(names) and len(names) == 4
+    assert names == sorted(names) and len(names) == DEMO_COUNT
 
 
 def test_an_unknown_sort_is_refused_naming_the_choices(conn):

@@ -207,3 +207,23 @@ def test_with_history_a_trend_line_follows_the_band(policy, make_record, as_of, 
 
 def test_without_history_there_is_no_trend_line(assess, render):
     assert "Trend:" not in render(assess())
+
+
+def test_opportunities_follow_the_risk_flags_as_their_own_section(assess, render):
+    text = render(assess())
+    assert order(text, "### Risk Flags", "### Opportunities", "### Factors")
+    assert section(text, "### Opportunities")[1].startswith(
+        "- Advocate: tier thriving, band green; CSAT 4.6 of 5;"
+    )
+
+
+def test_an_account_without_opportunities_has_no_such_section(assess, render):
+    assert "### Opportunities" not in render(assess(blocker="major"))
+
+
+def test_an_opportunity_play_says_so_in_its_kind(assess, render):
+    rows = section(render(assess()), "### Recommended actions")
+    [ask] = [r for r in rows if "Ask for a case study" in r]
+    assert ask.startswith("| Customer-facing · opportunity |")
+    [update] = [r for r in rows if "Update CSM health score" in r]
+    assert update.startswith("| Data update |")

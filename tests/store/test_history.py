@@ -40,6 +40,7 @@ from skill.store.history import (
     run_id_for,
     start_run,
 )
+from skill.vocabulary import ActionPurpose
 
 AS_OF = date(2026, 11, 23)
 LATER = date(2026, 11, 30)
@@ -283,9 +284,9 @@ def test_a_completed_run_does_nothing_an_incomplete_one_resumes(conn) -> None:
 def test_recording_writes_every_table_per_account(conn) -> None:
     written, assessments = record_rows(conn, demo_rows())
 
-    assert written == 4
+    assert written == 5
     for table in ("snapshots", "assessments", "measurement_events"):
-        assert count(conn, table) == 4
+        assert count(conn, table) == 5
     assert count(conn, "actions") == sum(len(a.actions) for a in assessments)
     assert count(conn, "review_tasks") == sum(a.review_task is not None for a in assessments)
     for a in assessments:
@@ -351,7 +352,7 @@ def test_a_changed_account_replaces_only_its_own_rows(conn) -> None:
             0
         ]
     )["csat"] == pytest.approx(2.1)
-    assert count(conn, "snapshots") == count(conn, "measurement_events") == 4
+    assert count(conn, "snapshots") == count(conn, "measurement_events") == 5
 
 
 def test_a_corrected_snapshot_drops_actions_and_tasks_nobody_acted_on(conn) -> None:
@@ -383,11 +384,14 @@ def test_a_corrected_snapshot_drops_actions_and_tasks_nobody_acted_on(conn) -> N
 
     assert written == 2
     now = {a.account_id: a for a in second}
-    assert [x.action for x in now["ACC-1001"].actions] == ["update_health_score"]
+    remedies = [x.action for x in now["ACC-1001"].actions if x.purpose is ActionPurpose.REMEDY]
+    assert remedies == ["update_health_score"]
+    plays = {x.action for x in now["ACC-1001"].actions if x.purpose is ActionPurpose.OPPORTUNITY}
     assert now["ACC-1001"].review_task is None
     kept = {
         r["action"]: r["state"]
         for r in conn.execute("SELECT action, state FROM actions WHERE account_id = 'ACC-1001'")
+        if r["action"] not in plays  # a thriving account's opportunity plays are new rows
     }
     assert kept == {"update_health_score": "ready", "notify_owner_slack": "ready"}
     assert count(conn, "review_tasks", "account_id = 'ACC-1001'") == 0
@@ -465,8 +469,8 @@ def test_an_account_listed_twice_is_written_once_as_last_listed(conn) -> None:
     again = {**rows[0], "csat": 1.5}
     written, assessments = record_rows(conn, [*rows, again])
 
-    assert written == 4
-    assert count(conn, "snapshots") == 4
+    assert written == 5
+    assert count(conn, "snapshots") == 5
     stored = conn.execute("SELECT score FROM assessments WHERE account_id = 'ACC-1001'")
     assert stored.fetchone()[0] == assessments[-1].score
 
@@ -589,3 +593,41 @@ def test_0008_keeps_every_assessment_and_lets_the_score_be_null(
     indexes = {r[1] for r in upgraded.execute("PRAGMA index_list(assessments)")}
     assert "assessments_by_date" in indexes
     upgraded.close()
+
+
+def test_0011_adds_opportunities_and_leaves_older_assessments_not_evaluated(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """A database made before opportunity flags keeps its rows, with opportunities NULL."""
+    import shutil
+
+    folder = tmp_path / "migrations"
+    folder.mkdir()
+    for version, path in migrations():
+        if version < 11:
+            shutil.copy(path, folder / path.name)
+    monkeypatch.setattr(store_db, "MIGRATIONS", folder)
+    path = tmp_path / "history.sqlite3"
+    old = connect(path)
+    old.execute(
+        "INSERT INTO runs (run_id, as_of, automation_level, policy_version, source, "
+        "source_hash, started_at) VALUES ('r1', '2026-11-20', 'balanced', 'p', 'f', 'h', 't')"
+    )
+    old.execute(
+        "INSERT INTO assessments VALUES ('A-1', '2026-11-20', 'balanced', 'p', 'A', 'smb', "
+        "NULL, 1000, NULL, 71, 'yellow', 'steady', 'low', 50, 'x', '[]', '{}', '{}', 'r1')"
+    )
+    old.commit()
+    old.close()
+    monkeypatch.undo()
+    upgraded = connect(path)
+    rows = upgraded.execute("SELECT account_id, opportunities FROM assessments").fetchall()
+    assert [tuple(r) for r in rows] == [("A-1", None)]
+    upgraded.close()
+
+
+def test_recording_keeps_each_assessments_opportunity_codes(conn) -> None:
+    record_rows(conn, demo_rows())
+    stored = dict(conn.execute("SELECT account_id, opportunities FROM assessments").fetchall())
+    assert json.loads(stored["ACC-1005"]) == ["expansion_ready", "advocate", "loyal_customer"]
+    assert json.loads(stored["ACC-1003"]) == []

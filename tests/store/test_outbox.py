@@ -1,7 +1,7 @@
 """The outbox: listing, decisions (who, when, why), and export of ready-to-send payloads.
 
 The database is filled the way a run fills it: `record_assessments` with the
-four demo accounts assessed on 2026-11-23 (balanced). At that level the demo
+five demo accounts assessed on 2026-11-23 (balanced). At that level the demo
 has auto, approval_required and recommend_only actions but nothing blocked,
 so a policy override blocks Slack notifications for mid-market accounts where
 a test needs a blocked action.
@@ -96,7 +96,7 @@ def decisions(connection: sqlite3.Connection) -> list[sqlite3.Row]:
 
 def test_list_everything_in_a_stable_order(conn):
     items = outbox.list_actions(conn)
-    assert len(items) == 18
+    assert len(items) == 22
     order = [(i.as_of, i.account_id, i.action) for i in items]
     assert order == sorted(order)
     first = items[0]
@@ -117,7 +117,7 @@ def test_list_initial_states_follow_the_engine_status(conn):
 def test_list_filters(conn):
     required = outbox.list_actions(conn, status="approval_required")
     assert required and all(i.status is ActionStatus.APPROVAL_REQUIRED for i in required)
-    assert {i.account_id for i in required} == {"ACC-1002", "ACC-1003", "ACC-1004"}
+    assert {i.account_id for i in required} == {"ACC-1002", "ACC-1003", "ACC-1004", "ACC-1005"}
 
     pending = outbox.list_actions(conn, state="pending")
     assert [i.action_key for i in pending] == [i.action_key for i in required]
@@ -131,7 +131,7 @@ def test_list_filters(conn):
     assert {i.account_id for i in morgan} == {"ACC-1004"}
     by_role = outbox.list_actions(conn, owner="cs_ops")
     assert {i.action for i in by_role} == {"update_health_score"}
-    assert len(by_role) == 4
+    assert len(by_role) == 5
 
     one = outbox.list_actions(conn, account="ACC-1003", status=ActionStatus.AUTO)
     assert [i.action for i in one] == [
@@ -398,7 +398,8 @@ def test_export_slack_escapes_mrkdwn(db_path: Path):
 def test_export_crm_update(conn):
     assessments = {a.account_id: a for a in assess(demo_records(), as_of=AS_OF).assessments}
     updates = [p for p in outbox.export(conn) if p.action == "update_health_score"]
-    assert {p.account_id for p in updates} == {"ACC-1001", "ACC-1002", "ACC-1003"}  # 1004 pending
+    # ACC-1004's is pending (enterprise)
+    assert {p.account_id for p in updates} == {"ACC-1001", "ACC-1002", "ACC-1003", "ACC-1005"}
     for p in updates:
         a = assessments[p.account_id]
         assert p.payload.model_dump(mode="json") == {
@@ -593,7 +594,7 @@ def test_cli_db_defaults_to_the_environment(conn, db_path: Path, monkeypatch):
     monkeypatch.setenv("ACCOUNT_HEALTH_DB", str(db_path))
     result = cli("actions", "list", "--state", "pending", "--format", "json")
     assert result.exit_code == 0, result.stderr
-    assert json.loads(result.stdout)["count"] == 8
+    assert json.loads(result.stdout)["count"] == 9
 
 
 @pytest.mark.parametrize("command", ["list", "approve", "reject", "export"])

@@ -40,7 +40,7 @@ from synthetic import FIELDS, iter_account_rows  # noqa: E402
 
 AS_OF = "2026-11-23"
 LATER = "2026-11-30"
-DEMO_IDS = ("ACC-1001", "ACC-1002", "ACC-1003", "ACC-1004")
+DEMO_IDS = ("ACC-1001", "ACC-1002", "ACC-1003", "ACC-1004", "ACC-1005")
 TABLES = (
     "runs",
     "snapshots",
@@ -184,7 +184,7 @@ def test_run_records_every_table_per_account(tmp_path: Path) -> None:
     result = cli("run", demo_file(), "--db", db, "--as-of", AS_OF, "--format", "jsonl")
 
     assert result.exit_code == 0, result.stderr
-    assert "recorded run " in result.stderr and "4 new or changed, 0 unchanged" in result.stderr
+    assert "recorded run " in result.stderr and "5 new or changed, 0 unchanged" in result.stderr
     notes = [json.loads(line) for line in result.stdout.splitlines()]
     assert [n["account_id"] for n in notes] == list(DEMO_IDS)
     assert all(n["previous_as_of"] is None for n in notes)
@@ -192,11 +192,11 @@ def test_run_records_every_table_per_account(tmp_path: Path) -> None:
     connection = open_db(db)
     found = counts(connection)
     assert found["runs"] == 1
-    assert found["snapshots"] == found["assessments"] == found["measurement_events"] == 4
+    assert found["snapshots"] == found["assessments"] == found["measurement_events"] == 5
     assert consistency_problems(connection) == []
     assert found["actions"] > 4 and found["review_tasks"] == 3  # three demo accounts need one
     run = connection.execute("SELECT * FROM runs").fetchone()
-    assert run["completed_at"] is not None and (run["assessed"], run["rejected"]) == (4, 0)
+    assert run["completed_at"] is not None and (run["assessed"], run["rejected"]) == (5, 0)
     assert run["as_of"] == AS_OF and run["automation_level"] == "balanced"
     # What is stored is exactly what `assess` prints for the same file and date.
     assessed = cli("assess", demo_file(), "--as-of", AS_OF, "--format", "jsonl")
@@ -239,7 +239,7 @@ def test_the_same_file_and_date_at_another_level_replaces_the_assessments(
     )  # fmt: skip
 
     assert result.exit_code == 0, result.stderr
-    assert (json.loads(result.stdout)["recorded"], json.loads(result.stdout)["unchanged"]) == (4, 0)
+    assert (json.loads(result.stdout)["recorded"], json.loads(result.stdout)["unchanged"]) == (5, 0)
     connection = open_db(db)
     levels = {r[0] for r in connection.execute("SELECT automation_level FROM assessments")}
     assert levels == {"conservative"}
@@ -280,11 +280,11 @@ def test_the_same_run_resumes_when_it_never_completed(tmp_path: Path) -> None:
     result = cli("run", demo_file(), "--db", db, "--as-of", AS_OF, "--format", "json")
 
     assert result.exit_code == 0, result.stderr
-    assert "1 new or changed, 3 unchanged" in result.stderr
+    assert "1 new or changed, 4 unchanged" in result.stderr
     document = json.loads(result.stdout)
-    assert (document["recorded"], document["unchanged"]) == (1, 3)
+    assert (document["recorded"], document["unchanged"]) == (1, 4)
     connection = open_db(db)
-    assert counts(connection)["snapshots"] == 4 and consistency_problems(connection) == []
+    assert counts(connection)["snapshots"] == 5 and consistency_problems(connection) == []
     assert connection.execute("SELECT completed_at FROM runs").fetchone()[0] is not None
     connection.close()
 
@@ -300,7 +300,7 @@ def test_a_changed_file_at_the_same_date_updates_only_the_changed_account(
     result = cli("run", changed, "--db", db, "--as-of", AS_OF, "--format", "jsonl")
 
     assert result.exit_code == 0, result.stderr
-    assert "1 new or changed, 3 unchanged" in result.stderr
+    assert "1 new or changed, 4 unchanged" in result.stderr
     after = table_rows(db)
     connection = open_db(db)
     new_run = connection.execute(
@@ -322,7 +322,7 @@ def test_a_changed_file_at_the_same_date_updates_only_the_changed_account(
         "SELECT record_json, run_id FROM snapshots WHERE account_id = 'ACC-1002'"
     ).fetchone()
     assert json.loads(row[0])["csat"] == pytest.approx(2.2) and row[1] == new_run
-    assert counts(connection)["snapshots"] == 4 and consistency_problems(connection) == []
+    assert counts(connection)["snapshots"] == 5 and consistency_problems(connection) == []
     connection.close()
 
 
@@ -335,10 +335,10 @@ def test_a_second_date_adds_rows_and_prints_trend_notes(tmp_path: Path) -> None:
 
     assert result.exit_code == 0, result.stderr
     document = json.loads(result.stdout)
-    assert (document["as_of"], document["recorded"], document["unchanged"]) == (LATER, 4, 0)
+    assert (document["as_of"], document["recorded"], document["unchanged"]) == (LATER, 5, 0)
     connection = open_db(db)
     found = counts(connection)
-    assert found["snapshots"] == found["assessments"] == found["measurement_events"] == 8
+    assert found["snapshots"] == found["assessments"] == found["measurement_events"] == 10
     assert found["runs"] == 2 and consistency_problems(connection) == []
     steady = load_policy().history.trend_steady_within
     scored = {
@@ -485,7 +485,7 @@ def test_trend_notes_in_markdown_and_jsonl(tmp_path: Path) -> None:
     assert f"Score {now[0]}, down {then[0] - now[0]} since {AS_OF}" in section
     usage_now, usage_then = json.loads(now[1])["usage"], json.loads(then[1])["usage"]
     assert f"| usage | {usage_now} | {usage_then} | ↓ {usage_now - usage_then:+d} |" in section
-    assert markdown.stdout.count("### Health trend: ") == 4
+    assert markdown.stdout.count("### Health trend: ") == 5
 
     # The same run again as JSON Lines: nothing to do, nothing printed.
     again = cli("run", later, "--db", db, "--as-of", LATER, "--format", "jsonl")
@@ -493,7 +493,7 @@ def test_trend_notes_in_markdown_and_jsonl(tmp_path: Path) -> None:
     third = demo_copy(tmp_path, "third.json", **WEEK_LATER)
     notes = cli("run", third, "--db", db, "--as-of", "2026-12-07", "--format", "jsonl")
     lines = [json.loads(line) for line in notes.stdout.splitlines()]
-    assert [n["previous_as_of"] for n in lines] == [LATER] * 4
+    assert [n["previous_as_of"] for n in lines] == [LATER] * 5
     assert all(n["delta"] is not None for n in lines)
 
 
@@ -501,7 +501,7 @@ def test_run_defaults_to_the_account_health_db_path(tmp_path: Path) -> None:
     db = tmp_path / "from-env" / "history.sqlite3"
     result = cli("run", demo_file(), "--as-of", AS_OF, env={"ACCOUNT_HEALTH_DB": str(db)})
     assert result.exit_code == 0, result.stderr
-    assert counts(open_db(db))["assessments"] == 4
+    assert counts(open_db(db))["assessments"] == 5
 
 
 def test_run_needs_a_file(tmp_path: Path) -> None:

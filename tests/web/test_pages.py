@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from html import unescape
 
+from account_templates import DEMO_COUNT
 from web_support import LATEST, SCRIPT_NOTE
 
 
@@ -25,7 +26,7 @@ def test_home_opens_try_it_without_a_database(make_client, tmp_path):
 
 def test_portfolio_lists_every_account_of_the_latest_date(client):
     page = text(client.get("/portfolio").text)
-    assert f"4 of 4 accounts assessed on {LATEST}" in page
+    assert f"{DEMO_COUNT} of {DEMO_COUNT} accounts assessed on {LATEST}" in page
     for name in ("Northwind Logistics", "GreenSprout Onboarding", "HarborView Manufacturing"):
         assert name in page
 
@@ -40,8 +41,8 @@ def test_portfolio_shows_arr_by_band_and_movers(client):
 
 def test_portfolio_draws_a_score_line_per_account(client):
     html = client.get("/portfolio").text
-    assert html.count('class="sparkline"') == 4
-    assert html.count('<polyline class="spark-line"') == 4  # two recorded dates each
+    assert html.count('class="sparkline"') == DEMO_COUNT
+    assert html.count('<polyline class="spark-line"') == DEMO_COUNT  # two recorded dates each
 
 
 def test_portfolio_filters_by_band_and_flag(client):
@@ -49,7 +50,7 @@ def test_portfolio_filters_by_band_and_flag(client):
     flag = rows[0]["flags"][0]
     with_flag = {r["name"] for r in rows if flag in r["flags"]}
     page = text(client.get("/portfolio", params={"flag": flag}).text)
-    assert f"{len(with_flag)} of 4 accounts" in page
+    assert f"{len(with_flag)} of {DEMO_COUNT} accounts" in page
     for row in rows:
         assert (row["name"] in page) == (row["name"] in with_flag)
 

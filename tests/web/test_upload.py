@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from account_templates import DEMO_COUNT
 from web_support import csrf
 
 from skill.demo import demo_file
@@ -31,7 +32,7 @@ def test_record_adds_the_file_to_the_history(client):
     response = upload(
         client, "demo.json", demo_file().read_bytes(), mode="record", as_of="2026-12-07"
     )
-    assert "Recorded run" in response.text and "4 new or changed" in response.text
+    assert "Recorded run" in response.text and f"{DEMO_COUNT} new or changed" in response.text
     assert client.get("/api/portfolio").json()["as_of"] == "2026-12-07"
 
 
