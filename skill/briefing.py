@@ -295,7 +295,6 @@ def email_draft(
     )
 
 
-
 def _proposed_by_engine(assessment: Assessment, action_id: str) -> bool:
     action = next((a for a in assessment.actions if a.action == action_id), None)
     return action is not None and any(line != ON_REQUEST for line in action.evidence)
