@@ -351,10 +351,11 @@ def _attention(
 
 def _next_action(connection: sqlite3.Connection, account_id: str, day: str) -> NextAction | None:
     row = connection.execute(
-        "SELECT assessment_json FROM assessments WHERE account_id = ? AND as_of = ?",
+        "SELECT document(assessment_json) FROM assessments WHERE account_id = ? AND as_of = ?",
         (account_id, day),
     ).fetchone()
-    actions = json.loads(row[0]).get("actions", []) if row else []
+    # No row, or its document pruned (`db prune`): no next action to show.
+    actions = json.loads(row[0]).get("actions", []) if row and row[0] else []
     if not actions:
         return None
     best = min(actions, key=lambda a: (-Priority(a["priority"]).rank, a["due_date"], a["action"]))

@@ -20,6 +20,7 @@ from typing import NamedTuple, TypeVar
 from skill.assessment import Action, Assessment, PriorAssessment
 from skill.record import AccountRecord
 from skill.store.db import DatabaseUnavailable, check_path, now_utc
+from skill.store.documents import Documents, documents
 from skill.vocabulary import ActionStatus
 
 # Accounts per write transaction. Larger batches dirty each page of the outbox's
@@ -42,8 +43,17 @@ def idempotency_key(account_id: str, action: str, as_of: date) -> str:
     return hashlib.sha256(f"{account_id}|{action}|{as_of.isoformat()}".encode()).hexdigest()[:32]
 
 
+#: Hex digits of a snapshot's `record_hash` (64 bits): enough to tell one account's
+#: stored record of a date from a new one.
+HASH_DIGITS = 16
+
+
 def record_hash(record: AccountRecord) -> str:
-    return hashlib.sha256(record.model_dump_json().encode()).hexdigest()
+    return _digest(record.model_dump_json())
+
+
+def _digest(record_json: str) -> str:
+    return hashlib.sha256(record_json.encode()).hexdigest()[:HASH_DIGITS]
 
 
 @dataclass(frozen=True)
@@ -108,6 +118,9 @@ def batches(items: Iterable[T], size: int = BATCH_SIZE) -> Iterator[list[T]]:
 class Prepared(NamedTuple):
     """One account's rows, serialised: what a batch holds instead of the models.
 
+    The documents (snapshot, assessment, event and each action's copy) are JSON
+    text here; `record_prepared` packs the ones it writes.
+
     Holding 500 assessments (hundreds of small objects each) until their batch
     commits made the cyclic garbage collector run far more often; strings and
     tuples of them are cheap to keep.
@@ -131,7 +144,7 @@ class Prepared(NamedTuple):
 def prepare(record: AccountRecord, a: Assessment, run_id: str) -> Prepared:
     """Serialise one account's snapshot, assessment, actions, review task and event."""
     record_json = record.model_dump_json()
-    digest = hashlib.sha256(record_json.encode()).hexdigest()
+    digest = _digest(record_json)
     as_of = a.as_of.isoformat()
     task = a.review_task
     event = a.measurement_event
@@ -263,6 +276,7 @@ def record_prepared(connection: sqlite3.Connection, batch: list[Prepared]) -> in
         for p in written:
             if (p.account_id, p.as_of) in known:
                 _drop_replaced(connection, p)
+        written = _packed(documents(connection), written)
         queue = _settle_queue(connection, written)
         connection.executemany(_INSERT_SNAPSHOT, [p.snapshot for p in written])
         connection.executemany(_INSERT_ASSESSMENT, [p.assessment for p in written])
@@ -275,6 +289,30 @@ def record_prepared(connection: sqlite3.Connection, batch: list[Prepared]) -> in
         connection.execute("ROLLBACK")
         raise
     return len(written)
+
+
+def _packed(codec: Documents, batch: list[Prepared]) -> list[Prepared]:
+    """The batch with its documents packed (skill/store/documents.py)."""
+    if not batch:
+        return batch
+    accounts = [p.account_id for p in batch]
+    snapshots = codec.pack_all("snapshot", [p.snapshot[2] for p in batch], accounts)
+    assessments = codec.pack_all("assessment", [p.assessment[17] for p in batch], accounts)
+    events = codec.pack_all("event", [p.event[3] for p in batch])
+    # An outbox copy is one of a few hundred texts (label and evidence): packed once each.
+    texts = list(dict.fromkeys(row[12] for p in batch for row in p.actions))
+    action = dict(zip(texts, codec.pack_all("action", texts), strict=True))
+    return [
+        p._replace(
+            snapshot=(*p.snapshot[:2], snapshot, *p.snapshot[3:]),
+            assessment=(*p.assessment[:17], assessment, p.assessment[18]),
+            actions=[(*row[:12], action[row[12]]) for row in p.actions],
+            event=(*p.event[:3], event),
+        )
+        for p, snapshot, assessment, event in zip(
+            batch, snapshots, assessments, events, strict=True
+        )
+    ]
 
 
 def _assessment_row(a: Assessment, as_of: str, run_id: str) -> tuple:

@@ -1,0 +1,146 @@
+"""A database that stays small: stored JSON documents are packed (skill/store/documents.py).
+
+Every snapshot, assessment, measurement event and outbox copy of an action is
+rewritten compressed with a dictionary trained on this database's own documents;
+each reads back as exactly the text it was. `assessments.assessment_json` may be
+NULL from now on: `account-health db prune` drops old assessments' documents
+and keeps their columns (scores, bands, flags, dimensions), which trends,
+`measure` and `report` read. A snapshot's `record_hash` keeps the first 16 hex
+digits (64 bits) of its SHA-256: it only tells one account's stored record of a
+date from a new one.
+
+The pages freed stay in the file until `account-health db vacuum` (or `db prune`)
+gives them back to the disk.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+
+from skill.store.documents import BASED_KINDS, TRAIN_AT_MOST, TRAIN_FROM, documents
+
+# (kind, table, column) of every stored document.
+DOCUMENT_COLUMNS = (
+    ("snapshot", "snapshots", "record_json"),
+    ("assessment", "assessments", "assessment_json"),
+    ("event", "measurement_events", "event_json"),
+    ("action", "actions", "action_json"),
+)
+HASH_DIGITS = 16
+CHUNK = 2000  # rows packed per statement batch
+
+_TABLES = (
+    """
+CREATE TABLE document_dictionaries (    -- what the packed documents were compressed with
+    dictionary_id INTEGER PRIMARY KEY,
+    kind          TEXT NOT NULL,             -- snapshot | assessment | event | action
+    digest        TEXT NOT NULL UNIQUE,      -- sha256 of the dictionary
+    samples       INTEGER NOT NULL,          -- documents it was trained on
+    ratio         REAL NOT NULL,             -- packed / raw bytes on documents it was not trained on
+    created_at    TEXT NOT NULL,
+    dictionary    BLOB NOT NULL
+)""",
+    """
+CREATE TABLE document_bases (           -- an account's document later ones are stored against
+    base_id     INTEGER PRIMARY KEY,
+    kind        TEXT NOT NULL,               -- snapshot | assessment
+    account_id  TEXT NOT NULL,
+    document    BLOB NOT NULL                -- packed with its kind's dictionary
+)""",
+    "CREATE INDEX document_bases_by_account ON document_bases (kind, account_id)",
+)
+
+_ASSESSMENTS = """
+CREATE TABLE assessments (
+    account_id       TEXT NOT NULL,
+    as_of            TEXT NOT NULL,
+    automation_level TEXT NOT NULL,
+    policy_version   TEXT NOT NULL,
+    name             TEXT NOT NULL,
+    segment          TEXT NOT NULL,
+    owner            TEXT,
+    arr              REAL,
+    renewal_date     TEXT,
+    score            INTEGER,
+    band             TEXT NOT NULL,
+    tier             TEXT NOT NULL,
+    confidence       TEXT NOT NULL,
+    legacy_total     INTEGER NOT NULL,
+    legacy_band      TEXT NOT NULL,
+    flags            TEXT NOT NULL,
+    dimensions       TEXT NOT NULL,
+    assessment_json  BLOB,                      -- packed; NULL once pruned
+    run_id           TEXT NOT NULL REFERENCES runs(run_id),
+    PRIMARY KEY (account_id, as_of)
+)"""
+
+_COLUMNS = (
+    "account_id, as_of, automation_level, policy_version, name, segment, owner, arr, "
+    "renewal_date, score, band, tier, confidence, legacy_total, legacy_band, flags, "
+    "dimensions, assessment_json, run_id"
+)
+
+
+def upgrade(connection: sqlite3.Connection) -> None:
+    for statement in _TABLES:
+        connection.execute(statement)
+    # assessment_json becomes nullable: SQLite cannot drop NOT NULL in place.
+    connection.execute("DROP INDEX assessments_by_date")
+    connection.execute("ALTER TABLE assessments RENAME TO assessments_before_0009")
+    connection.execute(_ASSESSMENTS)
+    connection.execute(
+        f"INSERT INTO assessments ({_COLUMNS}) SELECT {_COLUMNS} "
+        "FROM assessments_before_0009 ORDER BY rowid"
+    )
+    connection.execute("DROP TABLE assessments_before_0009")
+    connection.execute("CREATE INDEX assessments_by_date ON assessments (as_of)")
+
+    codec = documents(connection)
+    for kind, table, column in DOCUMENT_COLUMNS:
+        # The newest documents train the dictionary: the likeliest to resemble the next.
+        texts = [
+            row[0]
+            for row in connection.execute(
+                f"SELECT {column} FROM {table} WHERE typeof({column}) = 'text' "
+                "ORDER BY rowid DESC LIMIT ?",
+                (2 * TRAIN_AT_MOST,),
+            )
+        ]
+        if len(set(texts)) >= TRAIN_FROM:
+            codec.train(kind, texts)
+        _pack_column(connection, kind, table, column)
+    connection.execute(
+        "UPDATE snapshots SET record_hash = substr(record_hash, 1, ?) "
+        "WHERE length(record_hash) > ?",
+        (HASH_DIGITS, HASH_DIGITS),
+    )
+
+
+def _pack_column(connection: sqlite3.Connection, kind: str, table: str, column: str) -> None:
+    """Pack every text value of the column; an account's documents in date order, so
+    each is stored against the base its earlier ones made."""
+    codec = documents(connection)
+    based = kind in BASED_KINDS
+    order = "as_of, rowid" if based else "rowid"
+    rowids = [
+        row[0]
+        for row in connection.execute(
+            f"SELECT rowid FROM {table} WHERE typeof({column}) = 'text' ORDER BY {order}"
+        )
+    ]
+    for start in range(0, len(rowids), CHUNK):
+        chunk = rowids[start : start + CHUNK]
+        marks = ",".join("?" * len(chunk))
+        found = {
+            rowid: (account_id, text)
+            for rowid, account_id, text in connection.execute(
+                f"SELECT rowid, account_id, {column} FROM {table} WHERE rowid IN ({marks})",
+                chunk,
+            )
+        }
+        accounts = [found[rowid][0] for rowid in chunk]
+        texts = [found[rowid][1] for rowid in chunk]
+        packed = codec.pack_all(kind, texts, accounts if based else None)
+        connection.executemany(
+            f"UPDATE {table} SET {column} = ? WHERE rowid = ?", zip(packed, chunk, strict=True)
+        )
