@@ -137,7 +137,7 @@ def base_of(value: bytes | str | None) -> int | None:
 
 
 class _Base:
-    __slots__ = ("base_id", "data", "packed_size", "_compressor")
+    __slots__ = ("_compressor", "base_id", "data", "packed_size")
 
     def __init__(self, base_id: int, data: bytes, packed_size: int) -> None:
         self.base_id = base_id

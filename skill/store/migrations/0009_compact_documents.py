@@ -36,7 +36,7 @@ CREATE TABLE document_dictionaries (    -- what the packed documents were compre
     kind          TEXT NOT NULL,             -- snapshot | assessment | event | action
     digest        TEXT NOT NULL UNIQUE,      -- sha256 of the dictionary
     samples       INTEGER NOT NULL,          -- documents it was trained on
-    ratio         REAL NOT NULL,             -- packed / raw bytes on documents it was not trained on
+    ratio         REAL NOT NULL,             -- packed / raw bytes, on documents not trained on
     created_at    TEXT NOT NULL,
     dictionary    BLOB NOT NULL
 )""",
