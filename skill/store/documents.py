@@ -187,9 +187,7 @@ class Documents:
         try:
             if codec == WITH_DICTIONARY:
                 dictionary_id, start = _read_leb128(value, 1)
-                return self._dictionary_codec(dictionary_id).decompressor.decompress(
-                    value[start:]
-                )
+                return self._dictionary_codec(dictionary_id).decompressor.decompress(value[start:])
             if codec == AGAINST_BASE:
                 base_id, start = _read_leb128(value, 1)
                 decompressor = zstandard.ZstdDecompressor(dict_data=_raw(self._base(base_id)))

@@ -173,7 +173,11 @@ _COLUMNS = (
     "d.decision, d.decided_by, d.decided_at, d.reason "
 )
 _SELECT = _COLUMNS + _FROM
-_SELECT_WITH_ASSESSMENT = _COLUMNS + ", document(s.assessment_json) AS assessment_text " + _FROM
+_SELECT_WITH_ASSESSMENT = (
+    _COLUMNS + ", document(s.assessment_json) AS assessment_text, s.score AS assessed_score, "
+    "s.band AS assessed_band, s.tier AS assessed_tier, s.confidence AS assessed_confidence, "
+    "s.flags AS assessed_flags " + _FROM
+)
 _ORDER = " ORDER BY x.as_of, x.account_id, x.action"
 
 
@@ -404,6 +408,23 @@ def _whole_action(assessment: dict[str, Any], action: str) -> str | None:
     return None
 
 
+def _assessment_of(row: sqlite3.Row) -> dict[str, Any]:
+    """The action's assessment; once `db prune` dropped its document, what its columns
+    still say (score, band, tier, confidence, flag codes)."""
+    if row["assessment_text"]:
+        return json.loads(row["assessment_text"])
+    if row["assessed_band"] is None:
+        return {}
+    return {
+        "name": row["account_name"],
+        "score": row["assessed_score"],
+        "band": row["assessed_band"],
+        "tier": row["assessed_tier"],
+        "confidence": row["assessed_confidence"],
+        "flags": [{"code": code} for code in json.loads(row["assessed_flags"])],
+    }
+
+
 def _keep_whole_action(connection: sqlite3.Connection, action_key: str) -> None:
     """Copy the whole action into the outbox row, so the decision keeps its evidence
     and policy trace even if a corrected snapshot later replaces the assessment."""
@@ -573,8 +594,7 @@ class ExportBatch:
             args.append(self.since.isoformat())
         sql = _SELECT_WITH_ASSESSMENT + "WHERE " + " AND ".join(where) + _ORDER
         for row in self.connection.execute(sql, args).fetchall():
-            text = row["assessment_text"]
-            assessment = json.loads(text) if text else {}
+            assessment = _assessment_of(row)
             payload = payload_for(_item(row), assessment)
             kept = _whole_action(assessment, row["action"]) or row["action_text"]
             self.consumed.append((payload.idempotency_key, kept))
