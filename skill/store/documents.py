@@ -276,8 +276,10 @@ class Documents:
         if accounts is not None and kind in BASED_KINDS:
             packed = list(self._against_bases(kind, accounts, texts))
         else:
-            packed = [self._pack_bytes(kind, text.encode("utf-8")) for text in texts]
-            self._retrain_if_worse(kind, texts, packed)
+            # The same text (an outbox copy: a few hundred distinct ones) is packed once.
+            once = {text: self._pack_bytes(kind, text.encode("utf-8")) for text in texts}
+            packed = [once[text] for text in texts]
+            self._retrain_if_worse(kind, list(once), list(once.values()))
         return packed
 
     def _retrain_if_worse(self, kind: str, texts: list[str], packed: list[bytes]) -> None:

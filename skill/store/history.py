@@ -299,8 +299,7 @@ def _packed(codec: Documents, batch: list[Prepared]) -> list[Prepared]:
     snapshots = codec.pack_all("snapshot", [p.snapshot[2] for p in batch], accounts)
     assessments = codec.pack_all("assessment", [p.assessment[17] for p in batch], accounts)
     events = codec.pack_all("event", [p.event[3] for p in batch])
-    # An outbox copy is one of a few hundred texts (label and evidence): packed once each.
-    texts = list(dict.fromkeys(row[12] for p in batch for row in p.actions))
+    texts = [row[12] for p in batch for row in p.actions]
     action = dict(zip(texts, codec.pack_all("action", texts), strict=True))
     return [
         p._replace(
