@@ -16,6 +16,7 @@ gives them back to the disk.
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Iterator
 
 from skill.store.documents import BASED_KINDS, TRAIN_AT_MOST, TRAIN_FROM, documents
 
@@ -28,6 +29,7 @@ DOCUMENT_COLUMNS = (
 )
 HASH_DIGITS = 16
 CHUNK = 2000  # rows packed per statement batch
+CACHE_KIB = 128 * 1024  # page cache while migrating (the default is 2 MiB)
 
 _TABLES = (
     """
@@ -82,19 +84,19 @@ _COLUMNS = (
 
 
 def upgrade(connection: sqlite3.Connection) -> None:
+    cache = connection.execute("PRAGMA cache_size").fetchone()[0]
+    # Pages stay in memory until the commit instead of being written to the
+    # write-ahead log again each time they are touched.
+    connection.execute(f"PRAGMA cache_size=-{CACHE_KIB}")
+    try:
+        _upgrade(connection)
+    finally:
+        connection.execute(f"PRAGMA cache_size={cache}")
+
+
+def _upgrade(connection: sqlite3.Connection) -> None:
     for statement in _TABLES:
         connection.execute(statement)
-    # assessment_json becomes nullable: SQLite cannot drop NOT NULL in place.
-    connection.execute("DROP INDEX assessments_by_date")
-    connection.execute("ALTER TABLE assessments RENAME TO assessments_before_0009")
-    connection.execute(_ASSESSMENTS)
-    connection.execute(
-        f"INSERT INTO assessments ({_COLUMNS}) SELECT {_COLUMNS} "
-        "FROM assessments_before_0009 ORDER BY rowid"
-    )
-    connection.execute("DROP TABLE assessments_before_0009")
-    connection.execute("CREATE INDEX assessments_by_date ON assessments (as_of)")
-
     codec = documents(connection)
     for kind, table, column in DOCUMENT_COLUMNS:
         # The newest documents train the dictionary: the likeliest to resemble the next.
@@ -108,7 +110,29 @@ def upgrade(connection: sqlite3.Connection) -> None:
         ]
         if len(set(texts)) >= TRAIN_FROM:
             codec.train(kind, texts)
-        _pack_column(connection, kind, table, column)
+
+    # assessment_json becomes nullable: SQLite cannot drop NOT NULL in place. The
+    # rows are copied packed, so each is written once.
+    connection.execute("DROP INDEX assessments_by_date")
+    connection.execute("ALTER TABLE assessments RENAME TO assessments_before_0009")
+    connection.execute(_ASSESSMENTS)
+    insert = f"INSERT INTO assessments ({_COLUMNS}) VALUES ({','.join('?' * 19)})"
+    document = _COLUMNS.split(", ").index("assessment_json")
+    for rows in _in_date_order(connection, "assessments_before_0009", f"rowid, {_COLUMNS}"):
+        packed = codec.pack_all("assessment", [r[1 + document] for r in rows], [r[1] for r in rows])
+        connection.executemany(
+            insert,
+            [
+                (*r[1 : 1 + document], p, *r[2 + document :])
+                for r, p in zip(rows, packed, strict=True)
+            ],
+        )
+    connection.execute("DROP TABLE assessments_before_0009")
+    connection.execute("CREATE INDEX assessments_by_date ON assessments (as_of)")
+
+    for kind, table, column in DOCUMENT_COLUMNS:
+        if table != "assessments":
+            _pack_column(connection, kind, table, column)
     connection.execute(
         "UPDATE snapshots SET record_hash = substr(record_hash, 1, ?) "
         "WHERE length(record_hash) > ?",
@@ -116,31 +140,39 @@ def upgrade(connection: sqlite3.Connection) -> None:
     )
 
 
-def _pack_column(connection: sqlite3.Connection, kind: str, table: str, column: str) -> None:
-    """Pack every text value of the column; an account's documents in date order, so
-    each is stored against the base its earlier ones made."""
-    codec = documents(connection)
-    based = kind in BASED_KINDS
-    order = "as_of, rowid" if based else "rowid"
+def _in_date_order(
+    connection: sqlite3.Connection, table: str, columns: str, where: str = "1"
+) -> Iterator[list[tuple]]:
+    """The table's rows in chunks, oldest date first: an account's earlier documents
+    are packed before its later ones, which are stored against the base they made."""
     rowids = [
         row[0]
         for row in connection.execute(
-            f"SELECT rowid FROM {table} WHERE typeof({column}) = 'text' ORDER BY {order}"
+            f"SELECT rowid FROM {table} WHERE {where} ORDER BY as_of, rowid"
         )
     ]
     for start in range(0, len(rowids), CHUNK):
         chunk = rowids[start : start + CHUNK]
         marks = ",".join("?" * len(chunk))
         found = {
-            rowid: (account_id, text)
-            for rowid, account_id, text in connection.execute(
-                f"SELECT rowid, account_id, {column} FROM {table} WHERE rowid IN ({marks})",
-                chunk,
+            row[0]: tuple(row)
+            for row in connection.execute(
+                f"SELECT {columns} FROM {table} WHERE rowid IN ({marks})", chunk
             )
         }
-        accounts = [found[rowid][0] for rowid in chunk]
-        texts = [found[rowid][1] for rowid in chunk]
-        packed = codec.pack_all(kind, texts, accounts if based else None)
+        yield [found[rowid] for rowid in chunk]
+
+
+def _pack_column(connection: sqlite3.Connection, kind: str, table: str, column: str) -> None:
+    """Pack every text value of the column, in place."""
+    codec = documents(connection)
+    based = kind in BASED_KINDS
+    for rows in _in_date_order(
+        connection, table, f"rowid, account_id, {column}", f"typeof({column}) = 'text'"
+    ):
+        texts = [r[2] for r in rows]
+        packed = codec.pack_all(kind, texts, [r[1] for r in rows] if based else None)
         connection.executemany(
-            f"UPDATE {table} SET {column} = ? WHERE rowid = ?", zip(packed, chunk, strict=True)
+            f"UPDATE {table} SET {column} = ? WHERE rowid = ?",
+            zip(packed, (r[0] for r in rows), strict=True),
         )
