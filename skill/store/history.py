@@ -331,9 +331,15 @@ def _assessment_row(a: Assessment, as_of: str, run_id: str) -> tuple:
         a.confidence.value,
         a.legacy.total,
         a.legacy.band,
-        json.dumps([f.code.value for f in a.flags]),
-        # Sorted by hand: json.dumps with no options reuses its cached encoder.
-        json.dumps(dict(sorted((d.dimension.value, d.score) for d in a.dimensions))),
+        # Compact JSON written by hand (codes and dimension names are plain words,
+        # scores integers): json.dumps with separators builds a new encoder per call.
+        "[" + ",".join(f'"{f.code.value}"' for f in a.flags) + "]",
+        "{"
+        + ",".join(
+            f'"{name}":{score}'
+            for name, score in sorted((d.dimension.value, d.score) for d in a.dimensions)
+        )
+        + "}",
         a.model_dump_json(),
         run_id,
     )
@@ -446,7 +452,10 @@ def _live_items(
             newest[account_id] = latest
         for key, account_id, action, as_of, last in connection.execute(
             "SELECT action_key, account_id, action, as_of, COALESCE(last_proposed, as_of) "
-            f"FROM actions WHERE state = 'pending' AND account_id IN ({marks})",
+            # The partial index, named: without ANALYZE statistics SQLite picks the
+            # (state, ...) index and reads every pending action for each chunk.
+            "FROM actions INDEXED BY actions_pending_by_account "
+            f"WHERE state = 'pending' AND account_id IN ({marks})",
             chunk,
         ):
             pending[account_id].append(_Open(key, action, as_of, last))
