@@ -14,6 +14,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date
+from functools import lru_cache
 from pathlib import Path
 from typing import NamedTuple, TypeVar
 
@@ -362,8 +363,14 @@ def _action_row(a: Assessment, as_of: str, action: Action) -> tuple:
         # What the outbox shows beyond its columns. The whole action, with its
         # policy trace, is in the assessment's JSON; the outbox keeps a copy of
         # it once the action is decided or exported (see outbox.py).
-        json.dumps({"label": action.label, "evidence": action.evidence}),
+        _outbox_copy(action.label, tuple(action.evidence)),
     )
+
+
+@lru_cache(maxsize=4096)
+def _outbox_copy(label: str, evidence: tuple[str, ...]) -> str:
+    """An action's label and evidence as the outbox keeps them: a few hundred distinct."""
+    return json.dumps({"label": label, "evidence": list(evidence)})
 
 
 def _drop_replaced(connection: sqlite3.Connection, p: Prepared) -> None:
