@@ -56,6 +56,8 @@ def stats(db: DbOption = None, output_format: FormatOption = TextFormat.TEXT) ->
     tasks) shared out by the bytes of that date's rows; base documents,
     dictionaries, decisions and outcomes belong to no single date and are shown
     on their own line.
+
+    Example: account-health db stats --db history.sqlite3 --format json
     """
     from skill.store.maintenance import database_stats
 
@@ -166,6 +168,8 @@ def prune(
     exported again with --include-exported, is sent with the assessment's score,
     band, tier, confidence and flag codes, not its flag labels), and byte-for-byte
     copies of those documents.
+
+    Example: account-health db prune --before 2026-06-01 --db history.sqlite3 --dry-run
     """
     from skill.store.maintenance import PruneError
     from skill.store.maintenance import prune as prune_history
@@ -221,6 +225,8 @@ def vacuum(db: DbOption = None) -> None:
     Useful once after upgrading: the first command on an older database packs
     its documents, and the space they took stays inside the file until now.
     Needs free disk space about the size of the database while it runs.
+
+    Example: account-health db vacuum --db history.sqlite3
     """
     from skill.store.maintenance import vacuum as vacuum_history
 

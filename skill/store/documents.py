@@ -323,7 +323,12 @@ class Documents:
         self._retrain_if_worse(kind, fresh_texts, fresh_packed)
 
     def _next_base_id(self) -> int:
-        row = self.connection.execute("SELECT MAX(base_id) FROM document_bases").fetchone()
+        """Past every id ever used (AUTOINCREMENT's record too): a reader that cached a
+        base pruned since must never meet its id on another document."""
+        row = self.connection.execute(
+            "SELECT MAX(COALESCE((SELECT seq FROM sqlite_sequence "
+            "WHERE name = 'document_bases'), 0), COALESCE(MAX(base_id), 0)) FROM document_bases"
+        ).fetchone()
         return int(row[0] or 0) + 1
 
     def _current_bases(self, kind: str, accounts: list[str]) -> dict[str, _Base]:

@@ -151,3 +151,17 @@ def test_trends_read_the_assessment_columns_not_the_documents(conn) -> None:
         dates[0].isoformat(),
         dates[1].isoformat(),
     ]
+
+
+def test_a_deleted_base_id_is_never_given_to_another_document(conn) -> None:
+    """A reader that cached a base pruned since must not decode a new one with it."""
+    codec = Documents(conn)
+    conn.execute("BEGIN")
+    codec.pack_all("assessment", ['{"a":1}', '{"b":2}'], ["ACC-1", "ACC-2"])
+    newest = conn.execute("SELECT MAX(base_id) FROM document_bases").fetchone()[0]
+    conn.execute("DELETE FROM document_bases WHERE base_id = ?", (newest,))
+    codec.pack_all("assessment", ['{"c":3}'], ["ACC-3"])
+    conn.execute("COMMIT")
+
+    ids = [r[0] for r in conn.execute("SELECT base_id FROM document_bases ORDER BY base_id")]
+    assert ids == [newest - 1, newest + 1]

@@ -44,7 +44,7 @@ CREATE TABLE document_dictionaries (    -- what the packed documents were compre
 )""",
     """
 CREATE TABLE document_bases (           -- an account's document later ones are stored against
-    base_id     INTEGER PRIMARY KEY,
+    base_id     INTEGER PRIMARY KEY AUTOINCREMENT,   -- never reused: a reader may cache a base
     kind        TEXT NOT NULL,               -- snapshot | assessment
     account_id  TEXT NOT NULL,
     document    BLOB NOT NULL                -- packed with its kind's dictionary
