@@ -224,3 +224,35 @@ def test_the_newest_recorded_date_is_never_pruned(history: Path) -> None:
     with pytest.raises(PruneError, match=f"newest recorded date \\({DATES[3]}\\)"):
         prune(connection, history, date(2027, 1, 1))
     connection.close()
+
+
+def test_without_dbstat_the_used_pages_are_shared_out_by_row_sizes(
+    history: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from skill.store import maintenance
+
+    connection = connect(history)
+    counted = {t.table: t.bytes for t in database_stats(connection, history).tables}
+    monkeypatch.setattr(maintenance, "_has_dbstat", lambda connection: False)
+    stats = database_stats(connection, history)
+    connection.close()
+
+    assert stats.measured_with == "row sizes"
+    used = stats.database_bytes - stats.free_bytes
+    assert sum(t.bytes for t in stats.tables) + stats.other_bytes == used
+    # An estimate, but of the right size for every table of some weight.
+    for table in stats.tables:
+        if counted[table.table] > used / 10:
+            assert counted[table.table] / 2 < table.bytes < counted[table.table] * 2
+
+
+def test_stats_of_a_database_with_nothing_recorded_yet(tmp_path: Path) -> None:
+    path = tmp_path / "empty.sqlite3"
+    connection = connect(path)
+    stats = database_stats(connection, path)
+    connection.close()
+
+    assert (stats.account_dates, stats.bytes_per_account_date, stats.dates) == (0, 0, [])
+    assert sum(t.bytes for t in stats.tables) + stats.other_bytes + stats.free_bytes == (
+        stats.database_bytes
+    )
