@@ -160,3 +160,29 @@ def test_a_migrated_database_takes_decisions_and_the_next_weeks_run(old_db: Path
     assert '"policy_trace"' in copy  # the whole action, copied from the migrated assessment
     assert [p.as_of for p in history[("ACC-0001", nxt)]] == weeks(3)
     assert stored == ACCOUNTS
+
+
+def test_the_assessments_indexes_survive_the_rebuild(old_db: Path):
+    """Other migrations index the assessments too: the rebuilt table keeps each one,
+    and the date index gives way to one that begins with the date."""
+    with sqlite3.connect(old_db) as plain:
+        plain.execute("CREATE INDEX assessments_by_owner ON assessments (owner, as_of)")
+        plain.execute("CREATE INDEX assessments_page ON assessments (as_of, account_id, score)")
+
+    connection = connect(old_db)
+    indexes = {
+        r[0]
+        for r in connection.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'assessments'"
+        )
+    }
+    plan = " ".join(
+        r[3]
+        for r in connection.execute(
+            "EXPLAIN QUERY PLAN SELECT COUNT(*) FROM assessments WHERE as_of = '2026-11-09'"
+        )
+    )
+    connection.close()
+
+    assert {"assessments_by_owner", "assessments_page"} <= indexes
+    assert "assessments_by_date" not in indexes and "assessments_page" in plan

@@ -1,8 +1,9 @@
 """A database that stays small: stored JSON documents are packed (skill/store/documents.py).
 
 Every snapshot, assessment, measurement event and outbox copy of an action is
-rewritten compressed with a dictionary trained on this database's own documents;
-each reads back as exactly the text it was. `assessments.assessment_json` may be
+rewritten compressed with a dictionary trained on this database's own documents,
+each account's assessments after its first as the difference from its base
+document; each reads back as exactly the text it was. `assessments.assessment_json` may be
 NULL from now on: `account-health db prune` drops old assessments' documents
 and keeps their columns (scores, bands, flags, dimensions), which trends,
 `measure` and `report` read. A snapshot's `record_hash` keeps the first 16 hex
@@ -10,7 +11,9 @@ digits (64 bits) of its SHA-256: it only tells one account's stored record of a
 date from a new one.
 
 The pages freed stay in the file until `account-health db vacuum` (or `db prune`)
-gives them back to the disk.
+gives them back to the disk. The assessments table is rebuilt with every index it
+had; `assessments_by_date` is dropped when another of its indexes begins with
+`as_of` (that one serves every query it did).
 """
 
 from __future__ import annotations
@@ -113,7 +116,17 @@ def _upgrade(connection: sqlite3.Connection) -> None:
 
     # assessment_json becomes nullable: SQLite cannot drop NOT NULL in place. The
     # rows are copied packed, so each is written once.
-    connection.execute("DROP INDEX assessments_by_date")
+    # Every index of the table (other migrations may have added some) is made again
+    # on the new one.
+    indexes = [
+        (name, sql)
+        for name, sql in connection.execute(
+            "SELECT name, sql FROM sqlite_master WHERE type = 'index' "
+            "AND tbl_name = 'assessments' AND sql IS NOT NULL ORDER BY name"
+        )
+    ]
+    for name, _ in indexes:
+        connection.execute(f'DROP INDEX "{name}"')
     connection.execute("ALTER TABLE assessments RENAME TO assessments_before_0009")
     connection.execute(_ASSESSMENTS)
     insert = f"INSERT INTO assessments ({_COLUMNS}) VALUES ({','.join('?' * 19)})"
@@ -128,7 +141,9 @@ def _upgrade(connection: sqlite3.Connection) -> None:
             ],
         )
     connection.execute("DROP TABLE assessments_before_0009")
-    connection.execute("CREATE INDEX assessments_by_date ON assessments (as_of)")
+    for _, sql in indexes:
+        connection.execute(sql)
+    _drop_date_index_if_covered(connection)
 
     for kind, table, column in DOCUMENT_COLUMNS:
         if table != "assessments":
@@ -138,6 +153,18 @@ def _upgrade(connection: sqlite3.Connection) -> None:
         "WHERE length(record_hash) > ?",
         (HASH_DIGITS, HASH_DIGITS),
     )
+
+
+def _drop_date_index_if_covered(connection: sqlite3.Connection) -> None:
+    """`assessments_by_date (as_of)` is a prefix of any other index that begins with
+    as_of: that one serves every query it did, and each insert updates one index fewer."""
+    for _, name, *_ in connection.execute("PRAGMA index_list(assessments)").fetchall():
+        if name == "assessments_by_date":
+            continue
+        columns = [row[2] for row in connection.execute(f'PRAGMA index_info("{name}")')]
+        if columns[:1] == ["as_of"]:
+            connection.execute("DROP INDEX IF EXISTS assessments_by_date")
+            return
 
 
 def _in_date_order(
