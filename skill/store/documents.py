@@ -277,7 +277,7 @@ class Documents:
             packed = list(self._against_bases(kind, accounts, texts))
         else:
             # The same text (an outbox copy: a few hundred distinct ones) is packed once.
-            once = {text: self._pack_bytes(kind, text.encode("utf-8")) for text in set(texts)}
+            once = {t: self._pack_bytes(kind, t.encode("utf-8")) for t in dict.fromkeys(texts)}
             packed = [once[text] for text in texts]
             self._retrain_if_worse(kind, list(once), list(once.values()))
         return packed
