@@ -2,7 +2,7 @@ PYTHON ?= $(shell command -v python3.11 2>/dev/null || command -v python3)
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: install demo serve test lint format bench bench-recording bench-history bench-decision bench-queue bench-web schemas reference clean record-cassettes
+.PHONY: install demo serve test lint format bench bench-recording bench-history bench-size bench-decision bench-queue bench-web schemas reference clean record-cassettes
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -48,6 +48,10 @@ bench-recording: install
 
 bench-history: install
 	$(BIN)/python benchmarks/history_measure.py
+
+# Bytes per account per recorded date, before and after packing documents.
+bench-size: install
+	$(BIN)/python benchmarks/store_size.py
 
 # Decision quality on simulated worlds with hidden churn mechanisms: default vs calibrated.
 bench-decision: install

@@ -208,7 +208,7 @@ def best_signal(connection: sqlite3.Connection, history: History, share: float) 
     """The raw signal with the best held-out outcome AUC, direction set on training accounts."""
     records: dict[tuple[str, str], AccountRecord] = {}
     for account_id, as_of, record_json in connection.execute(
-        "SELECT account_id, as_of, record_json FROM snapshots"
+        "SELECT account_id, as_of, document(record_json) FROM snapshots"
     ):
         records[(account_id, as_of)] = AccountRecord.model_validate_json(record_json)
     dates_by_account: dict[str, list[date]] = defaultdict(list)

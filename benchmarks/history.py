@@ -20,10 +20,10 @@ times (a fresh process and, for `run`, a fresh database each time) and the faste
 is reported. The database is then checked: one snapshot and one assessment per
 account, the run completed.
 
-Target (from the issue): recording runs at no less than half the speed of `assess`
-alone: ratio = run accounts/s / assess accounts/s >= 0.5, judged on the slower of
+Target (issue #11): recording runs at no less than 0.8 times the speed of `assess`
+alone: ratio = run accounts/s / assess accounts/s >= 0.8, judged on the slower of
 the first run and the week-later run. PASS or MISS is printed; the exit status is
-0 either way.
+0 either way. The database's size per account per date is benchmarks/store_size.py's.
 """
 
 from __future__ import annotations
@@ -51,7 +51,7 @@ ENV = {
     **os.environ,
     "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
 }
-TARGET_RATIO = 0.5  # run speed / assess speed
+TARGET_RATIO = 0.8  # run speed / assess speed
 WEEK2 = AS_OF + timedelta(days=7)
 
 
@@ -296,11 +296,13 @@ def main(argv: list[str] | None = None) -> int:
     print()
     print("  assess s / assess/s  run_assessment(--format jsonl) to a null sink, after imports")
     print("  run s / run/s        run_recording(--format jsonl) into a fresh DB, to a null sink")
-    print("  ratio                run/s / assess/s, wall clock (target >= 0.5)")
+    print(f"  ratio                run/s / assess/s, wall clock (target >= {TARGET_RATIO})")
     print("  CPU ratio            the same from process CPU seconds: less skewed by other load")
     print("  rerun s              the same file and as_of again: finds the run complete, no-op")
     print("  wk2 s / wk2 ratio    the same accounts a week later on that DB (history read back")
-    print("                       per account); ratio = assess s / wk2 s (target >= 0.5)")
+    print(
+        f"                       per account); ratio = assess s / wk2 s (target >= {TARGET_RATIO})"
+    )
     print("  DB MB                database + WAL + shm on disk after both dates")
     print("  RSS                  peak RSS (VmHWM) of each worker process")
     print(f"  load avg             {_load()} at the end")

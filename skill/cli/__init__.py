@@ -14,7 +14,7 @@ import sys
 
 import typer
 
-from skill.cli import actions, assess, insights, mcp, policy, review, schema, serve
+from skill.cli import actions, assess, db, insights, mcp, policy, review, schema, serve
 from skill.cli.mcp import MCP_EXTRA_HINT
 from skill.cli.schema import SCHEMA_NAMES
 
@@ -37,10 +37,11 @@ schema.register(app)
 mcp.register(app)
 serve.register(app)
 # History commands come last in --help: the outbox, reviews, then outcomes, measure,
-# calibrate, report.
+# calibrate, report, and the database's own upkeep.
 app.add_typer(actions.actions_app, name="actions")
 app.add_typer(review.review_app, name="review")
 insights.register(app)
+app.add_typer(db.db_app, name="db")
 
 
 def main() -> None:

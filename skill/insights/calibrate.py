@@ -226,7 +226,7 @@ def load_samples(
             churn_dates[account_id].append(day)
     samples = []
     for account_id, day, segment, record_json in connection.execute(
-        "SELECT s.account_id, s.as_of, a.segment, s.record_json FROM snapshots AS s "
+        "SELECT s.account_id, s.as_of, a.segment, document(s.record_json) FROM snapshots AS s "
         "JOIN assessments AS a ON a.account_id = s.account_id AND a.as_of = s.as_of "
         "WHERE s.as_of <= ? ORDER BY s.account_id, s.as_of",
         (as_of.isoformat(),),

@@ -159,10 +159,11 @@ def _plays_of(policy: Policy) -> dict[str, list[str]]:
 
 def _assessment(connection: sqlite3.Connection, account_id: str, day: str) -> dict:
     row = connection.execute(
-        "SELECT assessment_json FROM assessments WHERE account_id = ? AND as_of = ?",
+        "SELECT document(assessment_json) FROM assessments WHERE account_id = ? AND as_of = ?",
         (account_id, day),
     ).fetchone()
-    return json.loads(row[0]) if row else {}
+    # No row, or its document pruned (`db prune`): nothing to read the plays from.
+    return json.loads(row[0]) if row and row[0] else {}
 
 
 def _held_by(action: dict) -> list[str]:

@@ -378,15 +378,13 @@ def _attention(
 
 def _next_action(connection: sqlite3.Connection, account_id: str, day: str) -> NextAction | None:
     row = connection.execute(
-        "SELECT assessment_json FROM assessments WHERE account_id = ? AND as_of = ?",
+        "SELECT document(assessment_json) FROM assessments WHERE account_id = ? AND as_of = ?",
         (account_id, day),
     ).fetchone()
-    # A blocked action (an opportunity play held by a stop rule) is not a next step.
-    actions = [
-        a
-        for a in (json.loads(row[0]).get("actions", []) if row else [])
-        if a["status"] != "blocked"
-    ]
+    # No row, or its document pruned (`db prune`): no next action to show. A blocked
+    # action (an opportunity play held by a stop rule) is not a next step either.
+    stored = json.loads(row[0]).get("actions", []) if row and row[0] else []
+    actions = [a for a in stored if a["status"] != "blocked"]
     if not actions:
         return None
     best = min(actions, key=lambda a: (-Priority(a["priority"]).rank, a["due_date"], a["action"]))

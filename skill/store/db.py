@@ -1,11 +1,14 @@
 """The embedded history database: SQLite in WAL mode with versioned migrations.
 
 Migrations are the numbered `migrations/NNNN_*.sql` files, applied in order,
-each in its own transaction and recorded in `schema_migrations`.
+each in its own transaction and recorded in `schema_migrations`. A migration
+that needs Python (one that rewrites stored documents) is a `NNNN_*.py` module
+with an `upgrade(connection)` function instead.
 """
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import re
 import sqlite3
@@ -14,7 +17,7 @@ from pathlib import Path
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 DB_ENV = "ACCOUNT_HEALTH_DB"
-_NUMBERED = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
+_NUMBERED = re.compile(r"^(\d{4})_[a-z0-9_]+\.(sql|py)$")
 _SQLITE_HEADER = b"SQLite format 3\x00"
 
 
@@ -71,12 +74,27 @@ def now_utc() -> str:
 
 def migrations() -> list[tuple[int, Path]]:
     found = []
-    for path in sorted(MIGRATIONS.glob("*.sql")):
+    for path in sorted([*MIGRATIONS.glob("*.sql"), *MIGRATIONS.glob("*.py")]):
         match = _NUMBERED.match(path.name)
         if match is None:
-            raise RuntimeError(f"migration file {path.name} is not named NNNN_name.sql")
+            raise RuntimeError(f"migration file {path.name} is not named NNNN_name.sql or .py")
         found.append((int(match.group(1)), path))
-    return found
+    return sorted(found)
+
+
+class HistoryConnection(sqlite3.Connection):
+    """A connection `connect` opened: it keeps the database's document codecs.
+
+    `document(value)` in its SQL reads a packed document column as its JSON
+    text (see skill/store/documents.py).
+    """
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        from skill.store.documents import Documents
+
+        self.documents = Documents(self)
+        self.create_function("document", 1, self.documents.text, deterministic=True)
 
 
 def connect(path: Path | str | None = None, *, create: bool = True) -> sqlite3.Connection:
@@ -91,7 +109,9 @@ def connect(path: Path | str | None = None, *, create: bool = True) -> sqlite3.C
     check_path(path, must_exist=not create)
     if create:
         path.parent.mkdir(parents=True, exist_ok=True)
-    connection = sqlite3.connect(path, timeout=30.0, isolation_level=None)
+    connection = sqlite3.connect(
+        path, timeout=30.0, isolation_level=None, factory=HistoryConnection
+    )
     try:
         connection.row_factory = sqlite3.Row
         connection.execute("PRAGMA journal_mode=WAL")
@@ -115,15 +135,16 @@ def connect(path: Path | str | None = None, *, create: bool = True) -> sqlite3.C
     return connection
 
 
-def migrate(connection: sqlite3.Connection) -> int:
-    """Apply pending migrations; returns the schema version."""
+def migrate(connection: sqlite3.Connection, *, up_to: int | None = None) -> int:
+    """Apply pending migrations (those numbered up to `up_to`, if given); returns the
+    schema version."""
     connection.execute(
         "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, "
         "name TEXT NOT NULL, applied_at TEXT NOT NULL)"
     )
     applied = {row[0] for row in connection.execute("SELECT version FROM schema_migrations")}
     for version, path in migrations():
-        if version in applied:
+        if version in applied or (up_to is not None and version > up_to):
             continue
         connection.execute("BEGIN IMMEDIATE")
         try:
@@ -131,8 +152,7 @@ def migrate(connection: sqlite3.Connection) -> int:
                 "SELECT 1 FROM schema_migrations WHERE version = ?", (version,)
             ).fetchone()
             if again is None:
-                for statement in _statements(path.read_text(encoding="utf-8")):
-                    connection.execute(statement)
+                _apply(connection, path)
                 connection.execute(
                     "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)",
                     (version, path.name, now_utc()),
@@ -143,6 +163,18 @@ def migrate(connection: sqlite3.Connection) -> int:
             raise
     row = connection.execute("SELECT MAX(version) FROM schema_migrations").fetchone()
     return int(row[0] or 0)
+
+
+def _apply(connection: sqlite3.Connection, path: Path) -> None:
+    if path.suffix == ".py":
+        spec = importlib.util.spec_from_file_location(f"_migration_{path.stem}", path)
+        assert spec is not None and spec.loader is not None
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        module.upgrade(connection)
+        return
+    for statement in _statements(path.read_text(encoding="utf-8")):
+        connection.execute(statement)
 
 
 def _statements(script: str) -> list[str]:

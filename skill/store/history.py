@@ -14,12 +14,14 @@ from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date
+from functools import lru_cache
 from pathlib import Path
 from typing import NamedTuple, TypeVar
 
 from skill.assessment import Action, Assessment, PriorAssessment
 from skill.record import AccountRecord
 from skill.store.db import DatabaseUnavailable, check_path, now_utc
+from skill.store.documents import Documents, documents
 from skill.vocabulary import ActionStatus
 
 # Accounts per write transaction. Larger batches dirty each page of the outbox's
@@ -42,8 +44,17 @@ def idempotency_key(account_id: str, action: str, as_of: date) -> str:
     return hashlib.sha256(f"{account_id}|{action}|{as_of.isoformat()}".encode()).hexdigest()[:32]
 
 
+#: Hex digits of a snapshot's `record_hash` (64 bits): enough to tell one account's
+#: stored record of a date from a new one.
+HASH_DIGITS = 16
+
+
 def record_hash(record: AccountRecord) -> str:
-    return hashlib.sha256(record.model_dump_json().encode()).hexdigest()
+    return _digest(record.model_dump_json())
+
+
+def _digest(record_json: str) -> str:
+    return hashlib.sha256(record_json.encode()).hexdigest()[:HASH_DIGITS]
 
 
 @dataclass(frozen=True)
@@ -108,6 +119,9 @@ def batches(items: Iterable[T], size: int = BATCH_SIZE) -> Iterator[list[T]]:
 class Prepared(NamedTuple):
     """One account's rows, serialised: what a batch holds instead of the models.
 
+    The documents (snapshot, assessment, event and each action's copy) are JSON
+    text here; `record_prepared` packs the ones it writes.
+
     Holding 500 assessments (hundreds of small objects each) until their batch
     commits made the cyclic garbage collector run far more often; strings and
     tuples of them are cheap to keep.
@@ -131,7 +145,7 @@ class Prepared(NamedTuple):
 def prepare(record: AccountRecord, a: Assessment, run_id: str) -> Prepared:
     """Serialise one account's snapshot, assessment, actions, review task and event."""
     record_json = record.model_dump_json()
-    digest = hashlib.sha256(record_json.encode()).hexdigest()
+    digest = _digest(record_json)
     as_of = a.as_of.isoformat()
     task = a.review_task
     event = a.measurement_event
@@ -263,6 +277,7 @@ def record_prepared(connection: sqlite3.Connection, batch: list[Prepared]) -> in
         for p in written:
             if (p.account_id, p.as_of) in known:
                 _drop_replaced(connection, p)
+        written = _packed(documents(connection), written)
         queue = _settle_queue(connection, written)
         connection.executemany(_INSERT_SNAPSHOT, [p.snapshot for p in written])
         connection.executemany(_INSERT_ASSESSMENT, [p.assessment for p in written])
@@ -275,6 +290,29 @@ def record_prepared(connection: sqlite3.Connection, batch: list[Prepared]) -> in
         connection.execute("ROLLBACK")
         raise
     return len(written)
+
+
+def _packed(codec: Documents, batch: list[Prepared]) -> list[Prepared]:
+    """The batch with its documents packed (skill/store/documents.py)."""
+    if not batch:
+        return batch
+    accounts = [p.account_id for p in batch]
+    snapshots = codec.pack_all("snapshot", [p.snapshot[2] for p in batch], accounts)
+    assessments = codec.pack_all("assessment", [p.assessment[17] for p in batch], accounts)
+    events = codec.pack_all("event", [p.event[3] for p in batch])
+    texts = [row[12] for p in batch for row in p.actions]
+    action = dict(zip(texts, codec.pack_all("action", texts), strict=True))
+    return [
+        p._replace(
+            snapshot=(*p.snapshot[:2], snapshot, *p.snapshot[3:]),
+            assessment=(*p.assessment[:17], assessment, *p.assessment[18:]),
+            actions=[(*row[:12], action[row[12]]) for row in p.actions],
+            event=(*p.event[:3], event),
+        )
+        for p, snapshot, assessment, event in zip(
+            batch, snapshots, assessments, events, strict=True
+        )
+    ]
 
 
 def _assessment_row(a: Assessment, as_of: str, run_id: str) -> tuple:
@@ -294,9 +332,15 @@ def _assessment_row(a: Assessment, as_of: str, run_id: str) -> tuple:
         a.confidence.value,
         a.legacy.total,
         a.legacy.band,
-        json.dumps([f.code.value for f in a.flags]),
-        # Sorted by hand: json.dumps with no options reuses its cached encoder.
-        json.dumps(dict(sorted((d.dimension.value, d.score) for d in a.dimensions))),
+        # Compact JSON written by hand (codes and dimension names are plain words,
+        # scores integers): json.dumps with separators builds a new encoder per call.
+        "[" + ",".join(f'"{f.code.value}"' for f in a.flags) + "]",
+        "{"
+        + ",".join(
+            f'"{name}":{score}'
+            for name, score in sorted((d.dimension.value, d.score) for d in a.dimensions)
+        )
+        + "}",
         a.model_dump_json(),
         run_id,
         json.dumps([o.code.value for o in a.opportunities]),
@@ -320,8 +364,14 @@ def _action_row(a: Assessment, as_of: str, action: Action) -> tuple:
         # What the outbox shows beyond its columns. The whole action, with its
         # policy trace, is in the assessment's JSON; the outbox keeps a copy of
         # it once the action is decided or exported (see outbox.py).
-        json.dumps({"label": action.label, "evidence": action.evidence}),
+        _outbox_copy(action.label, tuple(action.evidence)),
     )
+
+
+@lru_cache(maxsize=4096)
+def _outbox_copy(label: str, evidence: tuple[str, ...]) -> str:
+    """An action's label and evidence as the outbox keeps them: a few hundred distinct."""
+    return json.dumps({"label": label, "evidence": list(evidence)})
 
 
 def _drop_replaced(connection: sqlite3.Connection, p: Prepared) -> None:
@@ -410,7 +460,10 @@ def _live_items(
             newest[account_id] = latest
         for key, account_id, action, as_of, last in connection.execute(
             "SELECT action_key, account_id, action, as_of, COALESCE(last_proposed, as_of) "
-            f"FROM actions WHERE state = 'pending' AND account_id IN ({marks})",
+            # The partial index, named: without ANALYZE statistics SQLite picks the
+            # (state, ...) index and reads every pending action for each chunk.
+            "FROM actions INDEXED BY actions_pending_by_account "
+            f"WHERE state = 'pending' AND account_id IN ({marks})",
             chunk,
         ):
             pending[account_id].append(_Open(key, action, as_of, last))
@@ -573,13 +626,13 @@ def stored_assessment(
     """
     if as_of is None:
         row = connection.execute(
-            "SELECT assessment_json FROM assessments WHERE account_id = ? "
+            "SELECT document(assessment_json) FROM assessments WHERE account_id = ? "
             "ORDER BY as_of DESC LIMIT 1",
             (account_id,),
         ).fetchone()
     else:
         row = connection.execute(
-            "SELECT assessment_json FROM assessments WHERE account_id = ? AND as_of = ?",
+            "SELECT document(assessment_json) FROM assessments WHERE account_id = ? AND as_of = ?",
             (account_id, as_of.isoformat()),
         ).fetchone()
     return None if row is None else Assessment.model_validate_json(row[0])

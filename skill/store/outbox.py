@@ -31,6 +31,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from skill.store.db import now_utc
+from skill.store.documents import documents
 from skill.vocabulary import ActionStatus
 
 #: Outbox states, in the order a table lists them.
@@ -166,14 +167,22 @@ _FROM = (
     "GROUP BY action_key) latest ON latest.action_key = x.action_key "
     "LEFT JOIN action_decisions d ON d.decision_id = latest.decision_id "
 )
-_COLUMNS = "SELECT x.*, s.name AS account_name, d.decision, d.decided_by, d.decided_at, d.reason "
+# `document(...)`: the packed JSON columns as their text (skill/store/documents.py).
+_COLUMNS = (
+    "SELECT x.*, document(x.action_json) AS action_text, s.name AS account_name, "
+    "d.decision, d.decided_by, d.decided_at, d.reason "
+)
 _SELECT = _COLUMNS + _FROM
-_SELECT_WITH_ASSESSMENT = _COLUMNS + ", s.assessment_json " + _FROM
+_SELECT_WITH_ASSESSMENT = (
+    _COLUMNS + ", document(s.assessment_json) AS assessment_text, s.score AS assessed_score, "
+    "s.band AS assessed_band, s.tier AS assessed_tier, s.confidence AS assessed_confidence, "
+    "s.flags AS assessed_flags " + _FROM
+)
 _ORDER = " ORDER BY x.as_of, x.account_id, x.action"
 
 
 def _item(row: sqlite3.Row) -> OutboxItem:
-    action = json.loads(row["action_json"])
+    action = json.loads(row["action_text"])
     decision = None
     if row["decision"] is not None:
         decision = DecisionRecord(
@@ -406,11 +415,28 @@ def _whole_action(assessment: dict[str, Any], action: str) -> str | None:
     return None
 
 
+def _assessment_of(row: sqlite3.Row) -> dict[str, Any]:
+    """The action's assessment; once `db prune` dropped its document, what its columns
+    still say (score, band, tier, confidence, flag codes)."""
+    if row["assessment_text"]:
+        return json.loads(row["assessment_text"])
+    if row["assessed_band"] is None:
+        return {}
+    return {
+        "name": row["account_name"],
+        "score": row["assessed_score"],
+        "band": row["assessed_band"],
+        "tier": row["assessed_tier"],
+        "confidence": row["assessed_confidence"],
+        "flags": [{"code": code} for code in json.loads(row["assessed_flags"])],
+    }
+
+
 def _keep_whole_action(connection: sqlite3.Connection, action_key: str) -> None:
     """Copy the whole action into the outbox row, so the decision keeps its evidence
     and policy trace even if a corrected snapshot later replaces the assessment."""
     row = connection.execute(
-        "SELECT x.action, s.assessment_json FROM actions x LEFT JOIN assessments s "
+        "SELECT x.action, document(s.assessment_json) FROM actions x LEFT JOIN assessments s "
         "ON s.account_id = x.account_id AND s.as_of = COALESCE(x.last_proposed, x.as_of) "
         "WHERE x.action_key = ?",
         (action_key,),
@@ -418,7 +444,8 @@ def _keep_whole_action(connection: sqlite3.Connection, action_key: str) -> None:
     whole = _whole_action(json.loads(row[1]), row[0]) if row and row[1] else None
     if whole is not None:
         connection.execute(
-            "UPDATE actions SET action_json = ? WHERE action_key = ?", (whole, action_key)
+            "UPDATE actions SET action_json = ? WHERE action_key = ?",
+            (documents(connection).pack("action", whole), action_key),
         )
 
 
@@ -574,9 +601,9 @@ class ExportBatch:
             args.append(self.since.isoformat())
         sql = _SELECT_WITH_ASSESSMENT + "WHERE " + " AND ".join(where) + _ORDER
         for row in self.connection.execute(sql, args).fetchall():
-            assessment = json.loads(row["assessment_json"]) if row["assessment_json"] else {}
+            assessment = _assessment_of(row)
             payload = payload_for(_item(row), assessment)
-            kept = _whole_action(assessment, row["action"]) or row["action_json"]
+            kept = _whole_action(assessment, row["action"]) or row["action_text"]
             self.consumed.append((payload.idempotency_key, kept))
             yield payload
 
@@ -591,12 +618,13 @@ class ExportBatch:
             return
         try:
             stamp = now_utc()
+            pack = documents(self.connection).pack
             # The first export keeps the copy of the action as it was sent.
             self.connection.executemany(
                 "UPDATE actions SET action_json = CASE WHEN exported_at IS NULL THEN ? "
                 "ELSE action_json END, exported_at = COALESCE(exported_at, ?) "
                 "WHERE action_key = ?",
-                [(kept, stamp, key) for key, kept in self.consumed],
+                [(pack("action", kept), stamp, key) for key, kept in self.consumed],
             )
             self.connection.execute("COMMIT")
         except BaseException:

@@ -25,6 +25,10 @@ READERS = [
     ["measure"],
     ["report"],
     ["calibrate"],
+    ["db", "stats"],
+    ["db", "prune", "--before", "2026-11-23"],
+    ["db", "prune", "--before", "2026-11-23", "--dry-run"],
+    ["db", "vacuum"],
 ]
 
 

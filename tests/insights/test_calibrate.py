@@ -186,7 +186,8 @@ def test_the_adopted_policy_scores_the_held_out_accounts_as_calibrate_predicted(
     connection = connect(support_history)
     result = calibrate(connection, load_policy(small_policy), as_of=AS_OF)
     rows = connection.execute(
-        "SELECT s.record_json, o.outcome FROM snapshots s JOIN outcomes o USING (account_id)"
+        "SELECT document(s.record_json), o.outcome FROM snapshots s "
+        "JOIN outcomes o USING (account_id)"
     ).fetchall()
     connection.close()
     path = write_policy(result, tmp_path / "calibrated.yaml")

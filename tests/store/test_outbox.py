@@ -283,7 +283,7 @@ def test_rerecording_keeps_decisions(conn):
 
 def stored_action(connection: sqlite3.Connection, action_key: str) -> dict[str, Any]:
     row = connection.execute(
-        "SELECT action_json FROM actions WHERE action_key = ?", (action_key,)
+        "SELECT document(action_json) FROM actions WHERE action_key = ?", (action_key,)
     ).fetchone()
     return json.loads(row[0])
 

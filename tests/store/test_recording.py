@@ -29,6 +29,7 @@ from typer.testing import CliRunner
 from skill.cli import app
 from skill.demo import demo_file
 from skill.policy import load_policy
+from skill.store.db import HistoryConnection
 from skill.store.history import BATCH_SIZE
 from skill.store.trends import DOWN, STEADY, UP
 
@@ -99,7 +100,8 @@ def ids_in(path: Path) -> set[str]:
 
 
 def open_db(path: Path) -> sqlite3.Connection:
-    connection = sqlite3.connect(path, timeout=30)
+    """The database as the store reads it: `document(...)` gives a packed column's JSON."""
+    connection = sqlite3.connect(path, timeout=30, factory=HistoryConnection)
     connection.row_factory = sqlite3.Row
     return connection
 
@@ -155,7 +157,7 @@ def consistency_problems(connection: sqlite3.Connection) -> list[str]:
         not any(first <= as_of <= last for first, last in spans.get((account_id, action), []))
         for account_id, as_of, action in connection.execute(
             "SELECT a.account_id, a.as_of, json_extract(j.value, '$.action') FROM assessments "
-            "AS a, json_each(a.assessment_json, '$.actions') AS j"
+            "AS a, json_each(document(a.assessment_json), '$.actions') AS j"
         )
     )
     duplicated = connection.execute(
@@ -164,7 +166,7 @@ def consistency_problems(connection: sqlite3.Connection) -> list[str]:
     ).fetchone()[0]
     expected_tasks = connection.execute(
         "SELECT COUNT(*) FROM assessments "
-        "WHERE json_type(assessment_json, '$.review_task') = 'object'"
+        "WHERE json_type(document(assessment_json), '$.review_task') = 'object'"
     ).fetchone()[0]
     found = counts(connection)
     if missing_actions:
@@ -202,7 +204,9 @@ def test_run_records_every_table_per_account(tmp_path: Path) -> None:
     assessed = cli("assess", demo_file(), "--as-of", AS_OF, "--format", "jsonl")
     stored = [
         r[0]
-        for r in connection.execute("SELECT assessment_json FROM assessments ORDER BY account_id")
+        for r in connection.execute(
+            "SELECT document(assessment_json) FROM assessments ORDER BY account_id"
+        )
     ]
     assert stored == assessed.stdout.splitlines()
     assert {r[0] for r in connection.execute("SELECT as_of FROM snapshots")} == {AS_OF}
@@ -258,7 +262,7 @@ def test_the_same_file_and_date_at_another_level_replaces_the_assessments(
     assert outbox == expected
     stored = {
         json.loads(r[0])["automation_level"]
-        for r in connection.execute("SELECT assessment_json FROM assessments")
+        for r in connection.execute("SELECT document(assessment_json) FROM assessments")
     }
     assert stored == {"conservative"} and consistency_problems(connection) == []
     connection.close()
@@ -319,7 +323,7 @@ def test_a_changed_file_at_the_same_date_updates_only_the_changed_account(
         assert {r[at] for r in gone | added} <= {"ACC-1002"}, table
     assert {r[1] for r in after["snapshots"] - before["snapshots"]} == {AS_OF}
     row = connection.execute(
-        "SELECT record_json, run_id FROM snapshots WHERE account_id = 'ACC-1002'"
+        "SELECT document(record_json), run_id FROM snapshots WHERE account_id = 'ACC-1002'"
     ).fetchone()
     assert json.loads(row[0])["csat"] == pytest.approx(2.2) and row[1] == new_run
     assert counts(connection)["snapshots"] == 5 and consistency_problems(connection) == []
@@ -407,7 +411,8 @@ def test_run_raises_trend_flags_from_the_recorded_history(tmp_path: Path) -> Non
 
     connection = open_db(db)
     rows = connection.execute(
-        "SELECT as_of, score, flags, dimensions, assessment_json FROM assessments "
+        "SELECT as_of, score, flags, dimensions, document(assessment_json) AS assessment_json "
+        "FROM assessments "
         "WHERE account_id = 'ACC-1001' ORDER BY as_of"
     ).fetchall()
     usage = [json.loads(r["dimensions"])["usage"] for r in rows]
@@ -428,7 +433,7 @@ def test_run_raises_trend_flags_from_the_recorded_history(tmp_path: Path) -> Non
     ).fetchone()[0]
     assert any(reason.startswith("Score drop") for reason in json.loads(reasons))
     notify = connection.execute(
-        "SELECT action_json FROM actions WHERE account_id = 'ACC-1001' "
+        "SELECT document(action_json) FROM actions WHERE account_id = 'ACC-1001' "
         "AND as_of = '2026-11-23' AND action = 'notify_owner_slack'"
     ).fetchone()[0]
     assert "score_drop" in json.loads(notify)["evidence"][0]
