@@ -10,7 +10,7 @@ One run measures both layouts on the same data:
      sync date a week later, about 30% of accounts with new login counts, 20% with
      a changed ticket count, 5% with a new CSAT.
   2. `before`: the same rows written into a database of the schema before packing
-     (version 8), each table in the order the runs wrote it, with its documents
+     (version 11), each table in the order the runs wrote it, with its documents
      as JSON text and the full SHA-256 record hash: what the store held for the
      same runs before this change.
   3. `migrated`: a copy of `before` opened by the current code, which migrates it
@@ -45,7 +45,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 TARGET_BYTES = 2048
-BEFORE_VERSION = 8  # the last schema that stored documents as JSON text
+BEFORE_VERSION = 11  # the last schema that stored documents as JSON text
 # Dates a weekly export moves on (the renewal date stays put).
 SYNC_DATES = (
     "last_survey_date",
