@@ -18,6 +18,7 @@ from skill.policy import Condition, Rule
 Test = Callable[[AccountContext], bool]
 Describe = Callable[[AccountContext], str]
 _ALWAYS = Condition()
+_ALWAYS_VALUES = {name: getattr(_ALWAYS, name) for name in Condition.model_fields}
 
 
 def _field_value(ctx: AccountContext, name: str) -> object:
@@ -166,6 +167,8 @@ def _compile_description(cond: Condition) -> tuple[Describe, ...]:
 class _Compiled(NamedTuple):
     tests: tuple[Test, ...]
     description: tuple[Describe, ...]
+    # All of `tests` as one function (see `_compile_check`): what `match` calls.
+    check: Test
 
 
 # Compiled conditions by identity; an entry goes when its policy is garbage-collected.
@@ -177,18 +180,151 @@ def _compiled(cond: Condition) -> _Compiled:
     entry = _COMPILED.get(key)
     if entry is None or entry[0]() is not cond:
         ref = weakref.ref(cond, lambda _, key=key: _COMPILED.pop(key, None))
-        entry = (ref, _Compiled(_compile_tests(cond), _compile_description(cond)))
+        tests = _compile_tests(cond)
+        check = _compile_check(cond) or (lambda c, tests=tests: _all_hold(tests, c))
+        entry = (ref, _Compiled(tests, _compile_description(cond), check))
         _COMPILED[key] = entry
     return entry[1]
 
 
-# A rule's conditions, each with its compiled tests: what `match` evaluates.
-CompiledRule = tuple[tuple[Condition, tuple[Test, ...]], ...]
+# The condition keys `_compile_check` writes as one expression. A condition using any
+# other key (one added to the policy language later) is checked test by test instead.
+_CHECKED_KEYS = frozenset(
+    {
+        "flags_any",
+        "flags_all",
+        "flags_none",
+        "themes_any",
+        "themes_none",
+        "bands_in",
+        "segments_in",
+        "lifecycle_in",
+        "lifecycle_not_in",
+        "confidence_in",
+        "account_evidence_in",
+        "dimension_below",
+        "dimension_at_least",
+        "fields_equal",
+        "fields_at_least",
+        "fields_missing",
+        "arr_at_least",
+        "renewal_within_days",
+        "notes_mention_any",
+    }
+)
+
+
+def _check_expression(cond: Condition, constants: dict[str, object]) -> str | None:
+    """The condition's tests as one Python expression over `c` (an AccountContext), in
+    `_compile_tests` order, with each constant named in `constants`; "True" when it has
+    none; None when it uses a key this does not know."""
+    for name in type(cond).model_fields:
+        if name not in _CHECKED_KEYS and getattr(cond, name) != _ALWAYS_VALUES[name]:
+            return None
+
+    def const(value: object) -> str:
+        name = f"_k{len(constants)}"
+        constants[name] = value
+        return name
+
+    parts: list[str] = []
+    if cond.flags_any:
+        parts.append(f"not c.flags.isdisjoint({const(frozenset(cond.flags_any))})")
+    if cond.flags_all:
+        parts.append(f"c.flags.issuperset({const(frozenset(cond.flags_all))})")
+    if cond.flags_none:
+        parts.append(f"c.flags.isdisjoint({const(frozenset(cond.flags_none))})")
+    if cond.themes_any:
+        parts.append(f"not c.themes.isdisjoint({const(frozenset(cond.themes_any))})")
+    if cond.themes_none:
+        parts.append(f"c.themes.isdisjoint({const(frozenset(cond.themes_none))})")
+    if cond.bands_in:
+        parts.append(f"c.band in {const(frozenset(cond.bands_in))}")
+    if cond.segments_in:
+        parts.append(f"c.record.segment in {const(frozenset(cond.segments_in))}")
+    if cond.lifecycle_in:
+        parts.append(f"c.record.lifecycle in {const(frozenset(cond.lifecycle_in))}")
+    if cond.lifecycle_not_in:
+        excluded = const(frozenset(cond.lifecycle_not_in))
+        parts.append(f"(c.record.lifecycle is not None and c.record.lifecycle not in {excluded})")
+    if cond.confidence_in:
+        parts.append(f"c.confidence in {const(frozenset(cond.confidence_in))}")
+    if cond.account_evidence_in:
+        parts.append(f"c.account_evidence in {const(frozenset(cond.account_evidence_in))}")
+    for dimension, limit in cond.dimension_below.items():
+        score = const(None)  # a local of the generated function, named like the constants
+        parts.append(
+            f"(({score} := c.dimension_scores.get({const(dimension)})) is not None"
+            f" and {score} < {const(limit)})"
+        )
+    for dimension, limit in cond.dimension_at_least.items():
+        score = const(None)
+        parts.append(
+            f"(({score} := c.dimension_scores.get({const(dimension)})) is not None"
+            f" and {score} >= {const(limit)})"
+        )
+    for name, expected in cond.fields_equal.items():
+        parts.append(f"_field_value(c, {const(name)}) == {const(expected)}")
+    for name, limit in cond.fields_at_least.items():
+        value = const(None)
+        parts.append(
+            f"(({value} := getattr(c.record, {const(name)})) is not None"
+            f" and {value} >= {const(limit)})"
+        )
+    for name in cond.fields_missing:
+        parts.append(f"getattr(c.record, {const(name)}) is None")
+    if cond.arr_at_least is not None:
+        parts.append(f"(c.record.arr is not None and c.record.arr >= {const(cond.arr_at_least)})")
+    if cond.renewal_within_days is not None:
+        within = const(cond.renewal_within_days)
+        parts.append(
+            "(c.renewal_window is not None and c.days_to_renewal is not None"
+            f" and c.days_to_renewal <= {within})"
+        )
+    if cond.notes_mention_any:
+        words = " or ".join(f"{const(w)} in c.notes_lower" for w in cond.notes_mention_any)
+        parts.append(f"(bool(c.notes_lower) and ({words}))")
+    return " and ".join(parts) if parts else "True"
+
+
+def _compile_check(cond: Condition) -> Test | None:
+    """All of the condition's tests as one function: one call per condition, not one per test."""
+    namespace: dict[str, object] = {"_field_value": _field_value}
+    expression = _check_expression(cond, namespace)
+    if expression is None:
+        return None
+    exec(f"def check(c):\n    return bool({expression})\n", namespace)
+    return namespace["check"]  # type: ignore[return-value]
+
+
+# A rule ready for `match`: a function of the account giving the first condition of the
+# rule that holds, or None.
+CompiledRule = Callable[[AccountContext], Condition | None]
 
 
 def compile_rule(rule: Rule) -> CompiledRule:
-    """The rule ready for `match`; compile once per run, match once per account."""
-    return tuple((cond, _compiled(cond).tests) for cond in rule.when_any)
+    """The rule ready for `match`; compile once per run, match once per account.
+
+    Its conditions are written out as one function (an `if` per condition, each one
+    expression of its tests), so matching an account costs one call however many
+    conditions and tests the rule has.
+    """
+    conditions = tuple(rule.when_any)
+    if not conditions:
+        return lambda c: _ALWAYS
+    namespace: dict[str, object] = {"_field_value": _field_value}
+    lines = ["def first(c):"]
+    for index, cond in enumerate(conditions):
+        expression = _check_expression(cond, namespace)
+        name = f"_cond{index}"
+        namespace[name] = cond
+        if expression is None:  # a key the expression writer does not know: its own tests
+            namespace[f"_check{index}"] = _compiled(cond).check
+            expression = f"_check{index}(c)"
+        lines.append(f"    if {expression}:\n        return {name}")
+    lines.append("    return None")
+    exec("\n".join(lines) + "\n", namespace)
+    return namespace["first"]  # type: ignore[return-value]
 
 
 def _all_hold(tests: tuple[Test, ...], ctx: AccountContext) -> bool:
@@ -199,20 +335,12 @@ def _all_hold(tests: tuple[Test, ...], ctx: AccountContext) -> bool:
 
 
 def holds(cond: Condition, ctx: AccountContext) -> bool:
-    return _all_hold(_compiled(cond).tests, ctx)
+    return _compiled(cond).check(ctx)
 
 
 def match(rule: CompiledRule, ctx: AccountContext) -> Condition | None:
     """The first condition of the rule that holds; a rule with no conditions always fires."""
-    if not rule:
-        return _ALWAYS
-    for cond, tests in rule:
-        for test in tests:
-            if not test(ctx):
-                break
-        else:  # every test held
-            return cond
-    return None
+    return rule(ctx)
 
 
 def describe_match(cond: Condition, ctx: AccountContext) -> str:
