@@ -39,9 +39,10 @@ def trusted(model: type[M]) -> Callable[..., M]:
     The engine builds every output value itself, to the types these models declare,
     so validating them again per account only costs time. The result is the instance
     validation would give (its fields in declaration order, so its JSON is the same);
-    tests compare the two on thousands of generated accounts. Keyword arguments only;
-    a field left out takes its default, a fresh copy of a mutable one. Use the model's
-    own constructor for anything read from outside the engine.
+    tests compare the two on thousands of generated accounts. Arguments by keyword, or
+    by position in field order; a field left out takes its default (a fresh copy of a
+    mutable one). Use the model's own constructor for anything read from outside the
+    engine.
     """
     made = _TRUSTED.get(model)
     if made is None:
@@ -83,9 +84,14 @@ def _make_trusted(model: type[M]) -> Callable[..., M]:
                 f"        {name} = _copy({name})"
             )
     namespace["_copy"] = copy.deepcopy
+    required = [info.is_required() for info in fields.values()]
+    if any(required[i + 1 :] and any(required[i + 1 :]) for i, r in enumerate(required) if not r):
+        # A field with a default before one without: from there on, keywords only.
+        first_default = required.index(False)
+        params.insert(first_default, "*")
     values = ", ".join(f"{name!r}: {name}" for name in fields)
     source = (
-        f"def trusted_{model.__name__}(*, {', '.join(params)}):\n"
+        f"def trusted_{model.__name__}({', '.join(params)}):\n"
         + "".join(line + "\n" for line in body)
         + "    made = _new(_model)\n"
         + f"    _set(made, '__dict__', {{{values}}})\n"

@@ -430,7 +430,8 @@ class AccountRecord(BaseModel):
     @property
     def truncated(self) -> tuple[tuple[str, int], ...]:
         """(field, original length) of each free-text field cut to TEXT_LIMIT."""
-        return self._truncated
+        private = self.__pydantic_private__  # read directly: this is asked of every record
+        return private["_truncated"] if private else ()
 
     # sources (absent means not connected)
     crm_synced_at: Day = Field(default=None, description="Last CRM sync (absent: not connected).")

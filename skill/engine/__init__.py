@@ -10,7 +10,7 @@ import math
 from collections.abc import Collection, Iterable, Iterator
 from datetime import date
 
-from skill.assessment import Assessment, ChurnRisk, PriorAssessment, UntrustedText
+from skill.assessment import Assessment, ChurnRisk, PriorAssessment, UntrustedText, trusted
 from skill.engine.actions import ActionPlanner
 from skill.engine.context import AccountContext, days_between
 from skill.engine.dimensions import DimensionScorer, source_statuses
@@ -40,6 +40,11 @@ NO_DATA_REASON = (
     "no signal for this account: every source is missing or not connected, so there is "
     "no score; connect its CRM, support and product data"
 )
+
+
+_new_assessment = trusted(Assessment)
+_new_untrusted_text = trusted(UntrustedText)
+_new_churn_risk = trusted(ChurnRisk)
 
 
 class NoSignalsError(ValueError):
@@ -161,7 +166,7 @@ class Engine:
             tier, tier_basis = tier_for(ctx, score, scoring)
         legacy = self.legacy.score(ctx)
         actions = self.actions.plan(ctx)
-        return Assessment(
+        return _new_assessment(
             account_id=record.account_id,
             name=record.display_name,
             data_quality=data_quality,
@@ -207,7 +212,7 @@ class Engine:
                 level=level,
                 policy_version=policy.version,
             ),
-            untrusted_text=UntrustedText(
+            untrusted_text=_new_untrusted_text(
                 notes=original.notes,
                 blocker_note=record.blocker_note,
                 contact_name=record.contact_name,
@@ -220,7 +225,7 @@ class Engine:
         if model is None or score is None:
             return None
         logit = model.intercept + model.per_point * score
-        return ChurnRisk(
+        return _new_churn_risk(
             probability=round(1 / (1 + math.exp(-logit)), 3),
             horizon_days=model.horizon_days,
             fitted_as_of=model.fitted_as_of,

@@ -579,12 +579,15 @@ class DimensionScorer:
 
     def missing(self, ctx: AccountContext, sources: list[SourceStatus]) -> list[MissingData]:
         """Dimensions with weight but no score, each with the reason."""
-        by_source = {s.source: s for s in sources}
         weights = self.scoring.weights[ctx.record.segment]
+        scored = ctx.dimension_scores
         missing = []
+        by_source = None
         for dimension in DIMENSIONS:
-            if dimension in ctx.dimension_scores or weights.get(dimension, 0) == 0:
+            if dimension in scored or weights.get(dimension, 0) == 0:
                 continue
+            if by_source is None:
+                by_source = {s.source: s for s in sources}
             status = by_source[DIMENSION_SOURCE[dimension]]
             reason = self.missing_reasons[(dimension, connection(status))]
             missing.append(self.shared.get(MissingData, dimension, reason))
@@ -612,20 +615,40 @@ def source_statuses(
 ) -> list[SourceStatus]:
     """Each source's contribution to this record; `input_sources` None: input unknown."""
     statuses = []
-    for source, fields in SOURCE_FIELDS.items():
-        used = [f for f in fields if getattr(record, f) is not None]
-        synced_at = getattr(record, SOURCE_SYNC_FIELD[source])
-        age = days_between(synced_at, as_of)
+    for source, fields, values_of, sync_field in _SOURCE_READING:
+        used = [f for f, v in zip(fields, values_of(record), strict=True) if v is not None]
+        synced_at = getattr(record, sync_field)
         connected = bool(used) or synced_at is not None
+        if synced_at is None:
+            stale = False
+        else:
+            age = (as_of - synced_at).days
+            # A sync date in the future is no evidence of freshness.
+            stale = age > stale_after_days or age < 0
         statuses.append(
-            SourceStatus(
+            _new_source_status(
                 source=source,
                 connected=connected,
                 synced_at=synced_at,
-                # A sync date in the future is no evidence of freshness.
-                stale=age is not None and (age > stale_after_days or age < 0),
+                stale=stale,
                 fields_used=used,
                 in_input=None if input_sources is None else connected or source in input_sources,
             )
         )
     return statuses
+
+
+def _values_of(fields: tuple[str, ...]) -> Callable[[AccountRecord], tuple[object, ...]]:
+    """The fields' values as a tuple (attrgetter gives a bare value for one field)."""
+    if len(fields) == 1:
+        (only,) = fields
+        return lambda record: (getattr(record, only),)
+    return attrgetter(*fields)
+
+
+# Per source, in SOURCE_FIELDS order: its fields, a reader of their values, its sync field.
+_SOURCE_READING = tuple(
+    (source, fields, _values_of(fields), SOURCE_SYNC_FIELD[source])
+    for source, fields in SOURCE_FIELDS.items()
+)
+_new_source_status = trusted(SourceStatus)

@@ -5,11 +5,15 @@ from __future__ import annotations
 import hashlib
 from datetime import timedelta
 
-from skill.assessment import Action, MeasurementEvent, ReviewTask
+from skill.assessment import Action, MeasurementEvent, ReviewTask, trusted
 from skill.engine.conditions import holds
 from skill.engine.context import AccountContext
 from skill.policy import ReviewConfig
 from skill.vocabulary import AutomationLevel, Band, Confidence, RiskFlagCode, Tier
+
+
+_new_review_task = trusted(ReviewTask)
+_new_measurement_event = trusted(MeasurementEvent)
 
 
 def review_task(config: ReviewConfig, ctx: AccountContext) -> ReviewTask | None:
@@ -18,7 +22,7 @@ def review_task(config: ReviewConfig, ctx: AccountContext) -> ReviewTask | None:
     if not reasons:
         return None
     budget = config.budget
-    return ReviewTask(
+    return _new_review_task(
         owner=ctx.record.owner or "unassigned",
         owner_role=config.owner_role,
         due_date=ctx.as_of + timedelta(days=config.due_days),
@@ -44,7 +48,7 @@ def measurement_event(
 ) -> MeasurementEvent:
     """A deterministic id, so the same assessment logged twice is the same event."""
     key = f"{ctx.record.account_id}|{ctx.as_of.isoformat()}|{level}|{policy_version}"
-    return MeasurementEvent(
+    return _new_measurement_event(
         event_id=hashlib.sha256(key.encode()).hexdigest()[:16],
         event_type="health_assessed",
         account_id=ctx.record.account_id,
