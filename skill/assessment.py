@@ -5,8 +5,9 @@ from __future__ import annotations
 import copy
 from collections.abc import Callable
 from datetime import date
-from typing import Any, TypeVar
+from typing import Any, TypeVar, get_args
 
+import orjson
 from pydantic import BaseModel, ConfigDict, Field
 
 from skill.ingest import Rejection
@@ -102,6 +103,67 @@ def _make_trusted(model: type[M]) -> Callable[..., M]:
     )
     exec(source, namespace)  # generated from the model's own field names, nothing else
     return namespace[f"trusted_{model.__name__}"]
+
+
+def to_json(model: BaseModel, *, indent: bool = False) -> str:
+    """`model.model_dump_json()` (with `indent=2` if asked), the same text, made faster.
+
+    orjson writes the model's fields as they are held, which for these models is what
+    pydantic writes: no aliases, computed fields or custom serializers (checked per
+    class, and tests compare the two on thousands of generated accounts). Anything
+    orjson cannot write the same way (an integer past 64 bits, say) goes to pydantic.
+    """
+    if not _plain_tree(type(model)):
+        return model.model_dump_json(indent=2 if indent else None)
+    try:
+        return orjson.dumps(model, default=_fields, option=_INDENT if indent else 0).decode()
+    except TypeError:  # orjson.JSONEncodeError: pydantic writes it, or says why not
+        return model.model_dump_json(indent=2 if indent else None)
+
+
+_INDENT = orjson.OPT_INDENT_2
+_PLAIN: dict[type, bool] = {}
+
+
+def _fields(value: Any) -> dict[str, Any]:
+    if isinstance(value, BaseModel):
+        return value.__dict__
+    raise TypeError(f"not JSON: {type(value).__name__}")
+
+
+def _plain_tree(model: type[BaseModel]) -> bool:
+    """Whether pydantic writes `model`, and every model its fields can hold, field by field
+    as held: no aliases, exclusions, computed fields, custom serializers or extras."""
+    known = _PLAIN.get(model)
+    if known is not None:
+        return known
+    _PLAIN[model] = True  # a model that holds itself is settled by its other fields
+    decorators = model.__pydantic_decorators__
+    plain = (
+        not model.model_computed_fields
+        and not decorators.field_serializers
+        and not decorators.model_serializers
+        and model.model_config.get("extra") != "allow"
+        and not model.model_config.get("ser_json_timedelta")
+        and not model.model_config.get("ser_json_bytes")
+        and model.model_config.get("ser_json_inf_nan", "null") == "null"
+        and all(
+            info.alias is None
+            and info.serialization_alias is None
+            and not info.exclude
+            and all(_plain_tree(held) for held in _models_in(info.annotation))
+            for info in model.model_fields.values()
+        )
+    )
+    _PLAIN[model] = plain
+    return plain
+
+
+def _models_in(annotation: Any) -> list[type[BaseModel]]:
+    """The model classes an annotation can hold (through lists, unions, dicts ...)."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return [annotation]
+    return [m for arg in get_args(annotation) for m in _models_in(arg)]
 
 
 class Decision(BaseModel):

@@ -21,7 +21,7 @@ from itertools import chain, islice
 from pathlib import Path
 from typing import TextIO
 
-from skill.assessment import Assessment, PriorAssessment, ReviewBudgetSummary
+from skill.assessment import Assessment, PriorAssessment, ReviewBudgetSummary, to_json
 from skill.dialect import ReadOptions
 from skill.engine import Engine
 from skill.engine.dimensions import SOURCE_FIELDS, SOURCE_LABEL, SOURCE_SYNC_FIELD
@@ -363,7 +363,7 @@ def write_assessments(
     count = 0
     if output_format == "jsonl":
         for assessment in stream:
-            out.write(assessment.model_dump_json() + "\n")
+            out.write(to_json(assessment) + "\n")
             count += 1
     elif output_format == "json":
         from skill.render.data import JsonRunWriter

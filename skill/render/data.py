@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from datetime import date
 from typing import TextIO
 
-from skill.assessment import SCHEMA_VERSION, Assessment, ReviewBudgetSummary
+from skill.assessment import SCHEMA_VERSION, Assessment, ReviewBudgetSummary, to_json
 from skill.ingest import Rejection
 from skill.vocabulary import AutomationLevel, Source
 
@@ -41,7 +41,7 @@ class JsonRunWriter:
         out.write(body + ',\n  "assessments": [')
 
     def write(self, assessment: Assessment) -> None:
-        text = assessment.model_dump_json(indent=2).replace("\n", "\n    ")
+        text = to_json(assessment, indent=True).replace("\n", "\n    ")
         self.out.write(("," if self.count else "") + "\n    " + text)
         self.count += 1
 
@@ -63,4 +63,4 @@ class JsonLinesWriter:
         self.out = out
 
     def write(self, assessment: Assessment) -> None:
-        self.out.write(assessment.model_dump_json() + "\n")
+        self.out.write(to_json(assessment) + "\n")
