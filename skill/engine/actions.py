@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 from skill.assessment import Action, trusted
-from skill.engine.conditions import compile_rule, describe_match
+from skill.engine.conditions import compile_rules
 from skill.engine.context import AccountContext
 from skill.engine.gate import PolicyGate
 from skill.policy import Actions
@@ -29,9 +29,9 @@ class ActionPlanner:
         self.actions = actions
         self.gate = gate
         self.triggers = tuple(
-            (trigger.action, trigger.priority, trigger.reason, compile_rule(trigger))
-            for trigger in actions.triggers
+            (trigger.action, trigger.priority, trigger.reason) for trigger in actions.triggers
         )
+        self.matches = compile_rules(actions.triggers)
         self.order = {action_id: i for i, action_id in enumerate(actions.catalogue)}
         # Days until due: the entry's own, else its priority's.
         self.due_after = {
@@ -46,11 +46,10 @@ class ActionPlanner:
 
     def triggered(self, ctx: AccountContext) -> dict[str, _Triggered]:
         found: dict[str, _Triggered] = {}
-        for action, priority, reason, rule in self.triggers:
-            matched = rule(ctx)
-            if matched is None:
-                continue
-            why = describe_match(matched, ctx)
+        triggers = self.triggers
+        for index, _, describe in self.matches(ctx):
+            action, priority, reason = triggers[index]
+            why = describe(ctx)
             line = reason if why == "always" else f"{reason} ({why})"
             hit = found.get(action)
             if hit is None:

@@ -8,7 +8,7 @@ and gate rule.
 from __future__ import annotations
 
 import weakref
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from enum import Enum
 from typing import NamedTuple
 
@@ -169,6 +169,8 @@ class _Compiled(NamedTuple):
     description: tuple[Describe, ...]
     # All of `tests` as one function (see `_compile_check`): what `match` calls.
     check: Test
+    # All of `description` as one function (see `_compile_describe`).
+    describe: Describe
 
 
 # Compiled conditions by identity; an entry goes when its policy is garbage-collected.
@@ -182,7 +184,9 @@ def _compiled(cond: Condition) -> _Compiled:
         ref = weakref.ref(cond, lambda _, key=key: _COMPILED.pop(key, None))
         tests = _compile_tests(cond)
         check = _compile_check(cond) or (lambda c, tests=tests: _all_hold(tests, c))
-        entry = (ref, _Compiled(tests, _compile_description(cond), check))
+        parts = _compile_description(cond)
+        describe = _compile_describe(cond) or (lambda c, parts=parts: _joined(parts, c))
+        entry = (ref, _Compiled(tests, parts, check, describe))
         _COMPILED[key] = entry
     return entry[1]
 
@@ -297,6 +301,127 @@ def _compile_check(cond: Condition) -> Test | None:
     return namespace["check"]  # type: ignore[return-value]
 
 
+def _describe_expressions(cond: Condition, constants: dict[str, object]) -> list[str] | None:
+    """The parts of `_compile_description` as Python expressions over `c`, in its order;
+    None when the condition uses a key this does not know."""
+    for name in type(cond).model_fields:
+        if name not in _CHECKED_KEYS and getattr(cond, name) != _ALWAYS_VALUES[name]:
+            return None
+
+    def const(value: object) -> str:
+        name = f"_k{len(constants)}"
+        constants[name] = value
+        return name
+
+    parts: list[str] = []
+    if cond.flags_any or cond.flags_all:
+        named = const(frozenset((*cond.flags_any, *cond.flags_all)))
+        parts.append(f'"flags " + ", ".join(sorted(c.flags.intersection({named})))')
+    if cond.themes_any:
+        themes = const(tuple(cond.themes_any))
+        parts.append(f'"themes " + ", ".join(sorted([t for t in {themes} if t in c.themes]))')
+    if cond.bands_in:
+        parts.append('f"band {c.band}"')
+    if cond.segments_in:
+        parts.append('f"segment {c.record.segment}"')
+    if cond.lifecycle_in or cond.lifecycle_not_in:
+        parts.append("f\"lifecycle {c.record.lifecycle or 'unknown'}\"")
+    if cond.confidence_in:
+        parts.append('f"confidence {c.confidence}"')
+    if cond.account_evidence_in:
+        parts.append('f"account evidence {c.account_evidence}"')
+    for dimension, limit in cond.dimension_below.items():
+        d, tail = const(dimension), const(f" < {limit:g}")
+        parts.append(f'f"{{{d}}} {{c.dimension_scores[{d}]}}{{{tail}}}"')
+    for dimension, limit in cond.dimension_at_least.items():
+        d, tail = const(dimension), const(f" >= {limit:g}")
+        parts.append(f'f"{{{d}}} {{c.dimension_scores[{d}]}}{{{tail}}}"')
+    for name in cond.fields_equal:
+        n, label = const(name), const(name.replace("_", " "))
+        parts.append(f'f"{{{label}}}: {{_shown(_field_value(c, {n}))}}"')
+    for name in cond.fields_at_least:
+        n, label = const(name), const(name.replace("_", " "))
+        parts.append(f'f"{{{label}}}: {{getattr(c.record, {n})}}"')
+    for name in cond.fields_missing:
+        parts.append(const(f"{name.replace('_', ' ')} missing"))
+    if cond.arr_at_least is not None:
+        at_least = const(f"{cond.arr_at_least:,.0f}")
+        parts.append(f'f"ARR {{c.record.arr:,.0f}}, at least {{{at_least}}}"')
+    if cond.renewal_within_days is not None:
+        parts.append(
+            '(f"renewal in {c.days_to_renewal} days"'
+            ' + (f", {c.record.contract_term.label}" if c.record.contract_term else ""))'
+        )
+    if cond.notes_mention_any:
+        words = const(tuple(cond.notes_mention_any))
+        parts.append(
+            '"notes mention " + ", ".join([repr(w) for w in sorted('
+            f"[w for w in {words} if w in c.notes_lower])])"
+        )
+    return parts
+
+
+def _compile_describe(cond: Condition) -> Describe | None:
+    """All of the condition's description parts as one function."""
+    namespace: dict[str, object] = {"_field_value": _field_value, "_shown": _shown}
+    parts = _describe_expressions(cond, namespace)
+    if parts is None:
+        return None
+    if not parts:
+        body = '"always"'
+    elif len(parts) == 1:
+        body = parts[0]
+    else:
+        body = '"; ".join([' + ", ".join(parts) + "])"
+    exec(f"def describe(c):\n    return {body}\n", namespace)
+    return namespace["describe"]  # type: ignore[return-value]
+
+
+def _joined(parts: tuple[Describe, ...], ctx: AccountContext) -> str:
+    if not parts:
+        return "always"
+    return "; ".join([part(ctx) for part in parts])
+
+
+# Rules matched together (the action triggers, the gate's rules): each rule that fired,
+# by its place in the list, with the condition that held and its `describe_match`.
+Matches = list[tuple[int, Condition, Describe]]
+
+
+def compile_rules(rules: Sequence[Rule]) -> Callable[[AccountContext], Matches]:
+    """Every rule of `rules` as one function: which fired, in list order, and by what.
+
+    The same as `match` on each rule in turn, for one call per account, not one per
+    rule. Only for rules whose matching nothing else changes meanwhile.
+    """
+    namespace: dict[str, object] = {
+        "_field_value": _field_value,
+        "_ALWAYS": _ALWAYS,
+        "_describe_always": _compiled(_ALWAYS).describe,
+    }
+    lines = ["def matches(c):", "    found = []"]
+    for index, rule in enumerate(rules):
+        conditions = tuple(rule.when_any)
+        if not conditions:
+            lines.append(f"    found.append(({index}, _ALWAYS, _describe_always))")
+            continue
+        keyword = "if"
+        for position, cond in enumerate(conditions):
+            expression = _check_expression(cond, namespace)
+            name = f"_cond{index}_{position}"
+            namespace[name] = cond
+            namespace[f"_describe{index}_{position}"] = _compiled(cond).describe
+            if expression is None:
+                namespace[f"_check{index}_{position}"] = _compiled(cond).check
+                expression = f"_check{index}_{position}(c)"
+            lines.append(f"    {keyword} {expression}:")
+            lines.append(f"        found.append(({index}, {name}, _describe{index}_{position}))")
+            keyword = "elif"
+    lines.append("    return found")
+    exec("\n".join(lines) + "\n", namespace)
+    return namespace["matches"]  # type: ignore[return-value]
+
+
 # A rule ready for `match`: a function of the account giving the first condition of the
 # rule that holds, or None.
 CompiledRule = Callable[[AccountContext], Condition | None]
@@ -345,7 +470,9 @@ def match(rule: CompiledRule, ctx: AccountContext) -> Condition | None:
 
 def describe_match(cond: Condition, ctx: AccountContext) -> str:
     """A short, checkable account of why a condition held."""
-    parts = _compiled(cond).description
-    if not parts:
-        return "always"
-    return "; ".join([part(ctx) for part in parts])
+    return _compiled(cond).describe(ctx)
+
+
+def describer(cond: Condition) -> Describe:
+    """`describe_match` for this one condition, looked up once: for callers that keep it."""
+    return _compiled(cond).describe

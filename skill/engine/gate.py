@@ -11,7 +11,7 @@ the strictest verdict; the trace records what each layer said.
 from __future__ import annotations
 
 from skill.assessment import PolicyDecision, trusted
-from skill.engine.conditions import CompiledRule, compile_rule, describe_match
+from skill.engine.conditions import CompiledRule, compile_rule, compile_rules
 from skill.engine.context import AccountContext
 from skill.policy import ActionSelector, CatalogueEntry, Floor, Gate, GateRule, policy_floor
 from skill.vocabulary import ActionKind, ActionStatus, AutomationLevel, GateLayer, Sensitivity
@@ -71,6 +71,7 @@ class PolicyGate:
             *((GateLayer.SIGNAL_OVERRIDE, r, compile_rule(r)) for r in gate.signal_overrides),
             *((GateLayer.STOP_RULE, r, compile_rule(r)) for r in gate.stop_rules),
         ]
+        self._matches = compile_rules([rule for _, rule, _ in self._rules])
         # Which rules constrain an action, by everything `_selects` reads; filled as
         # actions are first decided.
         self._selected: dict[tuple[str, ActionKind, Sensitivity], tuple[bool, ...]] = {}
@@ -84,11 +85,10 @@ class PolicyGate:
         """Overrides and stop rules that hold for this account, evaluated once per account."""
         fired = []
         shared = self._shared
-        for index, (layer, rule, compiled) in enumerate(self._rules):
-            matched = compiled(ctx)
-            if matched is None:
-                continue
-            why = describe_match(matched, ctx)
+        rules = self._rules
+        for index, _, describe in self._matches(ctx):
+            layer, rule, _ = rules[index]
+            why = describe(ctx)
             reason = rule.reason if why == "always" else f"{rule.reason} ({why})"
             key = (layer, rule.id, rule.status, reason)
             decision = shared.get(key)
