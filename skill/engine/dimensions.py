@@ -6,7 +6,7 @@ lives here; how a metric maps to a score is the policy's `signals` table.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import date
 from itertools import pairwise
 from operator import attrgetter
@@ -458,7 +458,14 @@ _new_evidence = trusted(Evidence)
 _new_dimension_score = trusted(DimensionScore)
 
 Signal = tuple[
-    str, Reader, Scale, float, Callable[[AccountRecord], object] | None, bool, dict[object, object]
+    str,
+    Reader,
+    Scale,
+    float,
+    Callable[[AccountRecord], object] | None,
+    bool,
+    bool,
+    dict[object, object],
 ]
 
 
@@ -467,7 +474,14 @@ def _signal(name: str, read: Reader, scale: Scale, weight: float) -> Signal:
     the values it depends on (a reader without a declaration is read every time)."""
     fields = getattr(read, "fields", None)
     key_of = attrgetter(*fields) if fields and getattr(read, "remember", False) else None
-    return (name, read, scale, weight, key_of, bool(getattr(read, "uses_as_of", True)), {})
+    uses_as_of = bool(getattr(read, "uses_as_of", True))
+    return (name, read, scale, weight, key_of, uses_as_of, _holds_floats(fields or ()), {})
+
+
+def _holds_floats(fields: Iterable[str]) -> bool:
+    """Whether any of these record fields can hold a float (see `_rememberable`)."""
+    known = AccountRecord.model_fields
+    return any(name not in known or "float" in str(known[name].annotation) for name in fields)
 
 
 def _scored(
@@ -537,7 +551,7 @@ class DimensionScorer:
             weighted: list[float] = []  # weight x score, in signal order
             signal_weights: list[float] = []
             evidence: list[Evidence] = []
-            for name, read, scale, weight, key_of, uses_as_of, memo in signals:
+            for name, read, scale, weight, key_of, uses_as_of, floats, memo in signals:
                 if key_of is None:
                     found = _scored(name, read, scale, record, as_of)
                 else:
@@ -547,7 +561,7 @@ class DimensionScorer:
                     found = memo.get(key)
                     if found is None:
                         found = _scored(name, read, scale, record, as_of)
-                        if len(memo) < MEMO_PER_SIGNAL and _rememberable(key):
+                        if len(memo) < MEMO_PER_SIGNAL and (not floats or _rememberable(key)):
                             memo[key] = found
                 if found is _ABSENT:
                     continue
