@@ -535,7 +535,7 @@ def record_validator(context: dict[str, Any] | None = None) -> Callable[[Any], A
     if _FAST is None:
         return slow
     schema, cleaners = _FAST
-    checker = SchemaValidator(schema, AccountRecord.__pydantic_core_schema__.get("config"))  # type: ignore[arg-type]
+    checker = _checker(schema)
     info = _Info(context)
     private = _private_defaults()
     set_private = BaseModel.__dict__["__pydantic_private__"].__set__
@@ -572,3 +572,12 @@ def record_validator(context: dict[str, Any] | None = None) -> Callable[[Any], A
 
 
 _UNKNOWN = object()
+_CHECKER: list[SchemaValidator] = []
+
+
+def _checker(schema: dict[str, Any]) -> SchemaValidator:
+    """The type-and-bounds validator, built once (building it takes milliseconds)."""
+    if not _CHECKER:
+        config = AccountRecord.__pydantic_core_schema__.get("config")  # type: ignore[union-attr]
+        _CHECKER.append(SchemaValidator(schema, config))  # type: ignore[arg-type]
+    return _CHECKER[0]
