@@ -508,7 +508,6 @@ def _rememberable(key: object) -> bool:
     return True
 
 
-
 class DimensionScorer:
     """Stage 1 for one policy: signals are read dimension by dimension, in Dimension order.
 

@@ -180,6 +180,7 @@ _FLAG_RANK = {code: rank for rank, code in enumerate(_FLAG_ORDER)}
 def _flag_rank(found: tuple[RiskFlagCode, str]) -> int:
     return _FLAG_RANK[found[0]]
 
+
 _DETECTORS = {
     RiskFlagCode.USAGE_DROP: _usage_drop,
     RiskFlagCode.SUPPORT_SPIKE: _support_spike,

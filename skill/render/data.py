@@ -41,8 +41,11 @@ class JsonRunWriter:
         out.write(body + ',\n  "assessments": [')
 
     def write(self, assessment: Assessment) -> None:
-        text = to_json(assessment, indent=True).replace("\n", "\n    ")
-        self.out.write(("," if self.count else "") + "\n    " + text)
+        self.write_json(to_json(assessment, indent=True))
+
+    def write_json(self, text: str) -> None:
+        """One assessment already written as JSON with `indent=2` (by a worker, say)."""
+        self.out.write(("," if self.count else "") + "\n    " + text.replace("\n", "\n    "))
         self.count += 1
 
     def close(
