@@ -90,7 +90,7 @@ def product_maker(kind: str, policy: Policy, run_id: str | None = None) -> MakeP
     from skill.assessment import to_json
 
     if kind == "jsonl":
-        return lambda record, assessment, history: to_json(assessment) + "\n"
+        return lambda record, assessment, history: to_json(assessment, line=True)
     if kind == "json":
         return lambda record, assessment, history: to_json(assessment, indent=True)
     if kind == "md":

@@ -18,6 +18,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import date
 from itertools import chain, islice
+from operator import attrgetter
 from pathlib import Path
 from typing import Any, NamedTuple, TextIO
 
@@ -102,13 +103,15 @@ DATED_FIELDS = (
 )
 
 
+_dates_of = attrgetter(*DATED_FIELDS)
+
+
 def as_of_gap(record: AccountRecord, as_of: date, limit: int) -> tuple[str, date] | None:
     """The first of the record's own dates more than `limit` days from `as_of`, when the
     record has no as_of of its own: a sign that --as-of is wrong for this input."""
     if record.as_of is not None:
         return None
-    for field in DATED_FIELDS:
-        value = getattr(record, field)
+    for field, value in zip(DATED_FIELDS, _dates_of(record), strict=True):
         if value is not None and abs((value - as_of).days) > limit:
             return field, value
     return None
@@ -229,7 +232,9 @@ class AssessmentStream:
             if not self._admit(item.row, record.account_id, record.as_of):
                 continue
             gap = None if self._as_of_checked else as_of_gap(record, self.as_of, self._gap_limit)
-            self._note(item.row, record.account_id, gap, record.truncated)
+            truncated = record.truncated
+            if gap is not None or truncated:
+                self._note(item.row, record.account_id, gap, truncated)
             yield item.row, record
 
     def _admit(self, row: int, account_id: str, record_as_of: date | None) -> bool:
@@ -379,28 +384,22 @@ class AssessmentStream:
         engine = Engine(self.policy, self.level, input_sources=self.input_sources())
         records = self._records()
         if self.history is None:
-            for row, record in records:
-                for _, assessment in self._assess(engine, row, record, ()):
-                    yield record, assessment, ()
+            for _, record in records:
+                yield record, self._assess(engine, record, ()), ()
             return
         while batch := list(islice(records, HISTORY_BATCH)):
             found = self.history([(r.account_id, r.as_of or self.as_of) for _, r in batch])
-            for row, record in batch:
+            for _, record in batch:
                 prior = found.get((record.account_id, record.as_of or self.as_of), ())
-                for _, assessment in self._assess(engine, row, record, prior):
-                    yield record, assessment, prior
+                yield record, self._assess(engine, record, prior), prior
 
     def _assess(
-        self,
-        engine: Engine,
-        row: int,
-        record: AccountRecord,
-        history: Sequence[PriorAssessment],
-    ) -> Iterator[tuple[AccountRecord, Assessment]]:
+        self, engine: Engine, record: AccountRecord, history: Sequence[PriorAssessment]
+    ) -> Assessment:
         assessment = engine.assess(record, self.as_of, history)
         if self.budgeter is not None:
             self.budgeter.add(assessment)
-        yield record, assessment
+        return assessment
 
 
 def run_assessment(

@@ -248,3 +248,9 @@ def test_to_json_says_what_pydantic_says_of_text_that_is_not_unicode() -> None:
         evidence.model_dump_json()
     assert type(fast.value) is type(slow.value)
     assert str(fast.value) == str(slow.value)
+
+
+def test_a_json_line_is_the_json_and_one_newline() -> None:
+    evidence = Evidence(signal="nps", score=40, text="account NPS -20")
+    assert to_json(evidence, line=True) == evidence.model_dump_json() + "\n"
+    assert to_json(LegacyRow(field="x", value="y", points=2**70), line=True).endswith("}\n")
