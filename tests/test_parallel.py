@@ -283,3 +283,33 @@ def test_run_records_the_same_over_workers(
     later_notes = outputs[1][0][1][1]
     assert f'"previous_as_of":"{(AS_OF + timedelta(days=7)).isoformat()}"' in later_notes
     assert outputs[2] == outputs[1]
+
+
+def test_assess_reads_history_the_same_over_workers(
+    tmp_path: Path, policy: Policy, small_chunks: None
+) -> None:
+    rows = cells(120, seed=9)
+    db = tmp_path / "history.sqlite3"
+    recorded = run_recording(
+        str(write_rows(tmp_path / "week1.csv", rows)),
+        db_path=db,
+        output_format="jsonl",
+        as_of=AS_OF,
+        level=AutomationLevel.BALANCED,
+        policy=policy,
+        out=io.StringIO(),
+        err=lambda _: None,
+        workers=1,
+    )
+    assert recorded == 0
+    later = write_rows(tmp_path / "week2.csv", list(dated(rows, 7)))
+    reader = history.HistoryReader(db, policy.history.usage_decline_periods)
+    source = pipeline.HistorySource(str(db), policy.history.usage_decline_periods)
+    try:
+        one, two = (
+            assess(later, policy, workers, history=reader, history_db=source) for workers in (1, 2)
+        )
+    finally:
+        reader.close()
+    assert one[0].count('"previous_as_of":"2026-11-23"') == 120
+    assert two == one

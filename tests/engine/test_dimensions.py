@@ -194,8 +194,10 @@ def test_source_synced_more_than_14_days_ago_is_stale(assess: Assessor) -> None:
 # -- what each reader declares it reads: its remembered readings depend on nothing else
 
 
-@pytest.mark.parametrize("name", sorted(READERS))
+@pytest.mark.parametrize("name", sorted(n for n, r in READERS.items() if hasattr(r, "fields")))
 def test_a_reader_reads_only_the_fields_it_declares(name: str) -> None:
+    # Declaring them (`reads`) is how a reader's results come to be remembered; a
+    # reader that declares nothing is simply read every time.
     read = READERS[name]
     tree = ast.parse(textwrap.dedent(inspect.getsource(read)))
     function = next(n for n in ast.walk(tree) if isinstance(n, ast.FunctionDef))
