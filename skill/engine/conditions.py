@@ -472,7 +472,3 @@ def describe_match(cond: Condition, ctx: AccountContext) -> str:
     """A short, checkable account of why a condition held."""
     return _compiled(cond).describe(ctx)
 
-
-def describer(cond: Condition) -> Describe:
-    """`describe_match` for this one condition, looked up once: for callers that keep it."""
-    return _compiled(cond).describe
