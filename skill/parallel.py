@@ -12,8 +12,9 @@ so the output is byte for byte that of `--workers 1`.
 History (`assess --db`, `run`) is read by each worker from the database, read
 only. `run` writes it in the parent, a batch at a time, as one process does:
 a record sees the batches recorded before its own. A row whose account was
-seen earlier in the run is therefore held back until every earlier row has
-been recorded, then sent on (see `run_chunks`).
+seen earlier in the run, in a batch that may already be complete, is
+therefore held back until every earlier row has been recorded, then sent on
+(see `run_chunks`).
 
 A small input stays in the parent: starting processes would cost more than
 they save. Workers start with `fork` on Linux (they inherit the loaded policy)
@@ -30,7 +31,7 @@ from datetime import date
 from itertools import islice
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-from skill.assessment import Assessment, PriorAssessment
+from skill.assessment import Assessment, PriorAssessment, to_json
 from skill.engine import Engine
 from skill.ingest import IngestedRow, InputError, PendingRow, Rejection, validated_row
 from skill.pipeline import as_of_gap
@@ -87,8 +88,6 @@ class RowResult(NamedTuple):
 
 def product_maker(kind: str, policy: Policy, run_id: str | None = None) -> MakeProduct:
     """How a worker (or the parent, for a small input) turns an assessment into output."""
-    from skill.assessment import to_json
-
     if kind == "jsonl":
         return lambda record, assessment, history: to_json(assessment, line=True)
     if kind == "json":
@@ -218,11 +217,17 @@ def run_chunks(
     An `InputError` while reading (a line that is not valid in its encoding, say)
     comes after the results of every row read before it, as with one process.
     """
-    head = list(islice(items, IN_PROCESS_ROWS))
-    if len(head) < IN_PROCESS_ROWS or workers <= 1:
+    head: list[Item] = []
+    try:
+        head.extend(islice(items, IN_PROCESS_ROWS))
+    except InputError as exc:  # within the first rows: those before it still come out
+        failed: InputError | None = exc
+    else:
+        failed = None
+    if failed is not None or len(head) < IN_PROCESS_ROWS or workers <= 1:
         worker = ChunkWorker(job)
         try:
-            yield from _dispatch(iter(head), _Inline(worker), 1, repeated, room)
+            yield from _dispatch(_then_fail(head, failed), _Inline(worker), 1, repeated, room)
         finally:
             worker.close()
         return
@@ -315,3 +320,10 @@ def _dispatch(
 def _chain(*parts: Iterable[Item]) -> Iterator[Item]:
     for part in parts:
         yield from part
+
+
+def _then_fail(items: list[Item], error: InputError | None) -> Iterator[Item]:
+    """The rows read, then the error that stopped the reading (if it did)."""
+    yield from items
+    if error is not None:
+        raise error

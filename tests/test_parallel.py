@@ -313,3 +313,15 @@ def test_assess_reads_history_the_same_over_workers(
         reader.close()
     assert one[0].count('"previous_as_of":"2026-11-23"') == 120
     assert two == one
+
+
+def test_a_small_input_that_breaks_early_ends_as_with_one_process(
+    tmp_path: Path, policy: Policy
+) -> None:
+    path = write_rows(tmp_path / "broken.csv", cells(100))
+    data = path.read_bytes().splitlines(keepends=True)
+    data[50] = b"\xff not utf-8\n"
+    path.write_bytes(b"".join(data))
+    one = assess(path, policy, 1)
+    assert one[2] == 2 and one[0].count("\n") == 49
+    assert assess(path, policy, 2) == one
