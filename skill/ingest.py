@@ -71,7 +71,6 @@ import os
 import sys
 import tempfile
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
-from functools import partial
 from itertools import chain, islice
 from pathlib import Path
 from types import TracebackType
@@ -80,7 +79,7 @@ from typing import Any, NamedTuple, TextIO, TypeVar
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from skill.dialect import DialectError, ReadOptions, decoded_lines, detect_delimiter
-from skill.record import CELL_LIMIT, INPUT_FIELDS, AccountRecord, has_value
+from skill.record import CELL_LIMIT, INPUT_FIELDS, AccountRecord, has_value, record_validator
 
 __all__ = [
     "ALIASES",
@@ -203,6 +202,31 @@ class IngestedRow(NamedTuple):
     row: int
     record: AccountRecord | None
     rejection: Rejection | None
+
+
+class PendingRow(NamedTuple):
+    """One input record read and mapped to field names, not yet validated.
+
+    `AccountReader.pending_rows` gives these, so that validation can happen
+    elsewhere (another process); `validated_row` turns one into an `IngestedRow`.
+    """
+
+    row: int
+    line: int | None
+    data: dict[str, Any]
+
+
+def validated_row(
+    pending: PendingRow, validate: Callable[[dict[str, Any]], AccountRecord]
+) -> IngestedRow:
+    """The record, or the rejection naming each field and value; never raises."""
+    row, line, data = pending
+    try:
+        return IngestedRow(row, validate(data), None)
+    except ValidationError as exc:
+        return IngestedRow(row, None, rejection_from_error(row, line, data, exc))
+    except Exception as exc:  # a validator bug must not stop the other rows
+        return IngestedRow(row, None, _crashed(row, line, data, exc))
 
 
 def normalise_name(name: str) -> str:
@@ -332,10 +356,29 @@ class AccountReader:
         return sorted(self._unknown)
 
     def __iter__(self) -> Iterator[IngestedRow]:
+        validate = record_validator(self.options.context)
+        return (
+            validated_row(item, validate) if type(item) is PendingRow else item
+            for item in self.pending_rows()
+        )
+
+    def pending_rows(self) -> Iterator[IngestedRow | PendingRow]:
+        """The input's records in order, before validation: a `PendingRow` for each record
+        to validate, an `IngestedRow` with its rejection for a row that cannot be one
+        (unreadable, too many cells, not an object). Iterate once, like the reader."""
         if self._started:
             raise RuntimeError("an AccountReader can be iterated only once")
         self._started = True
         return self._iterate()
+
+    @property
+    def on_warning(self) -> WarningCallback | None:
+        """Where input-level warnings go as they are found (they are also in `warnings`)."""
+        return self._on_warning
+
+    @on_warning.setter
+    def on_warning(self, callback: WarningCallback | None) -> None:
+        self._on_warning = callback
 
     def groups_with_values(self, groups: Mapping[K, Collection[str]]) -> frozenset[K]:
         """The keys of `groups` (each a set of record fields) with a value in any record.
@@ -510,7 +553,7 @@ class AccountReader:
         self._stream = copy
         self._copy = copy
 
-    def _iterate(self) -> Iterator[IngestedRow]:
+    def _iterate(self) -> Iterator[IngestedRow | PendingRow]:
         if self._workbook():
             try:
                 yield from self._table_rows(self._sheet_rows(), by_sheet=True)
@@ -545,7 +588,7 @@ class AccountReader:
     def _delimiter(self, first: str) -> str:
         return self.options.delimiter_char or detect_delimiter(first, self.name)
 
-    def _dispatch(self, lines: Iterator[str]) -> Iterator[IngestedRow]:
+    def _dispatch(self, lines: Iterator[str]) -> Iterator[IngestedRow | PendingRow]:
         head, first = self._first_line(lines)
         if not first:
             raise InputError(f"{self.name}: the input is empty")
@@ -562,12 +605,6 @@ class AccountReader:
         self.warnings.append(message)
         if self._on_warning is not None:
             self._on_warning(message)
-
-    def _validator(self) -> Callable[[dict[str, Any]], AccountRecord]:
-        """`AccountRecord.model_validate`, told the decimal mark and date format if any."""
-        context = self.options.context
-        validate = AccountRecord.model_validate
-        return validate if context is None else partial(validate, context=context)
 
     def _constant_overrides(self, names: Iterable[str]) -> None:
         """Say once that a column for a field with a constant value is ignored."""
@@ -634,7 +671,9 @@ class AccountReader:
             )
         return tuple(columns)
 
-    def _table_rows(self, rows: Iterator[_Cells], by_sheet: bool = False) -> Iterator[IngestedRow]:
+    def _table_rows(
+        self, rows: Iterator[_Cells], by_sheet: bool = False
+    ) -> Iterator[IngestedRow | PendingRow]:
         """Records from a header row and data rows (CSV lines, or a sheet's numbered rows).
 
         ``rows`` yields ``(line, cells)``, with a `csv.Error` for cells when the
@@ -653,7 +692,6 @@ class AccountReader:
         fields = self._csv_columns(header)
         width = len(fields)
         has_ignored = None in fields
-        validate = self._validator()
         constants = self._names.constants
         row = 0
         for start, cells in rows:
@@ -685,12 +723,7 @@ class AccountReader:
                     ),
                 )
                 continue
-            try:
-                yield IngestedRow(row, validate(record), None)
-            except ValidationError as exc:
-                yield IngestedRow(row, None, rejection_from_error(row, start, record, exc))
-            except Exception as exc:  # a validator bug must not stop the other rows
-                yield IngestedRow(row, None, _crashed(row, start, record, exc))
+            yield PendingRow(row, start, record)
 
     # -- the first pass ----------------------------------------------------------
 
@@ -714,7 +747,7 @@ class AccountReader:
 
     # -- JSON and JSONL ----------------------------------------------------------
 
-    def _json_rows(self, text: str) -> Iterator[IngestedRow]:
+    def _json_rows(self, text: str) -> Iterator[IngestedRow | PendingRow]:
         try:
             document = json.loads(text)
         except json.JSONDecodeError as exc:
@@ -739,13 +772,11 @@ class AccountReader:
             if isinstance(item, dict):
                 keys.learn(item)
         self._key_warnings(keys)
-        validate = self._validator()
         for row, item in enumerate(items, 1):
-            yield self._object_row(row, None, item, keys, validate)
+            yield self._object_row(row, None, item, keys)
 
-    def _jsonl_rows(self, lines: Iterator[str]) -> Iterator[IngestedRow]:
+    def _jsonl_rows(self, lines: Iterator[str]) -> Iterator[IngestedRow | PendingRow]:
         keys = _KeyMap(self._names)
-        validate = self._validator()
         row = 0
         for line, text in enumerate(lines, 1):
             if not text.strip():
@@ -760,7 +791,7 @@ class AccountReader:
                 )
                 yield IngestedRow(row, None, rejection)
                 continue
-            yield self._object_row(row, line, item, keys, validate)
+            yield self._object_row(row, line, item, keys)
         self._key_warnings(keys)
 
     def _object_row(
@@ -769,8 +800,7 @@ class AccountReader:
         line: int | None,
         item: Any,
         keys: _KeyMap,
-        validate: Callable[[dict[str, Any]], AccountRecord],
-    ) -> IngestedRow:
+    ) -> IngestedRow | PendingRow:
         if not isinstance(item, dict):
             message = f"expected a JSON object, got {_json_kind(item)}"
             if not isinstance(item, list):
@@ -783,12 +813,7 @@ class AccountReader:
             overridden = [k for k in item if isinstance(k, str) and keys.fields.get(k) in constants]
             self._constant_overrides(overridden)
             record = {**record, **constants}
-        try:
-            return IngestedRow(row, validate(record), None)
-        except ValidationError as exc:
-            return IngestedRow(row, None, rejection_from_error(row, line, record, exc))
-        except Exception as exc:  # a validator bug must not stop the other rows
-            return IngestedRow(row, None, _crashed(row, line, record, exc))
+        return PendingRow(row, line, record)
 
     def _key_warnings(self, keys: _KeyMap) -> None:
         self._unknown.update(keys.unknown)

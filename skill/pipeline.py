@@ -18,15 +18,18 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import date
 from itertools import chain, islice
+from operator import attrgetter
 from pathlib import Path
-from typing import TextIO
+from typing import Any, NamedTuple, TextIO
 
 from skill.assessment import Assessment, PriorAssessment, ReviewBudgetSummary
 from skill.dialect import ReadOptions
 from skill.engine import Engine
 from skill.engine.dimensions import SOURCE_FIELDS, SOURCE_LABEL, SOURCE_SYNC_FIELD
 from skill.ingest import (
+    IngestedRow,
     InputError,
+    PendingRow,
     Rejection,
     RejectsWriter,
     read_accounts,
@@ -100,6 +103,28 @@ DATED_FIELDS = (
 )
 
 
+_dates_of = attrgetter(*DATED_FIELDS)
+
+
+def as_of_gap(record: AccountRecord, as_of: date, limit: int) -> tuple[str, date] | None:
+    """The first of the record's own dates more than `limit` days from `as_of`, when the
+    record has no as_of of its own: a sign that --as-of is wrong for this input."""
+    if record.as_of is not None:
+        return None
+    for field, value in zip(DATED_FIELDS, _dates_of(record), strict=True):
+        if value is not None and abs((value - as_of).days) > limit:
+            return field, value
+    return None
+
+
+class HistorySource(NamedTuple):
+    """A history database to read earlier assessments from, for worker processes,
+    which each open it read-only (a lookup function cannot be sent to them)."""
+
+    path: str
+    depth: int
+
+
 def duplicate_rejection(row: int, account_id: str, as_of: date, first: int) -> Rejection:
     """A second row for an account already assessed for the same date.
 
@@ -147,6 +172,7 @@ class AssessmentStream:
         # (account_id, as_of) -> the row assessed for it: a second row is refused.
         self._seen: dict[tuple[str, date], int] = {}
         self._as_of_checked = False
+        self._gap_limit = policy.scoring.as_of_gap_warning_days
         budget = policy.actions.review_task.budget
         self.budgeter = ReviewBudgeter(budget) if budget is not None else None
 
@@ -193,17 +219,8 @@ class AssessmentStream:
         serves many accounts; the engine then sees each account's earlier
         assessments and can raise trend flags.
         """
-        engine = Engine(self.policy, self.level, input_sources=self.input_sources())
-        records = self._records()
-        if self.history is None:
-            for row, record in records:
-                yield from self._assess(engine, row, record, ())
-            return
-        while batch := list(islice(records, HISTORY_BATCH)):
-            found = self.history([(r.account_id, r.as_of or self.as_of) for _, r in batch])
-            for row, record in batch:
-                prior = found.get((record.account_id, record.as_of or self.as_of), ())
-                yield from self._assess(engine, row, record, prior)
+        for record, assessment, _ in self._triples():
+            yield record, assessment
 
     def _records(self) -> Iterator[tuple[int, AccountRecord]]:
         for item in self.reader:
@@ -212,57 +229,177 @@ class AssessmentStream:
                 continue
             record = item.record
             assert record is not None
-            if self.accounts is not None and record.account_id not in self.accounts:
+            if not self._admit(item.row, record.account_id, record.as_of):
                 continue
-            key = (record.account_id, record.as_of or self.as_of)
-            first = self._seen.get(key)
-            if first is not None:
-                self._reject(duplicate_rejection(item.row, record.account_id, key[1], first))
-                continue
-            self._seen[key] = item.row
-            self._check_as_of(item.row, record)
-            self._warn_truncated(item.row, record)
+            gap = None if self._as_of_checked else as_of_gap(record, self.as_of, self._gap_limit)
+            truncated = record.truncated
+            if gap is not None or truncated:
+                self._note(item.row, record.account_id, gap, truncated)
             yield item.row, record
+
+    def _admit(self, row: int, account_id: str, record_as_of: date | None) -> bool:
+        """Whether to assess this record: it is one asked for (--account), and not a second
+        row for an account and date already assessed (that one is rejected)."""
+        if self.accounts is not None and account_id not in self.accounts:
+            return False
+        key = (account_id, record_as_of or self.as_of)
+        first = self._seen.get(key)
+        if first is not None:
+            self._reject(duplicate_rejection(row, account_id, key[1], first))
+            return False
+        self._seen[key] = row
+        return True
 
     def _warn(self, message: str) -> None:
         if self.on_warning is not None:
             self.on_warning(message)
 
-    def _check_as_of(self, row: int, record: AccountRecord) -> None:
-        """One warning per run when --as-of is far from the input's own dates."""
-        if self._as_of_checked or record.as_of is not None:
-            return
-        limit = self.policy.scoring.as_of_gap_warning_days
-        for field in DATED_FIELDS:
-            value = getattr(record, field)
-            if value is not None and abs((value - self.as_of).days) > limit:
-                self._as_of_checked = True
-                self._warn(
-                    f"as_of {self.as_of} is {abs((value - self.as_of).days):,} days from this "
-                    f"input's own dates (row {row}, account_id {record.account_id!r}: {field} "
-                    f"{value}); every day count is measured from as_of: check --as-of"
-                )
-                return
-
-    def _warn_truncated(self, row: int, record: AccountRecord) -> None:
-        for field, length in record.truncated:
+    def _note(
+        self,
+        row: int,
+        account_id: str,
+        gap: tuple[str, date] | None,
+        truncated: tuple[tuple[str, int], ...],
+    ) -> None:
+        """The warnings about one record: --as-of far from its dates (once per run), notes
+        cut to the limit."""
+        if gap is not None and not self._as_of_checked:
+            field, value = gap
+            self._as_of_checked = True
             self._warn(
-                f"row {row} (account_id {record.account_id!r}): {field} is {length:,} "
+                f"as_of {self.as_of} is {abs((value - self.as_of).days):,} days from this "
+                f"input's own dates (row {row}, account_id {account_id!r}: {field} "
+                f"{value}); every day count is measured from as_of: check --as-of"
+            )
+        for field, length in truncated:
+            self._warn(
+                f"row {row} (account_id {account_id!r}): {field} is {length:,} "
                 f"characters; cut to the first {TEXT_LIMIT:,} (the assessment's data_quality "
                 "says so)"
             )
 
-    def _assess(
+    def products(
         self,
-        engine: Engine,
-        row: int,
-        record: AccountRecord,
-        history: Sequence[PriorAssessment],
-    ) -> Iterator[tuple[AccountRecord, Assessment]]:
+        kind: str,
+        workers: int = 1,
+        *,
+        history_db: HistorySource | None = None,
+        run_id: str | None = None,
+        repeated: Callable[[IngestedRow | PendingRow], bool] | None = None,
+        batch_size: int | None = None,
+    ) -> Iterator[Any]:
+        """Each assessment as output (`kind`: jsonl, json, md, table, or record for `run`),
+        in input order, made by `workers` processes (see `skill.parallel`).
+
+        With one worker, the assessments of this stream, made into output here; with
+        more, the rows go to worker processes and everything that belongs to the run
+        (rejections, warnings, duplicates, the review budget) happens here, in row
+        order, exactly as with one. `run` passes `repeated` and its `batch_size`: see
+        `skill.parallel.run_chunks`.
+        """
+        from skill.parallel import Job, product_maker, run_chunks
+
+        if workers <= 1:
+            make = product_maker(kind, self.policy, run_id)
+            for record, assessment, history in self._triples():
+                yield make(record, assessment, history)
+            return
+        job = Job(
+            self.policy,
+            self.level,
+            self.as_of,
+            self.input_sources(),
+            self.reader.options.context,
+            None if self.accounts is None else frozenset(self.accounts),
+            kind,
+            None if history_db is None else history_db.path,
+            0 if history_db is None else history_db.depth,
+            run_id,
+        )
+        # The reader reads ahead of the results: its warnings wait for the rows before
+        # them, so they come where one process would say them.
+        waiting: list[tuple[int, str]] = []
+        read = 0
+        said = self.reader.on_warning
+
+        def hold(message: str) -> None:
+            waiting.append((read, message))
+
+        def counted() -> Iterator[IngestedRow | PendingRow]:
+            nonlocal read
+            for item in self.reader.pending_rows():
+                read += 1
+                yield item
+
+        def say(upto: int | None) -> None:
+            while waiting and (upto is None or waiting[0][0] <= upto):
+                if said is not None:
+                    said(waiting.pop(0)[1])
+                else:
+                    waiting.pop(0)
+
+        self.reader.on_warning = hold
+        done = 0
+        made = 0  # accounts yielded so far: where the caller's batch stands
+
+        def room() -> int:
+            assert batch_size is not None
+            return batch_size - made % batch_size
+
+        try:
+            chunks = run_chunks(
+                counted(),
+                job,
+                workers,
+                repeated=repeated,
+                room=None if batch_size is None else room,
+            )
+            for results in chunks:
+                for result in results:
+                    say(done)
+                    done += 1
+                    if result.rejection is not None:
+                        self._reject(result.rejection)
+                        continue
+                    if result.left_out:
+                        continue
+                    account_id = result.account_id
+                    assert account_id is not None
+                    if not self._admit(result.row, account_id, result.record_as_of):
+                        continue
+                    self._note(result.row, account_id, result.as_of_gap, result.truncated)
+                    if self.budgeter is not None:
+                        self.budgeter.add_entry(result.budget)
+                    made += 1
+                    yield result.product
+        except InputError:
+            say(None)
+            raise
+        finally:
+            self.reader.on_warning = said
+        say(None)
+
+    def _triples(self) -> Iterator[tuple[AccountRecord, Assessment, Sequence[PriorAssessment]]]:
+        """Each record with its assessment and the history the engine read for it."""
+        engine = Engine(self.policy, self.level, input_sources=self.input_sources())
+        records = self._records()
+        if self.history is None:
+            for _, record in records:
+                yield record, self._assess(engine, record, ()), ()
+            return
+        while batch := list(islice(records, HISTORY_BATCH)):
+            found = self.history([(r.account_id, r.as_of or self.as_of) for _, r in batch])
+            for _, record in batch:
+                prior = found.get((record.account_id, record.as_of or self.as_of), ())
+                yield record, self._assess(engine, record, prior), prior
+
+    def _assess(
+        self, engine: Engine, record: AccountRecord, history: Sequence[PriorAssessment]
+    ) -> Assessment:
         assessment = engine.assess(record, self.as_of, history)
         if self.budgeter is not None:
             self.budgeter.add(assessment)
-        yield record, assessment
+        return assessment
 
 
 def run_assessment(
@@ -279,11 +416,19 @@ def run_assessment(
     accounts: set[str] | None = None,
     history: HistoryLookup | None = None,
     options: ReadOptions | None = None,
+    workers: int = 1,
+    history_db: HistorySource | None = None,
 ) -> int:
-    """Run `assess` and return the exit code; with `history`, trend flags too."""
+    """Run `assess` and return the exit code; with `history`, trend flags too.
+
+    `workers` > 1: over that many processes (`skill.parallel`), the same output;
+    they read history from `history_db` (the database `history` reads), if given.
+    """
     return run_job(
         source,
-        lambda stream: write_assessments(stream, output_format, out, policy, as_of, level),
+        lambda stream: write_assessments(
+            stream, output_format, out, policy, as_of, level, workers, history_db
+        ),
         as_of=as_of,
         level=level,
         policy=policy,
@@ -359,11 +504,15 @@ def write_assessments(
     policy: Policy,
     as_of: date,
     level: AutomationLevel,
+    workers: int = 1,
+    history_db: HistorySource | None = None,
 ) -> int:
     count = 0
+    kind = output_format if output_format in ("jsonl", "json", "table") else "md"
+    products = stream.products(kind, workers, history_db=history_db)
     if output_format == "jsonl":
-        for assessment in stream:
-            out.write(assessment.model_dump_json() + "\n")
+        for line in products:
+            out.write(line)
             count += 1
     elif output_format == "json":
         from skill.render.data import JsonRunWriter
@@ -371,35 +520,32 @@ def write_assessments(
         # Pull the first assessment before writing the header, so an input-level
         # error (empty input, missing required column) leaves stdout empty rather
         # than holding half a JSON document.
-        items = iter(stream)
-        first = next(items, None)
+        first = next(products, None)
         writer = JsonRunWriter(
             out, as_of, level, policy.version, sources_not_connected=stream.sources_not_connected
         )
-        for assessment in chain([first] if first is not None else [], items):
-            writer.write(assessment)
+        for text in chain([first] if first is not None else [], products):
+            writer.write_json(text)
             count += 1
         writer.close(stream.rejected, stream.review_budget())
     elif output_format == "table":
-        from skill.render.table import render_table
+        from skill.render.table import render_rows
 
-        assessments = list(stream)
-        count = len(assessments)
-        out.write(render_table(assessments))
+        rows = list(products)
+        count = len(rows)
+        out.write(render_rows(rows))
         notes = _run_notes(stream.sources_not_connected, stream.review_budget())
         if notes:
             out.write("\n" + notes)
     else:
-        from skill.drafting import TemplateDrafter
-        from skill.render.markdown import render_assessment, render_budget, render_not_connected
+        from skill.render.markdown import render_budget, render_not_connected
 
-        drafter = TemplateDrafter()
-        for assessment in stream:
+        for text in products:
             if not count and stream.sources_not_connected:
                 out.write(render_not_connected(stream.sources_not_connected) + "\n---\n\n")
             if count:
                 out.write("\n---\n\n")
-            out.write(render_assessment(assessment, drafter.draft(assessment), policy))
+            out.write(text)
             count += 1
         budget = stream.review_budget()
         if count and budget is not None and budget.flagged:

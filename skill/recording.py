@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import sqlite3
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import date
 from pathlib import Path
 from typing import TextIO
@@ -20,11 +20,20 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from skill.assessment import SCHEMA_VERSION, PriorAssessment, ReviewBudgetSummary
 from skill.dialect import ReadOptions
-from skill.ingest import Rejection
-from skill.pipeline import EXIT_OK, EXIT_USAGE, AssessmentStream, budget_message, run_job
+from skill.ingest import IngestedRow, PendingRow, Rejection
+from skill.pipeline import (
+    EXIT_OK,
+    EXIT_USAGE,
+    AssessmentStream,
+    HistorySource,
+    budget_message,
+    run_job,
+)
 from skill.policy import Policy
-from skill.store.db import DatabaseUnavailable, connect
+from skill.store.db import DatabaseUnavailable, connect, default_db_path
 from skill.store.history import (
+    BATCH_SIZE,
+    Prepared,
     RunInfo,
     batches,
     finish_run,
@@ -111,16 +120,20 @@ def run_recording(
     rejects_path: Path | None = None,
     options: ReadOptions | None = None,
     source_name: str | None = None,
+    workers: int = 1,
 ) -> int:
     """Record `source` (a file); `source_name` is the name the run records for it
-    (default: the path as given), for a file a shell received under another name."""
+    (default: the path as given), for a file a shell received under another name.
+    `workers` > 1 assesses over that many processes (`skill.parallel`) while this
+    process writes, in input order: the same database."""
     path = Path(source)
     if source == "-" or not path.is_file():
         what = "standard input" if source == "-" else f"{source}: no such file"
         err(f"error: run needs a file ({what}); its content hash keeps reruns idempotent")
         return EXIT_USAGE
+    db_file = Path(db_path) if db_path is not None else default_db_path()
     try:
-        connection = connect(db_path)
+        connection = connect(db_file)
     except DatabaseUnavailable as exc:
         err(f"error: {exc}")
         return EXIT_USAGE
@@ -165,19 +178,31 @@ def run_recording(
         def write(stream: AssessmentStream) -> int:
             trends: list[TrendNote] = []
             # Each account is serialised as it is assessed (the models are not
-            # kept). Per batch: written in one transaction, then its trend
-            # notes out, against the history the engine read.
-            prepared = (
-                (prepare(record, assessment, info.run_id), Current.of(assessment))
-                for record, assessment in stream.pairs()
-            )
-            for batch in batches(prepared):
-                counts["written"] += record_prepared(connection, [p for p, _ in batch])
+            # kept), with the latest earlier assessment the engine read. Per
+            # batch: written in one transaction, then its trend notes out.
+            prepared: Iterator[tuple[Prepared, Current, PriorAssessment | None]]
+            if workers > 1:
+                prepared = stream.products(
+                    "record",
+                    workers,
+                    history_db=HistorySource(str(db_file), depth),
+                    run_id=info.run_id,
+                    repeated=_seen_before(),
+                    batch_size=BATCH_SIZE,
+                )
+            else:
+                prepared = (
+                    (
+                        prepare(record, assessment, info.run_id),
+                        Current.of(assessment),
+                        _latest(histories.get((assessment.account_id, assessment.as_of))),
+                    )
+                    for record, assessment in stream.pairs()
+                )
+            for batch in batches(prepared, BATCH_SIZE):
+                counts["written"] += record_prepared(connection, [p for p, _, _ in batch])
                 counts["assessed"] += len(batch)
-                for _, current in batch:
-                    # get, not pop: an account listed twice read the same history.
-                    prior = histories.get((current.account_id, current.as_of))
-                    before = prior[-1] if prior else None
+                for _, current, before in batch:
                     trend = trend_note(current, before, policy.history)
                     if output_format == "json":
                         trends.append(trend)
@@ -185,7 +210,7 @@ def run_recording(
                         notes.write(trend.model_dump_json() + "\n")
                     else:
                         notes.write(render_trend_note(trend) + "\n")
-                for _, current in batch:
+                for _, current, _ in batch:
                     histories.pop((current.account_id, current.as_of), None)
             budget = stream.review_budget()
             if budget is not None and stream.budgeter is not None:
@@ -229,6 +254,36 @@ def run_recording(
         return code
     finally:
         connection.close()
+
+
+def _latest(history: list[PriorAssessment] | None) -> PriorAssessment | None:
+    """The assessment a trend note compares with: the latest the engine read."""
+    return history[-1] if history else None
+
+
+def _seen_before() -> Callable[[IngestedRow | PendingRow], bool]:
+    """For `run` over worker processes: whether a row's account came earlier in the run.
+
+    Such a row's history must include what the run recorded before it in earlier
+    batches, as with one process (see `skill.parallel.run_chunks`). The account id
+    is compared loosely (whitespace ignored), so a row that may turn out to be the
+    same account counts too.
+    """
+    seen: set[str] = set()
+
+    def repeated(item: IngestedRow | PendingRow) -> bool:
+        if type(item) is not PendingRow:
+            return False
+        raw = item.data.get("account_id")
+        if isinstance(raw, bool) or not isinstance(raw, str | int | float):
+            return False  # not an id: the row is rejected, it records nothing
+        key = "".join(str(raw).split())
+        if key in seen:
+            return True
+        seen.add(key)
+        return False
+
+    return repeated
 
 
 class _Notes:

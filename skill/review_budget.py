@@ -39,6 +39,32 @@ class _Candidate(NamedTuple):
     exempt: bool
 
 
+class BudgetEntry(NamedTuple):
+    """What the budget reads of an assessment with a review task (a worker sends this)."""
+
+    account_id: str
+    as_of: date
+    score: int | None
+    arr: float | None
+    reasons: list[str]
+    exempt: bool
+
+
+def budget_entry(assessment: Assessment) -> BudgetEntry | None:
+    """The assessment's entry for the budget; None when it has no review task."""
+    task = assessment.review_task
+    if task is None:
+        return None
+    return BudgetEntry(
+        assessment.account_id,
+        assessment.as_of,
+        assessment.score,
+        assessment.arr,
+        task.reasons,
+        task.budget_exempt,
+    )
+
+
 def budget_limit(budget: ReviewBudget, accounts: int) -> int:
     """max_share x accounts, rounded down, but at least `min_tasks` (and never above accounts)."""
     return min(accounts, max(budget.min_tasks, int(budget.max_share * accounts)))
@@ -57,27 +83,24 @@ class ReviewBudgeter:
         self._candidates: dict[tuple[str, date], _Candidate] = {}
 
     def add(self, assessment: Assessment) -> None:
+        self.add_entry(budget_entry(assessment))
+
+    def add_entry(self, entry: BudgetEntry | None) -> None:
+        """One more account of the run; with its review task, if it has one."""
         self.accounts += 1
-        task = assessment.review_task
-        if task is None:
+        if entry is None:
             return
-        unknown = assessment.score is None
-        if assessment.score is None:
+        account_id, as_of, score, arr, reasons, exempt = entry
+        unknown = score is None
+        if score is None:
             # No score, no known risk: after every scored account, by ARR.
-            risk, value = 0, assessment.arr or 0.0
+            risk, value = 0, arr or 0.0
         else:
-            risk = 100 - assessment.score
-            value = risk * (assessment.arr or 0.0) if self.budget.rank_by == "risk_x_arr" else risk
-        exempt = task.budget_exempt
-        key = (not exempt, unknown, -value, -risk, assessment.account_id, assessment.as_of)
-        self._candidates[(assessment.account_id, assessment.as_of)] = _Candidate(
-            key,
-            assessment.account_id,
-            assessment.as_of,
-            assessment.score,
-            assessment.arr,
-            task.reasons,
-            exempt,
+            risk = 100 - score
+            value = risk * (arr or 0.0) if self.budget.rank_by == "risk_x_arr" else risk
+        key = (not exempt, unknown, -value, -risk, account_id, as_of)
+        self._candidates[(account_id, as_of)] = _Candidate(
+            key, account_id, as_of, score, arr, reasons, exempt
         )
 
     def kept(self) -> list[tuple[str, date]]:

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import io
 import json
+from collections.abc import Callable
 from itertools import islice
 from pathlib import Path
 
 import pytest
 
+from skill import ingest
 from skill.ingest import (
     AccountReader,
     InputError,
@@ -438,14 +440,19 @@ def test_rejects_writer_streams_and_counts(tmp_path: Path) -> None:
 def test_a_validator_crash_rejects_only_that_row(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    validate = AccountRecord.model_validate
+    validator = ingest.record_validator
 
-    def fragile(data: dict[str, object]) -> AccountRecord:
-        if data["account_id"] == "A-2":
-            raise TypeError("boom")
-        return validate(data)
+    def fragile_validator(context: object = None) -> Callable[[dict[str, object]], AccountRecord]:
+        validate = validator(context)
 
-    monkeypatch.setattr(AccountRecord, "model_validate", fragile)
+        def fragile(data: dict[str, object]) -> AccountRecord:
+            if data["account_id"] == "A-2":
+                raise TypeError("boom")
+            return validate(data)
+
+        return fragile
+
+    monkeypatch.setattr(ingest, "record_validator", fragile_validator)
     rows = list(read_csv(tmp_path, "account_id,segment\nA-1,smb\nA-2,smb\nA-3,smb\n"))
     assert [row.record.account_id for row in rows if row.record] == ["A-1", "A-3"]
     (rejection,) = [row.rejection for row in rows if row.rejection]

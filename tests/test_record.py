@@ -189,3 +189,91 @@ def test_segment_is_required() -> None:
 
 def test_unknown_columns_are_ignored() -> None:
     assert record(favourite_colour="teal").account_id == "ACC-1"
+
+
+# -- the validated fast path: the same records, the same errors ----------------------
+
+# Cells as exports write them, good and bad, per kind of field.
+CELLS: dict[str, list[Any]] = {
+    "count": ["3", " 12 ", "0", "-1", "1,200", "3.0", "3.5", "x", "", "n/a", "٣", "²", 7, True],
+    "money": ["84000", "$84,000.00", "84.000,50", "1,234", "-5", "nan", "inf", "", 1e3],
+    "score": ["4.5", "9", "0", "-0", "-0.0", "1e1", "4,5", "", "none", 3, -0.0],
+    "date": [
+        "2026-11-20",
+        "2026-11-20T10:00",
+        "20/11/2026",
+        "11/20/2026",
+        "0",
+        "",
+        0,
+        "2026-02-30",
+    ],
+    "flag": ["yes", "N", "TRUE", "maybe", "", "1", 1, False],
+    "enum": ["SMB", "Mid Market", "enterprise", "big", "", "none", "None", "past due", 5],
+    "text": ["Dana Reyes", "  padded  ", "", "null", "x" * 6000, "\x00", 12],
+    "list": ["42;55;61", "[42, 55, 61]", "42,5;55", "101", "a;b", "", "1|2,3"],
+}
+KIND_OF = {
+    "account_id": "text",
+    "name": "text",
+    "segment": "enum",
+    "lifecycle": "enum",
+    "owner": "text",
+    "contact_email": "text",
+    "arr": "money",
+    "renewal_date": "date",
+    "as_of": "date",
+    "active_users": "count",
+    "licensed_seats": "count",
+    "weekly_activity": "list",
+    "csat": "score",
+    "nps": "score",
+    "nps_response": "score",
+    "last_survey_date": "date",
+    "payment_status": "enum",
+    "expansion_signal": "flag",
+    "champion": "enum",
+    "blocker": "enum",
+    "notes": "text",
+    "blocker_note": "text",
+}
+CONTEXTS = [
+    None,
+    {"date_format": "%d/%m/%Y", "decimal": ""},
+    {"date_format": "", "decimal": "comma"},
+]
+
+
+@pytest.mark.parametrize("context", CONTEXTS, ids=["plain", "day-first", "decimal-comma"])
+def test_the_fast_validator_gives_what_model_validate_gives(context: dict | None) -> None:
+    import random
+
+    from skill.record import record_validator
+
+    fast = record_validator(context)
+    rng = random.Random(7)
+    outcomes = set()
+    for _ in range(3000):
+        data = {"account_id": "ACC-1", "segment": "smb"}
+        for field in rng.sample(sorted(KIND_OF), rng.randint(1, 8)):
+            data[field] = rng.choice(CELLS[KIND_OF[field]])
+        try:
+            expected = AccountRecord.model_validate(data, context=context)
+        except ValidationError as exc:
+            with pytest.raises(ValidationError) as raised:
+                fast(data)
+            assert raised.value.errors(include_context=False) == exc.errors(include_context=False)
+            assert str(raised.value) == str(exc)
+            outcomes.add("rejected")
+            continue
+        got = fast(data)
+        assert type(got) is AccountRecord
+        assert list(got.__dict__.items()) == list(expected.__dict__.items())
+        assert [type(v) for v in got.__dict__.values()] == [
+            type(v) for v in expected.__dict__.values()
+        ]
+        assert repr(got) == repr(expected)  # -0.0 and 0.0 are equal; their repr is not
+        assert got.model_fields_set == expected.model_fields_set
+        assert got.truncated == expected.truncated
+        outcomes.add("accepted")
+    assert outcomes == {"accepted", "rejected"}

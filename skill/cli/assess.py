@@ -24,12 +24,14 @@ from skill.cli.common import (
     PolicyOption,
     RejectsOption,
     SheetOption,
+    WorkersOption,
     default_format,
     err,
     fail,
     load_policy_or_exit,
     parse_as_of,
     read_options,
+    resolve_workers,
 )
 from skill.vocabulary import AutomationLevel
 
@@ -65,16 +67,19 @@ def assess(
     delimiter: DelimiterOption = None,
     encoding: EncodingOption = None,
     sheet: SheetOption = None,
+    workers: WorkersOption = None,
 ) -> None:
     """Assess accounts and print health, flags and gated actions.
 
     Example: account-health assess accounts.csv --as-of 2026-11-23 --format json
     """
-    from skill.pipeline import run_assessment
+    from skill.pipeline import HistorySource, run_assessment
 
     loaded = load_policy_or_exit(policy)
     options = read_options(columns, date_format, decimal, delimiter, encoding, sheet)
+    processes = resolve_workers(workers)
     reader = None
+    history_db = None
     if db is not None:
         from skill.store.history import HistoryReader, HistoryUnavailable
 
@@ -82,6 +87,7 @@ def assess(
             reader = HistoryReader(db, loaded.history.usage_decline_periods)
         except HistoryUnavailable as exc:
             raise fail(f"--db: {exc}") from None
+        history_db = HistorySource(str(db), loaded.history.usage_decline_periods)
     try:
         code = run_assessment(
             file,
@@ -96,6 +102,8 @@ def assess(
             err=err,
             history=reader,
             options=options,
+            workers=processes,
+            history_db=history_db,
         )
     finally:
         if reader is not None:
@@ -330,6 +338,7 @@ def run(
     delimiter: DelimiterOption = None,
     encoding: EncodingOption = None,
     sheet: SheetOption = None,
+    workers: WorkersOption = None,
 ) -> None:
     """Assess a file and record snapshots, assessments and the action outbox in the history
     database; print each account's health trend note. Running it again changes nothing.
@@ -355,6 +364,7 @@ def run(
             input_format=input_format.value if input_format else None,
             rejects_path=rejects,
             options=options,
+            workers=resolve_workers(workers),
         )
     )
 

@@ -5,6 +5,7 @@ Kept free of anything heavier than typer, so importing it costs `assess` nothing
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Callable, Iterable, Sequence
 from datetime import date
@@ -291,10 +292,30 @@ InputFormatOption = Annotated[
     InputFormat | None,
     typer.Option("--input-format", help="Override the format implied by the extension."),
 ]
+WorkersOption = Annotated[
+    int | None,
+    typer.Option(
+        "--workers",
+        help="Processes to assess with (default: the number of cores; 1: this process "
+        "only). The output is the same whatever the number; a small input always stays "
+        "in one process.",
+    ),
+]
 RejectsOption = Annotated[
     Path | None,
     typer.Option("--rejects", help="Write rejected records here as JSONL, with the reason."),
 ]
+
+
+def resolve_workers(value: int | None) -> int:
+    """--workers: at least 1; by default the cores this process may use."""
+    if value is None:
+        if hasattr(os, "sched_getaffinity"):
+            return max(1, len(os.sched_getaffinity(0)))
+        return max(1, os.cpu_count() or 1)
+    if value < 1:
+        raise fail(f"--workers {value}: expected 1 or more")
+    return value
 
 
 def parse_as_of(value: str | None) -> date:

@@ -5,14 +5,15 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import timedelta
 
-from skill.assessment import Action
-from skill.engine.conditions import compile_rule, describe_match, match
+from skill.assessment import Action, trusted
+from skill.engine.conditions import compile_rules
 from skill.engine.context import AccountContext
 from skill.engine.gate import PolicyGate
 from skill.policy import Actions
 from skill.vocabulary import Priority
 
 _PRIORITY_RANK = {priority: priority.rank for priority in Priority}
+_new_action = trusted(Action)
 
 
 @dataclass
@@ -27,7 +28,10 @@ class ActionPlanner:
     def __init__(self, actions: Actions, gate: PolicyGate) -> None:
         self.actions = actions
         self.gate = gate
-        self.triggers = tuple((trigger, compile_rule(trigger)) for trigger in actions.triggers)
+        self.triggers = tuple(
+            (trigger.action, trigger.priority, trigger.reason) for trigger in actions.triggers
+        )
+        self.matches = compile_rules(actions.triggers)
         self.order = {action_id: i for i, action_id in enumerate(actions.catalogue)}
         # Days until due: the entry's own, else its priority's.
         self.due_after = {
@@ -42,42 +46,49 @@ class ActionPlanner:
 
     def triggered(self, ctx: AccountContext) -> dict[str, _Triggered]:
         found: dict[str, _Triggered] = {}
-        for trigger, rule in self.triggers:
-            matched = match(rule, ctx)
-            if matched is None:
-                continue
-            why = describe_match(matched, ctx)
-            line = trigger.reason if why == "always" else f"{trigger.reason} ({why})"
-            hit = found.get(trigger.action)
+        triggers = self.triggers
+        for index, _, describe in self.matches(ctx):
+            action, priority, reason = triggers[index]
+            why = describe(ctx)
+            line = reason if why == "always" else f"{reason} ({why})"
+            hit = found.get(action)
             if hit is None:
-                found[trigger.action] = _Triggered(trigger.priority, [line])
+                found[action] = _Triggered(priority, [line])
             else:
-                if _PRIORITY_RANK[trigger.priority] > _PRIORITY_RANK[hit.priority]:
-                    hit.priority = trigger.priority
+                if _PRIORITY_RANK[priority] > _PRIORITY_RANK[hit.priority]:
+                    hit.priority = priority
                 hit.evidence.append(line)
         return found
 
     def plan(self, ctx: AccountContext) -> list[Action]:
         """Triggered actions, gated, ordered by priority then catalogue order."""
-        actions, gate, order = self.actions, self.gate, self.order
         found = self.triggered(ctx)
-        fired = gate.fired_rules(ctx) if found else []
+        if not found:
+            return []
+        catalogue, gate, order, due_after = (
+            self.actions.catalogue,
+            self.gate,
+            self.order,
+            self.due_after,
+        )
+        fired = gate.fired_rules(ctx)
+        as_of, owner = ctx.as_of, ctx.record.owner
         planned = []
         ranked = sorted(found, key=lambda a: (-_PRIORITY_RANK[found[a].priority], order[a]))
         for action_id in ranked:
-            entry = actions.catalogue[action_id]
+            entry = catalogue[action_id]
             hit = found[action_id]
             status, trace = gate.decide(action_id, entry, ctx, fired)
             planned.append(
-                Action(
+                _new_action(
                     action=action_id,
                     label=entry.label,
                     kind=entry.kind,
                     sensitivity=entry.sensitivity,
                     owner=entry.owner,
-                    owner_name=ctx.record.owner if entry.owner == "csm" else None,
+                    owner_name=owner if entry.owner == "csm" else None,
                     priority=hit.priority,
-                    due_date=ctx.as_of + self.due_after[(action_id, hit.priority)],
+                    due_date=as_of + due_after[(action_id, hit.priority)],
                     status=status,
                     policy_trace=trace,
                     evidence=hit.evidence,

@@ -8,7 +8,7 @@ and gate rule.
 from __future__ import annotations
 
 import weakref
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from enum import Enum
 from typing import NamedTuple
 
@@ -18,6 +18,7 @@ from skill.policy import Condition, Rule
 Test = Callable[[AccountContext], bool]
 Describe = Callable[[AccountContext], str]
 _ALWAYS = Condition()
+_ALWAYS_VALUES = {name: getattr(_ALWAYS, name) for name in Condition.model_fields}
 
 
 def _field_value(ctx: AccountContext, name: str) -> object:
@@ -182,6 +183,10 @@ def _compile_description(cond: Condition) -> tuple[Describe, ...]:
 class _Compiled(NamedTuple):
     tests: tuple[Test, ...]
     description: tuple[Describe, ...]
+    # All of `tests` as one function (see `_compile_check`): what `match` calls.
+    check: Test
+    # All of `description` as one function (see `_compile_describe`).
+    describe: Describe
 
 
 # Compiled conditions by identity; an entry goes when its policy is garbage-collected.
@@ -193,18 +198,274 @@ def _compiled(cond: Condition) -> _Compiled:
     entry = _COMPILED.get(key)
     if entry is None or entry[0]() is not cond:
         ref = weakref.ref(cond, lambda _, key=key: _COMPILED.pop(key, None))
-        entry = (ref, _Compiled(_compile_tests(cond), _compile_description(cond)))
+        tests = _compile_tests(cond)
+        check = _compile_check(cond) or (lambda c, tests=tests: _all_hold(tests, c))
+        parts = _compile_description(cond)
+        describe = _compile_describe(cond) or (lambda c, parts=parts: _joined(parts, c))
+        entry = (ref, _Compiled(tests, parts, check, describe))
         _COMPILED[key] = entry
     return entry[1]
 
 
-# A rule's conditions, each with its compiled tests: what `match` evaluates.
-CompiledRule = tuple[tuple[Condition, tuple[Test, ...]], ...]
+# The condition keys `_compile_check` writes as one expression. A condition using any
+# other key (one added to the policy language later) is checked test by test instead.
+_CHECKED_KEYS = frozenset(
+    {
+        "flags_any",
+        "flags_all",
+        "flags_none",
+        "themes_any",
+        "themes_none",
+        "bands_in",
+        "segments_in",
+        "lifecycle_in",
+        "lifecycle_not_in",
+        "confidence_in",
+        "account_evidence_in",
+        "dimension_below",
+        "dimension_at_least",
+        "fields_equal",
+        "fields_at_least",
+        "fields_missing",
+        "arr_at_least",
+        "renewal_within_days",
+        "notes_mention_any",
+    }
+)
+
+
+def _check_expression(cond: Condition, constants: dict[str, object]) -> str | None:
+    """The condition's tests as one Python expression over `c` (an AccountContext), in
+    `_compile_tests` order, with each constant named in `constants`; "True" when it has
+    none; None when it uses a key this does not know."""
+    for name in type(cond).model_fields:
+        if name not in _CHECKED_KEYS and getattr(cond, name) != _ALWAYS_VALUES[name]:
+            return None
+
+    def const(value: object) -> str:
+        name = f"_k{len(constants)}"
+        constants[name] = value
+        return name
+
+    parts: list[str] = []
+    if cond.flags_any:
+        parts.append(f"not c.flags.isdisjoint({const(frozenset(cond.flags_any))})")
+    if cond.flags_all:
+        parts.append(f"c.flags.issuperset({const(frozenset(cond.flags_all))})")
+    if cond.flags_none:
+        parts.append(f"c.flags.isdisjoint({const(frozenset(cond.flags_none))})")
+    if cond.themes_any:
+        parts.append(f"not c.themes.isdisjoint({const(frozenset(cond.themes_any))})")
+    if cond.themes_none:
+        parts.append(f"c.themes.isdisjoint({const(frozenset(cond.themes_none))})")
+    if cond.bands_in:
+        parts.append(f"c.band in {const(frozenset(cond.bands_in))}")
+    if cond.segments_in:
+        parts.append(f"c.record.segment in {const(frozenset(cond.segments_in))}")
+    if cond.lifecycle_in:
+        parts.append(f"c.record.lifecycle in {const(frozenset(cond.lifecycle_in))}")
+    if cond.lifecycle_not_in:
+        excluded = const(frozenset(cond.lifecycle_not_in))
+        parts.append(f"(c.record.lifecycle is not None and c.record.lifecycle not in {excluded})")
+    if cond.confidence_in:
+        parts.append(f"c.confidence in {const(frozenset(cond.confidence_in))}")
+    if cond.account_evidence_in:
+        parts.append(f"c.account_evidence in {const(frozenset(cond.account_evidence_in))}")
+    for dimension, limit in cond.dimension_below.items():
+        score = const(None)  # a local of the generated function, named like the constants
+        parts.append(
+            f"(({score} := c.dimension_scores.get({const(dimension)})) is not None"
+            f" and {score} < {const(limit)})"
+        )
+    for dimension, limit in cond.dimension_at_least.items():
+        score = const(None)
+        parts.append(
+            f"(({score} := c.dimension_scores.get({const(dimension)})) is not None"
+            f" and {score} >= {const(limit)})"
+        )
+    for name, expected in cond.fields_equal.items():
+        parts.append(f"_field_value(c, {const(name)}) == {const(expected)}")
+    for name, limit in cond.fields_at_least.items():
+        value = const(None)
+        parts.append(
+            f"(({value} := getattr(c.record, {const(name)})) is not None"
+            f" and {value} >= {const(limit)})"
+        )
+    for name in cond.fields_missing:
+        parts.append(f"getattr(c.record, {const(name)}) is None")
+    if cond.arr_at_least is not None:
+        parts.append(f"(c.record.arr is not None and c.record.arr >= {const(cond.arr_at_least)})")
+    if cond.renewal_within_days is not None:
+        within = const(cond.renewal_within_days)
+        parts.append(
+            "(c.renewal_window is not None and c.days_to_renewal is not None"
+            f" and c.days_to_renewal <= {within})"
+        )
+    if cond.notes_mention_any:
+        words = " or ".join(f"{const(w)} in c.notes_lower" for w in cond.notes_mention_any)
+        parts.append(f"(bool(c.notes_lower) and ({words}))")
+    return " and ".join(parts) if parts else "True"
+
+
+def _compile_check(cond: Condition) -> Test | None:
+    """All of the condition's tests as one function: one call per condition, not one per test."""
+    namespace: dict[str, object] = {"_field_value": _field_value}
+    expression = _check_expression(cond, namespace)
+    if expression is None:
+        return None
+    exec(f"def check(c):\n    return bool({expression})\n", namespace)
+    return namespace["check"]  # type: ignore[return-value]
+
+
+def _describe_expressions(cond: Condition, constants: dict[str, object]) -> list[str] | None:
+    """The parts of `_compile_description` as Python expressions over `c`, in its order;
+    None when the condition uses a key this does not know."""
+    for name in type(cond).model_fields:
+        if name not in _CHECKED_KEYS and getattr(cond, name) != _ALWAYS_VALUES[name]:
+            return None
+
+    def const(value: object) -> str:
+        name = f"_k{len(constants)}"
+        constants[name] = value
+        return name
+
+    parts: list[str] = []
+    if cond.flags_any or cond.flags_all:
+        named = const(frozenset((*cond.flags_any, *cond.flags_all)))
+        parts.append(f'"flags " + ", ".join(sorted(c.flags.intersection({named})))')
+    if cond.themes_any:
+        themes = const(tuple(cond.themes_any))
+        parts.append(f'"themes " + ", ".join(sorted([t for t in {themes} if t in c.themes]))')
+    if cond.bands_in:
+        parts.append('f"band {c.band}"')
+    if cond.segments_in:
+        parts.append('f"segment {c.record.segment}"')
+    if cond.lifecycle_in or cond.lifecycle_not_in:
+        parts.append("f\"lifecycle {c.record.lifecycle or 'unknown'}\"")
+    if cond.confidence_in:
+        parts.append('f"confidence {c.confidence}"')
+    if cond.account_evidence_in:
+        parts.append('f"account evidence {c.account_evidence}"')
+    for dimension, limit in cond.dimension_below.items():
+        d, tail = const(dimension), const(f" < {limit:g}")
+        parts.append(f'f"{{{d}}} {{c.dimension_scores[{d}]}}{{{tail}}}"')
+    for dimension, limit in cond.dimension_at_least.items():
+        d, tail = const(dimension), const(f" >= {limit:g}")
+        parts.append(f'f"{{{d}}} {{c.dimension_scores[{d}]}}{{{tail}}}"')
+    for name in cond.fields_equal:
+        n, label = const(name), const(name.replace("_", " "))
+        parts.append(f'f"{{{label}}}: {{_shown(_field_value(c, {n}))}}"')
+    for name in cond.fields_at_least:
+        n, label = const(name), const(name.replace("_", " "))
+        parts.append(f'f"{{{label}}}: {{getattr(c.record, {n})}}"')
+    for name in cond.fields_missing:
+        parts.append(const(f"{name.replace('_', ' ')} missing"))
+    if cond.arr_at_least is not None:
+        at_least = const(f"{cond.arr_at_least:,.0f}")
+        parts.append(f'f"ARR {{c.record.arr:,.0f}}, at least {{{at_least}}}"')
+    if cond.renewal_within_days is not None:
+        parts.append(
+            '(f"renewal in {c.days_to_renewal} days"'
+            ' + (f", {c.record.contract_term.label}" if c.record.contract_term else ""))'
+        )
+    if cond.notes_mention_any:
+        words = const(tuple(cond.notes_mention_any))
+        parts.append(
+            '"notes mention " + ", ".join([repr(w) for w in sorted('
+            f"[w for w in {words} if w in c.notes_lower])])"
+        )
+    return parts
+
+
+def _compile_describe(cond: Condition) -> Describe | None:
+    """All of the condition's description parts as one function."""
+    namespace: dict[str, object] = {"_field_value": _field_value, "_shown": _shown}
+    parts = _describe_expressions(cond, namespace)
+    if parts is None:
+        return None
+    if not parts:
+        body = '"always"'
+    elif len(parts) == 1:
+        body = parts[0]
+    else:
+        body = '"; ".join([' + ", ".join(parts) + "])"
+    exec(f"def describe(c):\n    return {body}\n", namespace)
+    return namespace["describe"]  # type: ignore[return-value]
+
+
+def _joined(parts: tuple[Describe, ...], ctx: AccountContext) -> str:
+    if not parts:
+        return "always"
+    return "; ".join([part(ctx) for part in parts])
+
+
+# Rules matched together (the action triggers, the gate's rules): each rule that fired,
+# by its place in the list, with the condition that held and its `describe_match`.
+Matches = list[tuple[int, Condition, Describe]]
+
+
+def compile_rules(rules: Sequence[Rule]) -> Callable[[AccountContext], Matches]:
+    """Every rule of `rules` as one function: which fired, in list order, and by what.
+
+    The same as `match` on each rule in turn, for one call per account, not one per
+    rule. Only for rules whose matching nothing else changes meanwhile.
+    """
+    namespace: dict[str, object] = {
+        "_field_value": _field_value,
+        "_ALWAYS": _ALWAYS,
+        "_describe_always": _compiled(_ALWAYS).describe,
+    }
+    lines = ["def matches(c):", "    found = []"]
+    for index, rule in enumerate(rules):
+        conditions = tuple(rule.when_any)
+        if not conditions:
+            lines.append(f"    found.append(({index}, _ALWAYS, _describe_always))")
+            continue
+        keyword = "if"
+        for position, cond in enumerate(conditions):
+            expression = _check_expression(cond, namespace)
+            name = f"_cond{index}_{position}"
+            namespace[name] = cond
+            namespace[f"_describe{index}_{position}"] = _compiled(cond).describe
+            if expression is None:
+                namespace[f"_check{index}_{position}"] = _compiled(cond).check
+                expression = f"_check{index}_{position}(c)"
+            lines.append(f"    {keyword} {expression}:")
+            lines.append(f"        found.append(({index}, {name}, _describe{index}_{position}))")
+            keyword = "elif"
+    lines.append("    return found")
+    exec("\n".join(lines) + "\n", namespace)
+    return namespace["matches"]  # type: ignore[return-value]
+
+
+# A rule ready for `match`: a function of the account giving the first condition of the
+# rule that holds, or None.
+CompiledRule = Callable[[AccountContext], Condition | None]
 
 
 def compile_rule(rule: Rule) -> CompiledRule:
-    """The rule ready for `match`; compile once per run, match once per account."""
-    return tuple((cond, _compiled(cond).tests) for cond in rule.when_any)
+    """The rule ready for `match`; compile once per run, match once per account.
+
+    Its conditions are written out as one function (an `if` per condition, each one
+    expression of its tests), so matching an account costs one call however many
+    conditions and tests the rule has.
+    """
+    conditions = tuple(rule.when_any)
+    if not conditions:
+        return lambda c: _ALWAYS
+    namespace: dict[str, object] = {"_field_value": _field_value}
+    lines = ["def first(c):"]
+    for index, cond in enumerate(conditions):
+        expression = _check_expression(cond, namespace)
+        name = f"_cond{index}"
+        namespace[name] = cond
+        if expression is None:  # a key the expression writer does not know: its own tests
+            namespace[f"_check{index}"] = _compiled(cond).check
+            expression = f"_check{index}(c)"
+        lines.append(f"    if {expression}:\n        return {name}")
+    lines.append("    return None")
+    exec("\n".join(lines) + "\n", namespace)
+    return namespace["first"]  # type: ignore[return-value]
 
 
 def _all_hold(tests: tuple[Test, ...], ctx: AccountContext) -> bool:
@@ -215,25 +476,14 @@ def _all_hold(tests: tuple[Test, ...], ctx: AccountContext) -> bool:
 
 
 def holds(cond: Condition, ctx: AccountContext) -> bool:
-    return _all_hold(_compiled(cond).tests, ctx)
+    return _compiled(cond).check(ctx)
 
 
 def match(rule: CompiledRule, ctx: AccountContext) -> Condition | None:
     """The first condition of the rule that holds; a rule with no conditions always fires."""
-    if not rule:
-        return _ALWAYS
-    for cond, tests in rule:
-        for test in tests:
-            if not test(ctx):
-                break
-        else:  # every test held
-            return cond
-    return None
+    return rule(ctx)
 
 
 def describe_match(cond: Condition, ctx: AccountContext) -> str:
     """A short, checkable account of why a condition held."""
-    parts = _compiled(cond).description
-    if not parts:
-        return "always"
-    return "; ".join([part(ctx) for part in parts])
+    return _compiled(cond).describe(ctx)

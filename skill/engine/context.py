@@ -9,6 +9,25 @@ from skill.record import AccountRecord
 from skill.vocabulary import Band, Confidence, Dimension, OpportunityCode, RiskFlagCode, Tier
 
 
+class RecordView:
+    """An AccountRecord's values, read as plain attributes.
+
+    The engine reads a record's fields a few hundred times per account; a pydantic
+    model routes each read through its own lookup hook, a plain object does not. The
+    view holds the record's own field values (not a copy) and is only read.
+    """
+
+    __slots__ = ("__dict__", "truncated")  # `truncated` beside the fields, not among them
+
+    def __init__(self, record: AccountRecord) -> None:
+        self.__dict__ = record.__dict__
+        self.truncated = record.truncated
+
+    @property
+    def display_name(self) -> str:
+        return self.name or self.account_id  # type: ignore[attr-defined, no-any-return]
+
+
 @dataclass(slots=True)
 class AccountContext:
     """Mutable scratchpad filled stage by stage; the output models are built from it."""

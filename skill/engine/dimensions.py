@@ -6,12 +6,13 @@ lives here; how a metric maps to a score is the policy's `signals` table.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import date
 from itertools import pairwise
+from operator import attrgetter
 from typing import Literal
 
-from skill.assessment import DimensionScore, Evidence, MissingData, SourceStatus
+from skill.assessment import DimensionScore, Evidence, MissingData, SourceStatus, trusted
 from skill.engine.context import AccountContext, days_between
 from skill.engine.shared import SharedPieces
 from skill.policy import Scoring, SignalRule
@@ -54,6 +55,25 @@ Reading = tuple[float | None, str | None, str]
 Reader = Callable[[AccountRecord, date], Reading | None]
 
 
+def reads(*fields: str, as_of: bool = False, remember: bool = True) -> Callable[[Reader], Reader]:
+    """Declare the record fields (and whether `as_of`) a reader's result depends on.
+
+    The scorer remembers each reader's result by those values, so an account whose
+    values were seen before (open tickets 0, payment current) costs a lookup.
+    `remember=False` for a list-valued field: rarely the same twice, and unhashable.
+    A test checks each reader reads no field it does not declare.
+    """
+
+    def declare(read: Reader) -> Reader:
+        read.fields = fields  # type: ignore[attr-defined]
+        read.uses_as_of = as_of  # type: ignore[attr-defined]
+        read.remember = remember  # type: ignore[attr-defined]
+        return read
+
+    return declare
+
+
+@reads("active_users", "licensed_seats")
 def _seat_utilisation(r: AccountRecord, _: date) -> Reading | None:
     if r.active_users is None or not r.licensed_seats:
         return None
@@ -73,6 +93,7 @@ def _seat_utilisation(r: AccountRecord, _: date) -> Reading | None:
     )
 
 
+@reads("logins_30d", "logins_prev_30d")
 def _login_trend(r: AccountRecord, _: date) -> Reading | None:
     if r.logins_30d is None or r.logins_prev_30d is None:
         return None
@@ -87,6 +108,7 @@ def _login_trend(r: AccountRecord, _: date) -> Reading | None:
     )
 
 
+@reads("weekly_activity", remember=False)
 def _weekly_activity(r: AccountRecord, _: date) -> Reading | None:
     if not r.weekly_activity:
         return None
@@ -102,6 +124,7 @@ def _weekly_activity(r: AccountRecord, _: date) -> Reading | None:
     )
 
 
+@reads("features_adopted", "features_total")
 def _feature_adoption(r: AccountRecord, _: date) -> Reading | None:
     if r.features_adopted is None or not r.features_total:
         return None
@@ -113,6 +136,7 @@ def _feature_adoption(r: AccountRecord, _: date) -> Reading | None:
     )
 
 
+@reads("onboarding_milestones_done", "onboarding_milestones_total")
 def _onboarding_progress(r: AccountRecord, _: date) -> Reading | None:
     if r.onboarding_milestones_done is None or not r.onboarding_milestones_total:
         return None
@@ -127,12 +151,14 @@ def _onboarding_progress(r: AccountRecord, _: date) -> Reading | None:
     )
 
 
+@reads("open_tickets")
 def _open_tickets(r: AccountRecord, _: date) -> Reading | None:
     if r.open_tickets is None:
         return None
     return r.open_tickets, None, f"open tickets: {r.open_tickets}"
 
 
+@reads("tickets_30d", "tickets_prev_30d")
 def _ticket_trend(r: AccountRecord, _: date) -> Reading | None:
     if r.tickets_30d is None or r.tickets_prev_30d is None:
         return None
@@ -147,36 +173,42 @@ def _ticket_trend(r: AccountRecord, _: date) -> Reading | None:
     )
 
 
+@reads("escalations_90d")
 def _escalations(r: AccountRecord, _: date) -> Reading | None:
     if r.escalations_90d is None:
         return None
     return r.escalations_90d, None, f"escalations in 90d: {r.escalations_90d}"
 
 
+@reads("sev1_open")
 def _sev1(r: AccountRecord, _: date) -> Reading | None:
     if r.sev1_open is None:
         return None
     return r.sev1_open, None, f"open severity-1 tickets: {r.sev1_open}"
 
 
+@reads("csat")
 def _csat(r: AccountRecord, _: date) -> Reading | None:
     if r.csat is None:
         return None
     return r.csat, None, f"CSAT {_num(r.csat)} of 5"
 
 
+@reads("nps")
 def _nps(r: AccountRecord, _: date) -> Reading | None:
     if r.nps is None:
         return None
     return r.nps, None, f"account NPS {_num(r.nps)}"
 
 
+@reads("nps_response")
 def _nps_response(r: AccountRecord, _: date) -> Reading | None:
     if r.nps_response is None:
         return None
     return r.nps_response, None, f"latest NPS response {_num(r.nps_response)} of 10"
 
 
+@reads("payment_status")
 def _payment_status(r: AccountRecord, _: date) -> Reading | None:
     if r.payment_status is None:
         return None
@@ -184,12 +216,14 @@ def _payment_status(r: AccountRecord, _: date) -> Reading | None:
     return None, status, f"payment status: {status}"
 
 
+@reads("days_overdue")
 def _days_overdue(r: AccountRecord, _: date) -> Reading | None:
     if r.days_overdue is None:
         return None
     return r.days_overdue, None, f"oldest invoice {r.days_overdue} days overdue"
 
 
+@reads("expansion_signal")
 def _expansion(r: AccountRecord, _: date) -> Reading | None:
     if r.expansion_signal is None:
         return None
@@ -200,6 +234,7 @@ def _expansion(r: AccountRecord, _: date) -> Reading | None:
     )
 
 
+@reads("discount_requested")
 def _discount(r: AccountRecord, _: date) -> Reading | None:
     if r.discount_requested is None:
         return None
@@ -210,6 +245,7 @@ def _discount(r: AccountRecord, _: date) -> Reading | None:
     )
 
 
+@reads("last_exec_touch_date", as_of=True)
 def _exec_touch(r: AccountRecord, as_of: date) -> Reading | None:
     days = days_between(r.last_exec_touch_date, as_of)
     if days is None:
@@ -217,6 +253,7 @@ def _exec_touch(r: AccountRecord, as_of: date) -> Reading | None:
     return days, None, f"last executive touch {days} days ago ({r.last_exec_touch_date})"
 
 
+@reads("champion")
 def _champion(r: AccountRecord, _: date) -> Reading | None:
     if r.champion is None:
         return None
@@ -224,6 +261,7 @@ def _champion(r: AccountRecord, _: date) -> Reading | None:
     return None, champion, f"champion: {champion}"
 
 
+@reads("last_customer_reply_date", as_of=True)
 def _customer_reply(r: AccountRecord, as_of: date) -> Reading | None:
     days = days_between(r.last_customer_reply_date, as_of)
     if days is None:
@@ -231,12 +269,14 @@ def _customer_reply(r: AccountRecord, as_of: date) -> Reading | None:
     return days, None, f"last customer reply {days} days ago ({r.last_customer_reply_date})"
 
 
+@reads("qbr_attended")
 def _qbr(r: AccountRecord, _: date) -> Reading | None:
     if r.qbr_attended is None:
         return None
     return None, str(r.qbr_attended).lower(), f"attended last QBR: {_yes_no(r.qbr_attended)}"
 
 
+@reads("success_milestones_missed", "success_milestones_total")
 def _success_milestones(r: AccountRecord, _: date) -> Reading | None:
     if r.success_milestones_missed is None or not r.success_milestones_total:
         return None
@@ -285,7 +325,9 @@ RATIO_COUNTS: dict[str, tuple[str, str, str]] = {
 def _min_count_reader(name: str, read: Reader, min_count: int) -> Reader:
     """A ratio of tiny counts (logins 3 vs 1) is noise: it reads as no change, and says so."""
     current_field, previous_field, label = RATIO_COUNTS[name]
+    fields = tuple(dict.fromkeys((*read.fields, current_field, previous_field)))  # type: ignore[attr-defined]
 
+    @reads(*fields, as_of=read.uses_as_of, remember=read.remember)  # type: ignore[attr-defined]
     def guarded(r: AccountRecord, as_of: date) -> Reading | None:
         reading = read(r, as_of)
         if reading is None:
@@ -408,6 +450,64 @@ def signal_scale(rule: SignalRule) -> Scale:
     return on_curve
 
 
+# Readings remembered per signal, by the values its reader declares (`reads`): the
+# bound keeps memory flat when values vary from account to account.
+MEMO_PER_SIGNAL = 1024
+_ABSENT = object()  # remembered: the reader found no value
+_new_evidence = trusted(Evidence)
+_new_dimension_score = trusted(DimensionScore)
+
+Signal = tuple[
+    str,
+    Reader,
+    Scale,
+    float,
+    Callable[[AccountRecord], object] | None,
+    bool,
+    bool,
+    dict[object, object],
+]
+
+
+def _signal(name: str, read: Reader, scale: Scale, weight: float) -> Signal:
+    """One signal ready for `DimensionScorer.score`: with its memo when its reader declares
+    the values it depends on (a reader without a declaration is read every time)."""
+    fields = getattr(read, "fields", None)
+    key_of = attrgetter(*fields) if fields and getattr(read, "remember", False) else None
+    uses_as_of = bool(getattr(read, "uses_as_of", True))
+    return (name, read, scale, weight, key_of, uses_as_of, _holds_floats(fields or ()), {})
+
+
+def _holds_floats(fields: Iterable[str]) -> bool:
+    """Whether any of these record fields can hold a float (see `_rememberable`)."""
+    known = AccountRecord.model_fields
+    return any(name not in known or "float" in str(known[name].annotation) for name in fields)
+
+
+def _scored(
+    name: str, read: Reader, scale: Scale, record: AccountRecord, as_of: date
+) -> tuple[int, Evidence] | object:
+    reading = read(record, as_of)
+    if reading is None:
+        return _ABSENT
+    metric, category, text = reading
+    score = scale(metric, category)
+    return score, _new_evidence(signal=name, score=score, text=text)
+
+
+def _rememberable(key: object) -> bool:
+    """Not a key holding a float zero (0.0 and -0.0 are equal keys but read "0" and "-0")
+    or a NaN (never equal to itself)."""
+    values = key if type(key) is tuple else (key,)
+    for value in values:
+        if type(value) is tuple:
+            if not _rememberable(value):
+                return False
+        elif type(value) is float and (value == 0 or value != value):
+            return False
+    return True
+
+
 class DimensionScorer:
     """Stage 1 for one policy: signals are read dimension by dimension, in Dimension order.
 
@@ -423,7 +523,11 @@ class DimensionScorer:
         readers = readers_for(scoring)
         for name, rule in scoring.signals.items():
             grouped[rule.dimension].append((name, readers[name], signal_scale(rule), rule.weight))
-        self.signals = tuple((d, tuple(signals)) for d, signals in grouped.items() if signals)
+        self.signals = tuple(
+            (d, tuple(_signal(*signal) for signal in signals))
+            for d, signals in grouped.items()
+            if signals
+        )
         # Why a dimension with weight has no score, by where its source is connected.
         self.missing_reasons: dict[tuple[Dimension, Connection], str] = {}
         for dimension in Dimension:
@@ -438,50 +542,65 @@ class DimensionScorer:
 
     def score(self, ctx: AccountContext) -> list[DimensionScore]:
         """Every dimension with at least one signal and weight, weights renormalised."""
-        record, as_of, shared = ctx.record, ctx.as_of, self.shared
+        record, as_of = ctx.record, ctx.as_of
+        signal_scores = ctx.signal_scores
         weights = self.scoring.weights[record.segment]
         scored: list[tuple[Dimension, float, list[Evidence]]] = []
         for dimension, signals in self.signals:
             weighted: list[float] = []  # weight x score, in signal order
             signal_weights: list[float] = []
             evidence: list[Evidence] = []
-            for name, read, scale, weight in signals:
-                reading = read(record, as_of)
-                if reading is None:
+            for name, read, scale, weight, key_of, uses_as_of, floats, memo in signals:
+                if key_of is None:
+                    found = _scored(name, read, scale, record, as_of)
+                else:
+                    key = key_of(record)
+                    if uses_as_of:
+                        key = (key, as_of)
+                    found = memo.get(key)
+                    if found is None:
+                        found = _scored(name, read, scale, record, as_of)
+                        if len(memo) < MEMO_PER_SIGNAL and (not floats or _rememberable(key)):
+                            memo[key] = found
+                if found is _ABSENT:
                     continue
-                metric, category, text = reading
-                score = scale(metric, category)
-                ctx.signal_scores[name] = score
+                score, piece = found
+                signal_scores[name] = score
                 weighted.append(weight * score)
                 signal_weights.append(weight)
-                evidence.append(shared.get(Evidence, name, score, text))
+                evidence.append(piece)
             # A zero-weight signal shows its evidence but does not count.
             if evidence and weights.get(dimension, 0) > 0 and sum(signal_weights) > 0:
                 scored.append((dimension, sum(weighted) / sum(signal_weights), evidence))
 
         total_weight = sum(weights[d] for d, _, _ in scored)
         dimensions = []
+        dimension_scores = ctx.dimension_scores
         for dimension, mean, evidence in scored:
             score = round_half_up(mean)
-            ctx.dimension_scores[dimension] = score
+            dimension_scores[dimension] = score
             dimensions.append(
-                DimensionScore(
+                _new_dimension_score(
                     dimension=dimension,
                     score=score,
                     weight=round(weights[dimension] / total_weight, 4),
                     evidence=evidence,
+                    unsmoothed=None,
                 )
             )
         return dimensions
 
     def missing(self, ctx: AccountContext, sources: list[SourceStatus]) -> list[MissingData]:
         """Dimensions with weight but no score, each with the reason."""
-        by_source = {s.source: s for s in sources}
         weights = self.scoring.weights[ctx.record.segment]
+        scored = ctx.dimension_scores
         missing = []
+        by_source = None
         for dimension in DIMENSIONS:
-            if dimension in ctx.dimension_scores or weights.get(dimension, 0) == 0:
+            if dimension in scored or weights.get(dimension, 0) == 0:
                 continue
+            if by_source is None:
+                by_source = {s.source: s for s in sources}
             status = by_source[DIMENSION_SOURCE[dimension]]
             reason = self.missing_reasons[(dimension, connection(status))]
             missing.append(self.shared.get(MissingData, dimension, reason))
@@ -509,20 +628,40 @@ def source_statuses(
 ) -> list[SourceStatus]:
     """Each source's contribution to this record; `input_sources` None: input unknown."""
     statuses = []
-    for source, fields in SOURCE_FIELDS.items():
-        used = [f for f in fields if getattr(record, f) is not None]
-        synced_at = getattr(record, SOURCE_SYNC_FIELD[source])
-        age = days_between(synced_at, as_of)
+    for source, fields, values_of, sync_field in _SOURCE_READING:
+        used = [f for f, v in zip(fields, values_of(record), strict=True) if v is not None]
+        synced_at = getattr(record, sync_field)
         connected = bool(used) or synced_at is not None
+        if synced_at is None:
+            stale = False
+        else:
+            age = (as_of - synced_at).days
+            # A sync date in the future is no evidence of freshness.
+            stale = age > stale_after_days or age < 0
         statuses.append(
-            SourceStatus(
+            _new_source_status(
                 source=source,
                 connected=connected,
                 synced_at=synced_at,
-                # A sync date in the future is no evidence of freshness.
-                stale=age is not None and (age > stale_after_days or age < 0),
+                stale=stale,
                 fields_used=used,
                 in_input=None if input_sources is None else connected or source in input_sources,
             )
         )
     return statuses
+
+
+def _values_of(fields: tuple[str, ...]) -> Callable[[AccountRecord], tuple[object, ...]]:
+    """The fields' values as a tuple (attrgetter gives a bare value for one field)."""
+    if len(fields) == 1:
+        (only,) = fields
+        return lambda record: (getattr(record, only),)
+    return attrgetter(*fields)
+
+
+# Per source, in SOURCE_FIELDS order: its fields, a reader of their values, its sync field.
+_SOURCE_READING = tuple(
+    (source, fields, _values_of(fields), SOURCE_SYNC_FIELD[source])
+    for source, fields in SOURCE_FIELDS.items()
+)
+_new_source_status = trusted(SourceStatus)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 
 from skill.assessment import RiskFlag, RiskTheme, SourceStatus
-from skill.engine.conditions import compile_rule, describe_match, match
+from skill.engine.conditions import compile_rule, describe_match
 from skill.engine.context import AccountContext, days_between
 from skill.engine.dimensions import SOURCE_LABEL, pct_change, round_half_up, signed_pct, trend
 from skill.engine.shared import SharedPieces
@@ -151,15 +151,16 @@ def _stale(ctx: AccountContext, rules: Flags, sources: list[SourceStatus]) -> st
 
 
 def _conflicting(
-    ctx: AccountContext, rules: Flags, dimension_of: dict[str, Dimension]
+    ctx: AccountContext, rules: Flags, names_of: dict[Dimension, tuple[str, ...]]
 ) -> str | None:
     rule = rules.conflicting_evidence
     parts = []
+    signal_scores = ctx.signal_scores
     for dimension in rule.dimensions:
         scores = {
             name: score
-            for name, score in ctx.signal_scores.items()
-            if dimension_of[name] == dimension
+            for name in names_of.get(dimension, ())
+            if (score := signal_scores.get(name)) is not None
         }
         if len(scores) < 2:
             continue
@@ -173,6 +174,12 @@ def _conflicting(
 
 
 _FLAG_ORDER = tuple(RiskFlagCode)
+_FLAG_RANK = {code: rank for rank, code in enumerate(_FLAG_ORDER)}
+
+
+def _flag_rank(found: tuple[RiskFlagCode, str]) -> int:
+    return _FLAG_RANK[found[0]]
+
 
 _DETECTORS = {
     RiskFlagCode.USAGE_DROP: _usage_drop,
@@ -195,10 +202,15 @@ class RiskDetector:
     def __init__(self, risk: Risk, signals: ScoringSignals, shared: SharedPieces) -> None:
         self.rules = risk.flags
         self.dimension_of = {name: rule.dimension for name, rule in signals.items()}
+        # Each dimension's signals, in policy order: what conflicting evidence compares.
+        self.names_of: dict[Dimension, tuple[str, ...]] = {}
+        for name, dimension in self.dimension_of.items():
+            self.names_of[dimension] = (*self.names_of.get(dimension, ()), name)
         self.shared = shared
         self.flag_rules: dict[RiskFlagCode, FlagRule] = {
             code: getattr(risk.flags, code.value) for code in RiskFlagCode
         }
+        self.detectors = tuple(_DETECTORS.items())
         # A theme without conditions never applies.
         self.themes = tuple(
             (code, rule.label, compile_rule(rule))
@@ -206,29 +218,30 @@ class RiskDetector:
             if rule.when_any
         )
 
+    def _flag(self, code: RiskFlagCode, evidence: str) -> RiskFlag:
+        rule = self.flag_rules[code]
+        return self.shared.get(RiskFlag, code, rule.label, rule.severity, evidence, rule.hint)
+
     def detect_flags(self, ctx: AccountContext, sources: list[SourceStatus]) -> list[RiskFlag]:
         """Flags in RiskFlagCode order; each carries the evidence that raised it."""
         rules = self.rules
-        found: dict[RiskFlagCode, str] = {}
-        for code, detect in _DETECTORS.items():
+        found: list[tuple[RiskFlagCode, str]] = []
+        for code, detect in self.detectors:
             evidence = detect(ctx, rules)
             if evidence:
-                found[code] = evidence
+                found.append((code, evidence))
         stale = _stale(ctx, rules, sources)
         if stale:
-            found[RiskFlagCode.STALE_EVIDENCE] = stale
-        conflict = _conflicting(ctx, rules, self.dimension_of)
+            found.append((RiskFlagCode.STALE_EVIDENCE, stale))
+        conflict = _conflicting(ctx, rules, self.names_of)
         if conflict:
-            found[RiskFlagCode.CONFLICTING_EVIDENCE] = conflict
+            found.append((RiskFlagCode.CONFLICTING_EVIDENCE, conflict))
+        found.sort(key=_flag_rank)
+        raised = ctx.flags
         flags = []
-        for code in _FLAG_ORDER:
-            if code in found:
-                rule = self.flag_rules[code]
-                evidence = found[code]
-                flags.append(
-                    self.shared.get(RiskFlag, code, rule.label, rule.severity, evidence, rule.hint)
-                )
-                ctx.flags.add(code)
+        for code, evidence in found:
+            flags.append(self._flag(code, evidence))
+            raised.add(code)
         return flags
 
     def add_flags(
@@ -236,18 +249,15 @@ class RiskDetector:
     ) -> list[RiskFlag]:
         """`flags` with the later-found ones (trend flags) merged in, in RiskFlagCode order."""
         for code, evidence in found.items():
-            rule = self.flag_rules[code]
-            flags.append(
-                self.shared.get(RiskFlag, code, rule.label, rule.severity, evidence, rule.hint)
-            )
+            flags.append(self._flag(code, evidence))
             ctx.flags.add(code)
-        flags.sort(key=lambda f: _FLAG_ORDER.index(f.code))
+        flags.sort(key=lambda f: _FLAG_RANK[f.code])
         return flags
 
     def detect_themes(self, ctx: AccountContext) -> list[RiskTheme]:
         themes = []
         for code, label, rule in self.themes:
-            matched = match(rule, ctx)
+            matched = rule(ctx)
             if matched is not None:
                 themes.append(self.shared.get(RiskTheme, code, label, describe_match(matched, ctx)))
                 ctx.themes.add(code)

@@ -10,8 +10,8 @@ the strictest verdict; the trace records what each layer said.
 
 from __future__ import annotations
 
-from skill.assessment import PolicyDecision
-from skill.engine.conditions import CompiledRule, compile_rule, describe_match, match
+from skill.assessment import PolicyDecision, trusted
+from skill.engine.conditions import CompiledRule, compile_rule, compile_rules
 from skill.engine.context import AccountContext
 from skill.policy import ActionSelector, CatalogueEntry, Floor, Gate, GateRule, policy_floor
 from skill.vocabulary import (
@@ -31,6 +31,7 @@ FiredRule = tuple[int, PolicyDecision]
 # flat when reasons vary from account to account.
 _MAX_SHARED_DECISIONS = 4096
 _RANK = {status: status.rank for status in ActionStatus}
+_new_decision = trusted(PolicyDecision)
 
 
 def _strictness(decision: PolicyDecision) -> int:
@@ -78,6 +79,7 @@ class PolicyGate:
             *((GateLayer.SIGNAL_OVERRIDE, r, compile_rule(r)) for r in gate.signal_overrides),
             *((GateLayer.STOP_RULE, r, compile_rule(r)) for r in gate.stop_rules),
         ]
+        self._matches = compile_rules([rule for _, rule, _ in self._rules])
         # Which rules constrain an action, by everything `_selects` reads; filled as
         # actions are first decided.
         self._selected: dict[
@@ -86,24 +88,26 @@ class PolicyGate:
         # Keyed by everything a decision holds: rule ids need not be unique across a
         # user's rules, and two rules sharing an id must not share a status.
         self._shared: dict[tuple[GateLayer, str, ActionStatus, str], PolicyDecision] = {}
+        # (status, trace, entry) by action, catalogue entry, segment and applied decisions.
+        self._decided: dict[tuple[object, ...], tuple[ActionStatus, tuple, CatalogueEntry]] = {}
 
     def fired_rules(self, ctx: AccountContext) -> list[FiredRule]:
         """Overrides and stop rules that hold for this account, evaluated once per account."""
         fired = []
-        for index, (layer, rule, compiled) in enumerate(self._rules):
-            matched = match(compiled, ctx)
-            if matched is None:
-                continue
-            why = describe_match(matched, ctx)
+        shared = self._shared
+        rules = self._rules
+        for index, _, describe in self._matches(ctx):
+            layer, rule, _ = rules[index]
+            why = describe(ctx)
             reason = rule.reason if why == "always" else f"{rule.reason} ({why})"
             key = (layer, rule.id, rule.status, reason)
-            decision = self._shared.get(key)
+            decision = shared.get(key)
             if decision is None:
-                decision = PolicyDecision(
+                decision = _new_decision(
                     layer=layer, rule=rule.id, status=rule.status, reason=reason
                 )
-                if len(self._shared) < _MAX_SHARED_DECISIONS:
-                    self._shared[key] = decision
+                if len(shared) < _MAX_SHARED_DECISIONS:
+                    shared[key] = decision
             fired.append((index, decision))
         return fired
 
@@ -127,10 +131,21 @@ class PolicyGate:
         if fired is None:
             fired = self.fired_rules(ctx)
         selected = self._selection(action_id, entry)
-        trace = [self._matrix[(action_id, ctx.record.segment)], self._caps[entry.sensitivity]]
-        trace += [decision for index, decision in fired if selected[index]]
-        trace += self._floor_decisions(action_id, entry)
-        return max(trace, key=_strictness).status, trace
+        segment = ctx.record.segment
+        applied = tuple([decision for index, decision in fired if selected[index]])
+        # The same action, segment and fired rules give the same trace: worked out once.
+        # Keyed by the decisions' identity; the entry holds them, so an id is not reused
+        # while its entry lives.
+        key = (action_id, id(entry), segment, *map(id, applied))
+        known = self._decided.get(key)
+        if known is None:
+            trace = [self._matrix[(action_id, segment)], self._caps[entry.sensitivity]]
+            trace += applied
+            trace += self._floor_decisions(action_id, entry)
+            known = (max(trace, key=_strictness).status, tuple(trace), entry)
+            if len(self._decided) < _MAX_SHARED_DECISIONS:
+                self._decided[key] = known
+        return known[0], list(known[1])
 
     def _floor_decisions(self, action_id: str, entry: CatalogueEntry) -> list[PolicyDecision]:
         key = (action_id, entry.label, entry.kind, entry.sensitivity)

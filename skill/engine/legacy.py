@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from skill.assessment import LegacyRow, LegacyScore
+from skill.assessment import LegacyRow, LegacyScore, trusted
 from skill.engine.context import AccountContext
 from skill.engine.dimensions import round_half_up
 from skill.engine.shared import SharedPieces
@@ -82,16 +82,30 @@ class LegacyScorer:
 
     def __init__(self, config: LegacyConfig, shared: SharedPieces) -> None:
         self.bands = config.bands
-        self.fields = tuple((field, METRICS[field.metric]) for field in config.fields)
+        self.fields = tuple((field, METRICS[field.metric], {}) for field in config.fields)
         self.shared = shared
 
     def score(self, ctx: AccountContext) -> LegacyScore:
         rows = []
         total = 0
-        for field, metric in self.fields:
-            value, shown = metric(ctx)
-            points = _points(field, value)
-            rows.append(self.shared.get(LegacyRow, field.label, shown, points))
-            total += points
-        band = next(b.label for b in self.bands if total >= b.min)
-        return LegacyScore(total=total, band=band, rows=rows)
+        for field, metric, known in self.fields:
+            value, shown = key = metric(ctx)
+            # A row is the same for the same value and text: looked up once worked out.
+            found = known.get(key)
+            if found is None:
+                points = _points(field, value)
+                found = (self.shared.get(LegacyRow, field.label, shown, points), points)
+                if len(known) < MAX_ROWS_PER_FIELD and not (type(value) is float and value == 0):
+                    known[key] = found
+            rows.append(found[0])
+            total += found[1]
+        for band in self.bands:
+            if total >= band.min:
+                break
+        else:
+            raise StopIteration  # as next() over no band would: the policy has no lowest band
+        return _new_legacy_score(total=total, band=band.label, rows=rows)
+
+
+MAX_ROWS_PER_FIELD = 1024
+_new_legacy_score = trusted(LegacyScore)

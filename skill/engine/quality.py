@@ -10,6 +10,7 @@ on the assessment, naming the field and the value.
 from __future__ import annotations
 
 from datetime import date
+from operator import attrgetter
 from typing import Any
 
 from skill.record import AccountRecord
@@ -17,11 +18,20 @@ from skill.record import AccountRecord
 # Dates of things that happened: one after as_of cannot be true yet.
 EVENT_DATES = ("last_exec_touch_date", "last_customer_reply_date", "last_survey_date")
 SYNC_DATES = ("crm_synced_at", "support_synced_at", "product_synced_at")
+_dates_of = attrgetter(*EVENT_DATES, *SYNC_DATES)
 
 
 def screen(record: AccountRecord, as_of: date) -> tuple[AccountRecord, list[str]]:
     """The record the engine scores, and the data-quality notes on what was set aside."""
     notes: list[str] = []
+    seats, users = record.licensed_seats, record.active_users
+    truncated = record.truncated
+    for value in _dates_of(record):
+        if value is not None and value > as_of:
+            break
+    else:  # nothing dated after as_of: the usual case
+        if not truncated and not (seats and users is not None and users > seats):
+            return record, notes
     cleared: dict[str, Any] = {}
     for field in EVENT_DATES:
         value = getattr(record, field)
@@ -38,13 +48,12 @@ def screen(record: AccountRecord, as_of: date) -> tuple[AccountRecord, list[str]
                 f"{field} {value} is {(value - as_of).days} days after as_of {as_of}: "
                 "the source is treated as stale"
             )
-    seats, users = record.licensed_seats, record.active_users
     if seats and users is not None and users > seats:
         notes.append(
             f"active_users {users} is more than licensed_seats {seats}: seat use is "
             "counted as 100%; check both numbers"
         )
-    for field, length in record.truncated:
+    for field, length in truncated:
         notes.append(
             f"{field} was {length:,} characters, cut to the first {len(getattr(record, field)):,}"
         )

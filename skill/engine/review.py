@@ -3,28 +3,60 @@
 from __future__ import annotations
 
 import hashlib
+import weakref
+from collections.abc import Callable
 from datetime import timedelta
+from typing import NamedTuple
 
-from skill.assessment import Action, MeasurementEvent, ReviewTask
-from skill.engine.conditions import holds
+from skill.assessment import Action, MeasurementEvent, ReviewTask, trusted
+from skill.engine.conditions import Matches, compile_rules
 from skill.engine.context import AccountContext
-from skill.policy import ReviewConfig
+from skill.policy import ReviewConfig, Rule
 from skill.vocabulary import AutomationLevel, Band, Confidence, OpportunityCode, RiskFlagCode, Tier
+
+_new_review_task = trusted(ReviewTask)
+_new_measurement_event = trusted(MeasurementEvent)
+
+
+class _ReviewRules(NamedTuple):
+    reasons: tuple[str, ...]
+    matches: Callable[[AccountContext], Matches]  # one rule per reason
+    never_cut: Callable[[AccountContext], Matches]  # the budget's never_cut, one rule
+
+
+# Compiled per review config, by identity; an entry goes with its policy.
+_COMPILED: dict[int, tuple[weakref.ref[ReviewConfig], _ReviewRules]] = {}
+
+
+def _rules(config: ReviewConfig) -> _ReviewRules:
+    key = id(config)
+    entry = _COMPILED.get(key)
+    if entry is None or entry[0]() is not config:
+        never_cut = config.budget.never_cut if config.budget is not None else []
+        rules = _ReviewRules(
+            tuple(config.reasons),
+            compile_rules([Rule(when_any=[cond]) for cond in config.reasons.values()]),
+            compile_rules([Rule(when_any=never_cut)] if never_cut else []),
+        )
+        entry = (weakref.ref(config, lambda _, key=key: _COMPILED.pop(key, None)), rules)
+        _COMPILED[key] = entry
+    return entry[1]
 
 
 def review_task(config: ReviewConfig, ctx: AccountContext) -> ReviewTask | None:
     """The task when any reason holds; whether the run's budget may defer it is marked too."""
-    reasons = [reason for reason, cond in config.reasons.items() if holds(cond, ctx)]
-    if not reasons:
+    rules = _rules(config)
+    matched = rules.matches(ctx)
+    if not matched:
         return None
-    budget = config.budget
-    return ReviewTask(
+    names = rules.reasons
+    return _new_review_task(
         owner=ctx.record.owner or "unassigned",
         owner_role=config.owner_role,
         due_date=ctx.as_of + timedelta(days=config.due_days),
-        reasons=reasons,
-        checklist=config.checklist,
-        budget_exempt=budget is not None and any(holds(c, ctx) for c in budget.never_cut),
+        reasons=[names[index] for index, _, _ in matched],
+        checklist=list(config.checklist),
+        budget_exempt=bool(rules.never_cut(ctx)),
     )
 
 
@@ -45,7 +77,7 @@ def measurement_event(
 ) -> MeasurementEvent:
     """A deterministic id, so the same assessment logged twice is the same event."""
     key = f"{ctx.record.account_id}|{ctx.as_of.isoformat()}|{level}|{policy_version}"
-    return MeasurementEvent(
+    return _new_measurement_event(
         event_id=hashlib.sha256(key.encode()).hexdigest()[:16],
         event_type="health_assessed",
         account_id=ctx.record.account_id,

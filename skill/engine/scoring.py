@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from skill.assessment import DimensionScore, MissingData, ScoreCap, SourceStatus
-from skill.engine.conditions import CompiledRule, compile_rule, match
+from skill.engine.conditions import CompiledRule, compile_rule
 from skill.engine.context import AccountContext
 from skill.engine.dimensions import DIMENSION_SOURCE, SOURCE_LABEL, round_half_up
 from skill.engine.shared import SharedPieces
@@ -88,7 +88,7 @@ def apply_guard_rails(
     """Caps that actually held the score down, each named, tightest last."""
     caps = []
     for rail, rule in rails:
-        if rail.cap < raw and match(rule, ctx) is not None:
+        if rail.cap < raw and rule(ctx) is not None:
             caps.append(shared.get(ScoreCap, rail.id, rail.cap, rail.reason))
     caps.sort(key=lambda c: (-c.cap, c.code))
     return (min(c.cap for c in caps) if caps else raw), caps

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any, TypeVar
 
-from skill.assessment import Decision
+from skill.assessment import Decision, trusted
 
 P = TypeVar("P", bound=Decision)
 
@@ -39,7 +39,9 @@ class SharedPieces:
             pieces = self._pieces[model] = {}
         piece = pieces.get(values)
         if piece is None:
-            piece = model(**dict(zip(model.model_fields, values, strict=True)))
+            if len(values) != len(model.model_fields):
+                raise TypeError(f"{model.__name__}: {len(values)} values for its fields")
+            piece = trusted(model)(*values)
             if len(pieces) < self._limit:
                 pieces[values] = piece
         return piece  # type: ignore[return-value]

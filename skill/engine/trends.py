@@ -13,9 +13,11 @@ from collections.abc import Iterable
 from datetime import date
 from itertools import pairwise
 
-from skill.assessment import PriorAssessment, ScoreTrend
+from skill.assessment import PriorAssessment, ScoreTrend, trusted
 from skill.policy import HistoryConfig
 from skill.vocabulary import Dimension, RiskFlagCode
+
+_new_score_trend = trusted(ScoreTrend)
 
 # Stored dimensions are keyed by name; a StrEnum member hashes by its member
 # name, so look them up by the plain string.
@@ -46,7 +48,7 @@ class TrendDetector:
         if not history:
             return None
         previous = history[-1]
-        return ScoreTrend(
+        return _new_score_trend(
             previous_as_of=previous.as_of,
             previous_score=previous.score,
             delta=score - previous.score,

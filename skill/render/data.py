@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from datetime import date
 from typing import TextIO
 
-from skill.assessment import SCHEMA_VERSION, Assessment, ReviewBudgetSummary
+from skill.assessment import SCHEMA_VERSION, Assessment, ReviewBudgetSummary, to_json
 from skill.ingest import Rejection
 from skill.vocabulary import AutomationLevel, Source
 
@@ -41,8 +41,11 @@ class JsonRunWriter:
         out.write(body + ',\n  "assessments": [')
 
     def write(self, assessment: Assessment) -> None:
-        text = assessment.model_dump_json(indent=2).replace("\n", "\n    ")
-        self.out.write(("," if self.count else "") + "\n    " + text)
+        self.write_json(to_json(assessment, indent=True))
+
+    def write_json(self, text: str) -> None:
+        """One assessment already written as JSON with `indent=2` (by a worker, say)."""
+        self.out.write(("," if self.count else "") + "\n    " + text.replace("\n", "\n    "))
         self.count += 1
 
     def close(
@@ -63,4 +66,4 @@ class JsonLinesWriter:
         self.out = out
 
     def write(self, assessment: Assessment) -> None:
-        self.out.write(assessment.model_dump_json() + "\n")
+        self.out.write(to_json(assessment) + "\n")

@@ -31,12 +31,17 @@ def row(a: Assessment) -> tuple[str, ...]:
 
 
 def render_table(assessments: Iterable[Assessment], width: int | None = None) -> str:
+    return render_rows((row(a) for a in assessments), width)
+
+
+def render_rows(rows: Iterable[tuple[str, ...]], width: int | None = None) -> str:
+    """The table of these rows (`row` of each assessment, made wherever it was assessed)."""
     from rich.console import Console
     from rich.table import Table
 
     table = Table(*COLUMNS, title="Account health", caption="* score held down by a guard rail")
-    for assessment in assessments:
-        table.add_row(*row(assessment))
+    for cells in rows:
+        table.add_row(*cells)
     console = Console(width=width or 160, record=True, file=_Null())
     console.print(table)
     return console.export_text()

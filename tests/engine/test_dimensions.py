@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import ast
+import inspect
+import textwrap
 from collections.abc import Callable
 
 import pytest
 
 from skill.assessment import Assessment, DimensionScore
+from skill.engine.dimensions import READERS
 from skill.vocabulary import Dimension, Source
 
 Assessor = Callable[..., Assessment]  # the `assess` fixture
@@ -185,3 +189,27 @@ def test_source_synced_more_than_14_days_ago_is_stale(assess: Assessor) -> None:
     result = assess(support_synced_at="2026-11-08", crm_synced_at="2026-11-09")
     stale = {s.source: s.stale for s in result.sources}
     assert stale == {Source.CRM: False, Source.SUPPORT: True, Source.PRODUCT: False}
+
+
+# -- what each reader declares it reads: its remembered readings depend on nothing else
+
+
+@pytest.mark.parametrize("name", sorted(n for n, r in READERS.items() if hasattr(r, "fields")))
+def test_a_reader_reads_only_the_fields_it_declares(name: str) -> None:
+    # Declaring them (`reads`) is how a reader's results come to be remembered; a
+    # reader that declares nothing is simply read every time.
+    read = READERS[name]
+    tree = ast.parse(textwrap.dedent(inspect.getsource(read)))
+    function = next(n for n in ast.walk(tree) if isinstance(n, ast.FunctionDef))
+    record, as_of = (arg.arg for arg in function.args.args)
+    used = {
+        node.attr
+        for node in ast.walk(function)
+        if isinstance(node, ast.Attribute)
+        and isinstance(node.value, ast.Name)
+        and node.value.id == record
+    }
+    assert used == set(read.fields)
+    names = {n.id for n in ast.walk(function) if isinstance(n, ast.Name)}
+    assert (as_of in names) == read.uses_as_of
+    assert not (names & {"getattr", "vars"}), "reads the record by a computed name"

@@ -1,0 +1,329 @@
+"""Assessing over several processes, with the output of one (`--workers N`).
+
+The parent reads the input (parsing CSV is cheap) and hands chunks of rows to
+worker processes, which validate, assess and write each account (the costly
+part): a JSON line, a Markdown section, a table row, or the rows `run` records.
+The parent takes the chunks back in input order and does everything that
+belongs to the run as `AssessmentStream` does with one process: rejections and
+warnings in row order, duplicate rows, the `--as-of` check, the review budget,
+the output and the exit code. Nothing a worker does depends on another chunk,
+so the output is byte for byte that of `--workers 1`.
+
+History (`assess --db`, `run`) is read by each worker from the database, read
+only. `run` writes it in the parent, a batch at a time, as one process does:
+a record sees the batches recorded before its own. A row whose account was
+seen earlier in the run, in a batch that may already be complete, is
+therefore held back until every earlier row has been recorded, then sent on
+(see `run_chunks`).
+
+A small input stays in the parent: starting processes would cost more than
+they save. Workers start with `fork` on Linux (they inherit the loaded policy)
+and `spawn` elsewhere; they are sent everything they need, so either works.
+"""
+
+from __future__ import annotations
+
+import sys
+import threading
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from datetime import date
+from itertools import islice
+from typing import TYPE_CHECKING, Any, NamedTuple
+
+from skill.assessment import Assessment, PriorAssessment, to_json
+from skill.engine import Engine
+from skill.ingest import IngestedRow, InputError, PendingRow, Rejection, validated_row
+from skill.pipeline import as_of_gap
+from skill.policy import Policy
+from skill.record import AccountRecord, record_validator
+from skill.review_budget import BudgetEntry, budget_entry
+from skill.vocabulary import AutomationLevel, Source
+
+if TYPE_CHECKING:  # imported where processes start: `assess` of a small file never pays for it
+    from concurrent.futures import Future, ProcessPoolExecutor
+    from multiprocessing.context import BaseContext
+
+CHUNK_ROWS = 500  # rows a worker is sent at a time
+IN_PROCESS_ROWS = 4 * CHUNK_ROWS  # an input with fewer rows stays in the parent
+IN_FLIGHT_PER_WORKER = 2  # chunks sent ahead per worker: enough to keep each busy
+
+Item = IngestedRow | PendingRow
+# What a worker makes of one assessment for the output: a JSON line, a Markdown
+# section ... (`product_maker`), from the record, the assessment and its history.
+Product = Any
+MakeProduct = Callable[[AccountRecord, Assessment, list[PriorAssessment]], Product]
+
+
+class Job(NamedTuple):
+    """What every worker needs, sent once when it starts."""
+
+    policy: Policy
+    level: AutomationLevel
+    as_of: date
+    input_sources: frozenset[Source]
+    context: dict[str, Any] | None  # the reading options' context: decimal mark, date format
+    accounts: frozenset[str] | None  # --account: the only accounts assessed
+    kind: str  # what each assessment becomes: jsonl, json, md, table or record
+    history_db: str | None = None  # read each account's history from here (read only)
+    history_depth: int = 0
+    run_id: str | None = None  # kind "record": the run the rows belong to
+
+
+class RowResult(NamedTuple):
+    """One input row as a worker leaves it: a rejection, an account left out by
+    `--account`, or an assessed account with what the parent needs of it."""
+
+    row: int
+    rejection: Rejection | None = None
+    account_id: str | None = None
+    record_as_of: date | None = None
+    # The first of the record's own dates far from as_of (see `as_of_gap`).
+    as_of_gap: tuple[str, date] | None = None
+    truncated: tuple[tuple[str, int], ...] = ()
+    budget: BudgetEntry | None = None
+    product: Product = None
+    left_out: bool = False
+
+
+def product_maker(kind: str, policy: Policy, run_id: str | None = None) -> MakeProduct:
+    """How a worker (or the parent, for a small input) turns an assessment into output."""
+    if kind == "jsonl":
+        return lambda record, assessment, history: to_json(assessment, line=True)
+    if kind == "json":
+        return lambda record, assessment, history: to_json(assessment, indent=True)
+    if kind == "md":
+        from skill.drafting import TemplateDrafter
+        from skill.render.markdown import render_assessment
+
+        drafter = TemplateDrafter()
+        return lambda record, assessment, history: render_assessment(
+            assessment, drafter.draft(assessment), policy
+        )
+    if kind == "table":
+        from skill.render.table import row
+
+        return lambda record, assessment, history: row(assessment)
+    if kind == "record":
+        from skill.store.history import prepare
+        from skill.store.trends import Current
+
+        assert run_id is not None
+        return lambda record, assessment, history: (
+            prepare(record, assessment, run_id),
+            Current.of(assessment),
+            history[-1] if history else None,
+        )
+    raise ValueError(f"unknown kind of output {kind!r}")
+
+
+class ChunkWorker:
+    """Validates, assesses and writes chunks of rows for one job."""
+
+    def __init__(self, job: Job) -> None:
+        self.job = job
+        self.engine = Engine(job.policy, job.level, input_sources=job.input_sources)
+        self.validate = record_validator(job.context)
+        self.make = product_maker(job.kind, job.policy, job.run_id)
+        self.gap_limit = job.policy.scoring.as_of_gap_warning_days
+        self.history = None
+        if job.history_db is not None:
+            from skill.store.history import HistoryReader
+
+            self.history = HistoryReader(job.history_db, job.history_depth)
+
+    def close(self) -> None:
+        if self.history is not None:
+            self.history.close()
+
+    def __call__(self, chunk: list[Item]) -> list[RowResult]:
+        job, validate = self.job, self.validate
+        rows = [validated_row(i, validate) if type(i) is PendingRow else i for i in chunk]
+        accounts = job.accounts
+        found: dict[tuple[str, date], list[PriorAssessment]] = {}
+        if self.history is not None:
+            keys = [
+                (r.account_id, r.as_of or job.as_of)
+                for _, r, _ in rows
+                if r is not None and (accounts is None or r.account_id in accounts)
+            ]
+            if keys:
+                found = self.history(keys)
+        results = []
+        for row, record, rejection in rows:
+            if record is None:
+                results.append(RowResult(row, rejection=rejection))
+                continue
+            if accounts is not None and record.account_id not in accounts:
+                results.append(RowResult(row, account_id=record.account_id, left_out=True))
+                continue
+            history = found.get((record.account_id, record.as_of or job.as_of), [])
+            assessment = self.engine.assess(record, job.as_of, history)
+            results.append(
+                RowResult(
+                    row,
+                    None,
+                    record.account_id,
+                    record.as_of,
+                    as_of_gap(record, job.as_of, self.gap_limit),
+                    record.truncated,
+                    budget_entry(assessment),
+                    self.make(record, assessment, history),
+                )
+            )
+        return results
+
+
+# The worker process's own ChunkWorker, made once when it starts.
+_WORKER: list[ChunkWorker] = []
+
+
+def _start_worker(job: Job) -> None:
+    _WORKER.append(ChunkWorker(job))
+
+
+def _work(chunk: list[Item]) -> list[RowResult]:
+    return _WORKER[0](chunk)
+
+
+def _context() -> BaseContext:
+    """fork on Linux when no other thread runs (workers inherit the loaded modules and
+    start at once); spawn otherwise."""
+    import multiprocessing
+
+    if sys.platform.startswith("linux") and threading.active_count() == 1:
+        return multiprocessing.get_context("fork")
+    return multiprocessing.get_context("spawn")
+
+
+def run_chunks(
+    items: Iterator[Item],
+    job: Job,
+    workers: int,
+    *,
+    repeated: Callable[[Item], bool] | None = None,
+    room: Callable[[], int] | None = None,
+) -> Iterator[list[RowResult]]:
+    """Each chunk's results, in input order, however many processes make them.
+
+    For `run`, which records as it goes: `repeated(item)` says whether a row's
+    account came earlier in the run, and `room()` how many more accounts fit in
+    the batch being recorded. One process reads a record's history after every
+    earlier batch is recorded, never its own batch. So a repeated row past the
+    rows known to share a batch with what was taken waits until every earlier
+    row's results are taken (and recorded); rows up to the next batch boundary
+    then go without waiting.
+
+    An `InputError` while reading (a line that is not valid in its encoding, say)
+    comes after the results of every row read before it, as with one process.
+    """
+    head: list[Item] = []
+    try:
+        head.extend(islice(items, IN_PROCESS_ROWS))
+    except InputError as exc:  # within the first rows: those before it still come out
+        failed: InputError | None = exc
+    else:
+        failed = None
+    if failed is not None or len(head) < IN_PROCESS_ROWS or workers <= 1:
+        worker = ChunkWorker(job)
+        try:
+            yield from _dispatch(_then_fail(head, failed), _Inline(worker), 1, repeated, room)
+        finally:
+            worker.close()
+        return
+    from concurrent.futures import ProcessPoolExecutor
+
+    pool = ProcessPoolExecutor(
+        max_workers=workers,
+        mp_context=_context(),
+        initializer=_start_worker,
+        initargs=(job,),
+    )
+    try:
+        rows = _chain(head, items)
+        yield from _dispatch(rows, _Pool(pool), workers * IN_FLIGHT_PER_WORKER, repeated, room)
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+class _Inline:
+    """Chunks worked here, one at a time, as they are sent."""
+
+    def __init__(self, worker: ChunkWorker) -> None:
+        self.worker = worker
+
+    def __call__(self, chunk: list[Item]) -> _Done:
+        return _Done(self.worker(chunk))
+
+
+class _Done(NamedTuple):
+    value: list[RowResult]
+
+    def result(self) -> list[RowResult]:
+        return self.value
+
+    def done(self) -> bool:
+        return True
+
+
+class _Pool:
+    """Chunks sent to the worker processes."""
+
+    def __init__(self, pool: ProcessPoolExecutor) -> None:
+        self.pool = pool
+
+    def __call__(self, chunk: list[Item]) -> Future[list[RowResult]]:
+        return self.pool.submit(_work, chunk)
+
+
+def _dispatch(
+    items: Iterator[Item],
+    send: Callable[[list[Item]], Any],
+    in_flight: int,
+    repeated: Callable[[Item], bool] | None,
+    room: Callable[[], int] | None,
+) -> Iterator[list[RowResult]]:
+    pending: deque[Any] = deque()
+    chunk: list[Item] = []
+    free = room() if room is not None else 0  # rows that may go without waiting
+
+    def flush() -> None:
+        nonlocal chunk
+        if chunk:
+            pending.append(send(chunk))
+            chunk = []
+
+    try:
+        for item in items:
+            if repeated is not None:
+                if repeated(item) and free <= 0:
+                    flush()
+                    while pending:  # every earlier row is taken, and recorded, first
+                        yield pending.popleft().result()
+                    free = room() if room is not None else 0
+                free -= 1
+            chunk.append(item)
+            if len(chunk) >= CHUNK_ROWS:
+                flush()
+                while len(pending) >= in_flight or (pending and pending[0].done()):
+                    yield pending.popleft().result()
+    except InputError:
+        flush()
+        while pending:
+            yield pending.popleft().result()
+        raise
+    flush()
+    while pending:
+        yield pending.popleft().result()
+
+
+def _chain(*parts: Iterable[Item]) -> Iterator[Item]:
+    for part in parts:
+        yield from part
+
+
+def _then_fail(items: list[Item], error: InputError | None) -> Iterator[Item]:
+    """The rows read, then the error that stopped the reading (if it did)."""
+    yield from items
+    if error is not None:
+        raise error
