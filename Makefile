@@ -59,7 +59,7 @@ bench-decision: install
 
 # The approval queue at 100,000 items: time and peak memory of each listing.
 bench-queue: install
-	$(BIN)/python benchmarks/queue.py
+	$(BIN)/python benchmarks/approval_queue.py
 
 # The workspace's portfolio and account pages over 100,000 accounts x 8 weeks (built once).
 bench-web: install

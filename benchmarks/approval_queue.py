@@ -1,7 +1,7 @@
 """The approval queue at scale: `actions list` and `review list` over 100,000 items.
 
-    python benchmarks/queue.py              # ~100,000 pending items (about 1 min)
-    python benchmarks/queue.py --accounts 8000
+    python benchmarks/approval_queue.py              # ~100,000 pending items (about 1 min)
+    python benchmarks/approval_queue.py --accounts 8000
 
 Records synthetic accounts with `account-health run` into two databases, one a
 quarter the size of the other, then times each listing in its own process and reads
