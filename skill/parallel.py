@@ -23,8 +23,10 @@ and `spawn` elsewhere; they are sent everything they need, so either works.
 
 from __future__ import annotations
 
+import os
 import sys
 import threading
+import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from datetime import date
@@ -180,6 +182,15 @@ _WORKER: list[ChunkWorker] = []
 
 def _start_worker(job: Job) -> None:
     _WORKER.append(ChunkWorker(job))
+    threading.Thread(target=_exit_with_parent, args=(os.getppid(),), daemon=True).start()
+
+
+def _exit_with_parent(parent: int) -> None:
+    """A worker whose parent was killed (SIGKILL runs no cleanup) would wait on its
+    queue forever; it leaves as soon as it is handed to another parent."""
+    while os.getppid() == parent:
+        time.sleep(0.5)
+    os._exit(1)
 
 
 def _work(chunk: list[Item]) -> list[RowResult]:

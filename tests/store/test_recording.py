@@ -556,6 +556,22 @@ def stop(process: subprocess.Popen) -> None:
         process.wait(timeout=30)
 
 
+def children(pid: int) -> list[int]:
+    """The processes `pid` started (Linux /proc), e.g. a run's workers."""
+    found = []
+    for task in Path(f"/proc/{pid}/task").glob("*/children"):
+        found += [int(child) for child in task.read_text().split()]
+    return found
+
+
+def alive(pid: int) -> bool:
+    """Running, not merely a zombie no parent reaped (a container's init may not)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except (FileNotFoundError, ProcessLookupError):
+        return False
+
+
 def kill_mid_run(csv_path: Path, db: Path, n: int, tmp_path: Path) -> str:
     """Start a run, SIGKILL it once 1,000+ (not all) assessments are in: "killed" or "finished"."""
     with (tmp_path / "killed.stderr").open("w") as stderr:
@@ -570,8 +586,14 @@ def kill_mid_run(csv_path: Path, db: Path, n: int, tmp_path: Path) -> str:
                 return "finished"
             done = recorded(db)
             if done is not None and 1_000 <= done < n:
+                workers = children(process.pid)
                 os.kill(process.pid, signal.SIGKILL)
                 process.wait(timeout=30)
+                # Worker processes of a killed run do not linger.
+                gone_by = time.monotonic() + 10
+                while any(alive(pid) for pid in workers):
+                    assert time.monotonic() < gone_by, f"workers {workers} outlived the run"
+                    time.sleep(0.1)
                 return "killed" if process.returncode == -signal.SIGKILL else "finished"
             time.sleep(0.02)
         pytest.fail(f"no 1,000 assessments recorded within 90 s (recorded: {recorded(db)})")
