@@ -96,7 +96,7 @@ class ScriptedClient:
 
 
 @settings(
-    max_examples=150,
+    max_examples=100,
     derandomize=True,
     database=None,
     deadline=None,

@@ -38,7 +38,7 @@ FIELDS_EQUAL = {
 FIELDS_AT_LEAST = ["sev1_open", "escalations_90d", "open_tickets"]
 
 SETTINGS = settings(
-    max_examples=200,
+    max_examples=100,
     derandomize=True,
     database=None,
     deadline=None,

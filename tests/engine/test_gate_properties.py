@@ -41,7 +41,7 @@ LEVELS_STRICT_TO_LOOSE = [
 ]
 
 PROPERTY_SETTINGS = settings(
-    max_examples=150,
+    max_examples=80,
     derandomize=True,
     database=None,
     deadline=None,
