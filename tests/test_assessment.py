@@ -42,7 +42,7 @@ if str(ROOT / "benchmarks") not in sys.path:
 
 from synthetic import AS_OF, write_accounts_csv  # noqa: E402
 
-ACCOUNTS = 2000
+ACCOUNTS = 1000
 # Every assessment is read back by pydantic (the model the schema is made from); every
 # twentieth is also checked against the published JSON Schema itself (slow to check).
 SCHEMA_SAMPLE = 20

@@ -690,7 +690,7 @@ def test_kill_9_mid_run_leaves_the_database_consistent_and_the_rerun_completes(
 
 @pytest.mark.slow
 def test_runs_at_the_same_time_do_not_corrupt_the_database(tmp_path: Path) -> None:
-    n = 3 * BATCH_SIZE  # three write transactions each, so the runs can interleave
+    n = 2 * BATCH_SIZE  # two write transactions each, so the runs can interleave
     first = write_accounts(tmp_path / "first.csv", n, prefix="AAA", seed=11)
     second = write_accounts(tmp_path / "second.csv", n, prefix="BBB", seed=12)
     db = tmp_path / "history.sqlite3"  # does not exist yet: both also race to create it
