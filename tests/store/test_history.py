@@ -561,32 +561,39 @@ def test_history_reader_refuses_a_missing_database(tmp_path: Path) -> None:
     assert not (tmp_path / "none.sqlite3").exists()
 
 
-def test_0008_keeps_every_assessment_and_lets_the_score_be_null(
-    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
-) -> None:
-    """A database made before no_data assessments keeps its rows; score becomes NULL-able."""
+def one_assessment_at_version(
+    version: int, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> Path:
+    """A database migrated only up to (not including) `version`, holding one assessment."""
     import shutil
 
     folder = tmp_path / "migrations"
     folder.mkdir()
-    for version, path in migrations():
-        if version < 8:
-            shutil.copy(path, folder / path.name)
-    monkeypatch.setattr(store_db, "MIGRATIONS", folder)
-    path = tmp_path / "history.sqlite3"
-    old = connect(path)
-    old.execute(
-        "INSERT INTO runs (run_id, as_of, automation_level, policy_version, source, "
-        "source_hash, started_at) VALUES ('r1', '2026-11-20', 'balanced', 'p', 'f', 'h', 't')"
-    )
-    old.execute(
-        "INSERT INTO assessments VALUES ('A-1', '2026-11-20', 'balanced', 'p', 'A', 'smb', "
-        "NULL, 1000, NULL, 71, 'yellow', 'steady', 'low', 50, 'x', '[]', '{}', '{}', 'r1')"
-    )
-    old.commit()
-    old.close()
-    monkeypatch.undo()
-    upgraded = connect(path)
+    for number, source in migrations():
+        if number < version:
+            shutil.copy(source, folder / source.name)
+    with monkeypatch.context() as patch:
+        patch.setattr(store_db, "MIGRATIONS", folder)
+        path = tmp_path / "history.sqlite3"
+        old = connect(path)
+        old.execute(
+            "INSERT INTO runs (run_id, as_of, automation_level, policy_version, source, "
+            "source_hash, started_at) VALUES ('r1', '2026-11-20', 'balanced', 'p', 'f', 'h', 't')"
+        )
+        old.execute(
+            "INSERT INTO assessments VALUES ('A-1', '2026-11-20', 'balanced', 'p', 'A', 'smb', "
+            "NULL, 1000, NULL, 71, 'yellow', 'steady', 'low', 50, 'x', '[]', '{}', '{}', 'r1')"
+        )
+        old.commit()
+        old.close()
+    return path
+
+
+def test_0008_keeps_every_assessment_and_lets_the_score_be_null(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """A database made before no_data assessments keeps its rows; score becomes NULL-able."""
+    upgraded = connect(one_assessment_at_version(8, monkeypatch, tmp_path))
     assert [tuple(r) for r in upgraded.execute("SELECT account_id, score FROM assessments")] == [
         ("A-1", 71)
     ]
@@ -603,28 +610,7 @@ def test_0011_adds_opportunities_and_leaves_older_assessments_not_evaluated(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     """A database made before opportunity flags keeps its rows, with opportunities NULL."""
-    import shutil
-
-    folder = tmp_path / "migrations"
-    folder.mkdir()
-    for version, path in migrations():
-        if version < 11:
-            shutil.copy(path, folder / path.name)
-    monkeypatch.setattr(store_db, "MIGRATIONS", folder)
-    path = tmp_path / "history.sqlite3"
-    old = connect(path)
-    old.execute(
-        "INSERT INTO runs (run_id, as_of, automation_level, policy_version, source, "
-        "source_hash, started_at) VALUES ('r1', '2026-11-20', 'balanced', 'p', 'f', 'h', 't')"
-    )
-    old.execute(
-        "INSERT INTO assessments VALUES ('A-1', '2026-11-20', 'balanced', 'p', 'A', 'smb', "
-        "NULL, 1000, NULL, 71, 'yellow', 'steady', 'low', 50, 'x', '[]', '{}', '{}', 'r1')"
-    )
-    old.commit()
-    old.close()
-    monkeypatch.undo()
-    upgraded = connect(path)
+    upgraded = connect(one_assessment_at_version(11, monkeypatch, tmp_path))
     rows = upgraded.execute("SELECT account_id, opportunities FROM assessments").fetchall()
     assert [tuple(r) for r in rows] == [("A-1", None)]
     upgraded.close()
