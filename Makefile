@@ -25,8 +25,9 @@ serve: install
 	done
 	$(BIN)/account-health serve --db $(DEMO_DB)
 
+# On every core; tests that share a fixed port say so with an xdist_group mark.
 test: install
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n auto --dist loadgroup
 
 lint: install
 	$(BIN)/ruff check skill tests benchmarks

@@ -18,6 +18,9 @@ import pytest
 import yaml
 from llm_standin import STANDIN_URL, StandIn
 
+# The stand-in listens on one fixed port: under pytest-xdist these tests share one worker.
+pytestmark = pytest.mark.xdist_group("standin_port")
+
 CASSETTES = Path(__file__).resolve().parent / "cassettes"
 CASSETTE_SUFFIXES = {".yaml", ".yml", ".json"}
 

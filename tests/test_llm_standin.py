@@ -27,6 +27,9 @@ from skill.drafting.facts import build_facts, untrusted_notes  # noqa: E402
 from skill.drafting.guard import check_brief, check_email, numbers_in  # noqa: E402
 from skill.drafting.prompts import brief_prompt, email_prompt, system_prompt  # noqa: E402
 
+# The stand-in listens on one fixed port: under pytest-xdist these tests share one worker.
+pytestmark = pytest.mark.xdist_group("standin_port")
+
 API_KEY = "test-key-not-a-secret"
 MODEL = "claude-standin-test"
 
