@@ -30,13 +30,16 @@ from skill.policy import ReviewBudget
 
 
 class _Candidate(NamedTuple):
-    key: tuple[bool, bool, float, int, str, date]
-    account_id: str
-    as_of: date
+    """One task; tuples of these sort by rank (no two share an account and date)."""
+
+    not_exempt: bool
+    unknown: bool
+    minus_value: float
+    minus_risk: int
+    account: tuple[str, date]
     score: int | None
     arr: float | None
-    reasons: list[str]
-    exempt: bool
+    reasons: tuple[str, ...]
 
 
 class BudgetEntry(NamedTuple):
@@ -81,6 +84,8 @@ class ReviewBudgeter:
         self.budget = budget
         self.accounts = 0
         self._candidates: dict[tuple[str, date], _Candidate] = {}
+        # Runs share a handful of reason lists: one tuple each, not one list per task.
+        self._reasons: dict[tuple[str, ...], tuple[str, ...]] = {}
 
     def add(self, assessment: Assessment) -> None:
         self.add_entry(budget_entry(assessment))
@@ -98,24 +103,26 @@ class ReviewBudgeter:
         else:
             risk = 100 - score
             value = risk * (arr or 0.0) if self.budget.rank_by == "risk_x_arr" else risk
-        key = (not exempt, unknown, -value, -risk, account_id, as_of)
-        self._candidates[(account_id, as_of)] = _Candidate(
-            key, account_id, as_of, score, arr, reasons, exempt
+        shared = tuple(reasons)
+        shared = self._reasons.setdefault(shared, shared)
+        account = (account_id, as_of)
+        self._candidates[account] = _Candidate(
+            not exempt, unknown, -value, -risk, account, score, arr, shared
         )
 
     def kept(self) -> list[tuple[str, date]]:
         """(account_id, as_of) of the tasks the budget keeps open, by rank."""
-        ranked = sorted(self._candidates.values(), key=lambda c: c.key)
-        return [(c.account_id, c.as_of) for c in ranked[: self._kept_count(ranked)]]
+        ranked = sorted(self._candidates.values())
+        return [c.account for c in ranked[: self._kept_count(ranked)]]
 
     def _kept_count(self, ranked: list[_Candidate]) -> int:
         limit = budget_limit(self.budget, self.accounts)
-        return max(limit, sum(c.exempt for c in ranked))
+        return max(limit, sum(not c.not_exempt for c in ranked))
 
     def decide(self) -> ReviewBudgetSummary:
-        ranked = sorted(self._candidates.values(), key=lambda c: c.key)
+        ranked = sorted(self._candidates.values())
         limit = budget_limit(self.budget, self.accounts)
-        exempt = sum(c.exempt for c in ranked)
+        exempt = sum(not c.not_exempt for c in ranked)
         kept = self._kept_count(ranked)
         return ReviewBudgetSummary(
             max_share=self.budget.max_share,
@@ -127,12 +134,12 @@ class ReviewBudgeter:
             never_cut=exempt,
             also_at_risk=[
                 AlsoAtRisk(
-                    account_id=c.account_id,
-                    as_of=c.as_of,
+                    account_id=c.account[0],
+                    as_of=c.account[1],
                     score=c.score,
                     arr=c.arr,
                     rank=rank,
-                    reasons=c.reasons,
+                    reasons=list(c.reasons),
                 )
                 for rank, c in enumerate(ranked[kept:], start=kept + 1)
             ],

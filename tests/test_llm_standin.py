@@ -49,13 +49,21 @@ TROUBLED = {
 
 @pytest.fixture
 def server() -> Iterator[StandIn]:
+    """On any free port, so a second suite running beside this one does not collide."""
+    with StandIn(port=0) as standin:
+        yield standin
+
+
+@pytest.fixture
+def fixed_port_server() -> Iterator[StandIn]:
+    """On the fixed port the cassettes name."""
     with StandIn() as standin:
         yield standin
 
 
 @pytest.fixture
 def client(server: StandIn) -> Iterator[Any]:
-    sdk = anthropic.Anthropic(api_key=API_KEY, base_url=STANDIN_URL, max_retries=0, timeout=10)
+    sdk = anthropic.Anthropic(api_key=API_KEY, base_url=server.url, max_retries=0, timeout=10)
     yield sdk
     sdk.close()
 
@@ -155,7 +163,7 @@ def test_usage_counts_tokens_and_shows_prompt_caching(client, request_for):
 
 def test_ids_count_per_server_instance(request_for):
     for _ in range(2):
-        with StandIn() as standin:
+        with StandIn(port=0) as standin:
             sdk = anthropic.Anthropic(api_key=API_KEY, base_url=standin.url, max_retries=0)
             ids = [sdk.messages.create(**request_for(f"ok-{n}")[0]).id for n in (1, 2)]
             sdk.close()
@@ -318,7 +326,7 @@ def test_missing_fields_missing_key_and_unknown_routes(server):
 # --- batches ------------------------------------------------------------------------------------
 
 
-def test_batch_lifecycle_through_the_sdk(client, request_for):
+def test_batch_lifecycle_through_the_sdk(server, client, request_for):
     requests = [
         {"custom_id": "a-ok", "params": request_for("ok-batch")[0]},
         {"custom_id": "b-ratelimit", "params": request_for("ratelimit-batch")[0]},
@@ -341,7 +349,7 @@ def test_batch_lifecycle_through_the_sdk(client, request_for):
     counts = ended.request_counts
     assert (counts.processing, counts.succeeded, counts.errored) == (0, 1, 2)
     assert (counts.canceled, counts.expired) == (1, 1)
-    assert ended.results_url == f"{STANDIN_URL}/v1/messages/batches/{batch.id}/results"
+    assert ended.results_url == f"{server.url}/v1/messages/batches/{batch.id}/results"
     assert ended.ended_at is not None
 
     results = {line.custom_id: line.result for line in client.messages.batches.results(batch.id)}
@@ -370,7 +378,7 @@ def test_batch_results_count_as_call_one_so_a_direct_retry_succeeds(client, requ
 
 @pytest.mark.parametrize("polls", [0, 3])
 def test_in_progress_polls_is_configurable(request_for, polls):
-    with StandIn(in_progress_polls=polls) as standin:
+    with StandIn(port=0, in_progress_polls=polls) as standin:
         sdk = anthropic.Anthropic(api_key=API_KEY, base_url=standin.url, max_retries=0)
         batch = sdk.messages.batches.create(
             requests=[{"custom_id": "only", "params": request_for("ok-polls")[0]}]
@@ -408,10 +416,10 @@ def _non_loopback_address() -> str | None:
     return None if address.startswith("127.") or address == "0.0.0.0" else address
 
 
-def test_binds_only_loopback_on_the_fixed_port(server):
+def test_binds_only_loopback_on_the_fixed_port(fixed_port_server):
     assert STANDIN_PORT == 47111 and STANDIN_URL == "http://127.0.0.1:47111"
-    assert server.bound_address == ("127.0.0.1", STANDIN_PORT)
-    assert server.url == STANDIN_URL
+    assert fixed_port_server.bound_address == ("127.0.0.1", STANDIN_PORT)
+    assert fixed_port_server.url == STANDIN_URL
     other = _non_loopback_address()
     if other is None:
         pytest.skip("no non-loopback IPv4 address on this machine to probe")
