@@ -751,8 +751,20 @@ def _outcome_auc(
 
 
 def calibrate(connection: sqlite3.Connection, policy: Policy, *, as_of: date) -> Calibration:
-    """Fit a calibrated policy on outcomes up to `as_of`; see the module docstring."""
+    """Fit a calibrated policy on outcomes up to `as_of`; see the module docstring.
+
+    The fits run on one BLAS thread: they are many small problems, where threads only
+    wait on each other (three times slower on two cores), and one thread sums in one
+    order, so the same history gives the same policy whatever the machine's load.
+    """
     _sklearn()
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(limits=1):
+        return _calibrate(connection, policy, as_of)
+
+
+def _calibrate(connection: sqlite3.Connection, policy: Policy, as_of: date) -> Calibration:
     m, cfg = policy.measurement, policy.measurement.calibration
     samples, outcomes = load_samples(connection, policy, as_of)
     dates: dict[str, list[date]] = defaultdict(list)
