@@ -224,8 +224,24 @@ def test_other_caps_are_named(
 
 def test_every_cap_that_held_is_named_tightest_last(assess: Assessor) -> None:
     result = assess(blocker="major", sev1_open=1)
-    assert [(c.code, c.cap) for c in result.caps] == [("open_sev1", 64), ("major_blocker", 60)]
-    assert result.score == 60
+    assert [(c.code, c.cap) for c in result.caps] == [
+        ("open_sev1", 64),
+        ("major_blocker", 60),
+        ("support_crisis", 44),
+    ]
+    assert result.score == 44
+
+
+def test_a_major_blocker_alone_keeps_the_account_out_of_green_not_in_red(assess: Assessor) -> None:
+    result = assess(blocker="major")
+    assert [c.code for c in result.caps] == ["major_blocker"]
+    assert result.band is Band.YELLOW
+
+
+def test_a_major_blocker_with_a_severity_1_ticket_open_is_red(assess: Assessor) -> None:
+    result = assess(blocker="major", sev1_open=1)
+    assert result.band is Band.RED
+    assert result.caps[-1].code == "support_crisis"
 
 
 def test_cap_above_the_raw_score_is_not_listed(assess: Assessor) -> None:

@@ -369,7 +369,7 @@ def test_export_slack_block_kit(conn):
     assert all(f["type"] == "mrkdwn" and len(f["text"]) <= 2000 for f in section["fields"])
     texts = "\n".join(f["text"] for f in section["fields"])
     assert "*Account*\nHarborView Manufacturing (ACC-1003)" in texts
-    assert "*Score / band*\n60 / yellow" in texts
+    assert "*Score / band*\n44 / red" in texts
     assert "Major blocker" in texts and "Support spike" in texts
     assert "*Reason*\nThe account is red or carries a high-severity risk." in texts
     assert context["type"] == "context"
