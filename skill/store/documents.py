@@ -1,9 +1,12 @@
 """How the store keeps its JSON documents: compressed, and read back byte for byte.
 
-Four kinds of document are kept per account and date: the input record
-(`snapshots.record_json`), the assessment (`assessments.assessment_json`), the
-measurement event (`measurement_events.event_json`) and the outbox's copy of an
-action (`actions.action_json`). Stored as text they were most of a database
+Three kinds of document are kept per account and date: the input record
+(`snapshots.record_json`), the assessment (`assessments.assessment_json`) and
+the outbox's copy of an action (`actions.action_json`). The measurement event is
+part of its assessment's document: the `measurement_events` view reads it from
+there (`measurement_event`); only an event whose assessment was replaced under
+another level or policy keeps a document of its own
+(`measurement_events_replaced.event_json`). Stored as text they were most of a database
 that grew 11-17 KB per account per date, although every account's documents
 repeat the same keys, policy texts and evidence wording, and one account's
 documents repeat themselves from one week to the next. So each is packed:
@@ -38,6 +41,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, datetime
 
+import orjson
 import zstandard
 
 KINDS = ("snapshot", "assessment", "event", "action")
@@ -393,6 +397,23 @@ class Documents:
             ).fetchone()
             return int(row[0])
         return int(cursor.lastrowid or 0)
+
+
+def measurement_event(assessment: str | None) -> str | None:
+    """The measurement event inside an assessment document, as its own JSON text.
+
+    Byte for byte what the event's model writes (compact JSON, fields in order): the
+    assessment holds it written the same way, and orjson writes back what it read
+    (strings, integers, lists and objects; an event holds no floats).
+    """
+    if assessment is None:
+        return None
+    return orjson.dumps(orjson.loads(assessment)["measurement_event"]).decode()
+
+
+def event_id_of(event: str | None) -> str | None:
+    """A measurement event's id (from its JSON text)."""
+    return None if event is None else orjson.loads(event)["event_id"]
 
 
 def documents(connection: sqlite3.Connection) -> Documents:

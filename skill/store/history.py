@@ -1,4 +1,8 @@
-"""Recording runs: snapshots, assessments, outbox actions, review tasks, measurement events.
+"""Recording runs: snapshots, assessments, outbox actions, review tasks.
+
+A measurement event is not written on its own: it is part of its assessment's
+document, and the `measurement_events` view reads it from there (see
+`skill.store.documents.measurement_event`).
 
 Writes go in batches, each in one transaction, so a run killed mid-way leaves
 whole accounts or nothing; the rerun skips what is already there. Recording
@@ -18,10 +22,10 @@ from functools import lru_cache
 from pathlib import Path
 from typing import NamedTuple, TypeVar
 
-from skill.assessment import Action, Assessment, PriorAssessment
+from skill.assessment import Action, Assessment, PriorAssessment, to_json
 from skill.record import AccountRecord
 from skill.store.db import DatabaseUnavailable, check_path, now_utc
-from skill.store.documents import Documents, documents
+from skill.store.documents import Documents, documents, event_id_of, measurement_event
 from skill.vocabulary import ActionStatus
 
 # Accounts per write transaction. Larger batches dirty each page of the outbox's
@@ -50,7 +54,7 @@ HASH_DIGITS = 16
 
 
 def record_hash(record: AccountRecord) -> str:
-    return _digest(record.model_dump_json())
+    return _digest(to_json(record))
 
 
 def _digest(record_json: str) -> str:
@@ -119,8 +123,9 @@ def batches(items: Iterable[T], size: int = BATCH_SIZE) -> Iterator[list[T]]:
 class Prepared(NamedTuple):
     """One account's rows, serialised: what a batch holds instead of the models.
 
-    The documents (snapshot, assessment, event and each action's copy) are JSON
-    text here; `record_prepared` packs the ones it writes.
+    The documents (snapshot, assessment and each action's copy) are JSON text
+    here; `record_prepared` packs the ones it writes. `event_id` is the
+    assessment's measurement event's (the event itself is in the assessment).
 
     Holding 500 assessments (hundreds of small objects each) until their batch
     commits made the cyclic garbage collector run far more often; strings and
@@ -134,7 +139,7 @@ class Prepared(NamedTuple):
     assessment: tuple
     actions: list[tuple]
     review_task: tuple | None
-    event: tuple
+    event_id: str
 
     @property
     def version(self) -> tuple[str, str, str]:
@@ -143,12 +148,11 @@ class Prepared(NamedTuple):
 
 
 def prepare(record: AccountRecord, a: Assessment, run_id: str) -> Prepared:
-    """Serialise one account's snapshot, assessment, actions, review task and event."""
-    record_json = record.model_dump_json()
+    """Serialise one account's snapshot, assessment, actions and review task."""
+    record_json = to_json(record)
     digest = _digest(record_json)
     as_of = a.as_of.isoformat()
     task = a.review_task
-    event = a.measurement_event
     return Prepared(
         a.account_id,
         as_of,
@@ -159,7 +163,7 @@ def prepare(record: AccountRecord, a: Assessment, run_id: str) -> Prepared:
         None
         if task is None
         else (a.account_id, as_of, task.owner, task.due_date.isoformat(), json.dumps(task.reasons)),
-        (event.event_id, a.account_id, as_of, event.model_dump_json()),
+        a.measurement_event.event_id,
     )
 
 
@@ -219,10 +223,6 @@ _UPSERT_REVIEW_TASK = (
     "VALUES (?, ?, ?, ?, ?) ON CONFLICT (account_id, as_of) DO UPDATE SET "
     "owner = excluded.owner, due_date = excluded.due_date, reasons = excluded.reasons"
 )
-_INSERT_EVENT = (
-    "INSERT OR REPLACE INTO measurement_events (event_id, account_id, as_of, event_json) "
-    "VALUES (?, ?, ?, ?)"
-)
 # SQLite's default limit on host parameters is 999 before 3.32, 32766 after.
 _IN_CHUNK = 900
 
@@ -276,7 +276,7 @@ def record_prepared(connection: sqlite3.Connection, batch: list[Prepared]) -> in
         ]
         for p in written:
             if (p.account_id, p.as_of) in known:
-                _drop_replaced(connection, p)
+                _drop_replaced(connection, p, known[(p.account_id, p.as_of)])
         written = _packed(documents(connection), written)
         queue = _settle_queue(connection, written)
         connection.executemany(_INSERT_SNAPSHOT, [p.snapshot for p in written])
@@ -284,7 +284,6 @@ def record_prepared(connection: sqlite3.Connection, batch: list[Prepared]) -> in
         connection.executemany(_UPSERT_ACTION, queue.actions)
         connection.executemany(_UPSERT_REVIEW_TASK, queue.tasks)
         queue.apply(connection)
-        connection.executemany(_INSERT_EVENT, [p.event for p in written])
         connection.execute("COMMIT")
     except BaseException:
         connection.execute("ROLLBACK")
@@ -299,7 +298,6 @@ def _packed(codec: Documents, batch: list[Prepared]) -> list[Prepared]:
     accounts = [p.account_id for p in batch]
     snapshots = codec.pack_all("snapshot", [p.snapshot[2] for p in batch], accounts)
     assessments = codec.pack_all("assessment", [p.assessment[17] for p in batch], accounts)
-    events = codec.pack_all("event", [p.event[3] for p in batch])
     texts = [row[12] for p in batch for row in p.actions]
     action = dict(zip(texts, codec.pack_all("action", texts), strict=True))
     return [
@@ -307,11 +305,8 @@ def _packed(codec: Documents, batch: list[Prepared]) -> list[Prepared]:
             snapshot=(*p.snapshot[:2], snapshot, *p.snapshot[3:]),
             assessment=(*p.assessment[:17], assessment, *p.assessment[18:]),
             actions=[(*row[:12], action[row[12]]) for row in p.actions],
-            event=(*p.event[:3], event),
         )
-        for p, snapshot, assessment, event in zip(
-            batch, snapshots, assessments, events, strict=True
-        )
+        for p, snapshot, assessment in zip(batch, snapshots, assessments, strict=True)
     ]
 
 
@@ -341,7 +336,7 @@ def _assessment_row(a: Assessment, as_of: str, run_id: str) -> tuple:
             for name, score in sorted((d.dimension.value, d.score) for d in a.dimensions)
         )
         + "}",
-        a.model_dump_json(),
+        to_json(a),
         run_id,
         json.dumps([o.code.value for o in a.opportunities]),
     )
@@ -374,14 +369,19 @@ def _outbox_copy(label: str, evidence: tuple[str, ...]) -> str:
     return json.dumps({"label": label, "evidence": list(evidence)})
 
 
-def _drop_replaced(connection: sqlite3.Connection, p: Prepared) -> None:
+def _drop_replaced(
+    connection: sqlite3.Connection, p: Prepared, stored: tuple[str, str, str]
+) -> None:
     """A corrected snapshot replaces its date's assessment: drop what it no longer calls for.
 
     Only rows nobody has acted on go: outbox actions the new assessment does not
     trigger that were never decided or exported (nor carried forward by a later
     assessment), and an open review task it no longer raises. Decided or
-    exported actions and done tasks stay, as history.
+    exported actions and done tasks stay, as history. The replaced assessment's
+    measurement event stays logged when it was another event (another level or
+    policy: another event id), as `measurement_events_replaced`.
     """
+    _keep_replaced_event(connection, p, stored)
     keep = [row[0] for row in p.actions]
     still = f"AND action_key NOT IN ({','.join('?' * len(keep))}) " if keep else ""
     connection.execute(
@@ -397,6 +397,32 @@ def _drop_replaced(connection: sqlite3.Connection, p: Prepared) -> None:
             "AND state IN ('open', 'also_at_risk')",
             (p.account_id, p.as_of),
         )
+
+
+def _keep_replaced_event(
+    connection: sqlite3.Connection, p: Prepared, stored: tuple[str, str, str]
+) -> None:
+    """Keep the event of an assessment replaced under another level or policy.
+
+    The same level and policy give the same event id: that event is replaced, as
+    its assessment is. A new event id leaves the old event logged, as it was when
+    events had a table of their own.
+    """
+    connection.execute("DELETE FROM measurement_events_replaced WHERE event_id = ?", (p.event_id,))
+    if tuple(stored[1:]) == p.version[1:]:
+        return
+    row = connection.execute(
+        "SELECT document(assessment_json) FROM assessments WHERE account_id = ? AND as_of = ?",
+        (p.account_id, p.as_of),
+    ).fetchone()
+    if row is None or row[0] is None:
+        return
+    event = measurement_event(row[0])
+    connection.execute(
+        "INSERT OR REPLACE INTO measurement_events_replaced "
+        "(event_id, account_id, as_of, event_json) VALUES (?, ?, ?, ?)",
+        (event_id_of(event), p.account_id, p.as_of, documents(connection).pack("event", event)),
+    )
 
 
 @dataclass

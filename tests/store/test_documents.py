@@ -29,7 +29,6 @@ from skill.store.history import prior_assessments
 DOCUMENT_COLUMNS = (
     ("snapshots", "record_json"),
     ("assessments", "assessment_json"),
-    ("measurement_events", "event_json"),
     ("actions", "action_json"),
 )
 
@@ -53,7 +52,7 @@ def test_a_few_documents_are_packed_without_a_dictionary_and_read_back(conn) -> 
     record_weeks(conn, 4, weeks(1))
 
     assert conn.execute("SELECT COUNT(*) FROM document_dictionaries").fetchone()[0] == 0
-    assert formats(conn, "measurement_events", "event_json") == {ALONE}
+    assert formats(conn, "snapshots", "record_json") == {ALONE}
     for table, column in DOCUMENT_COLUMNS:
         for text, raw in conn.execute(f"SELECT document({column}), {column} FROM {table}"):
             assert text.startswith("{") and isinstance(raw, bytes)
@@ -63,8 +62,8 @@ def test_a_large_batch_trains_one_dictionary_per_kind(conn) -> None:
     record_weeks(conn, TRAIN_FROM + 16, weeks(1))
 
     kinds = [r[0] for r in conn.execute("SELECT kind FROM document_dictionaries ORDER BY kind")]
-    assert kinds == ["action", "assessment", "event", "snapshot"]
-    assert formats(conn, "measurement_events", "event_json") == {WITH_DICTIONARY}
+    assert kinds == ["action", "assessment", "snapshot"]
+    assert formats(conn, "snapshots", "record_json") == {WITH_DICTIONARY}
     assert formats(conn, "actions", "action_json") == {WITH_DICTIONARY}
 
 

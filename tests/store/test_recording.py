@@ -116,7 +116,7 @@ def dump(path: Path) -> str:
 
 
 def table_rows(path: Path) -> dict[str, set[tuple]]:
-    connection = sqlite3.connect(path)
+    connection = sqlite3.connect(path, factory=HistoryConnection)
     try:
         return {t: {tuple(r) for r in connection.execute(f"SELECT * FROM {t}")} for t in TABLES}
     finally:
@@ -274,7 +274,6 @@ def test_the_same_run_resumes_when_it_never_completed(tmp_path: Path) -> None:
     connection = open_db(db)
     with connection:
         connection.execute("UPDATE runs SET completed_at = NULL, assessed = 0")
-        connection.execute("DELETE FROM measurement_events WHERE account_id = 'ACC-1004'")
         connection.execute("DELETE FROM review_tasks WHERE account_id = 'ACC-1004'")
         connection.execute("DELETE FROM actions WHERE account_id = 'ACC-1004'")
         connection.execute("DELETE FROM assessments WHERE account_id = 'ACC-1004'")
