@@ -18,7 +18,7 @@ from typing import TextIO
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from skill.assessment import SCHEMA_VERSION, PriorAssessment, ReviewBudgetSummary
+from skill.assessment import SCHEMA_VERSION, PriorAssessment, ReviewBudgetSummary, to_json
 from skill.dialect import ReadOptions
 from skill.ingest import IngestedRow, PendingRow, Rejection
 from skill.pipeline import (
@@ -207,7 +207,7 @@ def run_recording(
                     if output_format == "json":
                         trends.append(trend)
                     elif output_format == "jsonl":
-                        notes.write(trend.model_dump_json() + "\n")
+                        notes.write(to_json(trend, line=True))
                     else:
                         notes.write(render_trend_note(trend) + "\n")
                 for _, current, _ in batch:

@@ -311,34 +311,36 @@ def _packed(codec: Documents, batch: list[Prepared]) -> list[Prepared]:
 
 
 def _assessment_row(a: Assessment, as_of: str, run_id: str) -> tuple:
+    # `_value_`: an enum member's value without the property lookup `.value` costs.
     return (
         a.account_id,
         as_of,
-        a.automation_level.value,
+        a.automation_level._value_,
         a.measurement_event.policy_version,
         a.name,
-        a.segment.value,
+        a.segment._value_,
         a.owner,
         a.arr,
         a.renewal_date.isoformat() if a.renewal_date else None,
         a.score,
-        a.band.value,
-        a.tier.value,
-        a.confidence.value,
+        a.band._value_,
+        a.tier._value_,
+        a.confidence._value_,
         a.legacy.total,
         a.legacy.band,
         # Compact JSON written by hand (codes and dimension names are plain words,
         # scores integers): json.dumps with separators builds a new encoder per call.
-        "[" + ",".join(f'"{f.code.value}"' for f in a.flags) + "]",
+        "[" + ",".join(f'"{f.code._value_}"' for f in a.flags) + "]",
         "{"
         + ",".join(
             f'"{name}":{score}'
-            for name, score in sorted((d.dimension.value, d.score) for d in a.dimensions)
+            for name, score in sorted((d.dimension._value_, d.score) for d in a.dimensions)
         )
         + "}",
         to_json(a),
         run_id,
-        json.dumps([o.code.value for o in a.opportunities]),
+        # As json.dumps writes the list (", " between items): codes are plain words.
+        "[" + ", ".join(f'"{o.code._value_}"' for o in a.opportunities) + "]",
     )
 
 
@@ -348,13 +350,13 @@ def _action_row(a: Assessment, as_of: str, action: Action) -> tuple:
         a.account_id,
         as_of,
         action.action,
-        action.kind.value,
-        action.sensitivity.value,
+        action.kind._value_,
+        action.sensitivity._value_,
         action.owner,
         action.owner_name,
-        action.priority.value,
+        action.priority._value_,
         action.due_date.isoformat(),
-        action.status.value,
+        action.status._value_,
         INITIAL_STATE[action.status],
         # What the outbox shows beyond its columns. The whole action, with its
         # policy trace, is in the assessment's JSON; the outbox keeps a copy of
