@@ -154,7 +154,8 @@ def _db_check(db: Path, n: int, dates: int = 2) -> tuple[list[str], int, int]:
     try:
         counts = {
             table: connection.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0]
-            for table in ("snapshots", "assessments", "measurement_events")
+            # Measurement events are read from the assessments' documents (a view).
+            for table in ("snapshots", "assessments")
         }
         runs = connection.execute("SELECT COUNT(*), COUNT(completed_at) FROM runs").fetchone()
         actions = connection.execute("SELECT COUNT(*) FROM actions").fetchone()[0]
@@ -266,7 +267,7 @@ def main(argv: list[str] | None = None) -> int:
             )
             problems, actions, tasks = best_run["check"]
             print(
-                f"{'':>9}   recorded: {n:,} snapshots / assessments / measurement events, "
+                f"{'':>9}   recorded: {n:,} snapshots / assessments (with their measurement events), "
                 f"{actions:,} outbox actions, {tasks:,} review tasks"
             )
             for figures in assess_runs + record_runs:

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import sqlite3
 
-from skill.store.documents import documents, measurement_event
+from skill.store.documents import documents, event_id_of, measurement_event
 
 CHUNK = 2000
 
@@ -37,6 +37,14 @@ UNION ALL
 SELECT event_id, account_id, as_of, event_json FROM measurement_events_replaced"""
 
 
+def _carried(event_id: str, event: str | None, assessment: str | None) -> bool:
+    """Whether the assessment's document holds this very event (id and text)."""
+    if assessment is None:
+        return False
+    inside = measurement_event(assessment)
+    return inside == event and event_id_of(inside) == event_id
+
+
 def upgrade(connection: sqlite3.Connection) -> None:
     connection.execute(REPLACED)
     text = documents(connection).text
@@ -53,7 +61,7 @@ def upgrade(connection: sqlite3.Connection) -> None:
                 f"WHERE e.rowid IN ({marks})",
                 chunk,
             )
-            if assessment is None or measurement_event(text(assessment)) != text(value)
+            if not _carried(event_id, text(value), text(assessment))
         ]
         connection.executemany(
             "INSERT INTO measurement_events_replaced (event_id, account_id, as_of, event_json) "
