@@ -537,8 +537,18 @@ def _settle_queue(connection: sqlite3.Connection, written: list[Prepared]) -> Qu
                 changes.tasks.append(p.review_task)
                 changes.superseded_tasks.append((latest, p.account_id, day))
             continue
-        proposed = {row[3]: row for row in p.actions if row[11] == _PENDING}
         live = pending[p.account_id]
+        if not live and not tasks[p.account_id]:
+            # Nothing live before this date (an account's first, most of a first run):
+            # its rows go in as they are.
+            changes.actions += [(*row, None) for row in p.actions]
+            live += [_Open(row[0], row[3], day, day) for row in p.actions if row[11] == _PENDING]
+            task = p.review_task
+            if task is not None:
+                changes.tasks.append(task)
+                tasks[p.account_id] = [_Open("", "", day, day, task[3])]
+            continue
+        proposed = {row[3]: row for row in p.actions if row[11] == _PENDING}
         carried: set[str] = set()
         for item in sorted(live, key=lambda i: i.as_of):
             if item.as_of >= day or item.last_proposed > day:
