@@ -166,13 +166,14 @@ def run_recording(
         counts = {"assessed": 0, "written": 0}
 
         notes = _Notes(out)
-        # What the engine was given per account, kept until its trend note is out.
-        histories: dict[tuple[str, date], list[PriorAssessment]] = {}
+        # The latest earlier assessment the engine was given per account, kept until
+        # its trend note is out.
+        histories: dict[tuple[str, date], PriorAssessment] = {}
         depth = policy.history.usage_decline_periods
 
         def history(keys: list[tuple[str, date]]) -> dict[tuple[str, date], list[PriorAssessment]]:
             found = prior_assessments(connection, keys, depth)
-            histories.update(found)
+            histories.update((key, prior[-1]) for key, prior in found.items() if prior)
             return found
 
         def write(stream: AssessmentStream) -> int:
@@ -195,7 +196,7 @@ def run_recording(
                     (
                         prepare(record, assessment, info.run_id),
                         Current.of(assessment),
-                        _latest(histories.get((assessment.account_id, assessment.as_of))),
+                        histories.get((assessment.account_id, assessment.as_of)),
                     )
                     for record, assessment in stream.pairs()
                 )
@@ -254,11 +255,6 @@ def run_recording(
         return code
     finally:
         connection.close()
-
-
-def _latest(history: list[PriorAssessment] | None) -> PriorAssessment | None:
-    """The assessment a trend note compares with: the latest the engine read."""
-    return history[-1] if history else None
 
 
 def _seen_before() -> Callable[[IngestedRow | PendingRow], bool]:

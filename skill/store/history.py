@@ -129,7 +129,9 @@ class Prepared(NamedTuple):
 
     Holding 500 assessments (hundreds of small objects each) until their batch
     commits made the cyclic garbage collector run far more often; strings and
-    tuples of them are cheap to keep.
+    tuples of them are cheap to keep. Tuples only (no lists): a tuple of strings
+    leaves the collector's care at its first pass, so a batch held does not make
+    it walk the whole heap again and again.
     """
 
     account_id: str
@@ -137,7 +139,7 @@ class Prepared(NamedTuple):
     record_hash: str
     snapshot: tuple
     assessment: tuple
-    actions: list[tuple]
+    actions: tuple[tuple, ...]
     review_task: tuple | None
     event_id: str
 
@@ -159,7 +161,7 @@ def prepare(record: AccountRecord, a: Assessment, run_id: str) -> Prepared:
         digest,
         (a.account_id, as_of, record_json, digest, run_id),
         _assessment_row(a, as_of, run_id),
-        [_action_row(a, as_of, action) for action in a.actions],
+        tuple([_action_row(a, as_of, action) for action in a.actions]),
         None
         if task is None
         else (a.account_id, as_of, task.owner, task.due_date.isoformat(), json.dumps(task.reasons)),
@@ -304,7 +306,7 @@ def _packed(codec: Documents, batch: list[Prepared]) -> list[Prepared]:
         p._replace(
             snapshot=(*p.snapshot[:2], snapshot, *p.snapshot[3:]),
             assessment=(*p.assessment[:17], assessment, *p.assessment[18:]),
-            actions=[(*row[:12], action[row[12]]) for row in p.actions],
+            actions=tuple([(*row[:12], action[row[12]]) for row in p.actions]),
         )
         for p, snapshot, assessment in zip(batch, snapshots, assessments, strict=True)
     ]
