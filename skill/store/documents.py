@@ -144,7 +144,11 @@ def _read_leb128(value: bytes, start: int) -> tuple[int, int]:
 
 def base_of(value: bytes | str | None) -> int | None:
     """The base document a packed value names, if any (for finding unused bases)."""
-    if isinstance(value, bytes) and value and value[0] in (AGAINST_BASE, SAME_AS_BASE, CONTINUES_BASE):
+    if (
+        isinstance(value, bytes)
+        and value
+        and value[0] in (AGAINST_BASE, SAME_AS_BASE, CONTINUES_BASE)
+    ):
         return _read_leb128(value, 1)[0]
     return None
 

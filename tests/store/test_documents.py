@@ -18,9 +18,9 @@ from weekly_history import record_weeks, weeks
 from skill.store.db import connect
 from skill.store.documents import (
     AGAINST_BASE,
-    CONTINUES_BASE,
     ALONE,
     BASE_STREAM,
+    CONTINUES_BASE,
     SAME_AS_BASE,
     TRAIN_FROM,
     WITH_DICTIONARY,

@@ -33,9 +33,9 @@ _WRITE = re.compile(r"\b(INSERT|UPDATE)\b")
 def sql_strings(path: Path) -> list[tuple[int, str]]:
     found = []
     for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-        if isinstance(node, ast.Constant) and isinstance(node.value, str):
-            if _SQL.search(node.value):
-                found.append((node.lineno, node.value))
+        is_text = isinstance(node, ast.Constant) and isinstance(node.value, str)
+        if is_text and _SQL.search(node.value):
+            found.append((node.lineno, node.value))
     return found
 
 
