@@ -9,9 +9,11 @@ already recorded and finishes the rest.
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import sqlite3
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
 from typing import TextIO
@@ -95,6 +97,9 @@ def _already_recorded(connection: sqlite3.Connection, info: RunInfo) -> RunDocum
 
 
 CACHE_KIB = 32 * 1024  # SQLite page cache for a run, KiB (the default is 2 MiB)
+#: Allocations between the cyclic collector's youngest-generation passes while a run
+#: records (Python's default is 700).
+COLLECT_EVERY = 20_000
 CHECKPOINT_PAGES = 32768  # WAL pages (128 MiB) between automatic checkpoints (default 1000)
 
 
@@ -234,18 +239,19 @@ def run_recording(
                 notes.write(budget_message(budget) + "\n")
             return counts["assessed"]
 
-        code = run_job(
-            source,
-            write,
-            as_of=as_of,
-            level=level,
-            policy=policy,
-            err=err,
-            input_format=input_format,
-            rejects_path=rejects_path,
-            history=history,
-            options=options,
-        )
+        with _batches_held():
+            code = run_job(
+                source,
+                write,
+                as_of=as_of,
+                level=level,
+                policy=policy,
+                err=err,
+                input_format=input_format,
+                rejects_path=rejects_path,
+                history=history,
+                options=options,
+            )
         err(
             f"recorded run {info.run_id}: {counts['written']} new or changed, "
             f"{counts['assessed'] - counts['written']} unchanged"
@@ -255,6 +261,24 @@ def run_recording(
         return code
     finally:
         connection.close()
+
+
+@contextmanager
+def _batches_held() -> Iterator[None]:
+    """Fewer passes of the cyclic garbage collector while a run holds its batches.
+
+    A batch keeps some thirty small objects per account until its commit: with
+    Python's default threshold the collector then runs every couple of dozen
+    accounts and, as the batch ages, walks the whole heap again and again (about
+    30 µs per account, against 5 for `assess`). It still runs, every
+    `COLLECT_EVERY` allocations; the threshold is put back when the run ends.
+    """
+    before = gc.get_threshold()
+    gc.set_threshold(max(before[0], COLLECT_EVERY), *before[1:])
+    try:
+        yield
+    finally:
+        gc.set_threshold(*before)
 
 
 def _seen_before() -> Callable[[IngestedRow | PendingRow], bool]:

@@ -754,3 +754,14 @@ def test_runs_at_the_same_time_do_not_corrupt_the_database(tmp_path: Path) -> No
     notes = [log.read_text() for log in logs]
     duplicate = notes[3]
     assert "already recorded" in duplicate or "recorded run" in duplicate
+
+
+def test_a_run_leaves_the_garbage_collectors_threshold_as_it_found_it(tmp_path: Path) -> None:
+    """A run collects less often while it holds its batches, and only while it runs."""
+    import gc
+
+    before = gc.get_threshold()
+    result = cli("run", demo_file(), "--db", tmp_path / "history.sqlite3", "--as-of", AS_OF)
+
+    assert result.exit_code == 0, result.stderr
+    assert gc.get_threshold() == before
