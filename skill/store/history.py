@@ -43,6 +43,10 @@ INITIAL_STATE = {
 }
 
 
+#: The same, by the status's value (an enum member's own hash is a Python call).
+_INITIAL_BY_STATUS = {status.value: state for status, state in INITIAL_STATE.items()}
+
+
 def idempotency_key(account_id: str, action: str, as_of: date) -> str:
     """The same account, action and date always give the same key, downstream too."""
     return hashlib.sha256(f"{account_id}|{action}|{as_of.isoformat()}".encode()).hexdigest()[:32]
@@ -359,7 +363,7 @@ def _action_row(a: Assessment, as_of: str, action: Action) -> tuple:
         action.priority._value_,
         action.due_date.isoformat(),
         action.status._value_,
-        INITIAL_STATE[action.status],
+        _INITIAL_BY_STATUS[action.status._value_],
         # What the outbox shows beyond its columns. The whole action, with its
         # policy trace, is in the assessment's JSON; the outbox keeps a copy of
         # it once the action is decided or exported (see outbox.py).
@@ -429,7 +433,7 @@ def _keep_replaced_event(
     )
 
 
-@dataclass
+@dataclass(slots=True)
 class _Open:
     """A live queue item of an account, as read before its newer assessment is written."""
 

@@ -226,3 +226,25 @@ def test_a_continuation_of_a_base_that_starts_no_stream_is_an_error(conn) -> Non
     )
     with pytest.raises(DocumentError, match="base document 4 does not start a stream"):
         Documents(conn).text(bytes([CONTINUES_BASE, 4]) + b"junk")
+
+
+def test_an_account_whose_base_was_written_before_streams_gets_a_stream_base(conn) -> None:
+    """A database packed by the code before (bases compressed whole) records on: the
+    account's next document starts a new base, and both read back."""
+    old_text, new_text = (
+        '{"a":"' + "older words " * 30 + '"}',
+        '{"a":"' + "newer words " * 30 + '"}',
+    )
+    conn.execute(
+        "INSERT INTO document_bases (base_id, kind, account_id, document) "
+        "VALUES (3, 'assessment', 'ACC-1', ?)",
+        (bytes([ALONE]) + zstandard.ZstdCompressor().compress(old_text.encode()),),
+    )
+    conn.execute("BEGIN")
+    packed = Documents(conn).pack_all("assessment", [new_text], ["ACC-1"])[0]
+    conn.execute("COMMIT")
+
+    newest = conn.execute("SELECT MAX(base_id), COUNT(*) FROM document_bases").fetchone()
+    assert packed == bytes([SAME_AS_BASE, newest[0]]) and newest[1] == 2
+    reader = Documents(conn)
+    assert reader.text(packed) == new_text and reader.text(bytes([SAME_AS_BASE, 3])) == old_text
