@@ -765,3 +765,33 @@ def test_a_run_leaves_the_garbage_collectors_threshold_as_it_found_it(tmp_path: 
 
     assert result.exit_code == 0, result.stderr
     assert gc.get_threshold() == before
+
+
+def test_stored_documents_are_the_models_own_json_on_generated_accounts(tmp_path: Path) -> None:
+    """What `run` stores for each account is byte for byte what the models write (the
+    store serialises with orjson, the models with pydantic): the input record, the
+    assessment, and the measurement event inside it."""
+    from datetime import date
+
+    from skill.pipeline import AssessmentStream
+    from skill.store.documents import measurement_event
+    from skill.store.history import prepare
+    from skill.vocabulary import AutomationLevel
+
+    path = write_accounts(tmp_path / "accounts.csv", 1000, seed=5)
+    stream = AssessmentStream(
+        path, policy=load_policy(), as_of=date(2026, 11, 23), level=AutomationLevel.BALANCED
+    )
+    differ, seen = [], 0
+    for record, a in stream.pairs():
+        seen += 1
+        p = prepare(record, a, "run")
+        stored = (p.snapshot[2], p.assessment[17], measurement_event(p.assessment[17]))
+        expected = (
+            record.model_dump_json(),
+            a.model_dump_json(),
+            a.measurement_event.model_dump_json(),
+        )
+        if stored != expected:
+            differ.append(a.account_id)
+    assert seen == 1000 and differ == []
