@@ -10,7 +10,8 @@ then, each in a fresh subprocess pinned to one core, time over the same file
   2. `run`: `skill.recording.run_recording(..., output_format="jsonl")`, the code path
      of `account-health run FILE --format jsonl`, into a fresh database, to a null
      sink: assessment, trend note per account, snapshots, assessments, outbox
-     actions, review tasks and measurement events written in WAL mode;
+     actions and review tasks written in WAL mode (measurement events are part of
+     the assessments);
   3. the rerun of the same file and `as_of` on that database (a no-op by design);
   4. `run` of the same accounts a week later (`as_of` + 7 days) on that database: the
      weekly case, where each account's earlier assessment is read back before it is
@@ -154,7 +155,8 @@ def _db_check(db: Path, n: int, dates: int = 2) -> tuple[list[str], int, int]:
     try:
         counts = {
             table: connection.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0]
-            for table in ("snapshots", "assessments", "measurement_events")
+            # Measurement events are read from the assessments' documents (a view).
+            for table in ("snapshots", "assessments")
         }
         runs = connection.execute("SELECT COUNT(*), COUNT(completed_at) FROM runs").fetchone()
         actions = connection.execute("SELECT COUNT(*) FROM actions").fetchone()[0]
@@ -266,8 +268,8 @@ def main(argv: list[str] | None = None) -> int:
             )
             problems, actions, tasks = best_run["check"]
             print(
-                f"{'':>9}   recorded: {n:,} snapshots / assessments / measurement events, "
-                f"{actions:,} outbox actions, {tasks:,} review tasks"
+                f"{'':>9}   recorded: {n:,} snapshots / assessments (each with its measurement "
+                f"event), {actions:,} outbox actions, {tasks:,} review tasks"
             )
             for figures in assess_runs + record_runs:
                 chatter = [m for m in figures["messages"] if not m.startswith("recorded run ")]

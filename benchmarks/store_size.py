@@ -14,8 +14,10 @@ One run measures both layouts on the same data:
      as JSON text and the full SHA-256 record hash: what the store held for the
      same runs before this change.
   3. `migrated`: a copy of `before` opened by the current code, which migrates it
-     (migration 0012), then VACUUMed: what an existing database becomes. Every
-     document of it is checked against `before`, byte for byte.
+     (migrations 0012 on: documents packed, measurement events read from their
+     assessments), then VACUUMed: what an existing database becomes. Every
+     document of it (each measurement event too) is checked against `before`,
+     byte for byte.
 Sizes are SQLite's page counts per table with its indexes (the `dbstat` table),
 divided by N x W. Target (issue #11): at most 2 KB (2,048 bytes) per account per
 recorded date, all tables and indexes included, for `after`. PASS or MISS is
@@ -278,7 +280,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"  after      {after_file / 1e6:,.1f} MB: recorded by `run`, not vacuumed")
     print(
         f"  migrated   {migrated_unvacuumed / 1e6:,.1f} MB with its log right after migration "
-        f"0012 ({migration_s:.1f} s), {migrated_file / 1e6:,.1f} MB after `db vacuum`"
+        f"0012 on ({migration_s:.1f} s), {migrated_file / 1e6:,.1f} MB after `db vacuum`"
     )
     print(f"  documents  {compared:,} compared after migration, {differ:,} differ")
     print()

@@ -86,15 +86,28 @@ class HistoryConnection(sqlite3.Connection):
     """A connection `connect` opened: it keeps the database's document codecs.
 
     `document(value)` in its SQL reads a packed document column as its JSON
-    text (see skill/store/documents.py).
+    text (see skill/store/documents.py); `measurement_event(assessment_json)`
+    and `measurement_event_id(assessment_json)` read the event inside an
+    assessment's (the `measurement_events` view).
     """
 
     def __init__(self, *args: object, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]
-        from skill.store.documents import Documents
+        from skill.store.documents import Documents, event_id_of, measurement_event
 
         self.documents = Documents(self)
-        self.create_function("document", 1, self.documents.text, deterministic=True)
+        text = self.documents.text
+        self.create_function("document", 1, text, deterministic=True)
+        # The `measurement_events` view reads each event from its assessment's document.
+        self.create_function(
+            "measurement_event", 1, lambda v: measurement_event(text(v)), deterministic=True
+        )
+        self.create_function(
+            "measurement_event_id",
+            1,
+            lambda v: event_id_of(measurement_event(text(v))),
+            deterministic=True,
+        )
 
 
 def connect(path: Path | str | None = None, *, create: bool = True) -> sqlite3.Connection:

@@ -1,9 +1,12 @@
 """How the store keeps its JSON documents: compressed, and read back byte for byte.
 
-Four kinds of document are kept per account and date: the input record
-(`snapshots.record_json`), the assessment (`assessments.assessment_json`), the
-measurement event (`measurement_events.event_json`) and the outbox's copy of an
-action (`actions.action_json`). Stored as text they were most of a database
+Three kinds of document are kept per account and date: the input record
+(`snapshots.record_json`), the assessment (`assessments.assessment_json`) and
+the outbox's copy of an action (`actions.action_json`). The measurement event is
+part of its assessment's document: the `measurement_events` view reads it from
+there (`measurement_event`); only an event whose assessment was replaced under
+another level or policy keeps a document of its own
+(`measurement_events_replaced.event_json`). Stored as text they were most of a database
 that grew 11-17 KB per account per date, although every account's documents
 repeat the same keys, policy texts and evidence wording, and one account's
 documents repeat themselves from one week to the next. So each is packed:
@@ -12,8 +15,16 @@ documents repeat themselves from one week to the next. So each is packed:
     0x01 <dictionary id> <zstd frame>         compressed with a dictionary of its kind
     0x02 <base id> <zstd frame>               compressed against its account's base document
     0x03 <base id>                            identical to its account's base document
+    0x04 <dictionary id> <zstd blocks>        a base: the start of a zstd stream (dictionary
+                                              id 0: none), ending on a block boundary
+    0x05 <base id> <zstd blocks>              the rest of its base's stream: this document
 
-(ids are unsigned LEB128). Dictionaries are trained (zstd's trainer) from the
+(ids are unsigned LEB128). 0x04 and 0x05 are how bases are written now: a later
+document is compressed as the continuation of its base's stream, so zstd finds the
+base in its window. That costs one compression of the base and one of the document
+with a compressor that is reused (0x02 built a compressor per account around the
+base as a raw dictionary: three times the time, for larger differences). 0x02 is
+still read. Dictionaries are trained (zstd's trainer) from the
 first batch that brings `TRAIN_FROM` documents of a kind, and again from a later
 batch that packs much worse than the dictionary did on documents it had not seen
 (a new policy's wording, say). Snapshots and assessments are stored as the
@@ -38,6 +49,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, datetime
 
+import orjson
 import zstandard
 
 KINDS = ("snapshot", "assessment", "event", "action")
@@ -46,8 +58,6 @@ BASED_KINDS = frozenset({"assessment"})
 #: zstd level with a dictionary: zstd's default. Higher levels cost the write path
 #: more time than they save bytes once a dictionary carries the shared wording.
 LEVEL = 3
-#: zstd level against a base: the base carries almost all of the document.
-DELTA_LEVEL = 1
 DICTIONARY_BYTES = 64 * 1024
 #: Documents of a kind in one batch before a dictionary is trained from them.
 TRAIN_FROM = 64
@@ -61,6 +71,9 @@ REBASE_SHARE = 0.75
 BASE_CACHE = 512
 
 ALONE, WITH_DICTIONARY, AGAINST_BASE, SAME_AS_BASE = 0x00, 0x01, 0x02, 0x03
+BASE_STREAM, CONTINUES_BASE = 0x04, 0x05
+_FLUSH_BLOCK = zstandard.COMPRESSOBJ_FLUSH_BLOCK
+_FLUSH_FINISH = zstandard.COMPRESSOBJ_FLUSH_FINISH
 
 
 class DocumentError(ValueError):
@@ -131,29 +144,25 @@ def _read_leb128(value: bytes, start: int) -> tuple[int, int]:
 
 def base_of(value: bytes | str | None) -> int | None:
     """The base document a packed value names, if any (for finding unused bases)."""
-    if isinstance(value, bytes) and value and value[0] in (AGAINST_BASE, SAME_AS_BASE):
+    if (
+        isinstance(value, bytes)
+        and value
+        and value[0] in (AGAINST_BASE, SAME_AS_BASE, CONTINUES_BASE)
+    ):
         return _read_leb128(value, 1)[0]
     return None
 
 
 class _Base:
-    __slots__ = ("_compressor", "base_id", "data", "packed_size")
+    """An account's base document as the writer needs it: stored and decoded."""
 
-    def __init__(self, base_id: int, data: bytes, packed_size: int) -> None:
+    __slots__ = ("base_id", "data", "packed_size", "value")
+
+    def __init__(self, base_id: int, data: bytes, value: bytes) -> None:
         self.base_id = base_id
         self.data = data
-        self.packed_size = packed_size
-        self._compressor: zstandard.ZstdCompressor | None = None
-
-    def delta(self, data: bytes) -> bytes:
-        if self._compressor is None:
-            self._compressor = zstandard.ZstdCompressor(
-                level=DELTA_LEVEL,
-                dict_data=_raw(self.data),
-                write_checksum=False,
-                write_dict_id=False,
-            )
-        return self._compressor.compress(data)
+        self.value = value  # as stored
+        self.packed_size = len(value)
 
 
 class Documents:
@@ -170,7 +179,8 @@ class Documents:
         self._newest: dict[str, tuple[int, bytes, str, float]] = {}
         self._retrained: set[str] = set()
         self._loaded = False
-        self._bases: OrderedDict[int, bytes] = OrderedDict()
+        # base id -> (the base as stored, decoded)
+        self._bases: OrderedDict[int, tuple[bytes, bytes]] = OrderedDict()
 
     # -- reading ------------------------------------------------------------------------
 
@@ -194,6 +204,19 @@ class Documents:
                 return decompressor.decompress(value[start:])
             if codec == SAME_AS_BASE:
                 return self._base(_read_leb128(value, 1)[0])
+            if codec == CONTINUES_BASE:
+                base_id, start = _read_leb128(value, 1)
+                stored = self._base_value(base_id)
+                if stored[:1] != bytes([BASE_STREAM]):
+                    raise DocumentError(f"base document {base_id} does not start a stream")
+                dictionary_id, head = _read_leb128(stored, 1)
+                stream = self._stream_codec(dictionary_id).decompressor.decompressobj()
+                stream.decompress(stored[head:])
+                return stream.decompress(value[start:])
+            if codec == BASE_STREAM:
+                dictionary_id, start = _read_leb128(value, 1)
+                stream = self._stream_codec(dictionary_id).decompressor.decompressobj()
+                return stream.decompress(value[start:])
             if codec == ALONE:
                 return _alone().decompressor.decompress(value[1:])
         except zstandard.ZstdError as exc:
@@ -201,6 +224,12 @@ class Documents:
         raise DocumentError(f"unknown document format {codec:#04x}")
 
     def _base(self, base_id: int) -> bytes:
+        return self._base_entry(base_id)[1]
+
+    def _base_value(self, base_id: int) -> bytes:
+        return self._base_entry(base_id)[0]
+
+    def _base_entry(self, base_id: int) -> tuple[bytes, bytes]:
         found = self._bases.get(base_id)
         if found is not None:
             self._bases.move_to_end(base_id)
@@ -210,13 +239,17 @@ class Documents:
         ).fetchone()
         if row is None:
             raise DocumentError(f"base document {base_id} is not in the database")
-        return self._remember(base_id, self._bytes(bytes(row[0])))
+        value = bytes(row[0])
+        return self._remember(base_id, value, self._bytes(value))
 
-    def _remember(self, base_id: int, data: bytes) -> bytes:
-        self._bases[base_id] = data
+    def _remember(self, base_id: int, value: bytes, data: bytes) -> tuple[bytes, bytes]:
+        entry = self._bases[base_id] = (value, data)
         if len(self._bases) > BASE_CACHE:
             self._bases.popitem(last=False)
-        return data
+        return entry
+
+    def _stream_codec(self, dictionary_id: int) -> _Codec:
+        return _alone() if dictionary_id == 0 else self._dictionary_codec(dictionary_id)
 
     def _dictionary_codec(self, dictionary_id: int) -> _Codec:
         digest = self._digests.get(dictionary_id)
@@ -292,7 +325,17 @@ class Documents:
             self.train(kind, texts)  # for the batches after this one
 
     def _against_bases(self, kind: str, accounts: list[str], texts: list[str]) -> Iterator[bytes]:
+        """Each document as its account's base, the same as it, or its base's stream
+        continued (a new base when that is more than `REBASE_SHARE` of the base)."""
         bases = self._current_bases(kind, accounts)
+        newest = self._newest.get(kind)
+        if newest is None:
+            codec, prefix = _alone(), bytes([BASE_STREAM, 0])
+        else:
+            dictionary_id, _, digest, _ = newest
+            codec = _codec(digest, lambda: self._dictionary_bytes(dictionary_id))
+            prefix = bytes([BASE_STREAM]) + leb128(dictionary_id)
+        compressor = codec.compressor
         fresh: list[tuple[int, str, str, bytes]] = []
         fresh_packed: list[bytes] = []
         fresh_texts: list[str] = []
@@ -304,16 +347,23 @@ class Documents:
                 if data == base.data:
                     yield bytes([SAME_AS_BASE]) + leb128(base.base_id)
                     continue
-                delta = base.delta(data)
-                if len(delta) <= REBASE_SHARE * base.packed_size:
-                    yield bytes([AGAINST_BASE]) + leb128(base.base_id) + delta
-                    continue
-            packed = self._pack_bytes(kind, data)
+                if base.value.startswith(prefix):
+                    # The base's stream again (the same bytes, or zstd changed since:
+                    # then a new base), then this document as its continuation.
+                    stream = compressor.compressobj()
+                    head = stream.compress(base.data) + stream.flush(_FLUSH_BLOCK)
+                    if base.value[len(prefix) :] == head:
+                        rest = stream.compress(data) + stream.flush(_FLUSH_FINISH)
+                        if len(rest) <= REBASE_SHARE * base.packed_size:
+                            yield bytes([CONTINUES_BASE]) + leb128(base.base_id) + rest
+                            continue
+            stream = compressor.compressobj()
+            packed = prefix + stream.compress(data) + stream.flush(_FLUSH_BLOCK)
             fresh.append((next_id, kind, account_id, packed))
             fresh_packed.append(packed)
             fresh_texts.append(text)
-            bases[account_id] = _Base(next_id, data, len(packed))
-            self._remember(next_id, data)
+            bases[account_id] = _Base(next_id, data, packed)
+            self._remember(next_id, packed, data)
             yield bytes([SAME_AS_BASE]) + leb128(next_id)
             next_id += 1
         self.connection.executemany(
@@ -346,8 +396,10 @@ class Documents:
                 (kind, *chunk),
             ):
                 document = bytes(document)
-                data = self._bases.get(base_id) or self._remember(base_id, self._bytes(document))
-                found[account_id] = _Base(base_id, data, len(document))
+                entry = self._bases.get(base_id) or self._remember(
+                    base_id, document, self._bytes(document)
+                )
+                found[account_id] = _Base(base_id, entry[1], document)
         return found
 
     def train(self, kind: str, texts: Iterable[str]) -> int:
@@ -393,6 +445,23 @@ class Documents:
             ).fetchone()
             return int(row[0])
         return int(cursor.lastrowid or 0)
+
+
+def measurement_event(assessment: str | None) -> str | None:
+    """The measurement event inside an assessment document, as its own JSON text.
+
+    Byte for byte what the event's model writes (compact JSON, fields in order): the
+    assessment holds it written the same way, and orjson writes back what it read
+    (strings, integers, lists and objects; an event holds no floats).
+    """
+    if assessment is None:
+        return None
+    return orjson.dumps(orjson.loads(assessment)["measurement_event"]).decode()
+
+
+def event_id_of(event: str | None) -> str | None:
+    """A measurement event's id (from its JSON text)."""
+    return None if event is None else orjson.loads(event)["event_id"]
 
 
 def documents(connection: sqlite3.Connection) -> Documents:

@@ -1,4 +1,8 @@
-"""Recording runs: snapshots, assessments, outbox actions, review tasks, measurement events.
+"""Recording runs: snapshots, assessments, outbox actions, review tasks.
+
+A measurement event is not written on its own: it is part of its assessment's
+document, and the `measurement_events` view reads it from there (see
+`skill.store.documents.measurement_event`).
 
 Writes go in batches, each in one transaction, so a run killed mid-way leaves
 whole accounts or nothing; the rerun skips what is already there. Recording
@@ -18,10 +22,10 @@ from functools import lru_cache
 from pathlib import Path
 from typing import NamedTuple, TypeVar
 
-from skill.assessment import Action, Assessment, PriorAssessment
+from skill.assessment import Action, Assessment, PriorAssessment, to_json
 from skill.record import AccountRecord
 from skill.store.db import DatabaseUnavailable, check_path, now_utc
-from skill.store.documents import Documents, documents
+from skill.store.documents import Documents, documents, event_id_of, measurement_event
 from skill.vocabulary import ActionStatus
 
 # Accounts per write transaction. Larger batches dirty each page of the outbox's
@@ -39,6 +43,10 @@ INITIAL_STATE = {
 }
 
 
+#: The same, by the status's value (an enum member's own hash is a Python call).
+_INITIAL_BY_STATUS = {status.value: state for status, state in INITIAL_STATE.items()}
+
+
 def idempotency_key(account_id: str, action: str, as_of: date) -> str:
     """The same account, action and date always give the same key, downstream too."""
     return hashlib.sha256(f"{account_id}|{action}|{as_of.isoformat()}".encode()).hexdigest()[:32]
@@ -50,7 +58,7 @@ HASH_DIGITS = 16
 
 
 def record_hash(record: AccountRecord) -> str:
-    return _digest(record.model_dump_json())
+    return _digest(to_json(record))
 
 
 def _digest(record_json: str) -> str:
@@ -119,12 +127,15 @@ def batches(items: Iterable[T], size: int = BATCH_SIZE) -> Iterator[list[T]]:
 class Prepared(NamedTuple):
     """One account's rows, serialised: what a batch holds instead of the models.
 
-    The documents (snapshot, assessment, event and each action's copy) are JSON
-    text here; `record_prepared` packs the ones it writes.
+    The documents (snapshot, assessment and each action's copy) are JSON text
+    here; `record_prepared` packs the ones it writes. `event_id` is the
+    assessment's measurement event's (the event itself is in the assessment).
 
     Holding 500 assessments (hundreds of small objects each) until their batch
     commits made the cyclic garbage collector run far more often; strings and
-    tuples of them are cheap to keep.
+    tuples of them are cheap to keep. Tuples only (no lists): a tuple of strings
+    leaves the collector's care at its first pass, so a batch held does not make
+    it walk the whole heap again and again.
     """
 
     account_id: str
@@ -132,9 +143,9 @@ class Prepared(NamedTuple):
     record_hash: str
     snapshot: tuple
     assessment: tuple
-    actions: list[tuple]
+    actions: tuple[tuple, ...]
     review_task: tuple | None
-    event: tuple
+    event_id: str
 
     @property
     def version(self) -> tuple[str, str, str]:
@@ -143,23 +154,22 @@ class Prepared(NamedTuple):
 
 
 def prepare(record: AccountRecord, a: Assessment, run_id: str) -> Prepared:
-    """Serialise one account's snapshot, assessment, actions, review task and event."""
-    record_json = record.model_dump_json()
+    """Serialise one account's snapshot, assessment, actions and review task."""
+    record_json = to_json(record)
     digest = _digest(record_json)
     as_of = a.as_of.isoformat()
     task = a.review_task
-    event = a.measurement_event
     return Prepared(
         a.account_id,
         as_of,
         digest,
         (a.account_id, as_of, record_json, digest, run_id),
         _assessment_row(a, as_of, run_id),
-        [_action_row(a, as_of, action) for action in a.actions],
+        tuple([_action_row(a, as_of, action) for action in a.actions]),
         None
         if task is None
         else (a.account_id, as_of, task.owner, task.due_date.isoformat(), json.dumps(task.reasons)),
-        (event.event_id, a.account_id, as_of, event.model_dump_json()),
+        a.measurement_event.event_id,
     )
 
 
@@ -219,10 +229,6 @@ _UPSERT_REVIEW_TASK = (
     "VALUES (?, ?, ?, ?, ?) ON CONFLICT (account_id, as_of) DO UPDATE SET "
     "owner = excluded.owner, due_date = excluded.due_date, reasons = excluded.reasons"
 )
-_INSERT_EVENT = (
-    "INSERT OR REPLACE INTO measurement_events (event_id, account_id, as_of, event_json) "
-    "VALUES (?, ?, ?, ?)"
-)
 # SQLite's default limit on host parameters is 999 before 3.32, 32766 after.
 _IN_CHUNK = 900
 
@@ -276,7 +282,7 @@ def record_prepared(connection: sqlite3.Connection, batch: list[Prepared]) -> in
         ]
         for p in written:
             if (p.account_id, p.as_of) in known:
-                _drop_replaced(connection, p)
+                _drop_replaced(connection, p, known[(p.account_id, p.as_of)])
         written = _packed(documents(connection), written)
         queue = _settle_queue(connection, written)
         connection.executemany(_INSERT_SNAPSHOT, [p.snapshot for p in written])
@@ -284,7 +290,6 @@ def record_prepared(connection: sqlite3.Connection, batch: list[Prepared]) -> in
         connection.executemany(_UPSERT_ACTION, queue.actions)
         connection.executemany(_UPSERT_REVIEW_TASK, queue.tasks)
         queue.apply(connection)
-        connection.executemany(_INSERT_EVENT, [p.event for p in written])
         connection.execute("COMMIT")
     except BaseException:
         connection.execute("ROLLBACK")
@@ -299,51 +304,49 @@ def _packed(codec: Documents, batch: list[Prepared]) -> list[Prepared]:
     accounts = [p.account_id for p in batch]
     snapshots = codec.pack_all("snapshot", [p.snapshot[2] for p in batch], accounts)
     assessments = codec.pack_all("assessment", [p.assessment[17] for p in batch], accounts)
-    events = codec.pack_all("event", [p.event[3] for p in batch])
     texts = [row[12] for p in batch for row in p.actions]
     action = dict(zip(texts, codec.pack_all("action", texts), strict=True))
     return [
         p._replace(
             snapshot=(*p.snapshot[:2], snapshot, *p.snapshot[3:]),
             assessment=(*p.assessment[:17], assessment, *p.assessment[18:]),
-            actions=[(*row[:12], action[row[12]]) for row in p.actions],
-            event=(*p.event[:3], event),
+            actions=tuple([(*row[:12], action[row[12]]) for row in p.actions]),
         )
-        for p, snapshot, assessment, event in zip(
-            batch, snapshots, assessments, events, strict=True
-        )
+        for p, snapshot, assessment in zip(batch, snapshots, assessments, strict=True)
     ]
 
 
 def _assessment_row(a: Assessment, as_of: str, run_id: str) -> tuple:
+    # `_value_`: an enum member's value without the property lookup `.value` costs.
     return (
         a.account_id,
         as_of,
-        a.automation_level.value,
+        a.automation_level._value_,
         a.measurement_event.policy_version,
         a.name,
-        a.segment.value,
+        a.segment._value_,
         a.owner,
         a.arr,
         a.renewal_date.isoformat() if a.renewal_date else None,
         a.score,
-        a.band.value,
-        a.tier.value,
-        a.confidence.value,
+        a.band._value_,
+        a.tier._value_,
+        a.confidence._value_,
         a.legacy.total,
         a.legacy.band,
         # Compact JSON written by hand (codes and dimension names are plain words,
         # scores integers): json.dumps with separators builds a new encoder per call.
-        "[" + ",".join(f'"{f.code.value}"' for f in a.flags) + "]",
+        "[" + ",".join(f'"{f.code._value_}"' for f in a.flags) + "]",
         "{"
         + ",".join(
             f'"{name}":{score}'
-            for name, score in sorted((d.dimension.value, d.score) for d in a.dimensions)
+            for name, score in sorted((d.dimension._value_, d.score) for d in a.dimensions)
         )
         + "}",
-        a.model_dump_json(),
+        to_json(a),
         run_id,
-        json.dumps([o.code.value for o in a.opportunities]),
+        # As json.dumps writes the list (", " between items): codes are plain words.
+        "[" + ", ".join(f'"{o.code._value_}"' for o in a.opportunities) + "]",
     )
 
 
@@ -353,14 +356,14 @@ def _action_row(a: Assessment, as_of: str, action: Action) -> tuple:
         a.account_id,
         as_of,
         action.action,
-        action.kind.value,
-        action.sensitivity.value,
+        action.kind._value_,
+        action.sensitivity._value_,
         action.owner,
         action.owner_name,
-        action.priority.value,
+        action.priority._value_,
         action.due_date.isoformat(),
-        action.status.value,
-        INITIAL_STATE[action.status],
+        action.status._value_,
+        _INITIAL_BY_STATUS[action.status._value_],
         # What the outbox shows beyond its columns. The whole action, with its
         # policy trace, is in the assessment's JSON; the outbox keeps a copy of
         # it once the action is decided or exported (see outbox.py).
@@ -374,14 +377,19 @@ def _outbox_copy(label: str, evidence: tuple[str, ...]) -> str:
     return json.dumps({"label": label, "evidence": list(evidence)})
 
 
-def _drop_replaced(connection: sqlite3.Connection, p: Prepared) -> None:
+def _drop_replaced(
+    connection: sqlite3.Connection, p: Prepared, stored: tuple[str, str, str]
+) -> None:
     """A corrected snapshot replaces its date's assessment: drop what it no longer calls for.
 
     Only rows nobody has acted on go: outbox actions the new assessment does not
     trigger that were never decided or exported (nor carried forward by a later
     assessment), and an open review task it no longer raises. Decided or
-    exported actions and done tasks stay, as history.
+    exported actions and done tasks stay, as history. The replaced assessment's
+    measurement event stays logged when it was another event (another level or
+    policy: another event id), as `measurement_events_replaced`.
     """
+    _keep_replaced_event(connection, p, stored)
     keep = [row[0] for row in p.actions]
     still = f"AND action_key NOT IN ({','.join('?' * len(keep))}) " if keep else ""
     connection.execute(
@@ -399,7 +407,33 @@ def _drop_replaced(connection: sqlite3.Connection, p: Prepared) -> None:
         )
 
 
-@dataclass
+def _keep_replaced_event(
+    connection: sqlite3.Connection, p: Prepared, stored: tuple[str, str, str]
+) -> None:
+    """Keep the event of an assessment replaced under another level or policy.
+
+    The same level and policy give the same event id: that event is replaced, as
+    its assessment is. A new event id leaves the old event logged, as it was when
+    events had a table of their own.
+    """
+    connection.execute("DELETE FROM measurement_events_replaced WHERE event_id = ?", (p.event_id,))
+    if tuple(stored[1:]) == p.version[1:]:
+        return
+    row = connection.execute(
+        "SELECT document(assessment_json) FROM assessments WHERE account_id = ? AND as_of = ?",
+        (p.account_id, p.as_of),
+    ).fetchone()
+    if row is None or row[0] is None:
+        return
+    event = measurement_event(row[0])
+    connection.execute(
+        "INSERT OR REPLACE INTO measurement_events_replaced "
+        "(event_id, account_id, as_of, event_json) VALUES (?, ?, ?, ?)",
+        (event_id_of(event), p.account_id, p.as_of, documents(connection).pack("event", event)),
+    )
+
+
+@dataclass(slots=True)
 class _Open:
     """A live queue item of an account, as read before its newer assessment is written."""
 
@@ -509,8 +543,18 @@ def _settle_queue(connection: sqlite3.Connection, written: list[Prepared]) -> Qu
                 changes.tasks.append(p.review_task)
                 changes.superseded_tasks.append((latest, p.account_id, day))
             continue
-        proposed = {row[3]: row for row in p.actions if row[11] == _PENDING}
         live = pending[p.account_id]
+        if not live and not tasks[p.account_id]:
+            # Nothing live before this date (an account's first, most of a first run):
+            # its rows go in as they are.
+            changes.actions += [(*row, None) for row in p.actions]
+            live += [_Open(row[0], row[3], day, day) for row in p.actions if row[11] == _PENDING]
+            task = p.review_task
+            if task is not None:
+                changes.tasks.append(task)
+                tasks[p.account_id] = [_Open("", "", day, day, task[3])]
+            continue
+        proposed = {row[3]: row for row in p.actions if row[11] == _PENDING}
         carried: set[str] = set()
         for item in sorted(live, key=lambda i: i.as_of):
             if item.as_of >= day or item.last_proposed > day:

@@ -20,7 +20,13 @@ from pydantic import BaseModel, ConfigDict, Field
 from skill.store.documents import base_of
 
 #: Tables with one row per account (or action) per recorded date, by `as_of`.
-DATED_TABLES = ("assessments", "snapshots", "measurement_events", "actions", "review_tasks")
+DATED_TABLES = (
+    "assessments",
+    "snapshots",
+    "actions",
+    "review_tasks",
+    "measurement_events_replaced",
+)
 
 
 class Model(BaseModel):
@@ -208,7 +214,10 @@ class PruneResult(Model):
         description="Documents of those dates kept because an action waiting for a decision, "
         "or approved and waiting for export, reads them."
     )
-    measurement_events: int
+    measurement_events: int = Field(
+        description="Measurement events dropped: those in the assessment documents dropped, "
+        "and those of assessments replaced since."
+    )
     base_documents: int = Field(description="Base documents no stored document needs any more.")
     document_bytes: int = Field(description="Bytes of the documents dropped.")
     file_bytes_before: int
@@ -278,9 +287,11 @@ def prune(
             f"WHERE as_of < ? AND assessment_json IS NOT NULL AND {_STILL_NEEDED}",
             (day,),
         ).fetchone(),
+        # Events are read from their assessments' documents (dropped above), but for
+        # those of replaced assessments.
         "events": connection.execute(
-            "SELECT COUNT(*), COALESCE(SUM(LENGTH(event_json)), 0) FROM measurement_events "
-            "WHERE as_of < ?",
+            "SELECT COUNT(*), COALESCE(SUM(LENGTH(event_json)), 0) "
+            "FROM measurement_events_replaced WHERE as_of < ?",
             (day,),
         ).fetchone(),
     }
@@ -294,7 +305,7 @@ def prune(
                 f"AND assessment_json IS NOT NULL AND NOT {_STILL_NEEDED}",
                 (day,),
             )
-            connection.execute("DELETE FROM measurement_events WHERE as_of < ?", (day,))
+            connection.execute("DELETE FROM measurement_events_replaced WHERE as_of < ?", (day,))
             bases = _drop_unused_bases(connection)
             connection.execute("COMMIT")
         except BaseException:
@@ -309,7 +320,7 @@ def prune(
         snapshots=counts["snapshots"][0],
         assessment_documents=counts["assessments"][0],
         assessment_documents_kept=counts["kept"][0],
-        measurement_events=counts["events"][0],
+        measurement_events=counts["assessments"][0] + counts["events"][0],
         base_documents=bases,
         document_bytes=counts["snapshots"][1] + counts["assessments"][1] + counts["events"][1],
         file_bytes_before=size_before,

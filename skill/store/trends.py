@@ -7,7 +7,7 @@ from typing import NamedTuple
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from skill.assessment import Assessment, PriorAssessment
+from skill.assessment import Assessment, PriorAssessment, trusted
 from skill.policy import HistoryConfig
 from skill.vocabulary import TREND_FLAGS, Dimension
 
@@ -70,6 +70,12 @@ class TrendNote(BaseModel):
     note: str
 
 
+# Built from values already of the fields' types (the engine's and the store's): not
+# validated again per account (`skill.assessment.trusted`).
+_new_dimension_trend = trusted(DimensionTrend)
+_new_trend_note = trusted(TrendNote)
+
+
 def _arrow(delta: int, steady_within: int) -> str:
     # A dimension that did not move is steady even with `trend_steady_within: 0`.
     if delta == 0 or abs(delta) < steady_within:
@@ -84,7 +90,7 @@ def trend_note(
         current = Current.of(current)
     now = current.dimensions
     if previous is None:
-        return TrendNote(
+        return _new_trend_note(
             account_id=current.account_id,
             name=current.name,
             as_of=current.as_of,
@@ -96,7 +102,7 @@ def trend_note(
             previous_band=None,
             band_changed=False,
             dimensions=[
-                DimensionTrend(dimension=d, score=s, previous=None, delta=None, arrow=NEW)
+                _new_dimension_trend(dimension=d, score=s, previous=None, delta=None, arrow=NEW)
                 for d, s in now.items()
             ],
             trend_flags=[],
@@ -109,7 +115,7 @@ def trend_note(
         score, old = now.get(name), before.get(name)
         if score is None or old is None:
             dimensions.append(
-                DimensionTrend(
+                _new_dimension_trend(
                     dimension=name,
                     score=score,
                     previous=old,
@@ -120,7 +126,7 @@ def trend_note(
             continue
         delta = score - old
         dimensions.append(
-            DimensionTrend(
+            _new_dimension_trend(
                 dimension=name,
                 score=score,
                 previous=old,
@@ -152,7 +158,7 @@ def trend_note(
         )
         if current.trend_flags:
             note += f" Trend flags: {', '.join(current.trend_flags)}."
-    return TrendNote(
+    return _new_trend_note(
         account_id=current.account_id,
         name=current.name,
         as_of=current.as_of,

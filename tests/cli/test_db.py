@@ -118,7 +118,7 @@ def test_actions_list_and_measure_still_work_after_pruning(db: Path) -> None:
 
 def test_vacuum_gives_the_free_pages_back(db: Path) -> None:
     connection = connect(db)
-    connection.execute("DELETE FROM measurement_events")
+    connection.execute("DELETE FROM snapshots")
     connection.close()
     size = db.stat().st_size
 

@@ -20,7 +20,7 @@ from skill import assess
 from skill.record import AccountRecord
 from skill.store import outbox
 from skill.store.db import HistoryConnection, connect, migrate
-from skill.store.documents import SAME_AS_BASE, TRAIN_FROM, WITH_DICTIONARY
+from skill.store.documents import SAME_AS_BASE, TRAIN_FROM
 from skill.store.history import (
     idempotency_key,
     prepare,
@@ -57,7 +57,11 @@ def record_as_before(connection: sqlite3.Connection, day: date, week: int) -> No
             "INSERT INTO snapshots VALUES (?, ?, ?, ?, ?)", (*p.snapshot[:3], full_hash, run_id)
         )
         connection.execute(f"INSERT INTO assessments VALUES ({','.join('?' * 20)})", p.assessment)
-        connection.execute("INSERT INTO measurement_events VALUES (?, ?, ?, ?)", p.event)
+        event = a.measurement_event
+        connection.execute(
+            "INSERT INTO measurement_events VALUES (?, ?, ?, ?)",
+            (event.event_id, a.account_id, p.as_of, event.model_dump_json()),
+        )
         for row in p.actions:
             connection.execute(
                 "INSERT INTO actions (action_key, account_id, as_of, action, kind, sensitivity, "
@@ -101,7 +105,8 @@ def test_documents_recorded_before_the_migration_read_back_byte_identical(old_db
 
     assert len(before) == 3 * ACCOUNTS * 3 + sum(1 for k in before if k[0] == "actions")
     assert after == before
-    assert set(packed.values()) == {"blob"}
+    # Events are read from their assessments' documents (a view): text, not packed.
+    assert {v for k, v in packed.items() if k[0] != "measurement_events"} == {"blob"}
     assert after_hashes == {key: digest[:16] for key, digest in hashes.items()}
 
 
@@ -111,13 +116,12 @@ def test_the_migration_trains_dictionaries_and_stores_later_dates_against_bases(
     first_bytes = {
         bytes(r[0])[0] for r in connection.execute("SELECT assessment_json FROM assessments")
     }
-    events = {
-        bytes(r[0])[0] for r in connection.execute("SELECT event_json FROM measurement_events")
-    }
+    replaced = connection.execute("SELECT COUNT(*) FROM measurement_events_replaced").fetchone()
     connection.close()
 
     assert kinds == {"snapshot", "assessment", "event", "action"}
-    assert SAME_AS_BASE in first_bytes and events == {WITH_DICTIONARY}
+    # Every event is its assessment's: read from there (migration 0013), none kept apart.
+    assert SAME_AS_BASE in first_bytes and replaced[0] == 0
 
 
 def test_recording_the_same_date_again_after_the_migration_writes_nothing(old_db: Path):

@@ -1,6 +1,6 @@
 """Stored documents are packed small and read back byte for byte.
 
-A run's snapshots, assessments, measurement events and outbox copies are
+A run's snapshots, assessments and outbox copies are
 compressed with dictionaries trained on the database's own documents, and an
 account's later snapshots and assessments are stored as the difference from its
 base document; `document(...)` in SQL and `Documents.text` give the exact text.
@@ -12,12 +12,15 @@ import sqlite3
 from pathlib import Path
 
 import pytest
+import zstandard
 from weekly_history import record_weeks, weeks
 
 from skill.store.db import connect
 from skill.store.documents import (
     AGAINST_BASE,
     ALONE,
+    BASE_STREAM,
+    CONTINUES_BASE,
     SAME_AS_BASE,
     TRAIN_FROM,
     WITH_DICTIONARY,
@@ -29,7 +32,6 @@ from skill.store.history import prior_assessments
 DOCUMENT_COLUMNS = (
     ("snapshots", "record_json"),
     ("assessments", "assessment_json"),
-    ("measurement_events", "event_json"),
     ("actions", "action_json"),
 )
 
@@ -53,7 +55,7 @@ def test_a_few_documents_are_packed_without_a_dictionary_and_read_back(conn) -> 
     record_weeks(conn, 4, weeks(1))
 
     assert conn.execute("SELECT COUNT(*) FROM document_dictionaries").fetchone()[0] == 0
-    assert formats(conn, "measurement_events", "event_json") == {ALONE}
+    assert formats(conn, "snapshots", "record_json") == {ALONE}
     for table, column in DOCUMENT_COLUMNS:
         for text, raw in conn.execute(f"SELECT document({column}), {column} FROM {table}"):
             assert text.startswith("{") and isinstance(raw, bytes)
@@ -63,8 +65,8 @@ def test_a_large_batch_trains_one_dictionary_per_kind(conn) -> None:
     record_weeks(conn, TRAIN_FROM + 16, weeks(1))
 
     kinds = [r[0] for r in conn.execute("SELECT kind FROM document_dictionaries ORDER BY kind")]
-    assert kinds == ["action", "assessment", "event", "snapshot"]
-    assert formats(conn, "measurement_events", "event_json") == {WITH_DICTIONARY}
+    assert kinds == ["action", "assessment", "snapshot"]
+    assert formats(conn, "snapshots", "record_json") == {WITH_DICTIONARY}
     assert formats(conn, "actions", "action_json") == {WITH_DICTIONARY}
 
 
@@ -81,7 +83,7 @@ def test_later_dates_are_stored_against_the_accounts_base_and_much_smaller(conn)
         for day in (dates[0], dates[2])
     )
     # The first date's documents are the bases themselves: a reference each.
-    assert formats(conn, "assessments", "assessment_json") >= {SAME_AS_BASE, AGAINST_BASE}
+    assert formats(conn, "assessments", "assessment_json") >= {SAME_AS_BASE, CONTINUES_BASE}
     assert first[0] < 8
     assert later[0] < later[1] / 10  # a later date: a small difference from its base
     bases = conn.execute("SELECT AVG(LENGTH(document)) FROM document_bases").fetchone()[0]
@@ -165,3 +167,84 @@ def test_a_deleted_base_id_is_never_given_to_another_document(conn) -> None:
 
     ids = [r[0] for r in conn.execute("SELECT base_id FROM document_bases ORDER BY base_id")]
     assert ids == [newest - 1, newest + 1]
+
+
+def test_a_later_document_continues_its_base_stream_and_reads_back(conn) -> None:
+    codec = Documents(conn)
+    week1 = '{"account":"ACC-1","as_of":"2026-11-23","evidence":"' + "logins 120 " * 40 + '"}'
+    week2 = week1.replace("2026-11-23", "2026-11-30").replace("120", "131", 3)
+    conn.execute("BEGIN")
+    first = codec.pack_all("assessment", [week1], ["ACC-1"])[0]
+    later = codec.pack_all("assessment", [week2], ["ACC-1"])[0]
+    conn.execute("COMMIT")
+
+    assert first[0] == SAME_AS_BASE and later[0] == CONTINUES_BASE
+    assert len(later) < len(week2) / 10
+    fresh = Documents(conn)  # a reader with nothing cached
+    assert (fresh.text(first), fresh.text(later)) == (week1, week2)
+
+
+def test_a_base_stream_this_zstd_would_write_differently_gets_a_new_base(conn) -> None:
+    """A continuation is only valid after the very bytes stored: when the base's stream
+    made again differs (another zstd, say), the document becomes a new base."""
+    codec = Documents(conn)
+    text = '{"a":"' + "steady words " * 40 + '"}'
+    conn.execute("BEGIN")
+    codec.pack_all("assessment", [text], ["ACC-1"])
+    stream = zstandard.ZstdCompressor(level=19, write_checksum=False).compressobj()
+    other = stream.compress(text.encode()) + stream.flush(zstandard.COMPRESSOBJ_FLUSH_BLOCK)
+    conn.execute("UPDATE document_bases SET document = ?", (bytes([BASE_STREAM, 0]) + other,))
+    changed = text.replace("steady", "stable", 1)
+    later = Documents(conn).pack_all("assessment", [changed], ["ACC-1"])[0]
+    conn.execute("COMMIT")
+
+    assert later[0] == SAME_AS_BASE
+    assert conn.execute("SELECT COUNT(*) FROM document_bases").fetchone()[0] == 2
+    assert Documents(conn).text(later) == changed
+
+
+def test_a_difference_stored_against_a_raw_base_still_reads_back(conn) -> None:
+    """Databases written before bases were streams hold 0x02 values: still readable."""
+    base, text = '{"a":"' + "x" * 300 + '"}', '{"a":"' + "x" * 299 + 'y"}'
+    packed_base = bytes([ALONE]) + zstandard.ZstdCompressor().compress(base.encode())
+    conn.execute(
+        "INSERT INTO document_bases (base_id, kind, account_id, document) "
+        "VALUES (7, 'assessment', 'ACC-1', ?)",
+        (packed_base,),
+    )
+    raw = zstandard.ZstdCompressionDict(base.encode(), dict_type=zstandard.DICT_TYPE_RAWCONTENT)
+    delta = zstandard.ZstdCompressor(dict_data=raw, write_dict_id=False).compress(text.encode())
+
+    assert Documents(conn).text(bytes([AGAINST_BASE, 7]) + delta) == text
+
+
+def test_a_continuation_of_a_base_that_starts_no_stream_is_an_error(conn) -> None:
+    conn.execute(
+        "INSERT INTO document_bases (base_id, kind, account_id, document) "
+        "VALUES (4, 'assessment', 'ACC-1', ?)",
+        (bytes([ALONE]) + zstandard.ZstdCompressor().compress(b"{}"),),
+    )
+    with pytest.raises(DocumentError, match="base document 4 does not start a stream"):
+        Documents(conn).text(bytes([CONTINUES_BASE, 4]) + b"junk")
+
+
+def test_an_account_whose_base_was_written_before_streams_gets_a_stream_base(conn) -> None:
+    """A database packed by the code before (bases compressed whole) records on: the
+    account's next document starts a new base, and both read back."""
+    old_text, new_text = (
+        '{"a":"' + "older words " * 30 + '"}',
+        '{"a":"' + "newer words " * 30 + '"}',
+    )
+    conn.execute(
+        "INSERT INTO document_bases (base_id, kind, account_id, document) "
+        "VALUES (3, 'assessment', 'ACC-1', ?)",
+        (bytes([ALONE]) + zstandard.ZstdCompressor().compress(old_text.encode()),),
+    )
+    conn.execute("BEGIN")
+    packed = Documents(conn).pack_all("assessment", [new_text], ["ACC-1"])[0]
+    conn.execute("COMMIT")
+
+    newest = conn.execute("SELECT MAX(base_id), COUNT(*) FROM document_bases").fetchone()
+    assert packed == bytes([SAME_AS_BASE, newest[0]]) and newest[1] == 2
+    reader = Documents(conn)
+    assert reader.text(packed) == new_text and reader.text(bytes([SAME_AS_BASE, 3])) == old_text

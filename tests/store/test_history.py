@@ -150,11 +150,17 @@ def tables(connection: sqlite3.Connection) -> set[str]:
 
 
 def test_a_fresh_database_has_every_table(conn: sqlite3.Connection) -> None:
-    created = set()
+    created: set[str] = set()
+    views: set[str] = set()
     for _, path in migrations():
-        created |= set(re.findall(r"CREATE TABLE (\w+)", path.read_text(encoding="utf-8")))
-    assert created >= REQUIRED_TABLES
+        text = path.read_text(encoding="utf-8")
+        created |= set(re.findall(r"CREATE TABLE (\w+)", text))
+        created -= set(re.findall(r"DROP TABLE (\w+)", text))
+        views |= set(re.findall(r"CREATE VIEW (\w+)", text))
+    listed = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'view'")}
+    assert created | views >= REQUIRED_TABLES
     assert tables(conn) == created | {"schema_migrations"}
+    assert listed == views
 
 
 def test_schema_migrations_lists_each_migration_once(conn: sqlite3.Connection) -> None:

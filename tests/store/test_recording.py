@@ -116,7 +116,7 @@ def dump(path: Path) -> str:
 
 
 def table_rows(path: Path) -> dict[str, set[tuple]]:
-    connection = sqlite3.connect(path)
+    connection = sqlite3.connect(path, factory=HistoryConnection)
     try:
         return {t: {tuple(r) for r in connection.execute(f"SELECT * FROM {t}")} for t in TABLES}
     finally:
@@ -274,7 +274,6 @@ def test_the_same_run_resumes_when_it_never_completed(tmp_path: Path) -> None:
     connection = open_db(db)
     with connection:
         connection.execute("UPDATE runs SET completed_at = NULL, assessed = 0")
-        connection.execute("DELETE FROM measurement_events WHERE account_id = 'ACC-1004'")
         connection.execute("DELETE FROM review_tasks WHERE account_id = 'ACC-1004'")
         connection.execute("DELETE FROM actions WHERE account_id = 'ACC-1004'")
         connection.execute("DELETE FROM assessments WHERE account_id = 'ACC-1004'")
@@ -755,3 +754,44 @@ def test_runs_at_the_same_time_do_not_corrupt_the_database(tmp_path: Path) -> No
     notes = [log.read_text() for log in logs]
     duplicate = notes[3]
     assert "already recorded" in duplicate or "recorded run" in duplicate
+
+
+def test_a_run_leaves_the_garbage_collectors_threshold_as_it_found_it(tmp_path: Path) -> None:
+    """A run collects less often while it holds its batches, and only while it runs."""
+    import gc
+
+    before = gc.get_threshold()
+    result = cli("run", demo_file(), "--db", tmp_path / "history.sqlite3", "--as-of", AS_OF)
+
+    assert result.exit_code == 0, result.stderr
+    assert gc.get_threshold() == before
+
+
+def test_stored_documents_are_the_models_own_json_on_generated_accounts(tmp_path: Path) -> None:
+    """What `run` stores for each account is byte for byte what the models write (the
+    store serialises with orjson, the models with pydantic): the input record, the
+    assessment, and the measurement event inside it."""
+    from datetime import date
+
+    from skill.pipeline import AssessmentStream
+    from skill.store.documents import measurement_event
+    from skill.store.history import prepare
+    from skill.vocabulary import AutomationLevel
+
+    path = write_accounts(tmp_path / "accounts.csv", 1000, seed=5)
+    stream = AssessmentStream(
+        path, policy=load_policy(), as_of=date(2026, 11, 23), level=AutomationLevel.BALANCED
+    )
+    differ, seen = [], 0
+    for record, a in stream.pairs():
+        seen += 1
+        p = prepare(record, a, "run")
+        stored = (p.snapshot[2], p.assessment[17], measurement_event(p.assessment[17]))
+        expected = (
+            record.model_dump_json(),
+            a.model_dump_json(),
+            a.measurement_event.model_dump_json(),
+        )
+        if stored != expected:
+            differ.append(a.account_id)
+    assert seen == 1000 and differ == []
