@@ -11,7 +11,7 @@ the strictest verdict; the trace records what each layer said.
 from __future__ import annotations
 
 from skill.assessment import PolicyDecision, trusted
-from skill.engine.conditions import CompiledRule, compile_rule, compile_rules
+from skill.engine.conditions import compile_rules
 from skill.engine.context import AccountContext
 from skill.policy import ActionSelector, CatalogueEntry, Floor, Gate, GateRule, policy_floor
 from skill.vocabulary import (
@@ -75,11 +75,11 @@ class PolicyGate:
             )
             for sensitivity, cap in self.level_caps.items()
         }
-        self._rules: list[tuple[GateLayer, GateRule, CompiledRule]] = [
-            *((GateLayer.SIGNAL_OVERRIDE, r, compile_rule(r)) for r in gate.signal_overrides),
-            *((GateLayer.STOP_RULE, r, compile_rule(r)) for r in gate.stop_rules),
+        self._rules: list[tuple[GateLayer, GateRule]] = [
+            *((GateLayer.SIGNAL_OVERRIDE, r) for r in gate.signal_overrides),
+            *((GateLayer.STOP_RULE, r) for r in gate.stop_rules),
         ]
-        self._matches = compile_rules([rule for _, rule, _ in self._rules])
+        self._matches = compile_rules([rule for _, rule in self._rules])
         # Which rules constrain an action, by everything `_selects` reads; filled as
         # actions are first decided.
         self._selected: dict[
@@ -97,7 +97,7 @@ class PolicyGate:
         shared = self._shared
         rules = self._rules
         for index, _, describe in self._matches(ctx):
-            layer, rule, _ = rules[index]
+            layer, rule = rules[index]
             why = describe(ctx)
             reason = rule.reason if why == "always" else f"{rule.reason} ({why})"
             key = (layer, rule.id, rule.status, reason)
@@ -116,7 +116,7 @@ class PolicyGate:
         selected = self._selected.get(key)
         if selected is None:
             selected = tuple(
-                _selects(rule.applies_to, action_id, entry) for _, rule, _ in self._rules
+                _selects(rule.applies_to, action_id, entry) for _, rule in self._rules
             )
             self._selected[key] = selected
         return selected
