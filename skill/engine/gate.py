@@ -81,10 +81,12 @@ class PolicyGate:
         ]
         self._matches = compile_rules([rule for _, rule in self._rules])
         # Which rules constrain an action, by everything `_selects` reads; filled as
-        # actions are first decided.
-        self._selected: dict[
+        # actions are first decided. And the last answer per action with the entry it
+        # was for: the same entry object is asked about on every account.
+        self._selected_by_value: dict[
             tuple[str, ActionKind, Sensitivity, ActionPurpose], tuple[bool, ...]
         ] = {}
+        self._selected: dict[str, tuple[CatalogueEntry, tuple[bool, ...]]] = {}
         # Keyed by everything a decision holds: rule ids need not be unique across a
         # user's rules, and two rules sharing an id must not share a status.
         self._shared: dict[tuple[GateLayer, str, ActionStatus, str], PolicyDecision] = {}
@@ -112,13 +114,16 @@ class PolicyGate:
         return fired
 
     def _selection(self, action_id: str, entry: CatalogueEntry) -> tuple[bool, ...]:
+        """Whether each override and stop rule applies to this action."""
+        known = self._selected.get(action_id)
+        if known is not None and known[0] is entry:
+            return known[1]
         key = (action_id, entry.kind, entry.sensitivity, entry.purpose)
-        selected = self._selected.get(key)
+        selected = self._selected_by_value.get(key)
         if selected is None:
-            selected = tuple(
-                _selects(rule.applies_to, action_id, entry) for _, rule in self._rules
-            )
-            self._selected[key] = selected
+            selected = tuple(_selects(rule.applies_to, action_id, entry) for _, rule in self._rules)
+            self._selected_by_value[key] = selected
+        self._selected[action_id] = (entry, selected)
         return selected
 
     def decide(
@@ -130,9 +135,14 @@ class PolicyGate:
     ) -> tuple[ActionStatus, list[PolicyDecision]]:
         if fired is None:
             fired = self.fired_rules(ctx)
+        return self.decide_for(action_id, entry, ctx.record.segment, fired)
+
+    def decide_for(
+        self, action_id: str, entry: CatalogueEntry, segment: str, fired: list[FiredRule]
+    ) -> tuple[ActionStatus, list[PolicyDecision]]:
+        """`decide` for an account of `segment` on which `fired` (`fired_rules`) fired."""
         selected = self._selection(action_id, entry)
-        segment = ctx.record.segment
-        applied = tuple([decision for index, decision in fired if selected[index]])
+        applied = [decision for index, decision in fired if selected[index]]
         # The same action, segment and fired rules give the same trace: worked out once.
         # Keyed by the decisions' identity; the entry holds them, so an id is not reused
         # while its entry lives.
