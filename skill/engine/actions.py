@@ -71,7 +71,7 @@ class ActionPlanner:
         if not found:
             return []
         gate, static, due_after = self.gate, self.static, self.due_after
-        fired = gate.fired_rules(ctx)
+        fired = gate.fired(ctx)
         as_of, owner, segment = ctx.as_of, ctx.record.owner, ctx.record.segment
         planned = []
         ranked = sorted(found.items(), key=lambda item: (-item[1].rank, static[item[0]][1]))

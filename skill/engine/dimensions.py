@@ -528,6 +528,9 @@ class DimensionScorer:
             for d, signals in grouped.items()
             if signals
         )
+        # Renormalised weights by segment and the dimensions that scored (at most
+        # 2^7 sets per segment).
+        self._shares: dict[tuple[object, ...], tuple[float, ...]] = {}
         # Why a dimension with weight has no score, by where its source is connected.
         self.missing_reasons: dict[tuple[Dimension, Connection], str] = {}
         for dimension in Dimension:
@@ -544,7 +547,8 @@ class DimensionScorer:
         """Every dimension with at least one signal and weight, weights renormalised."""
         record, as_of = ctx.record, ctx.as_of
         signal_scores = ctx.signal_scores
-        weights = self.scoring.weights[record.segment]
+        segment = record.segment
+        weights = self.scoring.weights[segment]
         scored: list[tuple[Dimension, float, list[Evidence]]] = []
         for dimension, signals in self.signals:
             weighted: list[float] = []  # weight x score, in signal order
@@ -573,21 +577,20 @@ class DimensionScorer:
             if evidence and weights.get(dimension, 0) > 0 and sum(signal_weights) > 0:
                 scored.append((dimension, sum(weighted) / sum(signal_weights), evidence))
 
-        total_weight = sum(weights[d] for d, _, _ in scored)
+        # The renormalised weights depend only on the segment and which dimensions
+        # scored: worked out once per such pair.
+        present = (segment, *[dimension for dimension, _, _ in scored])
+        shares = self._shares.get(present)
+        if shares is None:
+            total_weight = sum(weights[d] for d, _, _ in scored)
+            shares = tuple(round(weights[d] / total_weight, 4) for d, _, _ in scored)
+            self._shares[present] = shares
         dimensions = []
         dimension_scores = ctx.dimension_scores
-        for dimension, mean, evidence in scored:
+        for (dimension, mean, evidence), share in zip(scored, shares):
             score = round_half_up(mean)
             dimension_scores[dimension] = score
-            dimensions.append(
-                _new_dimension_score(
-                    dimension=dimension,
-                    score=score,
-                    weight=round(weights[dimension] / total_weight, 4),
-                    evidence=evidence,
-                    unsmoothed=None,
-                )
-            )
+            dimensions.append(_new_dimension_score(dimension, score, share, evidence, None))
         return dimensions
 
     def missing(self, ctx: AccountContext, sources: list[SourceStatus]) -> list[MissingData]:

@@ -95,23 +95,26 @@ class PolicyGate:
 
     def fired_rules(self, ctx: AccountContext) -> list[FiredRule]:
         """Overrides and stop rules that hold for this account, evaluated once per account."""
-        fired = []
-        shared = self._shared
-        rules = self._rules
-        for index, _, describe in self._matches(ctx):
-            layer, rule = rules[index]
-            why = describe(ctx)
-            reason = rule.reason if why == "always" else f"{rule.reason} ({why})"
-            key = (layer, rule.id, rule.status, reason)
-            decision = shared.get(key)
-            if decision is None:
-                decision = _new_decision(
-                    layer=layer, rule=rule.id, status=rule.status, reason=reason
-                )
-                if len(shared) < _MAX_SHARED_DECISIONS:
-                    shared[key] = decision
-            fired.append((index, decision))
-        return fired
+        return [
+            (index, self._decision(index, describe(ctx)))
+            for index, _, describe in self._matches(ctx)
+        ]
+
+    def fired(self, ctx: AccountContext) -> FiredRules:
+        """`fired_rules`, each rule described only when an action it applies to asks."""
+        return FiredRules(self, ctx)
+
+    def _decision(self, index: int, why: str) -> PolicyDecision:
+        """What rule `index` says on an account where it held for the reason `why`."""
+        layer, rule = self._rules[index]
+        reason = rule.reason if why == "always" else f"{rule.reason} ({why})"
+        key = (layer, rule.id, rule.status, reason)
+        decision = self._shared.get(key)
+        if decision is None:
+            decision = _new_decision(layer=layer, rule=rule.id, status=rule.status, reason=reason)
+            if len(self._shared) < _MAX_SHARED_DECISIONS:
+                self._shared[key] = decision
+        return decision
 
     def _selection(self, action_id: str, entry: CatalogueEntry) -> tuple[bool, ...]:
         """Whether each override and stop rule applies to this action."""
@@ -134,15 +137,21 @@ class PolicyGate:
         fired: list[FiredRule] | None = None,
     ) -> tuple[ActionStatus, list[PolicyDecision]]:
         if fired is None:
-            fired = self.fired_rules(ctx)
-        return self.decide_for(action_id, entry, ctx.record.segment, fired)
-
-    def decide_for(
-        self, action_id: str, entry: CatalogueEntry, segment: str, fired: list[FiredRule]
-    ) -> tuple[ActionStatus, list[PolicyDecision]]:
-        """`decide` for an account of `segment` on which `fired` (`fired_rules`) fired."""
+            return self.decide_for(action_id, entry, ctx.record.segment, self.fired(ctx))
         selected = self._selection(action_id, entry)
         applied = [decision for index, decision in fired if selected[index]]
+        return self._verdict(action_id, entry, ctx.record.segment, applied)
+
+    def decide_for(
+        self, action_id: str, entry: CatalogueEntry, segment: str, fired: FiredRules
+    ) -> tuple[ActionStatus, list[PolicyDecision]]:
+        """`decide` for an account of `segment` on which `fired` holds."""
+        applied = fired.applied(self._selection(action_id, entry))
+        return self._verdict(action_id, entry, segment, applied)
+
+    def _verdict(
+        self, action_id: str, entry: CatalogueEntry, segment: str, applied: list[PolicyDecision]
+    ) -> tuple[ActionStatus, list[PolicyDecision]]:
         # The same action, segment and fired rules give the same trace: worked out once.
         # Keyed by the decisions' identity; the entry holds them, so an id is not reused
         # while its entry lives.
@@ -170,3 +179,33 @@ class PolicyGate:
             ]
             self._floor[key] = decisions
         return decisions
+
+
+class FiredRules:
+    """The overrides and stop rules that hold for one account.
+
+    Matched once; a rule's description (which reads the account) is written only when
+    an action it applies to is decided, and then once. Most rules that hold apply to
+    none of the account's actions, and their words appear nowhere.
+    """
+
+    __slots__ = ("_gate", "_ctx", "_matched", "_made")
+
+    def __init__(self, gate: PolicyGate, ctx: AccountContext) -> None:
+        self._gate = gate
+        self._ctx = ctx
+        self._matched = gate._matches(ctx)
+        self._made: dict[int, PolicyDecision] = {}
+
+    def applied(self, selected: tuple[bool, ...]) -> list[PolicyDecision]:
+        """The decisions of the rules that held, of those `selected`, in rule order."""
+        applied = []
+        made = self._made
+        for index, _, describe in self._matched:
+            if selected[index]:
+                decision = made.get(index)
+                if decision is None:
+                    decision = self._gate._decision(index, describe(self._ctx))
+                    made[index] = decision
+                applied.append(decision)
+        return applied
