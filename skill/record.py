@@ -224,8 +224,33 @@ def _weekly_activity(value: Any, info: ValidationInfo) -> Any:
             )
         else:
             separators = _LIST_SEPARATORS
-        return [read_number(p, decimal) for p in separators.split(text.strip("[]")) if p]
+        read = _READ_PARTS.get(decimal)
+        if read is None:
+            read = _READ_PARTS[decimal] = _remembering_reader(decimal)
+        return [read(p) for p in separators.split(text.strip("[]")) if p]
     return value
+
+
+# A week's activity is a percentage: the same few hundred texts recur in every list.
+PARTS_REMEMBERED = 4096
+
+
+def _remembering_reader(decimal: str | None) -> Callable[[str], str]:
+    """`read_number(part, decimal)`, each answer kept (up to a bound); a refusal is not."""
+    known: dict[str, str] = {}
+
+    def read(part: str) -> str:
+        number = known.get(part)
+        if number is None:
+            number = read_number(part, decimal)
+            if len(known) < PARTS_REMEMBERED:
+                known[part] = number
+        return number
+
+    return read
+
+
+_READ_PARTS: dict[str | None, Callable[[str], str]] = {}
 
 
 def _optional_enum(value: Any) -> Any:
