@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from datetime import date
-from itertools import pairwise
-from operator import attrgetter
+from itertools import compress, pairwise, repeat
+from operator import attrgetter, is_not
 from typing import Literal
 
 from skill.assessment import DimensionScore, Evidence, MissingData, SourceStatus, trusted
@@ -720,7 +720,7 @@ def source_statuses(
     """Each source's contribution to this record; `input_sources` None: input unknown."""
     statuses = []
     for source, fields, values_of, sync_field in _SOURCE_READING:
-        used = [f for f, v in zip(fields, values_of(record), strict=True) if v is not None]
+        used = list(compress(fields, map(is_not, values_of(record), _NONES)))
         synced_at = getattr(record, sync_field)
         connected = bool(used) or synced_at is not None
         if synced_at is None:
@@ -756,3 +756,4 @@ _SOURCE_READING = tuple(
     for source, fields in SOURCE_FIELDS.items()
 )
 _new_source_status = trusted(SourceStatus)
+_NONES = repeat(None)  # `is_not` against None for every value
