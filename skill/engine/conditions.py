@@ -353,8 +353,7 @@ def _describe_expressions(cond: Condition, constants: dict[str, object]) -> list
     if cond.opportunities_any:
         named = const(tuple(cond.opportunities_any))
         parts.append(
-            '"opportunity " + ", ".join(sorted([o for o in '
-            f"{named} if o in c.opportunities]))"
+            f'"opportunity " + ", ".join(sorted([o for o in {named} if o in c.opportunities]))'
         )
     if cond.segments_in:
         parts.append('f"segment {c.record.segment}"')

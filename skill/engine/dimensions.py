@@ -576,9 +576,10 @@ def _compile_reader(
                 "        evidence.append(found[1])",
             ]
         namespace[f"dimension_{d}"] = dimension
+        mean = "sum(weighted) / sum(signal_weights)"
         lines += [
             f"    if evidence and weights.get(dimension_{d}, 0) > 0 and sum(signal_weights) > 0:",
-            f"        scored.append((dimension_{d}, sum(weighted) / sum(signal_weights), evidence))",
+            f"        scored.append((dimension_{d}, {mean}, evidence))",
         ]
     lines.append("    return scored")
     exec("\n".join(lines) + "\n", namespace)  # built from the policy's signal names only
@@ -638,7 +639,7 @@ class DimensionScorer:
             self._shares[present] = shares
         dimensions = []
         dimension_scores = ctx.dimension_scores
-        for (dimension, mean, evidence), share in zip(scored, shares):
+        for (dimension, mean, evidence), share in zip(scored, shares, strict=True):
             score = round_half_up(mean)
             dimension_scores[dimension] = score
             dimensions.append(_new_dimension_score(dimension, score, share, evidence, None))

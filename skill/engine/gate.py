@@ -189,7 +189,7 @@ class FiredRules:
     none of the account's actions, and their words appear nowhere.
     """
 
-    __slots__ = ("_gate", "_ctx", "_matched", "_made")
+    __slots__ = ("_ctx", "_gate", "_made", "_matched")
 
     def __init__(self, gate: PolicyGate, ctx: AccountContext) -> None:
         self._gate = gate
