@@ -531,10 +531,11 @@ def _compile_reader(
     """`DimensionScorer.read_signals_one_by_one` written out for these signals: one
     block per signal, its memo key read straight from the record's fields, no loop.
 
-    Reading twenty-odd signals is the engine's largest stage, and most of its cost
-    was the loop's own bookkeeping. The same lookups, calls and sums in the same
-    order, so the same result (a test compares the two). None when a signal's
-    declared fields are not plain names (then the loop is used).
+    Reading twenty-odd signals is the engine's largest stage, and part of its cost
+    was the loop's own bookkeeping (unpacking each signal's entry, a call to build
+    its key). The same lookups, calls and sums in the same order, so the same result
+    (a test compares the two). None when a signal's declared fields are not plain
+    names (then the loop is used).
     """
     namespace: dict[str, object] = {
         "_ABSENT": _ABSENT,
@@ -653,8 +654,11 @@ class DimensionScorer:
         weights: dict[Dimension, float],
     ) -> list[tuple[Dimension, float, list[Evidence]]]:
         """Each dimension that scores, with the mean of its signals and their evidence;
-        each signal's score into `signal_scores`. The reference `read_signals` is
-        compiled from (see `_compile_reader`)."""
+        each signal's score into `signal_scores`.
+
+        The plain loop: `read_signals` is the same written out per policy (see
+        `_compile_reader`), and this is what it is tested against.
+        """
         scored: list[tuple[Dimension, float, list[Evidence]]] = []
         for dimension, signals in self.signals:
             weighted: list[float] = []  # weight x score, in signal order
