@@ -23,6 +23,7 @@ and `spawn` elsewhere; they are sent everything they need, so either works.
 
 from __future__ import annotations
 
+import gc
 import os
 import sys
 import threading
@@ -182,6 +183,9 @@ _WORKER: list[ChunkWorker] = []
 
 def _start_worker(job: Job) -> None:
     _WORKER.append(ChunkWorker(job))
+    # The worker lives for one run: what it holds now (policy, engine, modules)
+    # stays out of every garbage collection (see skill.heap).
+    gc.freeze()
     threading.Thread(target=_exit_with_parent, args=(os.getppid(),), daemon=True).start()
 
 

@@ -26,6 +26,7 @@ from skill.assessment import Assessment, PriorAssessment, ReviewBudgetSummary
 from skill.dialect import ReadOptions
 from skill.engine import Engine
 from skill.engine.dimensions import SOURCE_FIELDS, SOURCE_LABEL, SOURCE_SYNC_FIELD
+from skill.heap import frozen_heap
 from skill.ingest import (
     IngestedRow,
     InputError,
@@ -487,7 +488,8 @@ def run_job(
 
     stream.on_rejection = on_rejection
     try:
-        count = write(stream)
+        with frozen_heap():
+            count = write(stream)
     except InputError as exc:
         err(f"error: {exc}")
         return EXIT_USAGE

@@ -10,9 +10,9 @@ import copy
 import re
 from collections.abc import Callable
 from datetime import date
-from enum import StrEnum
+from enum import Enum, StrEnum
 from functools import lru_cache, partial
-from typing import Annotated, Any
+from typing import Annotated, Any, get_args
 
 from pydantic import (
     BaseModel,
@@ -224,8 +224,33 @@ def _weekly_activity(value: Any, info: ValidationInfo) -> Any:
             )
         else:
             separators = _LIST_SEPARATORS
-        return [read_number(p, decimal) for p in separators.split(text.strip("[]")) if p]
+        read = _READ_PARTS.get(decimal)
+        if read is None:
+            read = _READ_PARTS[decimal] = _remembering_reader(decimal)
+        return [read(p) for p in separators.split(text.strip("[]")) if p]
     return value
+
+
+# A week's activity is a percentage: the same few hundred texts recur in every list.
+PARTS_REMEMBERED = 4096
+
+
+def _remembering_reader(decimal: str | None) -> Callable[[str], str]:
+    """`read_number(part, decimal)`, each answer kept (up to a bound); a refusal is not."""
+    known: dict[str, str] = {}
+
+    def read(part: str) -> str:
+        number = known.get(part)
+        if number is None:
+            number = read_number(part, decimal)
+            if len(known) < PARTS_REMEMBERED:
+                known[part] = number
+        return number
+
+    return read
+
+
+_READ_PARTS: dict[str | None, Callable[[str], str]] = {}
 
 
 def _optional_enum(value: Any) -> Any:
@@ -539,7 +564,10 @@ def record_validator(context: dict[str, Any] | None = None) -> Callable[[Any], A
     info = _Info(context)
     private = _private_defaults()
     set_private = BaseModel.__dict__["__pydantic_private__"].__set__
-    table = {name: (clean, with_info, {}) for name, (clean, with_info) in cleaners.items()}
+    table = {
+        name: (clean, with_info, {}, _enum_of(AccountRecord.model_fields[name].annotation))
+        for name, (clean, with_info) in cleaners.items()
+    }
 
     def validate(data: Any) -> AccountRecord:
         if not isinstance(data, dict):
@@ -550,17 +578,21 @@ def record_validator(context: dict[str, Any] | None = None) -> Callable[[Any], A
                 entry = table.get(name)
                 if entry is None:
                     continue  # not a field: ignored, as the full schema does
-                clean, with_info, known = entry
+                clean, with_info, known, member_of = entry
                 if type(value) is str:
                     result = known.get(value, _UNKNOWN)
                     if result is _UNKNOWN:
                         if name in LONG_TEXT_FIELDS and len(value.strip()) > TEXT_LIMIT:
                             return slow(data)  # cut to the limit: the full path does it
                         result = clean(value, info) if with_info else clean(value)
+                        if member_of is not None and result is not None:
+                            result = member_of(result)  # what the schema would look up
                         if len(known) < CLEANED_PER_FIELD:
                             known[value] = result
                 else:
                     result = clean(value, info) if with_info else clean(value)
+                    if member_of is not None and result is not None:
+                        result = member_of(result)
                 cleaned[name] = result
             record = checker.validate_python(cleaned, context=context)
             set_private(record, dict(private))
@@ -572,6 +604,23 @@ def record_validator(context: dict[str, Any] | None = None) -> Callable[[Any], A
 
 
 _UNKNOWN = object()
+
+
+def _enum_of(annotation: Any) -> type[Enum] | None:
+    """The enum a field holds (`Segment`, `Lifecycle | None`), else None.
+
+    The fast path hands the schema the member itself, remembered with the cleaned
+    text: the schema takes a member as it is, where it would call the enum (and its
+    lenient lookup of other spellings) on every row.
+    """
+    held = [
+        kind
+        for kind in (get_args(annotation) or (annotation,))
+        if isinstance(kind, type) and issubclass(kind, Enum)
+    ]
+    return held[0] if len(held) == 1 else None
+
+
 _CHECKER: list[SchemaValidator] = []
 
 

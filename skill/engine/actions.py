@@ -16,9 +16,10 @@ _PRIORITY_RANK = {priority: priority.rank for priority in Priority}
 _new_action = trusted(Action)
 
 
-@dataclass
+@dataclass(slots=True)
 class _Triggered:
     priority: Priority
+    rank: int  # the priority's rank
     evidence: list[str] = field(default_factory=list)
 
 
@@ -29,10 +30,14 @@ class ActionPlanner:
         self.actions = actions
         self.gate = gate
         self.triggers = tuple(
-            (trigger.action, trigger.priority, trigger.reason) for trigger in actions.triggers
+            (trigger.action, trigger.priority, trigger.reason, _PRIORITY_RANK[trigger.priority])
+            for trigger in actions.triggers
         )
         self.matches = compile_rules(actions.triggers)
-        self.order = {action_id: i for i, action_id in enumerate(actions.catalogue)}
+        # Each catalogue entry with its place in the catalogue (the order among equals).
+        self.static = {
+            action_id: (entry, i) for i, (action_id, entry) in enumerate(actions.catalogue.items())
+        }
         # Days until due: the entry's own, else its priority's.
         self.due_after = {
             (action_id, priority): timedelta(
@@ -48,15 +53,15 @@ class ActionPlanner:
         found: dict[str, _Triggered] = {}
         triggers = self.triggers
         for index, _, describe in self.matches(ctx):
-            action, priority, reason = triggers[index]
+            action, priority, reason, rank = triggers[index]
             why = describe(ctx)
             line = reason if why == "always" else f"{reason} ({why})"
             hit = found.get(action)
             if hit is None:
-                found[action] = _Triggered(priority, [line])
+                found[action] = _Triggered(priority, rank, [line])
             else:
-                if _PRIORITY_RANK[priority] > _PRIORITY_RANK[hit.priority]:
-                    hit.priority = priority
+                if rank > hit.rank:
+                    hit.priority, hit.rank = priority, rank
                 hit.evidence.append(line)
         return found
 
@@ -65,34 +70,28 @@ class ActionPlanner:
         found = self.triggered(ctx)
         if not found:
             return []
-        catalogue, gate, order, due_after = (
-            self.actions.catalogue,
-            self.gate,
-            self.order,
-            self.due_after,
-        )
-        fired = gate.fired_rules(ctx)
-        as_of, owner = ctx.as_of, ctx.record.owner
+        gate, static, due_after = self.gate, self.static, self.due_after
+        fired = gate.fired(ctx)
+        as_of, owner, segment = ctx.as_of, ctx.record.owner, ctx.record.segment
         planned = []
-        ranked = sorted(found, key=lambda a: (-_PRIORITY_RANK[found[a].priority], order[a]))
-        for action_id in ranked:
-            entry = catalogue[action_id]
-            hit = found[action_id]
-            status, trace = gate.decide(action_id, entry, ctx, fired)
+        ranked = sorted(found.items(), key=lambda item: (-item[1].rank, static[item[0]][1]))
+        for action_id, hit in ranked:
+            entry = static[action_id][0]
+            status, trace = gate.decide_for(action_id, entry, segment, fired)
             planned.append(
                 _new_action(
-                    action=action_id,
-                    label=entry.label,
-                    kind=entry.kind,
-                    sensitivity=entry.sensitivity,
-                    owner=entry.owner,
-                    owner_name=owner if entry.owner == "csm" else None,
-                    priority=hit.priority,
-                    due_date=as_of + due_after[(action_id, hit.priority)],
-                    status=status,
-                    policy_trace=trace,
-                    evidence=hit.evidence,
-                    purpose=entry.purpose,
+                    action_id,
+                    entry.label,
+                    entry.kind,
+                    entry.sensitivity,
+                    entry.owner,
+                    owner if entry.owner == "csm" else None,
+                    hit.priority,
+                    as_of + due_after[(action_id, hit.priority)],
+                    status,
+                    trace,
+                    hit.evidence,
+                    entry.purpose,
                 )
             )
         return planned

@@ -217,6 +217,9 @@ _CHECKED_KEYS = frozenset(
         "themes_any",
         "themes_none",
         "bands_in",
+        "tiers_in",
+        "opportunities_any",
+        "opportunities_none",
         "segments_in",
         "lifecycle_in",
         "lifecycle_not_in",
@@ -260,6 +263,13 @@ def _check_expression(cond: Condition, constants: dict[str, object]) -> str | No
         parts.append(f"c.themes.isdisjoint({const(frozenset(cond.themes_none))})")
     if cond.bands_in:
         parts.append(f"c.band in {const(frozenset(cond.bands_in))}")
+    if cond.tiers_in:
+        parts.append(f"c.tier in {const(frozenset(cond.tiers_in))}")
+    if cond.opportunities_any:
+        named = const(frozenset(cond.opportunities_any))
+        parts.append(f"not c.opportunities.isdisjoint({named})")
+    if cond.opportunities_none:
+        parts.append(f"c.opportunities.isdisjoint({const(frozenset(cond.opportunities_none))})")
     if cond.segments_in:
         parts.append(f"c.record.segment in {const(frozenset(cond.segments_in))}")
     if cond.lifecycle_in:
@@ -338,6 +348,13 @@ def _describe_expressions(cond: Condition, constants: dict[str, object]) -> list
         parts.append(f'"themes " + ", ".join(sorted([t for t in {themes} if t in c.themes]))')
     if cond.bands_in:
         parts.append('f"band {c.band}"')
+    if cond.tiers_in:
+        parts.append('f"tier {c.tier}"')
+    if cond.opportunities_any:
+        named = const(tuple(cond.opportunities_any))
+        parts.append(
+            f'"opportunity " + ", ".join(sorted([o for o in {named} if o in c.opportunities]))'
+        )
     if cond.segments_in:
         parts.append('f"segment {c.record.segment}"')
     if cond.lifecycle_in or cond.lifecycle_not_in:

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from datetime import date
-from itertools import pairwise
-from operator import attrgetter
+from itertools import compress, pairwise, repeat
+from operator import attrgetter, is_not
 from typing import Literal
 
 from skill.assessment import DimensionScore, Evidence, MissingData, SourceStatus, trusted
@@ -508,6 +508,85 @@ def _rememberable(key: object) -> bool:
     return True
 
 
+def _remembered(
+    memo: dict[object, object],
+    key: object,
+    floats: bool,
+    name: str,
+    read: Reader,
+    scale: Scale,
+    record: AccountRecord,
+    as_of: date,
+) -> tuple[int, Evidence] | object:
+    """A reading not in `memo`: read, and kept while there is room and the key can be."""
+    found = _scored(name, read, scale, record, as_of)
+    if len(memo) < MEMO_PER_SIGNAL and (not floats or _rememberable(key)):
+        memo[key] = found
+    return found
+
+
+def _compile_reader(
+    grouped: tuple[tuple[Dimension, tuple[Signal, ...]], ...],
+) -> Callable[..., list[tuple[Dimension, float, list[Evidence]]]] | None:
+    """`DimensionScorer.read_signals_one_by_one` written out for these signals: one
+    block per signal, its memo key read straight from the record's fields, no loop.
+
+    Reading twenty-odd signals is the engine's largest stage, and part of its cost
+    was the loop's own bookkeeping (unpacking each signal's entry, a call to build
+    its key). The same lookups, calls and sums in the same order, so the same result
+    (a test compares the two). None when a signal's declared fields are not plain
+    names (then the loop is used).
+    """
+    namespace: dict[str, object] = {
+        "_ABSENT": _ABSENT,
+        "_scored": _scored,
+        "_remembered": _remembered,
+    }
+    lines = ["def read_signals(r, as_of, signal_scores, weights):", "    scored = []"]
+    for d, (dimension, signals) in enumerate(grouped):
+        lines += ["    weighted = []", "    signal_weights = []", "    evidence = []"]
+        for i, (name, read, scale, weight, key_of, uses_as_of, floats, memo) in enumerate(signals):
+            tag = f"{d}_{i}"
+            namespace.update(
+                {f"name_{tag}": name, f"read_{tag}": read, f"scale_{tag}": scale}
+                | {f"weight_{tag}": weight, f"memo_{tag}": memo}
+            )
+            args = f"name_{tag}, read_{tag}, scale_{tag}, r, as_of"
+            if key_of is None:
+                lines.append(f"    found = _scored({args})")
+            else:
+                fields = tuple(getattr(read, "fields", ()))
+                if not fields or not all(f.isidentifier() for f in fields):
+                    return None
+                values = [f"r.{f}" for f in fields]
+                key = values[0] if len(values) == 1 else f"({', '.join(values)})"
+                if uses_as_of:
+                    key = f"({key}, as_of)"
+                lines += [
+                    f"    key = {key}",
+                    f"    found = memo_{tag}.get(key)",
+                    "    if found is None:",
+                    f"        found = _remembered(memo_{tag}, key, {floats}, {args})",
+                ]
+            lines += [
+                "    if found is not _ABSENT:",
+                "        score = found[0]",
+                f"        signal_scores[name_{tag}] = score",
+                f"        weighted.append(weight_{tag} * score)",
+                f"        signal_weights.append(weight_{tag})",
+                "        evidence.append(found[1])",
+            ]
+        namespace[f"dimension_{d}"] = dimension
+        mean = "sum(weighted) / sum(signal_weights)"
+        lines += [
+            f"    if evidence and weights.get(dimension_{d}, 0) > 0 and sum(signal_weights) > 0:",
+            f"        scored.append((dimension_{d}, {mean}, evidence))",
+        ]
+    lines.append("    return scored")
+    exec("\n".join(lines) + "\n", namespace)  # built from the policy's signal names only
+    return namespace["read_signals"]  # type: ignore[return-value]
+
+
 class DimensionScorer:
     """Stage 1 for one policy: signals are read dimension by dimension, in Dimension order.
 
@@ -528,6 +607,10 @@ class DimensionScorer:
             for d, signals in grouped.items()
             if signals
         )
+        self.read_signals = _compile_reader(self.signals) or self.read_signals_one_by_one
+        # Renormalised weights by segment and the dimensions that scored (at most
+        # 2^7 sets per segment).
+        self._shares: dict[tuple[object, ...], tuple[float, ...]] = {}
         # Why a dimension with weight has no score, by where its source is connected.
         self.missing_reasons: dict[tuple[Dimension, Connection], str] = {}
         for dimension in Dimension:
@@ -542,9 +625,40 @@ class DimensionScorer:
 
     def score(self, ctx: AccountContext) -> list[DimensionScore]:
         """Every dimension with at least one signal and weight, weights renormalised."""
-        record, as_of = ctx.record, ctx.as_of
-        signal_scores = ctx.signal_scores
-        weights = self.scoring.weights[record.segment]
+        record = ctx.record
+        segment = record.segment
+        weights = self.scoring.weights[segment]
+        scored = self.read_signals(record, ctx.as_of, ctx.signal_scores, weights)
+
+        # The renormalised weights depend only on the segment and which dimensions
+        # scored: worked out once per such pair.
+        present = (segment, *[dimension for dimension, _, _ in scored])
+        shares = self._shares.get(present)
+        if shares is None:
+            total_weight = sum(weights[d] for d, _, _ in scored)
+            shares = tuple(round(weights[d] / total_weight, 4) for d, _, _ in scored)
+            self._shares[present] = shares
+        dimensions = []
+        dimension_scores = ctx.dimension_scores
+        for (dimension, mean, evidence), share in zip(scored, shares, strict=True):
+            score = round_half_up(mean)
+            dimension_scores[dimension] = score
+            dimensions.append(_new_dimension_score(dimension, score, share, evidence, None))
+        return dimensions
+
+    def read_signals_one_by_one(
+        self,
+        record: AccountRecord,
+        as_of: date,
+        signal_scores: dict[str, int],
+        weights: dict[Dimension, float],
+    ) -> list[tuple[Dimension, float, list[Evidence]]]:
+        """Each dimension that scores, with the mean of its signals and their evidence;
+        each signal's score into `signal_scores`.
+
+        The plain loop: `read_signals` is the same written out per policy (see
+        `_compile_reader`), and this is what it is tested against.
+        """
         scored: list[tuple[Dimension, float, list[Evidence]]] = []
         for dimension, signals in self.signals:
             weighted: list[float] = []  # weight x score, in signal order
@@ -559,9 +673,7 @@ class DimensionScorer:
                         key = (key, as_of)
                     found = memo.get(key)
                     if found is None:
-                        found = _scored(name, read, scale, record, as_of)
-                        if len(memo) < MEMO_PER_SIGNAL and (not floats or _rememberable(key)):
-                            memo[key] = found
+                        found = _remembered(memo, key, floats, name, read, scale, record, as_of)
                 if found is _ABSENT:
                     continue
                 score, piece = found
@@ -572,23 +684,7 @@ class DimensionScorer:
             # A zero-weight signal shows its evidence but does not count.
             if evidence and weights.get(dimension, 0) > 0 and sum(signal_weights) > 0:
                 scored.append((dimension, sum(weighted) / sum(signal_weights), evidence))
-
-        total_weight = sum(weights[d] for d, _, _ in scored)
-        dimensions = []
-        dimension_scores = ctx.dimension_scores
-        for dimension, mean, evidence in scored:
-            score = round_half_up(mean)
-            dimension_scores[dimension] = score
-            dimensions.append(
-                _new_dimension_score(
-                    dimension=dimension,
-                    score=score,
-                    weight=round(weights[dimension] / total_weight, 4),
-                    evidence=evidence,
-                    unsmoothed=None,
-                )
-            )
-        return dimensions
+        return scored
 
     def missing(self, ctx: AccountContext, sources: list[SourceStatus]) -> list[MissingData]:
         """Dimensions with weight but no score, each with the reason."""
@@ -629,7 +725,7 @@ def source_statuses(
     """Each source's contribution to this record; `input_sources` None: input unknown."""
     statuses = []
     for source, fields, values_of, sync_field in _SOURCE_READING:
-        used = [f for f, v in zip(fields, values_of(record), strict=True) if v is not None]
+        used = list(compress(fields, map(is_not, values_of(record), _NONES)))
         synced_at = getattr(record, sync_field)
         connected = bool(used) or synced_at is not None
         if synced_at is None:
@@ -665,3 +761,4 @@ _SOURCE_READING = tuple(
     for source, fields in SOURCE_FIELDS.items()
 )
 _new_source_status = trusted(SourceStatus)
+_NONES = repeat(None)  # `is_not` against None for every value

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 
 from skill.assessment import RiskFlag, RiskTheme, SourceStatus
-from skill.engine.conditions import compile_rule, describe_match
+from skill.engine.conditions import compile_rules
 from skill.engine.context import AccountContext, days_between
 from skill.engine.dimensions import SOURCE_LABEL, pct_change, round_half_up, signed_pct, trend
 from skill.engine.shared import SharedPieces
@@ -211,12 +211,12 @@ class RiskDetector:
             code: getattr(risk.flags, code.value) for code in RiskFlagCode
         }
         self.detectors = tuple(_DETECTORS.items())
-        # A theme without conditions never applies.
-        self.themes = tuple(
-            (code, rule.label, compile_rule(rule))
-            for code, rule in risk.themes.items()
-            if rule.when_any
-        )
+        # A theme without conditions never applies. All matched in one call: a theme's
+        # conditions never read the themes (the policy refuses that), so the order they
+        # are added in changes nothing.
+        rules = [(code, rule) for code, rule in risk.themes.items() if rule.when_any]
+        self.themes = tuple((code, rule.label) for code, rule in rules)
+        self._match_themes = compile_rules([rule for _, rule in rules])
 
     def _flag(self, code: RiskFlagCode, evidence: str) -> RiskFlag:
         rule = self.flag_rules[code]
@@ -256,9 +256,10 @@ class RiskDetector:
 
     def detect_themes(self, ctx: AccountContext) -> list[RiskTheme]:
         themes = []
-        for code, label, rule in self.themes:
-            matched = rule(ctx)
-            if matched is not None:
-                themes.append(self.shared.get(RiskTheme, code, label, describe_match(matched, ctx)))
-                ctx.themes.add(code)
+        found = self.themes
+        get = self.shared.get
+        for index, _, describe in self._match_themes(ctx):
+            code, label = found[index]
+            themes.append(get(RiskTheme, code, label, describe(ctx)))
+            ctx.themes.add(code)
         return themes

@@ -11,7 +11,7 @@ the strictest verdict; the trace records what each layer said.
 from __future__ import annotations
 
 from skill.assessment import PolicyDecision, trusted
-from skill.engine.conditions import CompiledRule, compile_rule, compile_rules
+from skill.engine.conditions import compile_rules
 from skill.engine.context import AccountContext
 from skill.policy import ActionSelector, CatalogueEntry, Floor, Gate, GateRule, policy_floor
 from skill.vocabulary import (
@@ -75,16 +75,18 @@ class PolicyGate:
             )
             for sensitivity, cap in self.level_caps.items()
         }
-        self._rules: list[tuple[GateLayer, GateRule, CompiledRule]] = [
-            *((GateLayer.SIGNAL_OVERRIDE, r, compile_rule(r)) for r in gate.signal_overrides),
-            *((GateLayer.STOP_RULE, r, compile_rule(r)) for r in gate.stop_rules),
+        self._rules: list[tuple[GateLayer, GateRule]] = [
+            *((GateLayer.SIGNAL_OVERRIDE, r) for r in gate.signal_overrides),
+            *((GateLayer.STOP_RULE, r) for r in gate.stop_rules),
         ]
-        self._matches = compile_rules([rule for _, rule, _ in self._rules])
+        self._matches = compile_rules([rule for _, rule in self._rules])
         # Which rules constrain an action, by everything `_selects` reads; filled as
-        # actions are first decided.
-        self._selected: dict[
+        # actions are first decided. And the last answer per action with the entry it
+        # was for: the same entry object is asked about on every account.
+        self._selected_by_value: dict[
             tuple[str, ActionKind, Sensitivity, ActionPurpose], tuple[bool, ...]
         ] = {}
+        self._selected: dict[str, tuple[CatalogueEntry, tuple[bool, ...]]] = {}
         # Keyed by everything a decision holds: rule ids need not be unique across a
         # user's rules, and two rules sharing an id must not share a status.
         self._shared: dict[tuple[GateLayer, str, ActionStatus, str], PolicyDecision] = {}
@@ -93,32 +95,38 @@ class PolicyGate:
 
     def fired_rules(self, ctx: AccountContext) -> list[FiredRule]:
         """Overrides and stop rules that hold for this account, evaluated once per account."""
-        fired = []
-        shared = self._shared
-        rules = self._rules
-        for index, _, describe in self._matches(ctx):
-            layer, rule, _ = rules[index]
-            why = describe(ctx)
-            reason = rule.reason if why == "always" else f"{rule.reason} ({why})"
-            key = (layer, rule.id, rule.status, reason)
-            decision = shared.get(key)
-            if decision is None:
-                decision = _new_decision(
-                    layer=layer, rule=rule.id, status=rule.status, reason=reason
-                )
-                if len(shared) < _MAX_SHARED_DECISIONS:
-                    shared[key] = decision
-            fired.append((index, decision))
-        return fired
+        return [
+            (index, self._decision(index, describe(ctx)))
+            for index, _, describe in self._matches(ctx)
+        ]
+
+    def fired(self, ctx: AccountContext) -> FiredRules:
+        """`fired_rules`, each rule described only when an action it applies to asks."""
+        return FiredRules(self, ctx)
+
+    def _decision(self, index: int, why: str) -> PolicyDecision:
+        """What rule `index` says on an account where it held for the reason `why`."""
+        layer, rule = self._rules[index]
+        reason = rule.reason if why == "always" else f"{rule.reason} ({why})"
+        key = (layer, rule.id, rule.status, reason)
+        decision = self._shared.get(key)
+        if decision is None:
+            decision = _new_decision(layer=layer, rule=rule.id, status=rule.status, reason=reason)
+            if len(self._shared) < _MAX_SHARED_DECISIONS:
+                self._shared[key] = decision
+        return decision
 
     def _selection(self, action_id: str, entry: CatalogueEntry) -> tuple[bool, ...]:
+        """Whether each override and stop rule applies to this action."""
+        known = self._selected.get(action_id)
+        if known is not None and known[0] is entry:
+            return known[1]
         key = (action_id, entry.kind, entry.sensitivity, entry.purpose)
-        selected = self._selected.get(key)
+        selected = self._selected_by_value.get(key)
         if selected is None:
-            selected = tuple(
-                _selects(rule.applies_to, action_id, entry) for _, rule, _ in self._rules
-            )
-            self._selected[key] = selected
+            selected = tuple(_selects(rule.applies_to, action_id, entry) for _, rule in self._rules)
+            self._selected_by_value[key] = selected
+        self._selected[action_id] = (entry, selected)
         return selected
 
     def decide(
@@ -129,10 +137,21 @@ class PolicyGate:
         fired: list[FiredRule] | None = None,
     ) -> tuple[ActionStatus, list[PolicyDecision]]:
         if fired is None:
-            fired = self.fired_rules(ctx)
+            return self.decide_for(action_id, entry, ctx.record.segment, self.fired(ctx))
         selected = self._selection(action_id, entry)
-        segment = ctx.record.segment
-        applied = tuple([decision for index, decision in fired if selected[index]])
+        applied = [decision for index, decision in fired if selected[index]]
+        return self._verdict(action_id, entry, ctx.record.segment, applied)
+
+    def decide_for(
+        self, action_id: str, entry: CatalogueEntry, segment: str, fired: FiredRules
+    ) -> tuple[ActionStatus, list[PolicyDecision]]:
+        """`decide` for an account of `segment` on which `fired` holds."""
+        applied = fired.applied(self._selection(action_id, entry))
+        return self._verdict(action_id, entry, segment, applied)
+
+    def _verdict(
+        self, action_id: str, entry: CatalogueEntry, segment: str, applied: list[PolicyDecision]
+    ) -> tuple[ActionStatus, list[PolicyDecision]]:
         # The same action, segment and fired rules give the same trace: worked out once.
         # Keyed by the decisions' identity; the entry holds them, so an id is not reused
         # while its entry lives.
@@ -160,3 +179,33 @@ class PolicyGate:
             ]
             self._floor[key] = decisions
         return decisions
+
+
+class FiredRules:
+    """The overrides and stop rules that hold for one account.
+
+    Matched once; a rule's description (which reads the account) is written only when
+    an action it applies to is decided, and then once. Most rules that hold apply to
+    none of the account's actions, and their words appear nowhere.
+    """
+
+    __slots__ = ("_ctx", "_gate", "_made", "_matched")
+
+    def __init__(self, gate: PolicyGate, ctx: AccountContext) -> None:
+        self._gate = gate
+        self._ctx = ctx
+        self._matched = gate._matches(ctx)
+        self._made: dict[int, PolicyDecision] = {}
+
+    def applied(self, selected: tuple[bool, ...]) -> list[PolicyDecision]:
+        """The decisions of the rules that held, of those `selected`, in rule order."""
+        applied = []
+        made = self._made
+        for index, _, describe in self._matched:
+            if selected[index]:
+                decision = made.get(index)
+                if decision is None:
+                    decision = self._gate._decision(index, describe(self._ctx))
+                    made[index] = decision
+                applied.append(decision)
+        return applied

@@ -15,17 +15,20 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from skill.engine.conditions import (
+    _ALWAYS_VALUES,
     _all_hold,
+    _check_expression,
     _compile_description,
     _compile_tests,
     _compiled,
+    _describe_expressions,
     compile_rule,
     compile_rules,
 )
 from skill.engine.context import AccountContext
 from skill.policy import Condition, Rule
 from skill.record import AccountRecord, ContractTerm, Lifecycle, Segment
-from skill.vocabulary import Band, Confidence, Dimension, RiskFlagCode
+from skill.vocabulary import Band, Confidence, Dimension, OpportunityCode, RiskFlagCode, Tier
 
 AS_OF = date(2026, 11, 23)
 THEMES = ["onboarding_friction", "adoption_gap", "support_crisis"]
@@ -57,6 +60,9 @@ KEYS: dict[str, st.SearchStrategy[Any]] = {
     "themes_any": some(THEMES),
     "themes_none": some(THEMES),
     "bands_in": some(list(Band)),
+    "tiers_in": some(list(Tier)),
+    "opportunities_any": some(list(OpportunityCode)),
+    "opportunities_none": some(list(OpportunityCode)),
     "segments_in": some(list(Segment)),
     "lifecycle_in": some(list(Lifecycle)),
     "lifecycle_not_in": some(list(Lifecycle)),
@@ -78,6 +84,33 @@ KEYS: dict[str, st.SearchStrategy[Any]] = {
     "arr_at_least": st.sampled_from([0.0, 1000.0, 250000.0]),
     "renewal_within_days": st.integers(0, 120),
     "notes_mention_any": some(WORDS),
+}
+
+
+# One value of every key, none of them its "always" default.
+ONE_OF_EACH: dict[str, Any] = {
+    "flags_any": [RiskFlagCode.USAGE_DROP],
+    "flags_all": [RiskFlagCode.USAGE_DROP],
+    "flags_none": [RiskFlagCode.USAGE_DROP],
+    "themes_any": THEMES[:1],
+    "themes_none": THEMES[:1],
+    "bands_in": [Band.RED],
+    "tiers_in": [Tier.THRIVING],
+    "opportunities_any": [next(iter(OpportunityCode))],
+    "opportunities_none": [next(iter(OpportunityCode))],
+    "segments_in": [Segment.SMB],
+    "lifecycle_in": [next(iter(Lifecycle))],
+    "lifecycle_not_in": [next(iter(Lifecycle))],
+    "confidence_in": [Confidence.LOW],
+    "account_evidence_in": [Confidence.LOW],
+    "dimension_below": {Dimension.USAGE: 40.0},
+    "dimension_at_least": {Dimension.USAGE: 40.0},
+    "fields_equal": {"payment_status": "overdue"},
+    "fields_at_least": {"sev1_open": 1.0},
+    "fields_missing": ["owner"],
+    "arr_at_least": 1000.0,
+    "renewal_within_days": 90,
+    "notes_mention_any": WORDS[:1],
 }
 
 
@@ -119,12 +152,25 @@ def contexts(draw: st.DrawFn) -> AccountContext:
     context.flags = set(draw(some(list(RiskFlagCode))))
     context.themes = set(draw(some(THEMES)))
     context.band = draw(st.none() | st.sampled_from(list(Band)))
+    context.tier = draw(st.none() | st.sampled_from(list(Tier)))
+    context.opportunities = set(draw(some(list(OpportunityCode))))
     context.confidence = draw(st.sampled_from(list(Confidence)))
     context.account_evidence = draw(st.sampled_from(list(Confidence)))
     context.dimension_scores = draw(
         st.dictionaries(st.sampled_from(list(Dimension)), st.integers(0, 100), max_size=7)
     )
     return context
+
+
+def test_every_key_of_the_condition_language_is_compiled_to_one_expression() -> None:
+    # A key the expression writer does not know falls back to calling its tests one
+    # by one: correct, but slower on every account for every rule that uses it.
+    assert set(KEYS) == set(_ALWAYS_VALUES), "a key of the language the tests do not draw"
+    for key, value in ONE_OF_EACH.items():
+        cond = Condition(**{key: value})
+        assert getattr(cond, key) != _ALWAYS_VALUES[key], key
+        assert _check_expression(cond, {}) is not None, key
+        assert _describe_expressions(cond, {}) is not None, key
 
 
 def reference_holds(cond: Condition, ctx: AccountContext) -> bool:
