@@ -18,9 +18,6 @@ import pytest
 import yaml
 from llm_standin import STANDIN_URL, StandIn
 
-# The stand-in listens on one fixed port: under pytest-xdist these tests share one worker.
-pytestmark = pytest.mark.xdist_group("standin_port")
-
 CASSETTES = Path(__file__).resolve().parent / "cassettes"
 CASSETTE_SUFFIXES = {".yaml", ".yml", ".json"}
 
@@ -193,8 +190,9 @@ def test_a_standin_cassette_is_scrubbed_and_replays_offline(tmp_path):
     cassette = tmp_path / "roundtrip.yaml"
     fake_key = "sk-ant-api03-" + "NotARealKey" * 3
 
-    with recorder.use_cassette(str(cassette), record_mode="once"), StandIn():
-        client = anthropic.Anthropic(api_key=fake_key, base_url=STANDIN_URL, max_retries=0)
+    with recorder.use_cassette(str(cassette), record_mode="once"), StandIn(port=0) as standin:
+        url = standin.url
+        client = anthropic.Anthropic(api_key=fake_key, base_url=url, max_retries=0)
         recorded = _exercise(client)
         client.close()
     assert recorded["message_id"] == "msg_standin_0001"  # the live answer is untouched
@@ -206,9 +204,7 @@ def test_a_standin_cassette_is_scrubbed_and_replays_offline(tmp_path):
     assert "/v1/messages/batches/msgbatch_scrubbed/results" in text
 
     with recorder.use_cassette(str(cassette), record_mode="none") as replay:
-        client = anthropic.Anthropic(
-            api_key="test-key-not-a-secret", base_url=STANDIN_URL, max_retries=0
-        )
+        client = anthropic.Anthropic(api_key="test-key-not-a-secret", base_url=url, max_retries=0)
         replayed = _exercise(client)
         client.close()
     assert replay.all_played

@@ -27,9 +27,6 @@ from skill.drafting.facts import build_facts, untrusted_notes  # noqa: E402
 from skill.drafting.guard import check_brief, check_email, numbers_in  # noqa: E402
 from skill.drafting.prompts import brief_prompt, email_prompt, system_prompt  # noqa: E402
 
-# The stand-in listens on one fixed port: under pytest-xdist these tests share one worker.
-pytestmark = pytest.mark.xdist_group("standin_port")
-
 API_KEY = "test-key-not-a-secret"
 MODEL = "claude-standin-test"
 
@@ -428,12 +425,12 @@ def test_binds_only_loopback_on_the_fixed_port(fixed_port_server):
 
 
 def test_stops_cleanly_and_the_port_can_be_reused(request_for):
-    with StandIn() as first:
-        first_thread = first._thread
+    with StandIn(port=0) as first:
+        first_thread, port = first._thread, first.port
     assert first_thread is not None and not first_thread.is_alive()
     with pytest.raises(OSError):
-        socket.create_connection(("127.0.0.1", STANDIN_PORT), timeout=2).close()
-    with StandIn() as second:
+        socket.create_connection(("127.0.0.1", port), timeout=2).close()
+    with StandIn(port=port) as second:
         sdk = anthropic.Anthropic(api_key=API_KEY, base_url=second.url, max_retries=0)
         assert sdk.messages.create(**request_for("ok-reuse")[0]).id == "msg_standin_0001"
         sdk.close()
