@@ -12,6 +12,7 @@ from __future__ import annotations
 import gc
 import hashlib
 import sqlite3
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import date
@@ -263,6 +264,11 @@ def run_recording(
         connection.close()
 
 
+_held_lock = threading.Lock()
+_held_runs = 0
+_threshold_before: tuple[int, ...] = ()
+
+
 @contextmanager
 def _batches_held() -> Iterator[None]:
     """Fewer passes of the cyclic garbage collector while a run holds its batches.
@@ -271,14 +277,23 @@ def _batches_held() -> Iterator[None]:
     Python's default threshold the collector then runs every couple of dozen
     accounts and, as the batch ages, walks the whole heap again and again (about
     30 µs per account, against 5 for `assess`). It still runs, every
-    `COLLECT_EVERY` allocations; the threshold is put back when the run ends.
+    `COLLECT_EVERY` allocations. The threshold is process-wide, so runs at the
+    same time (uploads in the web workspace) share it: the first to start saves
+    it and the last to end puts it back.
     """
-    before = gc.get_threshold()
-    gc.set_threshold(max(before[0], COLLECT_EVERY), *before[1:])
+    global _held_runs, _threshold_before
+    with _held_lock:
+        if _held_runs == 0:
+            _threshold_before = gc.get_threshold()
+            gc.set_threshold(max(_threshold_before[0], COLLECT_EVERY), *_threshold_before[1:])
+        _held_runs += 1
     try:
         yield
     finally:
-        gc.set_threshold(*before)
+        with _held_lock:
+            _held_runs -= 1
+            if _held_runs == 0:
+                gc.set_threshold(*_threshold_before)
 
 
 def _seen_before() -> Callable[[IngestedRow | PendingRow], bool]:
