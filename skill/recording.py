@@ -9,12 +9,9 @@ already recorded and finishes the rest.
 
 from __future__ import annotations
 
-import gc
 import hashlib
 import sqlite3
-import threading
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
 from typing import TextIO
@@ -23,6 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from skill.assessment import SCHEMA_VERSION, PriorAssessment, ReviewBudgetSummary, to_json
 from skill.dialect import ReadOptions
+from skill.heap import fewer_collections
 from skill.ingest import IngestedRow, PendingRow, Rejection
 from skill.pipeline import (
     EXIT_OK,
@@ -240,7 +238,10 @@ def run_recording(
                 notes.write(budget_message(budget) + "\n")
             return counts["assessed"]
 
-        with _batches_held():
+        # A batch keeps some thirty small objects per account until its commit: with
+        # Python's default threshold the collector would walk the heap every couple of
+        # dozen accounts (about 30 µs per account, against 5 for `assess`).
+        with fewer_collections(COLLECT_EVERY):
             code = run_job(
                 source,
                 write,
@@ -262,38 +263,6 @@ def run_recording(
         return code
     finally:
         connection.close()
-
-
-_held_lock = threading.Lock()
-_held_runs = 0
-_threshold_before: tuple[int, ...] = ()
-
-
-@contextmanager
-def _batches_held() -> Iterator[None]:
-    """Fewer passes of the cyclic garbage collector while a run holds its batches.
-
-    A batch keeps some thirty small objects per account until its commit: with
-    Python's default threshold the collector then runs every couple of dozen
-    accounts and, as the batch ages, walks the whole heap again and again (about
-    30 µs per account, against 5 for `assess`). It still runs, every
-    `COLLECT_EVERY` allocations. The threshold is process-wide, so runs at the
-    same time (uploads in the web workspace) share it: the first to start saves
-    it and the last to end puts it back.
-    """
-    global _held_runs, _threshold_before
-    with _held_lock:
-        if _held_runs == 0:
-            _threshold_before = gc.get_threshold()
-            gc.set_threshold(max(_threshold_before[0], COLLECT_EVERY), *_threshold_before[1:])
-        _held_runs += 1
-    try:
-        yield
-    finally:
-        with _held_lock:
-            _held_runs -= 1
-            if _held_runs == 0:
-                gc.set_threshold(*_threshold_before)
 
 
 def _seen_before() -> Callable[[IngestedRow | PendingRow], bool]:

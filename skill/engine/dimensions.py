@@ -42,6 +42,31 @@ def signed_pct(value: float) -> str:
     return f"+{rounded}%" if rounded > 0 else f"{rounded}%"
 
 
+def usage_moved(r: AccountRecord, min_logins: int, limit: float, rising: bool) -> str | None:
+    """Evidence that usage moved past `limit` percent (up when `rising`, else down): by
+    logins against the 30 days before, else by the newest week of activity against the
+    average of up to four weeks before it. None when neither shows it."""
+    if r.logins_30d is not None and r.logins_prev_30d and r.logins_prev_30d >= min_logins:
+        change = pct_change(r.logins_30d, r.logins_prev_30d)
+        if change >= limit if rising else change <= limit:
+            return (
+                f"logins {r.logins_30d} vs {r.logins_prev_30d} prior 30d: "
+                f"{trend(r.logins_30d, r.logins_prev_30d)}"
+            )
+    activity = r.weekly_activity
+    if activity and len(activity) >= 3:
+        prior = activity[-5:-1]
+        baseline = sum(prior) / len(prior)
+        if baseline > 0:
+            change = pct_change(activity[-1], baseline)
+            if change >= limit if rising else change <= limit:
+                return (
+                    f"weekly activity {activity[-1]:g}% vs {round_half_up(baseline)}% average "
+                    f"of the {len(prior)} weeks before: {signed_pct(change)}"
+                )
+    return None
+
+
 def _yes_no(value: bool) -> str:
     return "yes" if value else "no"
 

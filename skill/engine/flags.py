@@ -7,7 +7,7 @@ from datetime import date
 from skill.assessment import RiskFlag, RiskTheme, SourceStatus
 from skill.engine.conditions import compile_rules
 from skill.engine.context import AccountContext, days_between
-from skill.engine.dimensions import SOURCE_LABEL, pct_change, round_half_up, signed_pct, trend
+from skill.engine.dimensions import SOURCE_LABEL, trend, usage_moved
 from skill.engine.shared import SharedPieces
 from skill.policy import FlagRule, Flags, Risk, ScoringSignals
 from skill.record import Blocker
@@ -15,31 +15,8 @@ from skill.vocabulary import Dimension, RiskFlagCode
 
 
 def _usage_drop(ctx: AccountContext, rules: Flags) -> str | None:
-    r = ctx.record
-    limit = rules.usage_drop.max_change_pct
-    if (
-        r.logins_30d is not None
-        and r.logins_prev_30d
-        and (r.logins_prev_30d >= rules.usage_drop.min_logins)
-    ):
-        change = pct_change(r.logins_30d, r.logins_prev_30d)
-        if change <= limit:
-            return (
-                f"logins {r.logins_30d} vs {r.logins_prev_30d} prior 30d: "
-                f"{trend(r.logins_30d, r.logins_prev_30d)}"
-            )
-    activity = r.weekly_activity
-    if activity and len(activity) >= 3:
-        prior = activity[-5:-1]
-        baseline = sum(prior) / len(prior)
-        if baseline > 0:
-            change = pct_change(activity[-1], baseline)
-            if change <= limit:
-                return (
-                    f"weekly activity {activity[-1]:g}% vs {round_half_up(baseline)}% average "
-                    f"of the {len(prior)} weeks before: {signed_pct(change)}"
-                )
-    return None
+    rule = rules.usage_drop
+    return usage_moved(ctx.record, rule.min_logins, rule.max_change_pct, rising=False)
 
 
 def _support_spike(ctx: AccountContext, rules: Flags) -> str | None:

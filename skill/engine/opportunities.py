@@ -13,7 +13,7 @@ from collections.abc import Callable
 
 from skill.assessment import OpportunityFlag
 from skill.engine.context import AccountContext, days_between
-from skill.engine.dimensions import pct_change, round_half_up, signed_pct, trend
+from skill.engine.dimensions import round_half_up, usage_moved
 from skill.engine.shared import SharedPieces
 from skill.policy import (
     AdvocateRule,
@@ -37,29 +37,7 @@ def _share(part: int, whole: int) -> float:
 
 def _growth(ctx: AccountContext, rule: ExpansionRule) -> str | None:
     """Usage rising by logins, else by the newest week of activity (as usage_drop reads a fall)."""
-    r = ctx.record
-    if (
-        r.logins_30d is not None
-        and r.logins_prev_30d
-        and r.logins_prev_30d >= rule.min_logins
-        and pct_change(r.logins_30d, r.logins_prev_30d) >= rule.min_growth_pct
-    ):
-        return (
-            f"logins {r.logins_30d} vs {r.logins_prev_30d} prior 30d: "
-            f"{trend(r.logins_30d, r.logins_prev_30d)}"
-        )
-    activity = r.weekly_activity
-    if activity and len(activity) >= 3:
-        prior = activity[-5:-1]
-        baseline = sum(prior) / len(prior)
-        if baseline > 0:
-            change = pct_change(activity[-1], baseline)
-            if change >= rule.min_growth_pct:
-                return (
-                    f"weekly activity {activity[-1]:g}% vs {round_half_up(baseline)}% average "
-                    f"of the {len(prior)} weeks before: {signed_pct(change)}"
-                )
-    return None
+    return usage_moved(ctx.record, rule.min_logins, rule.min_growth_pct, rising=True)
 
 
 def _adoption(r: AccountRecord) -> float | None:

@@ -780,23 +780,6 @@ def test_a_run_leaves_the_garbage_collectors_threshold_as_it_found_it(tmp_path: 
     assert gc.get_threshold() == before
 
 
-def test_runs_that_overlap_leave_the_threshold_as_the_first_found_it() -> None:
-    """Uploads in the web workspace record at the same time: the threshold is put back
-    when the last of them ends, not set to what another run had raised it to."""
-    import gc
-
-    from skill.recording import COLLECT_EVERY, _batches_held
-
-    before = gc.get_threshold()
-    first, second = _batches_held(), _batches_held()
-    first.__enter__()
-    second.__enter__()
-    first.__exit__(None, None, None)
-    assert gc.get_threshold()[0] == max(before[0], COLLECT_EVERY)  # the second still runs
-    second.__exit__(None, None, None)
-    assert gc.get_threshold() == before
-
-
 def test_stored_documents_are_the_models_own_json_on_generated_accounts(tmp_path: Path) -> None:
     """What `run` stores for each account is byte for byte what the models write (the
     store serialises with orjson, the models with pydantic): the input record, the
