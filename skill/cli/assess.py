@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
 
@@ -18,6 +18,7 @@ from skill.cli.common import (
     DelimiterOption,
     EncodingOption,
     FormatOption,
+    InputFormat,
     InputFormatOption,
     LevelOption,
     OutputFormat,
@@ -34,6 +35,14 @@ from skill.cli.common import (
     resolve_workers,
 )
 from skill.vocabulary import AutomationLevel
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from datetime import date
+
+    from skill.dialect import ReadOptions
+    from skill.pipeline import AssessmentStream
+    from skill.policy import Policy
 
 
 def assess(
@@ -144,6 +153,44 @@ def _choose_drafter(llm: str, model: str | None, cache: bool, cache_dir: Path | 
         raise fail(str(exc)) from None
 
 
+def _draft_format(command: str, output_format: OutputFormat | None) -> str:
+    """Drafts are prose: Markdown, or JSON for a program; refused for other formats."""
+    fmt = (output_format or default_format()).value
+    if fmt not in ("md", "json"):
+        raise fail(f"{command} --format {fmt}: expected md or json")
+    return fmt
+
+
+def _run_drafts(
+    file: str,
+    write: Callable[[AssessmentStream], int],
+    *,
+    as_of: date,
+    level: AutomationLevel,
+    policy: Policy,
+    input_format: InputFormat | None,
+    accounts: list[str] | None,
+    options: ReadOptions,
+    rejects: Path | None = None,
+) -> NoReturn:
+    """Assess `file` and hand the stream to `write` (briefs or emails); exit with its code."""
+    from skill.pipeline import run_job
+
+    code = run_job(
+        file,
+        write,
+        as_of=as_of,
+        level=level,
+        policy=policy,
+        err=err,
+        input_format=input_format.value if input_format else None,
+        rejects_path=rejects,
+        accounts=set(accounts) if accounts else None,
+        options=options,
+    )
+    raise typer.Exit(code)
+
+
 def brief(
     file: Annotated[
         str, typer.Argument(help="CSV, XLSX, JSON or JSONL file of accounts; - for stdin.")
@@ -183,16 +230,13 @@ def brief(
     Example: account-health brief accounts.csv --account ACC-1004 --llm off
     """
     from skill.briefing import write_briefs
-    from skill.pipeline import run_job
 
     loaded = load_policy_or_exit(policy)
     options = read_options(columns, date_format, decimal, delimiter, encoding, sheet)
     day = parse_as_of(as_of)
     choice = _choose_drafter(llm, model, cache, cache_dir)
-    fmt = (output_format or default_format()).value
-    if fmt not in ("md", "json"):
-        raise fail(f"brief --format {fmt}: expected md or json")
-    code = run_job(
+    fmt = _draft_format("brief", output_format)
+    _run_drafts(
         file,
         lambda stream: write_briefs(
             stream,
@@ -210,13 +254,11 @@ def brief(
         as_of=day,
         level=automation_level,
         policy=loaded,
-        err=err,
-        input_format=input_format.value if input_format else None,
-        rejects_path=rejects,
-        accounts=set(account) if account else None,
+        input_format=input_format,
+        rejects=rejects,
+        accounts=account,
         options=options,
     )
-    raise typer.Exit(code)
 
 
 def email(
@@ -257,7 +299,6 @@ def email(
     """
     from skill.briefing import policy_for_email, write_emails
     from skill.drafting import EmailKind
-    from skill.pipeline import run_job
     from skill.policy import PolicyError
 
     try:
@@ -271,10 +312,8 @@ def email(
     options = read_options(columns, date_format, decimal, delimiter, encoding, sheet)
     day = parse_as_of(as_of)
     choice = _choose_drafter(llm, model, cache, cache_dir)
-    fmt = (output_format or default_format()).value
-    if fmt not in ("md", "json"):
-        raise fail(f"email --format {fmt}: expected md or json")
-    code = run_job(
+    fmt = _draft_format("email", output_format)
+    _run_drafts(
         file,
         lambda stream: write_emails(
             stream, choice, output_format=fmt, out=sys.stdout, err=err, kind=email_kind
@@ -282,12 +321,10 @@ def email(
         as_of=day,
         level=automation_level,
         policy=loaded,
-        err=err,
-        input_format=input_format.value if input_format else None,
-        accounts=set(account),
+        input_format=input_format,
+        accounts=account,
         options=options,
     )
-    raise typer.Exit(code)
 
 
 def demo(
