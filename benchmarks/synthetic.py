@@ -40,6 +40,7 @@ FIELDS: tuple[str, ...] = (
     "contact_email",
     "arr",
     "renewal_date",
+    "contract_term",
     "as_of",
     "active_users",
     "licensed_seats",
@@ -109,6 +110,22 @@ _NOTES = (
     'Champion said the product is "indispensable" at the QBR.',
     "Reorg announced; new VP of Operations, budget review in Q1.",
 )
+# (spelling, share in percent): most contracts annual, as a CRM export spells them; a
+# few blank (not known), which the engine reads with the default renewal window.
+_TERMS = (
+    ("annual", 38),
+    ("Annual", 12),
+    ("12 months", 8),
+    ("yearly", 4),
+    ("multi_year", 8),
+    ("Multi-year", 4),
+    ("3 years", 3),
+    ("monthly", 6),
+    ("Month-to-month", 3),
+    ("quarterly", 4),
+    ("", 10),
+)
+_TERM_BY_PERCENT = tuple(spelling for spelling, share in _TERMS for _ in range(share))
 _TRUE = ("true", "yes", "Y", "TRUE")
 _FALSE = ("false", "no", "N", "FALSE")
 
@@ -145,6 +162,13 @@ def _money(rng: random.Random, value: float) -> str:
 
 def _clamp(value: float, lo: float, hi: float) -> float:
     return max(lo, min(hi, value))
+
+
+def _contract_term(index: int) -> str:
+    """The account's contract term, spread by a hash of its index rather than drawn from
+    the row's generator: every other value stays what it was before this column existed,
+    so figures measured on earlier inputs remain comparable."""
+    return _TERM_BY_PERCENT[(index * 2_654_435_761) % 4_294_967_296 % 100]
 
 
 def account_row(rng: random.Random, index: int) -> list[str]:
@@ -206,6 +230,7 @@ def account_row(rng: random.Random, index: int) -> list[str]:
         ),
         "arr": _money(rng, seats * per_seat) if rng.random() < 0.93 else "",
         "renewal_date": _maybe(rng, 0.9, _day(rng, -540, 20)),
+        "contract_term": _contract_term(index),
         "as_of": AS_OF.isoformat() if rng.random() < 0.1 else "",
         "active_users": _maybe(rng, 0.95, active),
         "licensed_seats": _maybe(rng, 0.95, seats),
