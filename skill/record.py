@@ -460,8 +460,7 @@ class AccountRecord(BaseModel):
     @property
     def truncated(self) -> tuple[tuple[str, int], ...]:
         """(field, original length) of each free-text field cut to TEXT_LIMIT."""
-        private = self.__pydantic_private__  # read directly: this is asked of every record
-        return private["_truncated"] if private else ()
+        return truncated_of(self)
 
     # sources (absent means not connected)
     crm_synced_at: Day = Field(default=None, description="Last CRM sync (absent: not connected).")
@@ -486,6 +485,14 @@ class AccountRecord(BaseModel):
 
 
 INPUT_FIELDS: frozenset[str] = frozenset(AccountRecord.model_fields)
+# The slot pydantic keeps private attributes in, read without the model's attribute hook.
+_private_of = BaseModel.__dict__["__pydantic_private__"].__get__
+
+
+def truncated_of(record: AccountRecord) -> tuple[tuple[str, int], ...]:
+    """`record.truncated`, for loops that ask it of every record."""
+    private = _private_of(record)
+    return private["_truncated"] if private else ()
 
 
 class _Info:
