@@ -7,6 +7,7 @@ renaming columns. Every signal is optional: absent means "not known", never zero
 from __future__ import annotations
 
 import copy
+import math
 import re
 from collections.abc import Callable
 from datetime import date
@@ -547,6 +548,9 @@ def _private_defaults() -> dict[str, Any] | None:
     return defaults
 
 
+_REQUIRED = frozenset(
+    name for name, info in AccountRecord.model_fields.items() if info.is_required()
+)
 _FIELD_SCHEMAS = _field_schemas(AccountRecord.__pydantic_core_schema__)  # type: ignore[arg-type]
 # Validated values by field and raw text; bounded per field so memory stays flat.
 CLEANED_PER_FIELD = 2048
@@ -661,15 +665,28 @@ class _KnownCount(Known):
         return value
 
 
-class _KnownAmount(Known):
-    """An amount of money: plain digits are the number."""
+class _KnownNumber(Known):
+    """A number kept as a float: whole numbers (`47`, `-40`) are read directly, and, when
+    the decimal mark is a point or not given, US-style amounts (`$84,000.00`: groups of
+    three and a decimal point, nothing ambiguous about it)."""
 
-    __slots__ = ()
+    __slots__ = ("grouped", "highest", "lowest")
+
+    def __init__(
+        self, convert: Callable[[str], Any], lowest: float, highest: float, grouped: bool
+    ) -> None:
+        super().__init__(convert)
+        self.lowest = lowest
+        self.highest = highest
+        self.grouped = grouped
 
     def __missing__(self, text: str) -> Any:
-        if text.isascii() and text.isdigit() and len(text) <= 15:
+        value = None
+        if _WHOLE.fullmatch(text):
             value = float(text)
-        else:
+        elif self.grouped and _GROUPED_AMOUNT.fullmatch(text):
+            value = float(text.lstrip("$").replace(",", ""))
+        if value is None or not self.lowest <= value <= self.highest:
             value = self.convert(text)
         if len(self) < CLEANED_PER_FIELD:
             self[text] = value
@@ -708,7 +725,10 @@ class _Activity(Known):
                 return list(map(_PERCENT, parts))
             except NotPlain:
                 pass
-        return self.convert(text)
+        value = self.convert(text)
+        if value is None and len(self) < CLEANED_PER_FIELD:
+            self[text] = value  # a blank: None is no list, so it can be shared
+        return value
 
 
 class _Percentages(dict[str, float]):
@@ -731,6 +751,8 @@ _EDGE = frozenset({"", " "})
 _EMAIL_PATTERN = r"^[^@\s<>]+@[^@\s<>]+\.[^@\s<>]+$"
 _EMAIL = re.compile(_EMAIL_PATTERN)
 _ISO_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+_WHOLE = re.compile(r"-?[0-9]{1,15}")
+_GROUPED_AMOUNT = re.compile(r"\$?[1-9][0-9]{0,2}(?:,[0-9]{3}){1,4}\.[0-9]{1,6}")
 
 
 def _known(
@@ -760,8 +782,15 @@ def _known(
     if function is _number:
         if shape == _nullable({"type": "int", "ge": 0}):
             return _KnownCount
-        if shape == _nullable({"type": "float", "ge": 0, "allow_inf_nan": False}):
-            return _KnownAmount
+        inner = shape.get("schema", {})
+        if (
+            shape.get("type") == "nullable"
+            and inner.get("type") == "float"
+            and set(inner) <= {"type", "ge", "le", "allow_inf_nan"}
+        ):
+            grouped = not (context and context["decimal"] == "comma")
+            lowest, highest = inner.get("ge", -math.inf), inner.get("le", math.inf)
+            return partial(_KnownNumber, lowest=lowest, highest=highest, grouped=grouped)
     without_format = not (context and context["date_format"])
     if function is _iso_date and shape == _nullable({"type": "date"}) and without_format:
         return _KnownDay
@@ -818,6 +847,8 @@ class RecordValidator:
             convert = _converter(
                 name, _with_context(clean, info) if with_info else clean, validators[name]
             )
+            if name in _REQUIRED:
+                convert = _refusing_empty(convert)
             self.convert[name] = convert
             self.known[name] = _known(name, clean, schema, context)(convert)
         self._private = _private_defaults()
@@ -839,7 +870,7 @@ class RecordValidator:
                 else:
                     values[name] = self.convert[name](value)
                 given.add(name)
-            if values["account_id"] is None or values["segment"] is None:
+            if not given >= _REQUIRED:
                 return self.slow(data)  # a required field is missing: its error
             return self._record(values, given)
         except Exception:  # any doubt: the full path gives the record or the exact error
@@ -861,11 +892,11 @@ class RecordValidator:
         a row's non-empty cells make, or None when the row is not plainly valid (then
         validate it by field). None when no such shortcut can be made."""
         used = [(i, f) for i, f in enumerate(fields) if f is not None]
-        if not self.known or len(used) < 2 or len({f for _, f in used}) != len(used):
-            return None
+        names = tuple(f for _, f in used)
+        if not self.known or not set(names) >= _REQUIRED or len(set(names)) != len(names):
+            return None  # a column for each required field, one for each field at most
         width = len(fields)
         pick = None if len(used) == width else itemgetter(*(i for i, _ in used))
-        names = tuple(f for _, f in used)
         known = [self.known[f] for f in names]
         template = self._template
         private = self._private
@@ -881,8 +912,6 @@ class RecordValidator:
                 values.update(zip(names, map(look_up, known, picked), strict=False))
             except Exception:
                 return None
-            if values["account_id"] is None or values["segment"] is None:
-                return None
             record = _new_record()
             _set_dict(record, values)
             _set_fields_set(record, set(compress(names, picked)))
@@ -891,6 +920,18 @@ class RecordValidator:
             return record
 
         return record_of
+
+
+def _refusing_empty(convert: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    """A required field's converter: an empty CSV cell is no value, whatever the field's
+    schema would make of the text "" (validation says the field is missing)."""
+
+    def required(value: Any) -> Any:
+        if value == "":
+            raise NotPlain
+        return convert(value)
+
+    return required
 
 
 def _with_context(clean: Callable[[Any, Any], Any], info: _Info) -> Callable[[Any], Any]:
