@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import date, timedelta
 from functools import lru_cache
 from itertools import chain, islice
-from operator import attrgetter
+from operator import itemgetter
 from pathlib import Path
 from typing import Any, NamedTuple, TextIO
 
@@ -38,7 +38,7 @@ from skill.ingest import (
     rejection_for_row,
 )
 from skill.policy import Policy
-from skill.record import TEXT_LIMIT, AccountRecord, truncated_of
+from skill.record import TEXT_LIMIT, AccountRecord, truncated_of, values_of
 from skill.review_budget import ReviewBudgeter
 from skill.vocabulary import AutomationLevel, Source
 
@@ -105,15 +105,16 @@ DATED_FIELDS = (
 )
 
 
-_dates_of = attrgetter(*DATED_FIELDS)
+_dates_of = itemgetter(*DATED_FIELDS)
 
 
 def as_of_gap(record: AccountRecord, as_of: date, limit: int) -> tuple[str, date] | None:
     """The first of the record's own dates more than `limit` days from `as_of`, when the
     record has no as_of of its own: a sign that --as-of is wrong for this input."""
-    if record.as_of is not None:
+    fields = values_of(record)
+    if fields["as_of"] is not None:
         return None
-    values = _dates_of(record)
+    values = _dates_of(fields)
     # Asked of every record until a gap is found: the usual answer, every date within
     # the window, is read from the earliest and the latest date alone.
     dates = sorted(filter(None, values))  # a date is never false: the Nones go
@@ -245,14 +246,22 @@ class AssessmentStream:
             yield record, assessment
 
     def _records(self) -> Iterator[tuple[int, AccountRecord]]:
-        as_of, gap_limit = self.as_of, self._gap_limit
+        as_of, gap_limit, seen = self.as_of, self._gap_limit, self._seen
         for row, record, rejection in self.reader:
             if record is None:
                 assert rejection is not None
                 self._reject(rejection)
                 continue
-            account_id = record.account_id
-            if not self._admit(row, account_id, record.as_of):
+            fields = values_of(record)
+            account_id = fields["account_id"]
+            record_as_of = fields["as_of"]
+            if (
+                self.accounts is None
+                and (record_as_of is None or record_as_of == as_of)
+                and account_id not in seen
+            ):
+                seen[account_id] = row  # the usual record: what `_admit` would do
+            elif not self._admit(row, account_id, record_as_of):
                 continue
             gap = None if self._as_of_checked else as_of_gap(record, as_of, gap_limit)
             truncated = truncated_of(record)

@@ -486,8 +486,10 @@ class AccountRecord(BaseModel):
 
 
 INPUT_FIELDS: frozenset[str] = frozenset(AccountRecord.model_fields)
-# The slot pydantic keeps private attributes in, read without the model's attribute hook.
+# Where pydantic keeps a model's field values and its private attributes, read without
+# the model's attribute hook (which every attribute read of a model goes through).
 _private_of = BaseModel.__dict__["__pydantic_private__"].__get__
+values_of: Callable[[AccountRecord], dict[str, Any]] = BaseModel.__dict__["__dict__"].__get__
 
 
 def truncated_of(record: AccountRecord) -> tuple[tuple[str, int], ...]:
