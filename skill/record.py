@@ -635,17 +635,23 @@ class _KnownEmail(Known):
     __slots__ = ()
 
     def __missing__(self, text: str) -> Any:
+        # The schema's pattern (`_EMAIL_PATTERN`) read for printable ASCII, where the
+        # only whitespace is the space: one @, something before it, and a dot with
+        # something on each side after it. No blank word has an @.
+        value = _NOT_READ
         if (
             text.isascii()
             and text.isprintable()
-            and text[:1] not in _EDGE
-            and text[-1] != " "
+            and " " not in text
+            and "<" not in text
+            and ">" not in text
             and len(text) <= 254
-            and text.lower() not in _BLANKS
-            and _EMAIL.match(text)
+            and text.count("@") == 1
         ):
-            value = text
-        else:
+            local, _, domain = text.partition("@")
+            if local and "." in domain[1:-1]:
+                value = text
+        if value is _NOT_READ:
             value = self.convert(text)
         if len(self) < CLEANED_PER_FIELD:
             self[text] = value
@@ -751,7 +757,7 @@ _PERCENT = _Percentages().__getitem__
 # ASCII and printable leaves only the space (and "" has no ends to look at).
 _EDGE = frozenset({"", " "})
 _EMAIL_PATTERN = r"^[^@\s<>]+@[^@\s<>]+\.[^@\s<>]+$"
-_EMAIL = re.compile(_EMAIL_PATTERN)
+_NOT_READ = object()
 _ISO_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 _WHOLE = re.compile(r"-?[0-9]{1,15}")
 _GROUPED_AMOUNT = re.compile(r"\$?[1-9][0-9]{0,2}(?:,[0-9]{3}){1,4}\.[0-9]{1,6}")

@@ -256,6 +256,8 @@ CELLS: dict[str, list[Any]] = {
         "x" * 250 + "@b.co",
         "x" * 251 + "@b.co",
         "a@@b.c",
+        *("a@.b", "a@b.", "a.b@c.d", "@b.c", "a@b..c", "a@.", "a@b.c.d", "a@...", "a@.."),
+        *("a@b<c.d", "a>@b.c", "a@b.c@d", "a\t@b.c", "a@b\x1f.c", "null@x.io"),
         "",
         7,
     ],
@@ -514,3 +516,25 @@ def test_records_never_share_a_weekly_activity_list() -> None:
     )
     assert first.weekly_activity == second.weekly_activity == [5.0, 6.0]
     assert first.weekly_activity is not second.weekly_activity
+
+
+def test_every_short_address_is_read_as_the_schema_reads_it() -> None:
+    """All texts up to five characters over the characters that matter to the address
+    pattern: accepted, or refused, exactly as `model_validate` does."""
+    from itertools import product
+
+    from skill.record import record_validator
+
+    known = record_validator().known["contact_email"]
+    for length in range(6):
+        for letters in product("a@.< ", repeat=length):
+            text = "".join(letters)
+            try:
+                expected = AccountRecord.model_validate(
+                    {"account_id": "A", "segment": "smb", "contact_email": text}
+                ).contact_email
+            except ValidationError:
+                with pytest.raises(ValidationError):
+                    known[text]
+                continue
+            assert known[text] == expected
