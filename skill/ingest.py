@@ -908,10 +908,9 @@ def _split_line(text: str, delimiter: str, limit: int) -> list[str] | None:
     last = len(pieces) - 1
     if last % 2:
         return None  # a quote not closed on this line (or a stray one)
-    head = pieces[0]
-    if head and head[-1] != delimiter:
+    cells = pieces[0].split(delimiter)
+    if cells.pop():
         return None  # a quote inside an unquoted cell
-    cells = head[:-1].split(delimiter) if head else []
     at = 1
     while True:
         cell = pieces[at]
@@ -920,18 +919,15 @@ def _split_line(text: str, delimiter: str, limit: int) -> list[str] | None:
             cell += '"' + pieces[at + 1]
             at += 2
         cells.append(cell)
-        after = pieces[at]
-        if at == last and not after:
-            return cells
-        if after[:1] != delimiter:
+        rest = pieces[at].split(delimiter)
+        if rest[0]:
             return None  # text right after a closing quote
-        rest = after[1:].split(delimiter)
         if at == last:
-            cells.extend(rest)
+            cells += rest[1:]
             return cells
-        if rest[-1]:
+        if rest.pop():
             return None  # a quote inside an unquoted cell
-        cells.extend(rest[:-1])
+        cells += rest[1:]
         at += 1
 
 
