@@ -71,7 +71,7 @@ import os
 import sys
 import tempfile
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
-from itertools import chain, islice
+from itertools import chain, compress, islice
 from pathlib import Path
 from types import TracebackType
 from typing import Any, NamedTuple, TextIO, TypeVar
@@ -727,7 +727,10 @@ class AccountReader:
                     row, None, rejection_for_row(row, start, None, message, None, _CSV_ROW)
                 )
                 continue
-            record = {f: v for f, v in zip(fields, cells, strict=False) if v != ""}
+            if by_sheet:
+                record = {f: v for f, v in zip(fields, cells, strict=False) if v != ""}
+            else:  # text cells: the non-empty ones are the true ones
+                record = dict(compress(zip(fields, cells, strict=False), cells))
             if has_ignored:
                 record.pop(None, None)
             if not record and not any(c != "" for c in cells):
