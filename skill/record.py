@@ -567,6 +567,7 @@ _set_fields_set = BaseModel.__dict__["__pydantic_fields_set__"].__set__
 _set_extra = BaseModel.__dict__["__pydantic_extra__"].__set__
 _set_private = BaseModel.__dict__["__pydantic_private__"].__set__
 _new_record = partial(object.__new__, AccountRecord)
+_look_up = dict.__getitem__  # on a `Known`: the value, worked out if not known yet
 _VALIDATORS: dict[str, SchemaValidator] = {}
 
 
@@ -597,6 +598,8 @@ class Known(dict[str, Any]):
         self.convert = convert
 
     def __missing__(self, text: str) -> Any:
+        if type(text) is not str:
+            return self.convert(text)  # a JSON number, say: worked out, never kept
         value = self.convert(text)
         if len(self) < CLEANED_PER_FIELD:
             self[text] = value
@@ -614,6 +617,8 @@ class _KnownText(Known):
         self.blank_is_none = blank_is_none
 
     def __missing__(self, text: str) -> Any:
+        if type(text) is not str:
+            return self.convert(text)  # a JSON number, say: worked out, never kept
         if (
             text.isascii()
             and text.isprintable()
@@ -635,6 +640,8 @@ class _KnownEmail(Known):
     __slots__ = ()
 
     def __missing__(self, text: str) -> Any:
+        if type(text) is not str:
+            return self.convert(text)  # a JSON number, say: worked out, never kept
         # The schema's pattern (`_EMAIL_PATTERN`) read for printable ASCII, where the
         # only whitespace is the space: one @, something before it, and a dot with
         # something on each side after it. No blank word has an @.
@@ -664,6 +671,8 @@ class _KnownCount(Known):
     __slots__ = ()
 
     def __missing__(self, text: str) -> Any:
+        if type(text) is not str:
+            return self.convert(text)  # a JSON number, say: worked out, never kept
         if text.isascii() and text.isdigit() and len(text) <= 15:
             value = int(text)
         else:
@@ -689,6 +698,8 @@ class _KnownNumber(Known):
         self.grouped = grouped
 
     def __missing__(self, text: str) -> Any:
+        if type(text) is not str:
+            return self.convert(text)  # a JSON number, say: worked out, never kept
         value = None
         if _WHOLE.fullmatch(text):
             value = float(text)
@@ -707,6 +718,8 @@ class _KnownDay(Known):
     __slots__ = ()
 
     def __missing__(self, text: str) -> Any:
+        if type(text) is not str:
+            return self.convert(text)  # a JSON number, say: worked out, never kept
         value = None
         if _ISO_DAY.fullmatch(text):
             try:
@@ -727,6 +740,8 @@ class _Activity(Known):
     __slots__ = ()
 
     def __missing__(self, text: str) -> Any:
+        if type(text) is not str:
+            return self.convert(text)  # a JSON number, say: worked out, never kept
         parts = text.split(";")
         if len(parts) <= 520:
             try:
@@ -865,6 +880,25 @@ class RecordValidator:
     def __call__(self, data: Any) -> AccountRecord:
         if not self.known or not isinstance(data, dict):
             return self.slow(data)
+        try:
+            tables = list(map(self.known.__getitem__, data))
+        except KeyError:
+            return self._by_field(data)  # a key that is no field
+        values = self._template.copy()
+        try:
+            values.update(zip(data, map(_look_up, tables, data.values()), strict=False))
+        except TypeError:
+            return self._by_field(data)  # a value that cannot be looked up (a list)
+        except Exception:  # any doubt: the full path gives the record or the exact error
+            return self.slow(data)
+        given = set(data)
+        if not given >= _REQUIRED:
+            return self.slow(data)  # a required field is missing: its error
+        return self._record(values, given)
+
+    def _by_field(self, data: dict[Any, Any]) -> AccountRecord:
+        """`self(data)` a field at a time: for keys that are no field (ignored, as the
+        full schema does) and values that are not text."""
         known = self.known
         try:
             values = self._template.copy()
@@ -872,16 +906,16 @@ class RecordValidator:
             for name, value in data.items():
                 remembered = known.get(name)
                 if remembered is None:
-                    continue  # not a field: ignored, as the full schema does
+                    continue
                 if type(value) is str:
                     values[name] = remembered[value]
                 else:
                     values[name] = self.convert[name](value)
                 given.add(name)
             if not given >= _REQUIRED:
-                return self.slow(data)  # a required field is missing: its error
+                return self.slow(data)
             return self._record(values, given)
-        except Exception:  # any doubt: the full path gives the record or the exact error
+        except Exception:
             return self.slow(data)
 
     def _record(self, values: dict[str, Any], given: set[str]) -> AccountRecord:
@@ -909,7 +943,7 @@ class RecordValidator:
         template = self._template
         private = self._private
         assert private is not None
-        look_up = dict.__getitem__
+        look_up = _look_up
 
         def record_of(cells: list[str]) -> AccountRecord | None:
             if len(cells) != width:
