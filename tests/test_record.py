@@ -405,6 +405,8 @@ def messy_records(seed: int, count: int, text_only: bool) -> list[dict[str, Any]
             if text_only:
                 choices = [c for c in choices if isinstance(c, str)]
             data[field] = rng.choice(choices)
+        if not text_only and rng.random() < 0.2:
+            data["favourite_colour"] = rng.choice(["teal", 3, None])  # no field: ignored
         records.append(data)
     return records
 
