@@ -32,9 +32,12 @@ import codecs
 import csv
 import json
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Generator, Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
+from functools import partial
+from itertools import repeat
+from operator import add
 from typing import Any
 
 __all__ = [
@@ -284,36 +287,75 @@ def encoding_label(encoding: str | None) -> str:
     return "UTF-8" if encoding is None else encoding
 
 
+# Bytes decoded at a time: large enough that the per-call cost vanishes, small enough
+# that a stream's lines come as they arrive (a partial read returns what there is).
+DECODE_BLOCK = 1 << 16
+
+
 def decoded_lines(binary: Iterable[bytes], encoding: str | None, name: str) -> Iterator[str]:
     """Lines of text from `binary` (split at b"\\n"); a bad byte raises naming its line.
 
     Raises `UnicodeLineError`, a `DialectError` whose message names the source,
-    the line and the encoding.
+    the line and the encoding. The lines before a bad one are given first.
+    `binary` is a binary stream (read a block at a time) or any iterable of bytes.
     """
     decoder = codecs.getincrementaldecoder(codec_name(encoding))(errors="strict")
+    read = getattr(binary, "read1", None) or getattr(binary, "read", None)
+    blocks = iter(binary) if read is None else iter(partial(read, DECODE_BLOCK), b"")
     pending = ""
     line = 1
-    for raw in binary:
+    for block in blocks:
+        state = decoder.getstate()
         try:
-            text = decoder.decode(raw)
-        except UnicodeDecodeError as exc:
-            raise UnicodeLineError(name, line + pending.count("\n"), encoding, exc) from None
-        if not pending and text.endswith("\n") and text.count("\n") == 1:
-            line += 1
-            yield text
+            text = decoder.decode(block)
+        except UnicodeDecodeError:
+            # This block again, a line at a time: its good lines, then the bad one named.
+            decoder.setstate(state)
+            pieces = block.split(b"\n")
+            raws = [piece + b"\n" for piece in pieces[:-1]] + [pieces[-1]]
+            pending, line = yield from _lines_one_by_one(
+                decoder, raws, pending, line, encoding, name
+            )
             continue
-        pending += text
-        if "\n" in pending:
-            *complete, pending = pending.split("\n")
-            for piece in complete:
-                line += 1
-                yield piece + "\n"
+        if "\n" not in text:
+            pending += text
+            continue
+        lines = text.split("\n")
+        lines[0] = pending + lines[0]
+        pending = lines.pop()
+        line += len(lines)
+        yield from map(add, lines, repeat("\n"))
     try:
         pending += decoder.decode(b"", final=True)
     except UnicodeDecodeError as exc:
         raise UnicodeLineError(name, line, encoding, exc) from None
     if pending:
         yield pending
+
+
+def _lines_one_by_one(
+    decoder: codecs.IncrementalDecoder,
+    raws: Iterable[bytes],
+    pending: str,
+    line: int,
+    encoding: str | None,
+    name: str,
+) -> Generator[str, None, tuple[str, int]]:
+    """Decode `raws` (each ends a line but the last) one at a time, yielding each line
+    as it completes; raise `UnicodeLineError` at the first byte that is not valid.
+    Returns the text of the line not yet complete, and its number."""
+    for raw in raws:
+        try:
+            text = decoder.decode(raw)
+        except UnicodeDecodeError as exc:
+            raise UnicodeLineError(name, line + pending.count("\n"), encoding, exc) from None
+        pending += text
+        if "\n" in pending:
+            *complete, pending = pending.split("\n")
+            for piece in complete:
+                line += 1
+                yield piece + "\n"
+    return pending, line
 
 
 class UnicodeLineError(DialectError):

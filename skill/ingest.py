@@ -71,7 +71,7 @@ import os
 import sys
 import tempfile
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
-from itertools import chain, islice
+from itertools import chain, compress, islice
 from pathlib import Path
 from types import TracebackType
 from typing import Any, NamedTuple, TextIO, TypeVar
@@ -152,6 +152,7 @@ SPOOL_IN_MEMORY = 8 * 1024 * 1024
 csv.field_size_limit(max(csv.field_size_limit(), 64 * CELL_LIMIT))
 
 WarningCallback = Callable[[str], None]
+Validator = Callable[[dict[str, Any]], AccountRecord]
 K = TypeVar("K")
 
 
@@ -202,6 +203,10 @@ class IngestedRow(NamedTuple):
     row: int
     record: AccountRecord | None
     rejection: Rejection | None
+
+
+# IngestedRow(row, record, None) without a call into Python (the row loop makes one per row).
+_ingested = tuple.__new__
 
 
 class PendingRow(NamedTuple):
@@ -356,20 +361,20 @@ class AccountReader:
         return sorted(self._unknown)
 
     def __iter__(self) -> Iterator[IngestedRow]:
-        validate = record_validator(self.options.context)
-        return (
-            validated_row(item, validate) if type(item) is PendingRow else item
-            for item in self.pending_rows()
-        )
+        self._start()
+        return self._iterate(record_validator(self.options.context))  # type: ignore[return-value]
 
     def pending_rows(self) -> Iterator[IngestedRow | PendingRow]:
         """The input's records in order, before validation: a `PendingRow` for each record
         to validate, an `IngestedRow` with its rejection for a row that cannot be one
         (unreadable, too many cells, not an object). Iterate once, like the reader."""
+        self._start()
+        return self._iterate(None)
+
+    def _start(self) -> None:
         if self._started:
             raise RuntimeError("an AccountReader can be iterated only once")
         self._started = True
-        return self._iterate()
 
     @property
     def on_warning(self) -> WarningCallback | None:
@@ -553,17 +558,18 @@ class AccountReader:
         self._stream = copy
         self._copy = copy
 
-    def _iterate(self) -> Iterator[IngestedRow | PendingRow]:
+    def _iterate(self, validate: Validator | None) -> Iterator[IngestedRow | PendingRow]:
+        """Every row: validated with `validate` when given, else left pending."""
         if self._workbook():
             try:
-                yield from self._table_rows(self._sheet_rows(), by_sheet=True)
+                yield from _validated(self._table_rows(self._sheet_rows(), by_sheet=True), validate)
             finally:
                 if self._copy is not None:
                     self._copy.close()
             return
         handle, lines = self._open()
         try:
-            yield from self._dispatch(lines)
+            yield from self._dispatch(lines, validate)
         except DialectError as exc:
             raise InputError(str(exc)) from None
         except UnicodeDecodeError as exc:
@@ -588,7 +594,9 @@ class AccountReader:
     def _delimiter(self, first: str) -> str:
         return self.options.delimiter_char or detect_delimiter(first, self.name)
 
-    def _dispatch(self, lines: Iterator[str]) -> Iterator[IngestedRow | PendingRow]:
+    def _dispatch(
+        self, lines: Iterator[str], validate: Validator | None
+    ) -> Iterator[IngestedRow | PendingRow]:
         head, first = self._first_line(lines)
         if not first:
             raise InputError(f"{self.name}: the input is empty")
@@ -596,10 +604,11 @@ class AccountReader:
             self.format = sniff_format(first)
         if self.format == "csv":
             self.delimiter = self._delimiter(first)
-            return self._table_rows(_csv_cells(chain(head, lines), self.delimiter))
+            cells = _csv_cells(chain(head, lines), self.delimiter)
+            return self._table_rows(cells, validate=validate)
         if self.format == "jsonl":
-            return self._jsonl_rows(chain(head, lines))
-        return self._json_rows("".join(chain(head, lines)))
+            return _validated(self._jsonl_rows(chain(head, lines)), validate)
+        return _validated(self._json_rows("".join(chain(head, lines))), validate)
 
     def _warn(self, message: str) -> None:
         self.warnings.append(message)
@@ -672,13 +681,15 @@ class AccountReader:
         return tuple(columns)
 
     def _table_rows(
-        self, rows: Iterator[_Cells], by_sheet: bool = False
+        self, rows: Iterator[_Cells], by_sheet: bool = False, validate: Validator | None = None
     ) -> Iterator[IngestedRow | PendingRow]:
         """Records from a header row and data rows (CSV lines, or a sheet's numbered rows).
 
         ``rows`` yields ``(line, cells)``, with a `csv.Error` for cells when the
         line cannot be read. A CSV row is numbered from 1 after the header; a
-        workbook row keeps the spreadsheet's number.
+        workbook row keeps the spreadsheet's number. With `validate`, each row is
+        validated here (a CSV row of text cells straight from its cells, when the
+        validator offers that); else it is left pending.
         """
         header: list[Any] = []
         for start, cells in rows:
@@ -693,8 +704,22 @@ class AccountReader:
         width = len(fields)
         has_ignored = None in fields
         constants = self._names.constants
+        # A CSV row's cells are all text, each empty one "not known": the validator can
+        # take the row as it is (a sheet's cells are numbers and dates too).
+        for_columns = getattr(validate, "for_columns", None)
+        record_of = (
+            for_columns(fields)
+            if for_columns is not None and not by_sheet and not constants
+            else None
+        )
         row = 0
         for start, cells in rows:
+            if type(cells) is list and record_of is not None:
+                made = record_of(cells)
+                if made is not None:
+                    row += 1
+                    yield _ingested(IngestedRow, (row, made, None))
+                    continue
             if isinstance(cells, csv.Error):
                 row = start if by_sheet else row + 1
                 message = f"unreadable CSV row: {cells}"
@@ -702,7 +727,10 @@ class AccountReader:
                     row, None, rejection_for_row(row, start, None, message, None, _CSV_ROW)
                 )
                 continue
-            record = {f: v for f, v in zip(fields, cells, strict=False) if v != ""}
+            if by_sheet:
+                record = {f: v for f, v in zip(fields, cells, strict=False) if v != ""}
+            else:  # text cells: the non-empty ones are the true ones
+                record = dict(compress(zip(fields, cells, strict=False), cells))
             if has_ignored:
                 record.pop(None, None)
             if not record and not any(c != "" for c in cells):
@@ -723,7 +751,8 @@ class AccountReader:
                     ),
                 )
                 continue
-            yield PendingRow(row, start, record)
+            pending = PendingRow(row, start, record)
+            yield pending if validate is None else validated_row(pending, validate)
 
     # -- the first pass ----------------------------------------------------------
 
@@ -834,21 +863,105 @@ _Cells = tuple[int, "list[Any] | csv.Error"]
 
 
 def _csv_cells(lines: Iterator[str], delimiter: str) -> Iterator[_Cells]:
-    """``(first physical line, cells)`` per CSV record; a `csv.Error` instead of cells."""
-    reader = csv.reader(lines, delimiter=delimiter)
-    end = 0
-    while True:
-        start = end + 1
+    """``(first physical line, cells)`` per CSV record; a `csv.Error` instead of cells.
+
+    The usual line is read here (`_split_line`), the same cells the csv module makes
+    of it for a fraction of the work; any other line (a quoted cell that goes on to
+    the next line, a stray quote, a blank line) is read by the csv module, with the
+    lines after it that it needs.
+    """
+    feed = _Feed(lines)
+    reader = csv.reader(feed, delimiter=delimiter)
+    limit = csv.field_size_limit()
+    number = 0  # physical lines read so far
+    for text in lines:
+        number += 1
+        cells = _split_line(text, delimiter, limit)
+        if cells is not None:
+            yield number, cells
+            continue
+        start = number
+        feed.line = text
+        before = reader.line_num
         try:
-            cells = next(reader)
+            read: list[str] | csv.Error = next(reader)
         except StopIteration:
             return
         except csv.Error as exc:
-            end = reader.line_num
-            yield start, exc
-            continue
-        end = reader.line_num
-        yield start, cells
+            read = exc
+        number = start + reader.line_num - before - 1
+        yield start, read
+
+
+def _split_line(text: str, delimiter: str, limit: int) -> list[str] | None:
+    """The cells of one CSV line as the csv module (its default dialect) reads them, or
+    None for a line this does not read: one with a carriage return but its ending, a
+    NUL, a quote anywhere but around a whole cell, a quoted cell not closed on this
+    line, or as long as the csv module's field limit."""
+    body = text[:-1] if text[-1:] == "\n" else text
+    if body[-1:] == "\r":
+        body = body[:-1]
+    if not body or "\r" in body or "\0" in body or len(body) >= limit:
+        return None
+    if '"' not in body:
+        return body.split(delimiter)
+    # Between quotes, every other piece is inside a quoted cell; an empty piece between
+    # two inside ones is a doubled quote ("" within the cell stands for ").
+    pieces = body.split('"')
+    last = len(pieces) - 1
+    if last % 2:
+        return None  # a quote not closed on this line (or a stray one)
+    cells = pieces[0].split(delimiter)
+    if cells.pop():
+        return None  # a quote inside an unquoted cell
+    at = 1
+    while True:
+        cell = pieces[at]
+        at += 1
+        while at < last and not pieces[at]:
+            cell += '"' + pieces[at + 1]
+            at += 2
+        cells.append(cell)
+        rest = pieces[at].split(delimiter)
+        if rest[0]:
+            return None  # text right after a closing quote
+        if at == last:
+            cells += rest[1:]
+            return cells
+        if rest.pop():
+            return None  # a quote inside an unquoted cell
+        cells += rest[1:]
+        at += 1
+
+
+class _Feed:
+    """The lines the csv module reads: the line handed to it, then any more it asks for
+    (a quoted cell that spans lines), from the same lines the caller reads."""
+
+    __slots__ = ("line", "lines")
+
+    def __init__(self, lines: Iterator[str]) -> None:
+        self.lines = lines
+        self.line: str | None = None
+
+    def __iter__(self) -> _Feed:
+        return self
+
+    def __next__(self) -> str:
+        line = self.line
+        if line is None:
+            return next(self.lines)
+        self.line = None
+        return line
+
+
+def _validated(
+    items: Iterator[IngestedRow | PendingRow], validate: Validator | None
+) -> Iterator[IngestedRow | PendingRow]:
+    """Each pending row validated with `validate`; the rows unchanged without one."""
+    if validate is None:
+        return items
+    return (validated_row(i, validate) if type(i) is PendingRow else i for i in items)
 
 
 def _chosen_column(header: list[str], indexes: list[int], names: ColumnNames) -> int:

@@ -16,9 +16,10 @@ Two things belong to the run, not to any one account:
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from datetime import date
+from datetime import date, timedelta
+from functools import lru_cache
 from itertools import chain, islice
-from operator import attrgetter
+from operator import itemgetter
 from pathlib import Path
 from typing import Any, NamedTuple, TextIO
 
@@ -37,7 +38,7 @@ from skill.ingest import (
     rejection_for_row,
 )
 from skill.policy import Policy
-from skill.record import TEXT_LIMIT, AccountRecord
+from skill.record import TEXT_LIMIT, AccountRecord, truncated_of, values_of
 from skill.review_budget import ReviewBudgeter
 from skill.vocabulary import AutomationLevel, Source
 
@@ -104,18 +105,37 @@ DATED_FIELDS = (
 )
 
 
-_dates_of = attrgetter(*DATED_FIELDS)
+_dates_of = itemgetter(*DATED_FIELDS)
 
 
 def as_of_gap(record: AccountRecord, as_of: date, limit: int) -> tuple[str, date] | None:
     """The first of the record's own dates more than `limit` days from `as_of`, when the
     record has no as_of of its own: a sign that --as-of is wrong for this input."""
-    if record.as_of is not None:
+    fields = values_of(record)
+    if fields["as_of"] is not None:
         return None
-    for field, value in zip(DATED_FIELDS, _dates_of(record), strict=True):
+    values = _dates_of(fields)
+    # Asked of every record until a gap is found: the usual answer, every date within
+    # the window, is read from the earliest and the latest date alone.
+    dates = sorted(filter(None, values))  # a date is never false: the Nones go
+    if not dates:
+        return None
+    window = _gap_window(as_of, limit)
+    if window is not None and window[0] <= dates[0] and dates[-1] <= window[1]:
+        return None
+    for field, value in zip(DATED_FIELDS, values, strict=True):
         if value is not None and abs((value - as_of).days) > limit:
             return field, value
     return None
+
+
+@lru_cache(maxsize=16)
+def _gap_window(as_of: date, limit: int) -> tuple[date, date] | None:
+    """The first and last day within `limit` days of `as_of` (None past the calendar's end)."""
+    try:
+        return as_of - timedelta(days=limit), as_of + timedelta(days=limit)
+    except OverflowError:
+        return None
 
 
 class HistorySource(NamedTuple):
@@ -226,19 +246,28 @@ class AssessmentStream:
             yield record, assessment
 
     def _records(self) -> Iterator[tuple[int, AccountRecord]]:
-        for item in self.reader:
-            if item.rejection is not None:
-                self._reject(item.rejection)
+        as_of, gap_limit, seen = self.as_of, self._gap_limit, self._seen
+        for row, record, rejection in self.reader:
+            if record is None:
+                assert rejection is not None
+                self._reject(rejection)
                 continue
-            record = item.record
-            assert record is not None
-            if not self._admit(item.row, record.account_id, record.as_of):
+            fields = values_of(record)
+            account_id = fields["account_id"]
+            record_as_of = fields["as_of"]
+            if (
+                self.accounts is None
+                and (record_as_of is None or record_as_of == as_of)
+                and account_id not in seen
+            ):
+                seen[account_id] = row  # the usual record: what `_admit` would do
+            elif not self._admit(row, account_id, record_as_of):
                 continue
-            gap = None if self._as_of_checked else as_of_gap(record, self.as_of, self._gap_limit)
-            truncated = record.truncated
+            gap = None if self._as_of_checked else as_of_gap(record, as_of, gap_limit)
+            truncated = truncated_of(record)
             if gap is not None or truncated:
-                self._note(item.row, record.account_id, gap, truncated)
-            yield item.row, record
+                self._note(row, account_id, gap, truncated)
+            yield row, record
 
     def _admit(self, row: int, account_id: str, record_as_of: date | None) -> bool:
         """Whether to assess this record: it is one asked for (--account), and not a second

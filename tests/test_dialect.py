@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import io
 
 import pytest
@@ -124,3 +125,66 @@ def test_utf8_byte_order_mark_is_dropped() -> None:
 def test_utf16_lines_are_reassembled() -> None:
     data = io.BytesIO("a\tb\nx\ty\n".encode("utf-16"))
     assert list(decoded_lines(data, "utf-16", "f.csv")) == ["a\tb\n", "x\ty\n"]
+
+
+def _lines_one_at_a_time(data: bytes, encoding: str | None) -> tuple[list[str], str | None]:
+    """The plain reading to compare with: each line decoded on its own, in order; the
+    lines before a bad byte, and the message naming it."""
+    import codecs
+
+    from skill.dialect import UnicodeLineError, codec_name
+
+    decoder = codecs.getincrementaldecoder(codec_name(encoding))(errors="strict")
+    lines: list[str] = []
+    pending, line = "", 1
+    try:
+        for raw in io.BytesIO(data):
+            try:
+                text = decoder.decode(raw)
+            except UnicodeDecodeError as exc:
+                raise UnicodeLineError("f.csv", line + pending.count("\n"), encoding, exc) from None
+            pending += text
+            *complete, pending = pending.split("\n")
+            line += len(complete)
+            lines += [piece + "\n" for piece in complete]
+        try:
+            pending += decoder.decode(b"", final=True)
+        except UnicodeDecodeError as exc:
+            raise UnicodeLineError("f.csv", line, encoding, exc) from None
+    except UnicodeLineError as exc:
+        return lines, str(exc)
+    return lines + ([pending] if pending else []), None
+
+
+@pytest.mark.parametrize("encoding", [None, "utf-16", "cp1252"])
+def test_lines_decoded_a_block_at_a_time_are_those_decoded_one_by_one(
+    encoding: str | None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Blocks that end mid-line and mid-character, bad bytes anywhere: the same lines,
+    and the same error naming the same line after the same good lines."""
+    import random
+
+    from skill import dialect
+
+    rng = random.Random(5)
+    words = ["a,b", "Société", "日本", "\r", "€", "x" * 40, "\ufeff", ";", '"q"']
+    codec = "utf-8" if encoding is None else encoding
+    for _ in range(400):
+        text = "".join(rng.choice(words) + rng.choice(["", "\n"]) for _ in range(30))
+        data = bytearray(text.encode(codec, errors="replace"))
+        if encoding is None and rng.random() < 0.5:
+            data.insert(rng.randrange(len(data) + 1), rng.choice([0xE9, 0xFF, 0xC3]))
+        if rng.random() < 0.2:
+            data[:0] = "\ufeff".encode(codec, errors="replace")
+        monkeypatch.setattr(dialect, "DECODE_BLOCK", rng.choice([1, 2, 3, 7, 64, 1 << 16]))
+        expected, error = _lines_one_at_a_time(bytes(data), encoding)
+        got: list[str] = []
+        with contextlib.suppress(DialectError):
+            got.extend(decoded_lines(io.BytesIO(bytes(data)), encoding, "f.csv"))
+        assert got == expected
+        if error is None:
+            assert list(decoded_lines(io.BytesIO(bytes(data)), encoding, "f.csv")) == expected
+        else:
+            with pytest.raises(DialectError) as raised:
+                list(decoded_lines(io.BytesIO(bytes(data)), encoding, "f.csv"))
+            assert str(raised.value) == error

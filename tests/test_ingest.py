@@ -7,16 +7,20 @@ import json
 from collections.abc import Callable
 from itertools import islice
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from skill import ingest
+from skill.dialect import ReadOptions
 from skill.ingest import (
     AccountReader,
     InputError,
+    PendingRow,
     Rejection,
     RejectsWriter,
     read_accounts,
+    validated_row,
     write_rejects,
 )
 from skill.record import AccountRecord, Segment
@@ -546,3 +550,114 @@ def test_a_seekable_stream_is_read_whole_after_the_first_pass() -> None:
     reader = read_accounts(io.StringIO(TWO_ACCOUNTS_CSV), "csv")
     reader.groups_with_values(GROUPS)
     assert len([item for item in reader if item.record]) == 2
+
+
+# -- the fast paths: what the csv module and model_validate make of the same input ------
+
+
+def _messy_csv(path: Path, rows: int, seed: int, line_end: str) -> Path:
+    """Generated accounts with some cells spelled oddly or wrong (quoted, spanning
+    lines, too long), and a few rows broken: short, one cell too many, blank."""
+    import csv
+    import random
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+    from synthetic import FIELDS, iter_account_rows
+
+    rng = random.Random(seed)
+    odd = [
+        *("", " 12 ", "n/a", "N/A", "-", "none", "x", "1,234", "$84,000.00", "84.000,50"),
+        *("2026-02-30", "2026-11-20T10:00", "20/11/2026", "٣", "101", "5;;6", "[42, 55]"),
+        *('say "hi", then', "line\nbreak", "Zoë", "  padded  ", "x" * 5001, "yes", "maybe"),
+        *("Mid Market", "a@b", "1" * 16, "0012", 'x"y', '"quoted"', "tab\there"),
+    ]
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle, lineterminator=line_end)
+        writer.writerow(FIELDS)
+        for cells in iter_account_rows(rows, seed):
+            for _ in range(rng.choice([0, 0, 1, 3])):
+                cells[rng.randrange(len(cells))] = rng.choice(odd)
+            shape = rng.random()
+            if shape < 0.01:
+                cells = cells[:10]
+            elif shape < 0.02:
+                cells = [*cells, "extra"]
+            elif shape < 0.03:
+                handle.write(line_end)
+            writer.writerow(cells)
+    return path
+
+
+@pytest.mark.parametrize(
+    ("options", "line_end"),
+    [
+        (ReadOptions(), "\n"),
+        (ReadOptions(), "\r\n"),
+        (ReadOptions(decimal="point"), "\n"),
+        (ReadOptions(date_format="%d/%m/%Y"), "\r\n"),
+    ],
+    ids=["plain", "crlf", "decimal-point", "day-first"],
+)
+def test_a_csv_read_row_by_row_is_what_model_validate_makes_of_each_row(
+    tmp_path: Path, options: ReadOptions, line_end: str
+) -> None:
+    """Each row straight from its cells (the usual path) gives what plain
+    `model_validate` gives for the same row as raw values by field (the path rows
+    take to worker processes): the same records, the same rejections, in order."""
+    from functools import partial
+
+    path = _messy_csv(tmp_path / "accounts.csv", 2500, seed=len(line_end), line_end=line_end)
+    validate = partial(AccountRecord.model_validate, context=options.context)
+    expected = [
+        validated_row(item, validate) if isinstance(item, PendingRow) else item
+        for item in read_accounts(path, options=options).pending_rows()
+    ]
+    got = list(read_accounts(path, options=options))
+    assert [row.row for row in got] == [row.row for row in expected]
+    for mine, theirs in zip(got, expected, strict=True):
+        assert mine.rejection == theirs.rejection
+        if theirs.record is not None:
+            assert mine.record is not None
+            assert list(mine.record.__dict__.items()) == list(theirs.record.__dict__.items())
+            assert repr(mine.record) == repr(theirs.record)
+            assert mine.record.model_fields_set == theirs.record.model_fields_set
+            assert mine.record.truncated == theirs.record.truncated
+    assert sum(row.record is not None for row in got) > 1000
+    assert sum(row.rejection is not None for row in got) > 100
+
+
+def test_csv_lines_are_read_as_the_csv_module_reads_them() -> None:
+    """Lines of cells, quotes (doubled, stray, unclosed), carriage returns and NULs,
+    with each delimiter: the same cells, errors and line numbers as the csv module."""
+    import csv
+    import random
+
+    from skill.ingest import _csv_cells
+
+    rng = random.Random(3)
+    pieces = ["a", "b", ",", ";", '"', '""', " ", "\r", "\n", "\r\n", "x y", "\t", "\x00"]
+    weights = [10, 5, 8, 3, 6, 2, 2, 1, 2, 1, 2, 1, 0.2]
+    for _ in range(20_000):
+        text = "".join(rng.choices(pieces, weights, k=rng.randint(0, 14)))
+        parts = text.split("\n")
+        lines = [p + "\n" for p in parts[:-1]] + ([parts[-1]] if parts[-1] else [])
+        for delimiter in (",", ";", "\t"):
+            expected: list[tuple[int, Any]] = []
+            reader = csv.reader(iter(lines), delimiter=delimiter)
+            end = 0
+            while True:
+                start = end + 1
+                try:
+                    cells: Any = next(reader)
+                except StopIteration:
+                    break
+                except csv.Error as exc:
+                    cells = f"error: {exc}"
+                end = reader.line_num
+                expected.append((start, cells))
+            got = [
+                (start, f"error: {cells}" if isinstance(cells, csv.Error) else cells)
+                for start, cells in _csv_cells(iter(lines), delimiter)
+            ]
+            assert got == expected, (text, delimiter)
