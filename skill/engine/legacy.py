@@ -7,10 +7,11 @@ context (lifecycle, themes) changes the sum.
 from __future__ import annotations
 
 from collections.abc import Callable
+from operator import attrgetter
 
 from skill.assessment import LegacyRow, LegacyScore, trusted
 from skill.engine.context import AccountContext
-from skill.engine.dimensions import round_half_up
+from skill.engine.dimensions import rememberable, round_half_up
 from skill.engine.shared import SharedPieces
 from skill.policy import LegacyConfig, LegacyField
 
@@ -57,6 +58,17 @@ def _blocker(ctx: AccountContext) -> tuple[float | str | None, str]:
     return blocker, blocker or "not given"
 
 
+# What each metric reads, so a row can be looked up by those values before the metric
+# is worked out (a test checks each metric reads nothing else).
+METRIC_READS: dict[str, tuple[str, ...]] = {
+    "seat_utilisation_pct": ("record.active_users", "record.licensed_seats"),
+    "adoption_pct": ("record.features_adopted", "record.features_total"),
+    "open_tickets": ("record.open_tickets",),
+    "csat": ("record.csat",),
+    "renewal_days": ("days_to_renewal",),
+    "blocker": ("record.blocker",),
+}
+
 METRICS: dict[str, Metric] = {
     "seat_utilisation_pct": _seat_utilisation_pct,
     "adoption_pct": _adoption_pct,
@@ -82,20 +94,26 @@ class LegacyScorer:
 
     def __init__(self, config: LegacyConfig, shared: SharedPieces) -> None:
         self.bands = config.bands
-        self.fields = tuple((field, METRICS[field.metric], {}) for field in config.fields)
+        # Each field with its metric, a reader of the values the metric reads, and its
+        # rows so far by those values.
+        self.fields = tuple(
+            (field, METRICS[field.metric], attrgetter(*METRIC_READS[field.metric]), {})
+            for field in config.fields
+        )
         self.shared = shared
 
     def score(self, ctx: AccountContext) -> LegacyScore:
         rows = []
         total = 0
-        for field, metric, known in self.fields:
-            value, shown = key = metric(ctx)
-            # A row is the same for the same value and text: looked up once worked out.
+        for field, metric, read, known in self.fields:
+            # A row is the same for the same values read: looked up once worked out.
+            key = read(ctx)
             found = known.get(key)
             if found is None:
+                value, shown = metric(ctx)
                 points = _points(field, value)
                 found = (self.shared.get(LegacyRow, field.label, shown, points), points)
-                if len(known) < MAX_ROWS_PER_FIELD and not (type(value) is float and value == 0):
+                if len(known) < MAX_ROWS_PER_FIELD and rememberable(key):
                     known[key] = found
             rows.append(found[0])
             total += found[1]

@@ -13,8 +13,12 @@ from skill.vocabulary import Band, Confidence, RiskFlagCode, Tier
 
 def composite(dimensions: list[DimensionScore]) -> int:
     """Weighted mean of the dimensions present; their weights are already renormalised."""
-    total = sum(d.weight for d in dimensions)
-    return round_half_up(sum(d.score * d.weight for d in dimensions) / total)
+    total = weighted = 0  # summed in dimension order from 0, as sum() would
+    for d in dimensions:
+        weight = d.weight
+        total += weight
+        weighted += d.score * weight
+    return round_half_up(weighted / total)
 
 
 def assess_confidence(
