@@ -10,10 +10,17 @@ import math
 from collections.abc import Collection, Iterable, Iterator
 from datetime import date
 
-from skill.assessment import Assessment, ChurnRisk, PriorAssessment, UntrustedText, trusted
+from skill.assessment import (
+    Assessment,
+    ChurnRisk,
+    MissingData,
+    PriorAssessment,
+    UntrustedText,
+    trusted,
+)
 from skill.engine.actions import ActionPlanner
 from skill.engine.context import AccountContext, RecordView, days_between
-from skill.engine.dimensions import DimensionScorer, source_statuses
+from skill.engine.dimensions import DimensionScorer, SourceReader
 from skill.engine.flags import RiskDetector
 from skill.engine.gate import PolicyGate
 from skill.engine.legacy import LegacyScorer
@@ -33,7 +40,15 @@ from skill.engine.stability import Smoother, band_with_hysteresis
 from skill.engine.trends import TrendDetector, usable_history
 from skill.policy import Policy
 from skill.record import AccountRecord
-from skill.vocabulary import AutomationLevel, Band, Confidence, Dimension, Source, Tier
+from skill.vocabulary import (
+    AutomationLevel,
+    Band,
+    Confidence,
+    Dimension,
+    RiskFlagCode,
+    Source,
+    Tier,
+)
 
 __all__ = ["Engine", "NoSignalsError", "PolicyGate", "assess_account", "assess_records"]
 
@@ -43,6 +58,7 @@ NO_DATA_REASON = (
 )
 
 
+CONFLICTING_EVIDENCE = RiskFlagCode.CONFLICTING_EVIDENCE
 _new_assessment = trusted(Assessment)
 _new_untrusted_text = trusted(UntrustedText)
 _new_churn_risk = trusted(ChurnRisk)
@@ -95,6 +111,12 @@ class Engine:
         self.trends = TrendDetector(policy.history)
         self.smoother = Smoother(policy.history)
         self.renewal_soon = policy.risk.flags.renewal_soon
+        self.sources = SourceReader(policy.scoring.stale_after_days, self.input_sources)
+        # Missing data and confidence depend on a few discrete facts (the segment, the
+        # dimensions that scored, each source's state, conflicting evidence): worked out
+        # once per combination (see `_missing_and_confidence`).
+        self._missing: dict[tuple[object, ...], tuple[MissingData, ...]] = {}
+        self._confidence: dict[tuple[object, ...], tuple[Confidence, Confidence, tuple]] = {}
 
     def assess(
         self,
@@ -127,11 +149,24 @@ class Engine:
         previous = prior[-1] if prior else None
         dimensions = self.smoother.smooth(self.dimensions.score(ctx), ctx, previous)
         no_data = not dimensions
-        sources = source_statuses(record, as_of, scoring.stale_after_days, self.input_sources)
-        missing = self.dimensions.missing(ctx, sources)
+        sources, source_states = self.sources.read(record, as_of)
+        situation = (record.segment, tuple(ctx.dimension_scores), source_states)
+        known_missing = self._missing.get(situation)
+        if known_missing is None:
+            known_missing = tuple(self.dimensions.missing(ctx, sources))
+            self._missing[situation] = known_missing
+        missing = list(known_missing)
         flags = self.risks.detect_flags(ctx, sources)
-        confidence, account_evidence, confidence_reasons = assess_confidence(
-            ctx, scoring, missing, sources
+        judged = (situation, CONFLICTING_EVIDENCE in ctx.flags)
+        known_confidence = self._confidence.get(judged)
+        if known_confidence is None:
+            judgement = assess_confidence(ctx, scoring, missing, sources)
+            known_confidence = (*judgement[:2], tuple(judgement[2]))
+            self._confidence[judged] = known_confidence
+        confidence, account_evidence, confidence_reasons = (
+            known_confidence[0],
+            known_confidence[1],
+            list(known_confidence[2]),
         )
         if no_data:
             # No signal at all: nothing is known, so confidence and the account's

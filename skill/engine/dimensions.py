@@ -753,28 +753,46 @@ def source_statuses(
     input_sources: frozenset[Source] | None = None,
 ) -> list[SourceStatus]:
     """Each source's contribution to this record; `input_sources` None: input unknown."""
-    statuses = []
-    for source, fields, values_of, sync_field in _SOURCE_READING:
-        used = list(compress(fields, map(is_not, values_of(record), _NONES)))
-        synced_at = getattr(record, sync_field)
-        connected = bool(used) or synced_at is not None
-        if synced_at is None:
-            stale = False
-        else:
-            age = (as_of - synced_at).days
-            # A sync date in the future is no evidence of freshness.
-            stale = age > stale_after_days or age < 0
-        statuses.append(
-            _new_source_status(
-                source=source,
-                connected=connected,
-                synced_at=synced_at,
-                stale=stale,
-                fields_used=used,
-                in_input=None if input_sources is None else connected or source in input_sources,
-            )
+    return SourceReader(stale_after_days, input_sources).read(record, as_of)[0]
+
+
+# What later stages read of one source's status: connected, stale, in the input.
+SourceState = tuple[bool, bool, bool | None]
+
+
+class SourceReader:
+    """`source_statuses` for one run: what depends only on the run is worked out once."""
+
+    def __init__(self, stale_after_days: int, input_sources: frozenset[Source] | None) -> None:
+        self.stale_after_days = stale_after_days
+        # Per source: its reading, and `in_input` when the account has no data of it.
+        self.sources = tuple(
+            (*reading, None if input_sources is None else reading[0] in input_sources)
+            for reading in _SOURCE_READING
         )
-    return statuses
+
+    def read(
+        self, record: AccountRecord, as_of: date
+    ) -> tuple[list[SourceStatus], tuple[SourceState, ...]]:
+        """Each source's status, and the facts of them that the missing-data reasons and
+        confidence read (`SourceState` per source): a key for remembering those."""
+        statuses = []
+        states: tuple[SourceState, ...] = ()
+        stale_after_days = self.stale_after_days
+        for source, fields, values_of, sync_field, in_input_otherwise in self.sources:
+            used = list(compress(fields, map(is_not, values_of(record), _NONES)))
+            synced_at = getattr(record, sync_field)
+            connected = bool(used) or synced_at is not None
+            if synced_at is None:
+                stale = False
+            else:
+                age = (as_of - synced_at).days
+                # A sync date in the future is no evidence of freshness.
+                stale = age > stale_after_days or age < 0
+            in_input = in_input_otherwise if not connected or in_input_otherwise is None else True
+            statuses.append(_new_source_status(source, connected, synced_at, stale, used, in_input))
+            states += ((connected, stale, in_input),)
+        return statuses, states
 
 
 def _values_of(fields: tuple[str, ...]) -> Callable[[AccountRecord], tuple[object, ...]]:
