@@ -17,9 +17,10 @@ from skill.assessment import (
     PriorAssessment,
     UntrustedText,
     trusted,
+    trusted_from_fields,
 )
 from skill.engine.actions import ActionPlanner
-from skill.engine.context import AccountContext, RecordView, days_between
+from skill.engine.context import AccountContext, RecordView
 from skill.engine.dimensions import DimensionScorer, SourceReader
 from skill.engine.flags import RiskDetector
 from skill.engine.gate import PolicyGate
@@ -59,7 +60,8 @@ NO_DATA_REASON = (
 
 
 CONFLICTING_EVIDENCE = RiskFlagCode.CONFLICTING_EVIDENCE
-_new_assessment = trusted(Assessment)
+_UNKNOWN = object()
+_new_assessment = trusted_from_fields(Assessment)
 _new_untrusted_text = trusted(UntrustedText)
 _new_churn_risk = trusted(ChurnRisk)
 
@@ -111,6 +113,8 @@ class Engine:
         self.trends = TrendDetector(policy.history)
         self.smoother = Smoother(policy.history)
         self.renewal_soon = policy.risk.flags.renewal_soon
+        # The renewal-soon window by contract term.
+        self._renewal_windows: dict[object, int | None] = {}
         self.sources = SourceReader(policy.scoring.stale_after_days, self.input_sources)
         # Missing data and confidence depend on a few discrete facts (the segment, the
         # dimensions that scored, each source's state, conflicting evidence): worked out
@@ -136,16 +140,22 @@ class Engine:
         # Read like the record, faster (see RecordView).
         record = RecordView(screened)  # type: ignore[assignment]
         scoring = policy.scoring
+        renewal_date, term = record.renewal_date, record.contract_term
+        window = self._renewal_windows.get(term, _UNKNOWN)
+        if window is _UNKNOWN:
+            window = self._renewal_windows[term] = self.renewal_soon.window(term)
+        notes, blocker_note = record.notes, record.blocker_note
         ctx = AccountContext(
             record=record,
             as_of=as_of,
-            days_to_renewal=None
-            if record.renewal_date is None
-            else -days_between(record.renewal_date, as_of),
-            renewal_window=self.renewal_soon.window(record.contract_term),
-            notes_lower=" ".join([t for t in (record.notes, record.blocker_note) if t]).lower(),
+            days_to_renewal=None if renewal_date is None else (renewal_date - as_of).days,
+            renewal_window=window,
+            # The notes and the blocker note that are not empty, joined by a space.
+            notes_lower=(
+                f"{notes} {blocker_note}" if notes and blocker_note else notes or blocker_note or ""
+            ).lower(),
         )
-        prior = usable_history(history, as_of)
+        prior = usable_history(history, as_of) if history else []
         previous = prior[-1] if prior else None
         dimensions = self.smoother.smooth(self.dimensions.score(ctx), ctx, previous)
         no_data = not dimensions
@@ -208,60 +218,60 @@ class Engine:
         opportunities = self.opportunities.detect(ctx)
         legacy = self.legacy.score(ctx)
         actions = self.actions.plan(ctx)
+        # In Assessment's field order (see `trusted_from_fields`).
         return _new_assessment(
-            account_id=record.account_id,
-            name=record.display_name,
-            data_quality=data_quality,
-            segment=record.segment,
-            lifecycle=record.lifecycle,
-            owner=record.owner,
-            arr=record.arr,
-            renewal_date=record.renewal_date,
-            days_to_renewal=ctx.days_to_renewal,
-            contract_term=record.contract_term,
-            as_of=as_of,
-            automation_level=level,
-            score=score,
-            raw_score=raw,
-            band=band,
-            band_note=band_note,
-            tier=tier,
-            tier_basis=tier_basis,
-            confidence=confidence,
-            confidence_reasons=confidence_reasons,
-            account_evidence=account_evidence,
-            dimensions=dimensions,
-            missing_data=missing,
-            sources=sources,
-            caps=caps,
-            flags=flags,
-            themes=themes,
-            opportunities=opportunities,
-            trend=None if score is None else self.trends.trend(score, prior),
-            churn_risk=self.churn_risk(score),
-            legacy=legacy,
-            actions=actions,
-            review_task=review_task(policy.actions.review_task, ctx),
-            measurement_event=measurement_event(
-                ctx,
-                score=score,
-                band=band,
-                tier=tier,
-                confidence=confidence,
-                legacy_total=legacy.total,
-                legacy_band=legacy.band,
-                flags=[f.code for f in flags],
-                opportunities=[o.code for o in opportunities],
-                actions=actions,
-                level=level,
-                policy_version=policy.version,
-            ),
-            untrusted_text=_new_untrusted_text(
-                notes=original.notes,
-                blocker_note=record.blocker_note,
-                contact_name=record.contact_name,
-                contact_email=record.contact_email,
-            ),
+            {
+                "account_id": record.account_id,
+                "name": record.display_name,
+                "segment": record.segment,
+                "lifecycle": record.lifecycle,
+                "owner": record.owner,
+                "arr": record.arr,
+                "renewal_date": record.renewal_date,
+                "days_to_renewal": ctx.days_to_renewal,
+                "contract_term": record.contract_term,
+                "as_of": as_of,
+                "automation_level": level,
+                "score": score,
+                "raw_score": raw,
+                "band": band,
+                "band_note": band_note,
+                "tier": tier,
+                "tier_basis": tier_basis,
+                "confidence": confidence,
+                "confidence_reasons": confidence_reasons,
+                "data_quality": data_quality,
+                "account_evidence": account_evidence,
+                "dimensions": dimensions,
+                "missing_data": missing,
+                "sources": sources,
+                "caps": caps,
+                "flags": flags,
+                "themes": themes,
+                "opportunities": opportunities,
+                "trend": None if score is None else self.trends.trend(score, prior),
+                "churn_risk": self.churn_risk(score),
+                "legacy": legacy,
+                "actions": actions,
+                "review_task": review_task(policy.actions.review_task, ctx),
+                "measurement_event": measurement_event(
+                    ctx,
+                    score=score,
+                    band=band,
+                    tier=tier,
+                    confidence=confidence,
+                    legacy_total=legacy.total,
+                    legacy_band=legacy.band,
+                    flags=[f.code for f in flags],
+                    opportunities=[o.code for o in opportunities],
+                    actions=actions,
+                    level=level,
+                    policy_version=policy.version,
+                ),
+                "untrusted_text": _new_untrusted_text(
+                    original.notes, record.blocker_note, record.contact_name, record.contact_email
+                ),
+            }
         )
 
     def churn_risk(self, score: int | None) -> ChurnRisk | None:
