@@ -10,10 +10,11 @@ from __future__ import annotations
 import weakref
 from collections.abc import Callable, Sequence
 from enum import Enum
-from typing import NamedTuple
+from typing import NamedTuple, get_args
 
 from skill.engine.context import AccountContext
 from skill.policy import Condition, Rule
+from skill.record import AccountRecord
 
 Test = Callable[[AccountContext], bool]
 Describe = Callable[[AccountContext], str]
@@ -250,26 +251,42 @@ def _check_expression(cond: Condition, constants: dict[str, object]) -> str | No
         constants[name] = value
         return name
 
+    def any_of(attribute: str, values: list[object]) -> str:
+        if len(values) == 1:  # one value: a membership test, no method call
+            return f"{const(values[0])} in c.{attribute}"
+        return f"not c.{attribute}.isdisjoint({const(frozenset(values))})"
+
+    def none_of(attribute: str, values: list[object]) -> str:
+        if len(values) == 1:
+            return f"{const(values[0])} not in c.{attribute}"
+        return f"c.{attribute}.isdisjoint({const(frozenset(values))})"
+
+    def field(name: str) -> str:
+        """The record's field, read by name (a field name is a plain identifier)."""
+        return f"c.record.{name}" if name.isidentifier() else f"getattr(c.record, {const(name)})"
+
     parts: list[str] = []
     if cond.flags_any:
-        parts.append(f"not c.flags.isdisjoint({const(frozenset(cond.flags_any))})")
+        parts.append(any_of("flags", cond.flags_any))
     if cond.flags_all:
-        parts.append(f"c.flags.issuperset({const(frozenset(cond.flags_all))})")
+        if len(cond.flags_all) == 1:
+            parts.append(any_of("flags", cond.flags_all))
+        else:
+            parts.append(f"c.flags.issuperset({const(frozenset(cond.flags_all))})")
     if cond.flags_none:
-        parts.append(f"c.flags.isdisjoint({const(frozenset(cond.flags_none))})")
+        parts.append(none_of("flags", cond.flags_none))
     if cond.themes_any:
-        parts.append(f"not c.themes.isdisjoint({const(frozenset(cond.themes_any))})")
+        parts.append(any_of("themes", cond.themes_any))
     if cond.themes_none:
-        parts.append(f"c.themes.isdisjoint({const(frozenset(cond.themes_none))})")
+        parts.append(none_of("themes", cond.themes_none))
     if cond.bands_in:
         parts.append(f"c.band in {const(frozenset(cond.bands_in))}")
     if cond.tiers_in:
         parts.append(f"c.tier in {const(frozenset(cond.tiers_in))}")
     if cond.opportunities_any:
-        named = const(frozenset(cond.opportunities_any))
-        parts.append(f"not c.opportunities.isdisjoint({named})")
+        parts.append(any_of("opportunities", cond.opportunities_any))
     if cond.opportunities_none:
-        parts.append(f"c.opportunities.isdisjoint({const(frozenset(cond.opportunities_none))})")
+        parts.append(none_of("opportunities", cond.opportunities_none))
     if cond.segments_in:
         parts.append(f"c.record.segment in {const(frozenset(cond.segments_in))}")
     if cond.lifecycle_in:
@@ -294,15 +311,15 @@ def _check_expression(cond: Condition, constants: dict[str, object]) -> str | No
             f" and {score} >= {const(limit)})"
         )
     for name, expected in cond.fields_equal.items():
-        parts.append(f"_field_value(c, {const(name)}) == {const(expected)}")
+        if _compares_as_held(name):
+            parts.append(f"{field(name)} == {const(expected)}")
+        else:
+            parts.append(f"_field_value(c, {const(name)}) == {const(expected)}")
     for name, limit in cond.fields_at_least.items():
         value = const(None)
-        parts.append(
-            f"(({value} := getattr(c.record, {const(name)})) is not None"
-            f" and {value} >= {const(limit)})"
-        )
+        parts.append(f"(({value} := {field(name)}) is not None and {value} >= {const(limit)})")
     for name in cond.fields_missing:
-        parts.append(f"getattr(c.record, {const(name)}) is None")
+        parts.append(f"{field(name)} is None")
     if cond.arr_at_least is not None:
         parts.append(f"(c.record.arr is not None and c.record.arr >= {const(cond.arr_at_least)})")
     if cond.renewal_within_days is not None:
@@ -315,6 +332,21 @@ def _check_expression(cond: Condition, constants: dict[str, object]) -> str | No
         words = " or ".join(f"{const(w)} in c.notes_lower" for w in cond.notes_mention_any)
         parts.append(f"(bool(c.notes_lower) and ({words}))")
     return " and ".join(parts) if parts else "True"
+
+
+def _compares_as_held(name: str) -> bool:
+    """Whether the record's field compares with a policy value as its `_field_value` does:
+    it holds no enum, or only enums that are strings (a str enum equals its value)."""
+    info = AccountRecord.model_fields.get(name)
+    if info is None:
+        return False
+    held = [info.annotation]
+    while held:
+        kind = held.pop()
+        if isinstance(kind, type) and issubclass(kind, Enum) and not issubclass(kind, str):
+            return False
+        held += get_args(kind)
+    return True
 
 
 def _compile_check(cond: Condition) -> Test | None:
