@@ -195,7 +195,7 @@ class RiskDetector:
         # conditions never read the themes (the policy refuses that), so the order they
         # are added in changes nothing.
         rules = [(code, rule) for code, rule in risk.themes.items() if rule.when_any]
-        self.themes = tuple((code, rule.label) for code, rule in rules)
+        self.themes = tuple((code, rule.label, {}) for code, rule in rules)
         self._match_themes = compile_rules([rule for _, rule in rules])
 
     def _flag(self, code: RiskFlagCode, evidence: str) -> RiskFlag:
@@ -244,9 +244,16 @@ class RiskDetector:
     def detect_themes(self, ctx: AccountContext) -> list[RiskTheme]:
         themes = []
         found = self.themes
-        get = self.shared.get
+        raised = ctx.themes
         for index, _, describe in self._match_themes(ctx):
-            code, label = found[index]
-            themes.append(get(RiskTheme, code, label, describe(ctx)))
-            ctx.themes.add(code)
+            code, label, known = found[index]
+            because = describe(ctx)
+            # One shared theme per code and reason, looked up by the reason alone.
+            theme = known.get(because)
+            if theme is None:
+                theme = self.shared.get(RiskTheme, code, label, because)
+                if len(known) < MAX_SHARED_PER_MODEL:
+                    known[because] = theme
+            themes.append(theme)
+            raised.add(code)
         return themes
