@@ -26,9 +26,19 @@ class ActionPlanner:
             for trigger in actions.triggers
         )
         self.matches = compile_rules(actions.triggers)
-        # Each catalogue entry with its place in the catalogue (the order among equals).
+        # Each catalogue entry with its place in the catalogue (the order among equals)
+        # and the values an action copies from it, read once.
         self.static = {
-            action_id: (entry, i) for i, (action_id, entry) in enumerate(actions.catalogue.items())
+            action_id: (
+                entry,
+                i,
+                entry.label,
+                entry.kind,
+                entry.sensitivity,
+                entry.owner,
+                entry.purpose,
+            )
+            for i, (action_id, entry) in enumerate(actions.catalogue.items())
         }
         # Days until due: the entry's own, else its priority's.
         self.due_after = {
@@ -72,23 +82,23 @@ class ActionPlanner:
         planned = []
         # (-rank, catalogue place) is unique per action: the action id is never compared.
         for _, _, action_id in sorted([(-h[0], static[a][1], a) for a, h in found.items()]):
-            entry = static[action_id][0]
+            entry, _, label, kind, sensitivity, role, purpose = static[action_id]
             _, priority, evidence = found[action_id]
             status, trace = decide(action_id, entry, segment, fired)
             planned.append(
                 _new_action(
                     action_id,
-                    entry.label,
-                    entry.kind,
-                    entry.sensitivity,
-                    entry.owner,
-                    owner if entry.owner == "csm" else None,
+                    label,
+                    kind,
+                    sensitivity,
+                    role,
+                    owner if role == "csm" else None,
                     priority,
                     as_of + due_after[(action_id, priority)],
                     status,
                     trace,
                     evidence,
-                    entry.purpose,
+                    purpose,
                 )
             )
         return planned

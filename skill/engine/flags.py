@@ -6,7 +6,7 @@ from datetime import date
 
 from skill.assessment import RiskFlag, RiskTheme, SourceStatus, trusted
 from skill.engine.conditions import compile_rules
-from skill.engine.context import AccountContext, days_between
+from skill.engine.context import AccountContext, days_between, plain_copy
 from skill.engine.dimensions import SOURCE_LABEL, trend, usage_moved
 from skill.engine.shared import MAX_SHARED_PER_MODEL, SharedPieces
 from skill.policy import FlagRule, Flags, Risk, ScoringSignals
@@ -178,7 +178,7 @@ class RiskDetector:
     """Stages 5 and 6 for one policy: built once per run, called once per account."""
 
     def __init__(self, risk: Risk, signals: ScoringSignals, shared: SharedPieces) -> None:
-        self.rules = risk.flags
+        self.rules = plain_copy(risk.flags)
         self.dimension_of = {name: rule.dimension for name, rule in signals.items()}
         # Each dimension's signals, in policy order: what conflicting evidence compares.
         self.names_of: dict[Dimension, tuple[str, ...]] = {}

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from skill.assessment import OpportunityFlag
-from skill.engine.context import AccountContext, days_between
+from skill.engine.context import AccountContext, days_between, plain_copy
 from skill.engine.dimensions import round_half_up, usage_moved
 from skill.engine.shared import SharedPieces
 from skill.policy import (
@@ -144,7 +144,7 @@ class OpportunityDetector:
     def __init__(self, opportunity: Opportunity, shared: SharedPieces) -> None:
         self.shared = shared
         self.rules: dict[OpportunityCode, OpportunityRule] = {
-            code: getattr(opportunity.flags, code.value) for code in OpportunityCode
+            code: plain_copy(getattr(opportunity.flags, code.value)) for code in OpportunityCode
         }
         # A rule limited to some bands or tiers names the account's in its evidence.
         self.names_band = {c: set(r.bands) != _SCORED_BANDS for c, r in self.rules.items()}
