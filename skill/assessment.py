@@ -141,7 +141,7 @@ def to_json(model: BaseModel, *, indent: bool = False, line: bool = False) -> st
     class, and tests compare the two on thousands of generated accounts). Anything
     orjson cannot write the same way (an integer past 64 bits, say) goes to pydantic.
     """
-    if _plain_tree(type(model)):
+    if _PLAIN.get(type(model)) or _plain_tree(type(model)):
         option = (_INDENT if indent else 0) | (_NEWLINE if line else 0)
         try:
             return orjson.dumps(model, default=_fields, option=option).decode()

@@ -157,7 +157,9 @@ class Engine:
         )
         prior = usable_history(history, as_of) if history else []
         previous = prior[-1] if prior else None
-        dimensions = self.smoother.smooth(self.dimensions.score(ctx), ctx, previous)
+        dimensions = self.dimensions.score(ctx)
+        if previous is not None:  # without history nothing is smoothed or held
+            dimensions = self.smoother.smooth(dimensions, ctx, previous)
         no_data = not dimensions
         sources, source_states = self.sources.read(record, as_of)
         situation = (record.segment, tuple(ctx.dimension_scores), source_states)
@@ -203,14 +205,11 @@ class Engine:
                     score, ctx.dimension_scores.get(Dimension.USAGE), prior, as_of
                 )
                 flags = self.risks.add_flags(ctx, flags, trend_flags)
-            band, band_note = band_with_hysteresis(
-                score,
-                band_for(score, scoring),
-                previous,
-                caps,
-                scoring,
-                policy.history.band_hysteresis_points,
-            )
+            band, band_note = band_for(score, scoring), None
+            if previous is not None:
+                band, band_note = band_with_hysteresis(
+                    score, band, previous, caps, scoring, policy.history.band_hysteresis_points
+                )
             ctx.band = band
             tier, tier_basis = tier_for(ctx, score, scoring)
         ctx.tier = tier
@@ -249,7 +248,7 @@ class Engine:
                 "flags": flags,
                 "themes": themes,
                 "opportunities": opportunities,
-                "trend": None if score is None else self.trends.trend(score, prior),
+                "trend": None if score is None or not prior else self.trends.trend(score, prior),
                 "churn_risk": self.churn_risk(score),
                 "legacy": legacy,
                 "actions": actions,

@@ -46,7 +46,7 @@ def _payment_issue(ctx: AccountContext, rules: Flags) -> str | None:
     r = ctx.record
     if r.payment_status is None:
         return None
-    status = r.payment_status.value
+    status = r.payment_status  # a str enum: equal to, and written as, its value
     if status in rules.payment_issue.statuses:
         overdue = f", {r.days_overdue} days overdue" if r.days_overdue else ""
         return f"payment {status}{overdue}"
