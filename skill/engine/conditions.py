@@ -7,6 +7,7 @@ and gate rule.
 
 from __future__ import annotations
 
+import ast
 import weakref
 from collections.abc import Callable, Sequence
 from enum import Enum
@@ -371,30 +372,43 @@ def _describe_expressions(cond: Condition, constants: dict[str, object]) -> list
         constants[name] = value
         return name
 
+    # Described only when the condition held, so a part whose words that fixes (one flag
+    # named, one band allowed ...) is written once, here, as a string literal.
     parts: list[str] = []
     if cond.flags_any or cond.flags_all:
-        named = const(frozenset((*cond.flags_any, *cond.flags_all)))
-        parts.append(f'"flags " + ", ".join(sorted(c.flags.intersection({named})))')
+        if len(cond.flags_any) <= 1:  # then every flag named is raised
+            parts.append(repr("flags " + ", ".join(sorted({*cond.flags_any, *cond.flags_all}))))
+        else:
+            named = const(frozenset((*cond.flags_any, *cond.flags_all)))
+            parts.append(f'"flags " + ", ".join(sorted(c.flags.intersection({named})))')
     if cond.themes_any:
-        themes = const(tuple(cond.themes_any))
-        parts.append(f'"themes " + ", ".join(sorted([t for t in {themes} if t in c.themes]))')
+        if len(cond.themes_any) == 1:
+            parts.append(repr(f"themes {cond.themes_any[0]}"))
+        else:
+            themes = const(tuple(cond.themes_any))
+            parts.append(f'"themes " + ", ".join(sorted([t for t in {themes} if t in c.themes]))')
     if cond.bands_in:
-        parts.append('f"band {c.band}"')
+        parts.append(_one(cond.bands_in, "band {}") or 'f"band {c.band}"')
     if cond.tiers_in:
-        parts.append('f"tier {c.tier}"')
+        parts.append(_one(cond.tiers_in, "tier {}") or 'f"tier {c.tier}"')
     if cond.opportunities_any:
         named = const(tuple(cond.opportunities_any))
         parts.append(
-            f'"opportunity " + ", ".join(sorted([o for o in {named} if o in c.opportunities]))'
+            _one(cond.opportunities_any, "opportunity {}")
+            or f'"opportunity " + ", ".join(sorted([o for o in {named} if o in c.opportunities]))'
         )
     if cond.segments_in:
-        parts.append('f"segment {c.record.segment}"')
+        parts.append(_one(cond.segments_in, "segment {}") or 'f"segment {c.record.segment}"')
     if cond.lifecycle_in or cond.lifecycle_not_in:
-        parts.append("f\"lifecycle {c.record.lifecycle or 'unknown'}\"")
+        fixed = None if cond.lifecycle_not_in else _one(cond.lifecycle_in, "lifecycle {}")
+        parts.append(fixed or "f\"lifecycle {c.record.lifecycle or 'unknown'}\"")
     if cond.confidence_in:
-        parts.append('f"confidence {c.confidence}"')
+        parts.append(_one(cond.confidence_in, "confidence {}") or 'f"confidence {c.confidence}"')
     if cond.account_evidence_in:
-        parts.append('f"account evidence {c.account_evidence}"')
+        parts.append(
+            _one(cond.account_evidence_in, "account evidence {}")
+            or 'f"account evidence {c.account_evidence}"'
+        )
     for dimension, limit in cond.dimension_below.items():
         d, tail = const(dimension), const(f" < {limit:g}")
         parts.append(f'f"{{{d}}} {{c.dimension_scores[{d}]}}{{{tail}}}"')
@@ -426,14 +440,34 @@ def _describe_expressions(cond: Condition, constants: dict[str, object]) -> list
     return parts
 
 
+def _one(allowed: list[object], words: str) -> str | None:
+    """`words` with the one value allowed, as a literal; None when more are allowed."""
+    return repr(words.format(allowed[0])) if len(allowed) == 1 else None
+
+
+def _literals(parts: list[str]) -> list[str] | None:
+    """The parts' strings when every part is a string literal, else None."""
+    found = []
+    for part in parts:
+        try:
+            value = ast.literal_eval(part)
+        except (ValueError, SyntaxError):
+            return None
+        found.append(value)
+    return found
+
+
 def _compile_describe(cond: Condition) -> Describe | None:
     """All of the condition's description parts as one function."""
     namespace: dict[str, object] = {"_field_value": _field_value, "_shown": _shown}
     parts = _describe_expressions(cond, namespace)
     if parts is None:
         return None
+    fixed = _literals(parts)
     if not parts:
         body = '"always"'
+    elif fixed is not None:  # the same words whenever it holds
+        body = repr("; ".join(fixed))
     elif len(parts) == 1:
         body = parts[0]
     else:
