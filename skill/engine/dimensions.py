@@ -518,7 +518,7 @@ def _scored(
         return _ABSENT
     metric, category, text = reading
     score = scale(metric, category)
-    return score, _new_evidence(signal=name, score=score, text=text), weight * score
+    return score, _new_evidence(name, score, text), weight * score
 
 
 def rememberable(key: object) -> bool:
@@ -635,6 +635,7 @@ class DimensionScorer:
             if signals
         )
         self.read_signals = _compile_reader(self.signals) or self.read_signals_one_by_one
+        self.weights = dict(scoring.weights)  # by segment, read per account
         # Renormalised weights by segment and the dimensions that scored (at most
         # 2^7 sets per segment).
         self._shares: dict[tuple[object, ...], tuple[float, ...]] = {}
@@ -654,7 +655,7 @@ class DimensionScorer:
         """Every dimension with at least one signal and weight, weights renormalised."""
         record = ctx.record
         segment = record.segment
-        weights = self.scoring.weights[segment]
+        weights = self.weights[segment]
         scored = self.read_signals(record, ctx.as_of, ctx.signal_scores, weights)
 
         # The renormalised weights depend only on the segment and which dimensions

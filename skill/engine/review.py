@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import weakref
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import date, timedelta
 from typing import NamedTuple
 
 from skill.assessment import Action, MeasurementEvent, ReviewTask, trusted
@@ -60,6 +61,12 @@ def review_task(config: ReviewConfig, ctx: AccountContext) -> ReviewTask | None:
     )
 
 
+@functools.lru_cache(maxsize=64)
+def _event_key_tail(as_of: date, level: AutomationLevel, policy_version: str) -> str:
+    """The part of the event id's key that a run shares: nearly every account's as_of."""
+    return f"{as_of.isoformat()}|{level}|{policy_version}"
+
+
 def measurement_event(
     ctx: AccountContext,
     *,
@@ -76,7 +83,7 @@ def measurement_event(
     policy_version: str,
 ) -> MeasurementEvent:
     """A deterministic id, so the same assessment logged twice is the same event."""
-    key = f"{ctx.record.account_id}|{ctx.as_of.isoformat()}|{level}|{policy_version}"
+    key = f"{ctx.record.account_id}|{_event_key_tail(ctx.as_of, level, policy_version)}"
     return _new_measurement_event(
         event_id=hashlib.sha256(key.encode()).hexdigest()[:16],
         event_type="health_assessed",
