@@ -93,11 +93,11 @@ class LegacyScorer:
     """Stage 7 for one policy: built once per run, called once per account."""
 
     def __init__(self, config: LegacyConfig, shared: SharedPieces) -> None:
-        self.bands = config.bands
+        self.bands = tuple((band.min, band.label) for band in config.bands)
         # Each field with its metric, a reader of the values the metric reads, and its
-        # rows so far by those values.
+        # rows so far by those values and by what the metric gave.
         self.fields = tuple(
-            (field, METRICS[field.metric], attrgetter(*METRIC_READS[field.metric]), {})
+            (field, METRICS[field.metric], attrgetter(*METRIC_READS[field.metric]), {}, {})
             for field in config.fields
         )
         self.shared = shared
@@ -105,24 +105,27 @@ class LegacyScorer:
     def score(self, ctx: AccountContext) -> LegacyScore:
         rows = []
         total = 0
-        for field, metric, read, known in self.fields:
-            # A row is the same for the same values read: looked up once worked out.
+        for field, metric, read, known, by_metric in self.fields:
+            # A row is the same for the same values read, and for the same value and text
+            # the metric gives (seat counts vary more than the percentage they make).
             key = read(ctx)
             found = known.get(key)
             if found is None:
-                value, shown = metric(ctx)
-                points = _points(field, value)
-                found = (self.shared.get(LegacyRow, field.label, shown, points), points)
+                value, shown = given = metric(ctx)
+                found = by_metric.get(given)
+                if found is None:
+                    points = _points(field, value)
+                    found = (self.shared.get(LegacyRow, field.label, shown, points), points)
+                    if len(by_metric) < MAX_ROWS_PER_FIELD and rememberable(value):
+                        by_metric[given] = found
                 if len(known) < MAX_ROWS_PER_FIELD and rememberable(key):
                     known[key] = found
             rows.append(found[0])
             total += found[1]
-        for band in self.bands:
-            if total >= band.min:
-                break
-        else:
-            raise StopIteration  # as next() over no band would: the policy has no lowest band
-        return _new_legacy_score(total=total, band=band.label, rows=rows)
+        for least, band in self.bands:
+            if total >= least:
+                return _new_legacy_score(total, band, rows)
+        raise StopIteration  # as next() over no band would: the policy has no lowest band
 
 
 MAX_ROWS_PER_FIELD = 1024
