@@ -27,7 +27,7 @@ from skill.engine.gate import PolicyGate
 from skill.engine.legacy import LegacyScorer
 from skill.engine.opportunities import OpportunityDetector
 from skill.engine.quality import screen
-from skill.engine.review import measurement_event, review_task
+from skill.engine.review import measurement_event, review_rules, review_task
 from skill.engine.scoring import (
     apply_guard_rails,
     assess_confidence,
@@ -113,6 +113,8 @@ class Engine:
         self.trends = TrendDetector(policy.history)
         self.smoother = Smoother(policy.history)
         self.renewal_soon = policy.risk.flags.renewal_soon
+        self.review_config = policy.actions.review_task
+        self.review_rules = review_rules(self.review_config)
         # The renewal-soon window by contract term.
         self._renewal_windows: dict[object, int | None] = {}
         self.sources = SourceReader(policy.scoring.stale_after_days, self.input_sources)
@@ -252,7 +254,7 @@ class Engine:
                 "churn_risk": self.churn_risk(score),
                 "legacy": legacy,
                 "actions": actions,
-                "review_task": review_task(policy.actions.review_task, ctx),
+                "review_task": review_task(self.review_config, ctx, self.review_rules),
                 "measurement_event": measurement_event(
                     ctx,
                     score=score,

@@ -29,6 +29,11 @@ class _ReviewRules(NamedTuple):
 _COMPILED: dict[int, tuple[weakref.ref[ReviewConfig], _ReviewRules]] = {}
 
 
+def review_rules(config: ReviewConfig) -> _ReviewRules:
+    """The config's reasons and budget rules, compiled (once per config)."""
+    return _rules(config)
+
+
 def _rules(config: ReviewConfig) -> _ReviewRules:
     key = id(config)
     entry = _COMPILED.get(key)
@@ -44,9 +49,15 @@ def _rules(config: ReviewConfig) -> _ReviewRules:
     return entry[1]
 
 
-def review_task(config: ReviewConfig, ctx: AccountContext) -> ReviewTask | None:
-    """The task when any reason holds; whether the run's budget may defer it is marked too."""
-    rules = _rules(config)
+def review_task(
+    config: ReviewConfig, ctx: AccountContext, rules: _ReviewRules | None = None
+) -> ReviewTask | None:
+    """The task when any reason holds; whether the run's budget may defer it is marked too.
+
+    `rules`: `review_rules(config)`, for a caller that asks once per run.
+    """
+    if rules is None:
+        rules = _rules(config)
     matched = rules.matches(ctx)
     if not matched:
         return None
