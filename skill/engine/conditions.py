@@ -493,28 +493,25 @@ def compile_rules(rules: Sequence[Rule]) -> Callable[[AccountContext], Matches]:
     The same as `match` on each rule in turn, for one call per account, not one per
     rule. Only for rules whose matching nothing else changes meanwhile.
     """
-    namespace: dict[str, object] = {
-        "_field_value": _field_value,
-        "_ALWAYS": _ALWAYS,
-        "_describe_always": _compiled(_ALWAYS).describe,
-    }
+    namespace: dict[str, object] = {"_field_value": _field_value}
+    # Each match's (index, condition, describe) is made here, once, and appended as is.
     lines = ["def matches(c):", "    found = []"]
     for index, rule in enumerate(rules):
         conditions = tuple(rule.when_any)
         if not conditions:
-            lines.append(f"    found.append(({index}, _ALWAYS, _describe_always))")
+            namespace[f"_match{index}"] = (index, _ALWAYS, _compiled(_ALWAYS).describe)
+            lines.append(f"    found.append(_match{index})")
             continue
         keyword = "if"
         for position, cond in enumerate(conditions):
             expression = _check_expression(cond, namespace)
-            name = f"_cond{index}_{position}"
-            namespace[name] = cond
-            namespace[f"_describe{index}_{position}"] = _compiled(cond).describe
+            name = f"_match{index}_{position}"
+            namespace[name] = (index, cond, _compiled(cond).describe)
             if expression is None:
                 namespace[f"_check{index}_{position}"] = _compiled(cond).check
                 expression = f"_check{index}_{position}(c)"
             lines.append(f"    {keyword} {expression}:")
-            lines.append(f"        found.append(({index}, {name}, _describe{index}_{position}))")
+            lines.append(f"        found.append({name})")
             keyword = "elif"
     lines.append("    return found")
     exec("\n".join(lines) + "\n", namespace)
