@@ -606,7 +606,7 @@ def _compile_reader(
             ]
         namespace[f"dimension_{d}"] = dimension
         lines += [
-            f"    if evidence and weights.get(dimension_{d}, 0) > 0 and weight_sum > 0:",
+            f"    if evidence and weight_sum > 0 and weights.get(dimension_{d}, 0) > 0:",
             f"        scored.append((dimension_{d}, weighted / weight_sum, evidence))",
         ]
     lines.append("    return scored")

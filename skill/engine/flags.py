@@ -120,10 +120,16 @@ def _sync_age(source: SourceStatus, as_of: date) -> str:
 
 
 def _stale(ctx: AccountContext, rules: Flags, sources: list[SourceStatus]) -> str | None:
-    parts = [_sync_age(s, ctx.as_of) for s in sources if s.stale]
-    survey_age = days_between(ctx.record.last_survey_date, ctx.as_of)
-    if survey_age is not None and survey_age > rules.stale_evidence.max_survey_age_days:
-        parts.append(f"last survey {survey_age} days ago")
+    as_of = ctx.as_of
+    parts = []
+    for source in sources:
+        if source.stale:
+            parts.append(_sync_age(source, as_of))
+    surveyed = ctx.record.last_survey_date
+    if surveyed is not None:
+        survey_age = (as_of - surveyed).days
+        if survey_age > rules.stale_evidence.max_survey_age_days:
+            parts.append(f"last survey {survey_age} days ago")
     return "; ".join(parts) or None
 
 

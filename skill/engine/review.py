@@ -72,6 +72,17 @@ def review_task(
     )
 
 
+_SHA256 = hashlib.sha256()
+
+
+def _event_id(key: str) -> str:
+    """The first 16 hex digits of the key's SHA-256 (copying a fresh hash object is
+    quicker than making one)."""
+    digest = _SHA256.copy()
+    digest.update(key.encode())
+    return digest.hexdigest()[:16]
+
+
 @functools.lru_cache(maxsize=64)
 def _event_key_tail(as_of: date, level: AutomationLevel, policy_version: str) -> str:
     """The part of the event id's key that a run shares: nearly every account's as_of."""
@@ -96,7 +107,7 @@ def measurement_event(
     """A deterministic id, so the same assessment logged twice is the same event."""
     key = f"{ctx.record.account_id}|{_event_key_tail(ctx.as_of, level, policy_version)}"
     return _new_measurement_event(
-        event_id=hashlib.sha256(key.encode()).hexdigest()[:16],
+        event_id=_event_id(key),
         event_type="health_assessed",
         account_id=ctx.record.account_id,
         as_of=ctx.as_of,
