@@ -36,7 +36,7 @@ from skill.engine.scoring import (
     composite,
     tier_for,
 )
-from skill.engine.shared import SharedPieces
+from skill.engine.shared import MAX_SHARED_PER_MODEL, SharedPieces
 from skill.engine.stability import Smoother, band_with_hysteresis
 from skill.engine.trends import TrendDetector, usable_history
 from skill.policy import Policy
@@ -120,7 +120,7 @@ class Engine:
         self.sources = SourceReader(policy.scoring.stale_after_days, self.input_sources)
         # Missing data and confidence depend on a few discrete facts (the segment, the
         # dimensions that scored, each source's state, conflicting evidence): worked out
-        # once per combination (see `_missing_and_confidence`).
+        # once per combination, for as many combinations as shared pieces are kept.
         self._missing: dict[tuple[object, ...], tuple[MissingData, ...]] = {}
         self._confidence: dict[tuple[object, ...], tuple[Confidence, Confidence, tuple]] = {}
 
@@ -168,7 +168,8 @@ class Engine:
         known_missing = self._missing.get(situation)
         if known_missing is None:
             known_missing = tuple(self.dimensions.missing(ctx, sources))
-            self._missing[situation] = known_missing
+            if len(self._missing) < MAX_SHARED_PER_MODEL:
+                self._missing[situation] = known_missing
         missing = list(known_missing)
         flags = self.risks.detect_flags(ctx, sources)
         judged = (situation, CONFLICTING_EVIDENCE in ctx.flags)
@@ -176,7 +177,8 @@ class Engine:
         if known_confidence is None:
             judgement = assess_confidence(ctx, scoring, missing, sources)
             known_confidence = (*judgement[:2], tuple(judgement[2]))
-            self._confidence[judged] = known_confidence
+            if len(self._confidence) < MAX_SHARED_PER_MODEL:
+                self._confidence[judged] = known_confidence
         confidence, account_evidence, confidence_reasons = (
             known_confidence[0],
             known_confidence[1],
