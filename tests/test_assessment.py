@@ -30,6 +30,7 @@ from skill.assessment import (
     ReviewTask,
     to_json,
     trusted,
+    trusted_from_fields,
 )
 from skill.engine import Engine
 from skill.ingest import read_accounts
@@ -170,6 +171,19 @@ def test_trusted_gives_the_validated_model() -> None:
         "reason": "Segment policy for smb.",
     }
     built, validated = make(**values), PolicyDecision(**values)
+    assert built == validated
+    assert not differences(built, validated)
+    assert built.model_fields_set == validated.model_fields_set
+
+
+def test_trusted_from_fields_gives_the_validated_model() -> None:
+    values = {
+        "layer": GateLayer.MATRIX,
+        "rule": "send/smb",
+        "status": ActionStatus.AUTO,
+        "reason": "Segment policy for smb.",
+    }
+    built, validated = trusted_from_fields(PolicyDecision)(dict(values)), PolicyDecision(**values)
     assert built == validated
     assert not differences(built, validated)
     assert built.model_fields_set == validated.model_fields_set

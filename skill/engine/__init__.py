@@ -10,16 +10,24 @@ import math
 from collections.abc import Collection, Iterable, Iterator
 from datetime import date
 
-from skill.assessment import Assessment, ChurnRisk, PriorAssessment, UntrustedText, trusted
+from skill.assessment import (
+    Assessment,
+    ChurnRisk,
+    MissingData,
+    PriorAssessment,
+    UntrustedText,
+    trusted,
+    trusted_from_fields,
+)
 from skill.engine.actions import ActionPlanner
-from skill.engine.context import AccountContext, RecordView, days_between
-from skill.engine.dimensions import DimensionScorer, source_statuses
+from skill.engine.context import AccountContext, RecordView
+from skill.engine.dimensions import DimensionScorer, SourceReader
 from skill.engine.flags import RiskDetector
 from skill.engine.gate import PolicyGate
 from skill.engine.legacy import LegacyScorer
 from skill.engine.opportunities import OpportunityDetector
 from skill.engine.quality import screen
-from skill.engine.review import measurement_event, review_task
+from skill.engine.review import measurement_event, review_rules, review_task
 from skill.engine.scoring import (
     apply_guard_rails,
     assess_confidence,
@@ -28,12 +36,20 @@ from skill.engine.scoring import (
     composite,
     tier_for,
 )
-from skill.engine.shared import SharedPieces
+from skill.engine.shared import MAX_SHARED_PER_MODEL, SharedPieces
 from skill.engine.stability import Smoother, band_with_hysteresis
 from skill.engine.trends import TrendDetector, usable_history
 from skill.policy import Policy
 from skill.record import AccountRecord
-from skill.vocabulary import AutomationLevel, Band, Confidence, Dimension, Source, Tier
+from skill.vocabulary import (
+    AutomationLevel,
+    Band,
+    Confidence,
+    Dimension,
+    RiskFlagCode,
+    Source,
+    Tier,
+)
 
 __all__ = ["Engine", "NoSignalsError", "PolicyGate", "assess_account", "assess_records"]
 
@@ -43,7 +59,9 @@ NO_DATA_REASON = (
 )
 
 
-_new_assessment = trusted(Assessment)
+CONFLICTING_EVIDENCE = RiskFlagCode.CONFLICTING_EVIDENCE
+_UNKNOWN = object()
+_new_assessment = trusted_from_fields(Assessment)
 _new_untrusted_text = trusted(UntrustedText)
 _new_churn_risk = trusted(ChurnRisk)
 
@@ -95,6 +113,16 @@ class Engine:
         self.trends = TrendDetector(policy.history)
         self.smoother = Smoother(policy.history)
         self.renewal_soon = policy.risk.flags.renewal_soon
+        self.review_config = policy.actions.review_task
+        self.review_rules = review_rules(self.review_config)
+        # The renewal-soon window by contract term.
+        self._renewal_windows: dict[object, int | None] = {}
+        self.sources = SourceReader(policy.scoring.stale_after_days, self.input_sources)
+        # Missing data and confidence depend on a few discrete facts (the segment, the
+        # dimensions that scored, each source's state, conflicting evidence): worked out
+        # once per combination, for as many combinations as shared pieces are kept.
+        self._missing: dict[tuple[object, ...], tuple[MissingData, ...]] = {}
+        self._confidence: dict[tuple[object, ...], tuple[Confidence, Confidence, tuple]] = {}
 
     def assess(
         self,
@@ -114,24 +142,47 @@ class Engine:
         # Read like the record, faster (see RecordView).
         record = RecordView(screened)  # type: ignore[assignment]
         scoring = policy.scoring
+        renewal_date, term = record.renewal_date, record.contract_term
+        window = self._renewal_windows.get(term, _UNKNOWN)
+        if window is _UNKNOWN:
+            window = self._renewal_windows[term] = self.renewal_soon.window(term)
+        notes, blocker_note = record.notes, record.blocker_note
         ctx = AccountContext(
             record=record,
             as_of=as_of,
-            days_to_renewal=None
-            if record.renewal_date is None
-            else -days_between(record.renewal_date, as_of),
-            renewal_window=self.renewal_soon.window(record.contract_term),
-            notes_lower=" ".join([t for t in (record.notes, record.blocker_note) if t]).lower(),
+            days_to_renewal=None if renewal_date is None else (renewal_date - as_of).days,
+            renewal_window=window,
+            # The notes and the blocker note that are not empty, joined by a space.
+            notes_lower=(
+                f"{notes} {blocker_note}" if notes and blocker_note else notes or blocker_note or ""
+            ).lower(),
         )
-        prior = usable_history(history, as_of)
+        prior = usable_history(history, as_of) if history else []
         previous = prior[-1] if prior else None
-        dimensions = self.smoother.smooth(self.dimensions.score(ctx), ctx, previous)
+        dimensions = self.dimensions.score(ctx)
+        if previous is not None:  # without history nothing is smoothed or held
+            dimensions = self.smoother.smooth(dimensions, ctx, previous)
         no_data = not dimensions
-        sources = source_statuses(record, as_of, scoring.stale_after_days, self.input_sources)
-        missing = self.dimensions.missing(ctx, sources)
+        sources, source_states = self.sources.read(record, as_of)
+        situation = (record.segment, tuple(ctx.dimension_scores), source_states)
+        known_missing = self._missing.get(situation)
+        if known_missing is None:
+            known_missing = tuple(self.dimensions.missing(ctx, sources))
+            if len(self._missing) < MAX_SHARED_PER_MODEL:
+                self._missing[situation] = known_missing
+        missing = list(known_missing)
         flags = self.risks.detect_flags(ctx, sources)
-        confidence, account_evidence, confidence_reasons = assess_confidence(
-            ctx, scoring, missing, sources
+        judged = (situation, CONFLICTING_EVIDENCE in ctx.flags)
+        known_confidence = self._confidence.get(judged)
+        if known_confidence is None:
+            judgement = assess_confidence(ctx, scoring, missing, sources)
+            known_confidence = (*judgement[:2], tuple(judgement[2]))
+            if len(self._confidence) < MAX_SHARED_PER_MODEL:
+                self._confidence[judged] = known_confidence
+        confidence, account_evidence, confidence_reasons = (
+            known_confidence[0],
+            known_confidence[1],
+            list(known_confidence[2]),
         )
         if no_data:
             # No signal at all: nothing is known, so confidence and the account's
@@ -158,14 +209,11 @@ class Engine:
                     score, ctx.dimension_scores.get(Dimension.USAGE), prior, as_of
                 )
                 flags = self.risks.add_flags(ctx, flags, trend_flags)
-            band, band_note = band_with_hysteresis(
-                score,
-                band_for(score, scoring),
-                previous,
-                caps,
-                scoring,
-                policy.history.band_hysteresis_points,
-            )
+            band, band_note = band_for(score, scoring), None
+            if previous is not None:
+                band, band_note = band_with_hysteresis(
+                    score, band, previous, caps, scoring, policy.history.band_hysteresis_points
+                )
             ctx.band = band
             tier, tier_basis = tier_for(ctx, score, scoring)
         ctx.tier = tier
@@ -173,60 +221,60 @@ class Engine:
         opportunities = self.opportunities.detect(ctx)
         legacy = self.legacy.score(ctx)
         actions = self.actions.plan(ctx)
+        # In Assessment's field order (see `trusted_from_fields`).
         return _new_assessment(
-            account_id=record.account_id,
-            name=record.display_name,
-            data_quality=data_quality,
-            segment=record.segment,
-            lifecycle=record.lifecycle,
-            owner=record.owner,
-            arr=record.arr,
-            renewal_date=record.renewal_date,
-            days_to_renewal=ctx.days_to_renewal,
-            contract_term=record.contract_term,
-            as_of=as_of,
-            automation_level=level,
-            score=score,
-            raw_score=raw,
-            band=band,
-            band_note=band_note,
-            tier=tier,
-            tier_basis=tier_basis,
-            confidence=confidence,
-            confidence_reasons=confidence_reasons,
-            account_evidence=account_evidence,
-            dimensions=dimensions,
-            missing_data=missing,
-            sources=sources,
-            caps=caps,
-            flags=flags,
-            themes=themes,
-            opportunities=opportunities,
-            trend=None if score is None else self.trends.trend(score, prior),
-            churn_risk=self.churn_risk(score),
-            legacy=legacy,
-            actions=actions,
-            review_task=review_task(policy.actions.review_task, ctx),
-            measurement_event=measurement_event(
-                ctx,
-                score=score,
-                band=band,
-                tier=tier,
-                confidence=confidence,
-                legacy_total=legacy.total,
-                legacy_band=legacy.band,
-                flags=[f.code for f in flags],
-                opportunities=[o.code for o in opportunities],
-                actions=actions,
-                level=level,
-                policy_version=policy.version,
-            ),
-            untrusted_text=_new_untrusted_text(
-                notes=original.notes,
-                blocker_note=record.blocker_note,
-                contact_name=record.contact_name,
-                contact_email=record.contact_email,
-            ),
+            {
+                "account_id": record.account_id,
+                "name": record.display_name,
+                "segment": record.segment,
+                "lifecycle": record.lifecycle,
+                "owner": record.owner,
+                "arr": record.arr,
+                "renewal_date": record.renewal_date,
+                "days_to_renewal": ctx.days_to_renewal,
+                "contract_term": record.contract_term,
+                "as_of": as_of,
+                "automation_level": level,
+                "score": score,
+                "raw_score": raw,
+                "band": band,
+                "band_note": band_note,
+                "tier": tier,
+                "tier_basis": tier_basis,
+                "confidence": confidence,
+                "confidence_reasons": confidence_reasons,
+                "data_quality": data_quality,
+                "account_evidence": account_evidence,
+                "dimensions": dimensions,
+                "missing_data": missing,
+                "sources": sources,
+                "caps": caps,
+                "flags": flags,
+                "themes": themes,
+                "opportunities": opportunities,
+                "trend": None if score is None or not prior else self.trends.trend(score, prior),
+                "churn_risk": self.churn_risk(score),
+                "legacy": legacy,
+                "actions": actions,
+                "review_task": review_task(self.review_config, ctx, self.review_rules),
+                "measurement_event": measurement_event(
+                    ctx,
+                    score=score,
+                    band=band,
+                    tier=tier,
+                    confidence=confidence,
+                    legacy_total=legacy.total,
+                    legacy_band=legacy.band,
+                    flags=[f.code for f in flags],
+                    opportunities=[o.code for o in opportunities],
+                    actions=actions,
+                    level=level,
+                    policy_version=policy.version,
+                ),
+                "untrusted_text": _new_untrusted_text(
+                    original.notes, record.blocker_note, record.contact_name, record.contact_email
+                ),
+            }
         )
 
     def churn_risk(self, score: int | None) -> ChurnRisk | None:

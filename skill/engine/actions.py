@@ -2,25 +2,17 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from datetime import timedelta
 
 from skill.assessment import Action, trusted
 from skill.engine.conditions import compile_rules
 from skill.engine.context import AccountContext
-from skill.engine.gate import PolicyGate
+from skill.engine.gate import FiredRules, PolicyGate
 from skill.policy import Actions
 from skill.vocabulary import Priority
 
 _PRIORITY_RANK = {priority: priority.rank for priority in Priority}
 _new_action = trusted(Action)
-
-
-@dataclass(slots=True)
-class _Triggered:
-    priority: Priority
-    rank: int  # the priority's rank
-    evidence: list[str] = field(default_factory=list)
 
 
 class ActionPlanner:
@@ -34,9 +26,19 @@ class ActionPlanner:
             for trigger in actions.triggers
         )
         self.matches = compile_rules(actions.triggers)
-        # Each catalogue entry with its place in the catalogue (the order among equals).
+        # Each catalogue entry with its place in the catalogue (the order among equals)
+        # and the values an action copies from it, read once.
         self.static = {
-            action_id: (entry, i) for i, (action_id, entry) in enumerate(actions.catalogue.items())
+            action_id: (
+                entry,
+                i,
+                entry.label,
+                entry.kind,
+                entry.sensitivity,
+                entry.owner,
+                entry.purpose,
+            )
+            for i, (action_id, entry) in enumerate(actions.catalogue.items())
         }
         # Days until due: the entry's own, else its priority's.
         self.due_after = {
@@ -49,8 +51,12 @@ class ActionPlanner:
             for priority in Priority
         }
 
-    def triggered(self, ctx: AccountContext) -> dict[str, _Triggered]:
-        found: dict[str, _Triggered] = {}
+    def triggered(self, ctx: AccountContext) -> dict[str, list]:
+        """Each triggered action: [its rank, its priority, its evidence lines].
+
+        The highest priority of the triggers that fired wins; every one's reason is kept.
+        """
+        found: dict[str, list] = {}
         triggers = self.triggers
         for index, _, describe in self.matches(ctx):
             action, priority, reason, rank = triggers[index]
@@ -58,11 +64,11 @@ class ActionPlanner:
             line = reason if why == "always" else f"{reason} ({why})"
             hit = found.get(action)
             if hit is None:
-                found[action] = _Triggered(priority, rank, [line])
+                found[action] = [rank, priority, [line]]
             else:
-                if rank > hit.rank:
-                    hit.priority, hit.rank = priority, rank
-                hit.evidence.append(line)
+                if rank > hit[0]:
+                    hit[0], hit[1] = rank, priority
+                hit[2].append(line)
         return found
 
     def plan(self, ctx: AccountContext) -> list[Action]:
@@ -70,28 +76,29 @@ class ActionPlanner:
         found = self.triggered(ctx)
         if not found:
             return []
-        gate, static, due_after = self.gate, self.static, self.due_after
-        fired = gate.fired(ctx)
+        decide, static, due_after = self.gate.decide_for, self.static, self.due_after
+        fired = FiredRules(self.gate, ctx)
         as_of, owner, segment = ctx.as_of, ctx.record.owner, ctx.record.segment
         planned = []
-        ranked = sorted(found.items(), key=lambda item: (-item[1].rank, static[item[0]][1]))
-        for action_id, hit in ranked:
-            entry = static[action_id][0]
-            status, trace = gate.decide_for(action_id, entry, segment, fired)
+        # (-rank, catalogue place) is unique per action: the action id is never compared.
+        for _, _, action_id in sorted([(-h[0], static[a][1], a) for a, h in found.items()]):
+            entry, _, label, kind, sensitivity, role, purpose = static[action_id]
+            _, priority, evidence = found[action_id]
+            status, trace = decide(action_id, entry, segment, fired)
             planned.append(
                 _new_action(
                     action_id,
-                    entry.label,
-                    entry.kind,
-                    entry.sensitivity,
-                    entry.owner,
-                    owner if entry.owner == "csm" else None,
-                    hit.priority,
-                    as_of + due_after[(action_id, hit.priority)],
+                    label,
+                    kind,
+                    sensitivity,
+                    role,
+                    owner if role == "csm" else None,
+                    priority,
+                    as_of + due_after[(action_id, priority)],
                     status,
                     trace,
-                    hit.evidence,
-                    entry.purpose,
+                    evidence,
+                    purpose,
                 )
             )
         return planned

@@ -7,13 +7,15 @@ and gate rule.
 
 from __future__ import annotations
 
+import ast
 import weakref
 from collections.abc import Callable, Sequence
 from enum import Enum
-from typing import NamedTuple
+from typing import NamedTuple, get_args
 
 from skill.engine.context import AccountContext
 from skill.policy import Condition, Rule
+from skill.record import AccountRecord
 
 Test = Callable[[AccountContext], bool]
 Describe = Callable[[AccountContext], str]
@@ -250,26 +252,42 @@ def _check_expression(cond: Condition, constants: dict[str, object]) -> str | No
         constants[name] = value
         return name
 
+    def any_of(attribute: str, values: list[object]) -> str:
+        if len(values) == 1:  # one value: a membership test, no method call
+            return f"{const(values[0])} in c.{attribute}"
+        return f"not c.{attribute}.isdisjoint({const(frozenset(values))})"
+
+    def none_of(attribute: str, values: list[object]) -> str:
+        if len(values) == 1:
+            return f"{const(values[0])} not in c.{attribute}"
+        return f"c.{attribute}.isdisjoint({const(frozenset(values))})"
+
+    def field(name: str) -> str:
+        """The record's field, read by name (a field name is a plain identifier)."""
+        return f"c.record.{name}" if name.isidentifier() else f"getattr(c.record, {const(name)})"
+
     parts: list[str] = []
     if cond.flags_any:
-        parts.append(f"not c.flags.isdisjoint({const(frozenset(cond.flags_any))})")
+        parts.append(any_of("flags", cond.flags_any))
     if cond.flags_all:
-        parts.append(f"c.flags.issuperset({const(frozenset(cond.flags_all))})")
+        if len(cond.flags_all) == 1:
+            parts.append(any_of("flags", cond.flags_all))
+        else:
+            parts.append(f"c.flags.issuperset({const(frozenset(cond.flags_all))})")
     if cond.flags_none:
-        parts.append(f"c.flags.isdisjoint({const(frozenset(cond.flags_none))})")
+        parts.append(none_of("flags", cond.flags_none))
     if cond.themes_any:
-        parts.append(f"not c.themes.isdisjoint({const(frozenset(cond.themes_any))})")
+        parts.append(any_of("themes", cond.themes_any))
     if cond.themes_none:
-        parts.append(f"c.themes.isdisjoint({const(frozenset(cond.themes_none))})")
+        parts.append(none_of("themes", cond.themes_none))
     if cond.bands_in:
         parts.append(f"c.band in {const(frozenset(cond.bands_in))}")
     if cond.tiers_in:
         parts.append(f"c.tier in {const(frozenset(cond.tiers_in))}")
     if cond.opportunities_any:
-        named = const(frozenset(cond.opportunities_any))
-        parts.append(f"not c.opportunities.isdisjoint({named})")
+        parts.append(any_of("opportunities", cond.opportunities_any))
     if cond.opportunities_none:
-        parts.append(f"c.opportunities.isdisjoint({const(frozenset(cond.opportunities_none))})")
+        parts.append(none_of("opportunities", cond.opportunities_none))
     if cond.segments_in:
         parts.append(f"c.record.segment in {const(frozenset(cond.segments_in))}")
     if cond.lifecycle_in:
@@ -294,15 +312,15 @@ def _check_expression(cond: Condition, constants: dict[str, object]) -> str | No
             f" and {score} >= {const(limit)})"
         )
     for name, expected in cond.fields_equal.items():
-        parts.append(f"_field_value(c, {const(name)}) == {const(expected)}")
+        if _compares_as_held(name):
+            parts.append(f"{field(name)} == {const(expected)}")
+        else:
+            parts.append(f"_field_value(c, {const(name)}) == {const(expected)}")
     for name, limit in cond.fields_at_least.items():
         value = const(None)
-        parts.append(
-            f"(({value} := getattr(c.record, {const(name)})) is not None"
-            f" and {value} >= {const(limit)})"
-        )
+        parts.append(f"(({value} := {field(name)}) is not None and {value} >= {const(limit)})")
     for name in cond.fields_missing:
-        parts.append(f"getattr(c.record, {const(name)}) is None")
+        parts.append(f"{field(name)} is None")
     if cond.arr_at_least is not None:
         parts.append(f"(c.record.arr is not None and c.record.arr >= {const(cond.arr_at_least)})")
     if cond.renewal_within_days is not None:
@@ -315,6 +333,21 @@ def _check_expression(cond: Condition, constants: dict[str, object]) -> str | No
         words = " or ".join(f"{const(w)} in c.notes_lower" for w in cond.notes_mention_any)
         parts.append(f"(bool(c.notes_lower) and ({words}))")
     return " and ".join(parts) if parts else "True"
+
+
+def _compares_as_held(name: str) -> bool:
+    """Whether the record's field compares with a policy value as its `_field_value` does:
+    it holds no enum, or only enums that are strings (a str enum equals its value)."""
+    info = AccountRecord.model_fields.get(name)
+    if info is None:
+        return False
+    held = [info.annotation]
+    while held:
+        kind = held.pop()
+        if isinstance(kind, type) and issubclass(kind, Enum) and not issubclass(kind, str):
+            return False
+        held += get_args(kind)
+    return True
 
 
 def _compile_check(cond: Condition) -> Test | None:
@@ -339,30 +372,43 @@ def _describe_expressions(cond: Condition, constants: dict[str, object]) -> list
         constants[name] = value
         return name
 
+    # Described only when the condition held, so a part whose words that fixes (one flag
+    # named, one band allowed ...) is written once, here, as a string literal.
     parts: list[str] = []
     if cond.flags_any or cond.flags_all:
-        named = const(frozenset((*cond.flags_any, *cond.flags_all)))
-        parts.append(f'"flags " + ", ".join(sorted(c.flags.intersection({named})))')
+        if len(cond.flags_any) <= 1:  # then every flag named is raised
+            parts.append(repr("flags " + ", ".join(sorted({*cond.flags_any, *cond.flags_all}))))
+        else:
+            named = const(frozenset((*cond.flags_any, *cond.flags_all)))
+            parts.append(f'"flags " + ", ".join(sorted(c.flags.intersection({named})))')
     if cond.themes_any:
-        themes = const(tuple(cond.themes_any))
-        parts.append(f'"themes " + ", ".join(sorted([t for t in {themes} if t in c.themes]))')
+        if len(cond.themes_any) == 1:
+            parts.append(repr(f"themes {cond.themes_any[0]}"))
+        else:
+            themes = const(tuple(cond.themes_any))
+            parts.append(f'"themes " + ", ".join(sorted([t for t in {themes} if t in c.themes]))')
     if cond.bands_in:
-        parts.append('f"band {c.band}"')
+        parts.append(_one(cond.bands_in, "band {}") or 'f"band {c.band}"')
     if cond.tiers_in:
-        parts.append('f"tier {c.tier}"')
+        parts.append(_one(cond.tiers_in, "tier {}") or 'f"tier {c.tier}"')
     if cond.opportunities_any:
         named = const(tuple(cond.opportunities_any))
         parts.append(
-            f'"opportunity " + ", ".join(sorted([o for o in {named} if o in c.opportunities]))'
+            _one(cond.opportunities_any, "opportunity {}")
+            or f'"opportunity " + ", ".join(sorted([o for o in {named} if o in c.opportunities]))'
         )
     if cond.segments_in:
-        parts.append('f"segment {c.record.segment}"')
+        parts.append(_one(cond.segments_in, "segment {}") or 'f"segment {c.record.segment}"')
     if cond.lifecycle_in or cond.lifecycle_not_in:
-        parts.append("f\"lifecycle {c.record.lifecycle or 'unknown'}\"")
+        fixed = None if cond.lifecycle_not_in else _one(cond.lifecycle_in, "lifecycle {}")
+        parts.append(fixed or "f\"lifecycle {c.record.lifecycle or 'unknown'}\"")
     if cond.confidence_in:
-        parts.append('f"confidence {c.confidence}"')
+        parts.append(_one(cond.confidence_in, "confidence {}") or 'f"confidence {c.confidence}"')
     if cond.account_evidence_in:
-        parts.append('f"account evidence {c.account_evidence}"')
+        parts.append(
+            _one(cond.account_evidence_in, "account evidence {}")
+            or 'f"account evidence {c.account_evidence}"'
+        )
     for dimension, limit in cond.dimension_below.items():
         d, tail = const(dimension), const(f" < {limit:g}")
         parts.append(f'f"{{{d}}} {{c.dimension_scores[{d}]}}{{{tail}}}"')
@@ -394,14 +440,34 @@ def _describe_expressions(cond: Condition, constants: dict[str, object]) -> list
     return parts
 
 
+def _one(allowed: list[object], words: str) -> str | None:
+    """`words` with the one value allowed, as a literal; None when more are allowed."""
+    return repr(words.format(allowed[0])) if len(allowed) == 1 else None
+
+
+def _literals(parts: list[str]) -> list[str] | None:
+    """The parts' strings when every part is a string literal, else None."""
+    found = []
+    for part in parts:
+        try:
+            value = ast.literal_eval(part)
+        except (ValueError, SyntaxError):
+            return None
+        found.append(value)
+    return found
+
+
 def _compile_describe(cond: Condition) -> Describe | None:
     """All of the condition's description parts as one function."""
     namespace: dict[str, object] = {"_field_value": _field_value, "_shown": _shown}
     parts = _describe_expressions(cond, namespace)
     if parts is None:
         return None
+    fixed = _literals(parts)
     if not parts:
         body = '"always"'
+    elif fixed is not None:  # the same words whenever it holds
+        body = repr("; ".join(fixed))
     elif len(parts) == 1:
         body = parts[0]
     else:
@@ -427,28 +493,25 @@ def compile_rules(rules: Sequence[Rule]) -> Callable[[AccountContext], Matches]:
     The same as `match` on each rule in turn, for one call per account, not one per
     rule. Only for rules whose matching nothing else changes meanwhile.
     """
-    namespace: dict[str, object] = {
-        "_field_value": _field_value,
-        "_ALWAYS": _ALWAYS,
-        "_describe_always": _compiled(_ALWAYS).describe,
-    }
+    namespace: dict[str, object] = {"_field_value": _field_value}
+    # Each match's (index, condition, describe) is made here, once, and appended as is.
     lines = ["def matches(c):", "    found = []"]
     for index, rule in enumerate(rules):
         conditions = tuple(rule.when_any)
         if not conditions:
-            lines.append(f"    found.append(({index}, _ALWAYS, _describe_always))")
+            namespace[f"_match{index}"] = (index, _ALWAYS, _compiled(_ALWAYS).describe)
+            lines.append(f"    found.append(_match{index})")
             continue
         keyword = "if"
         for position, cond in enumerate(conditions):
             expression = _check_expression(cond, namespace)
-            name = f"_cond{index}_{position}"
-            namespace[name] = cond
-            namespace[f"_describe{index}_{position}"] = _compiled(cond).describe
+            name = f"_match{index}_{position}"
+            namespace[name] = (index, cond, _compiled(cond).describe)
             if expression is None:
                 namespace[f"_check{index}_{position}"] = _compiled(cond).check
                 expression = f"_check{index}_{position}(c)"
             lines.append(f"    {keyword} {expression}:")
-            lines.append(f"        found.append(({index}, {name}, _describe{index}_{position}))")
+            lines.append(f"        found.append({name})")
             keyword = "elif"
     lines.append("    return found")
     exec("\n".join(lines) + "\n", namespace)

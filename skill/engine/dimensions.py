@@ -504,29 +504,30 @@ def _signal(name: str, read: Reader, scale: Scale, weight: float) -> Signal:
 
 
 def _holds_floats(fields: Iterable[str]) -> bool:
-    """Whether any of these record fields can hold a float (see `_rememberable`)."""
+    """Whether any of these record fields can hold a float (see `rememberable`)."""
     known = AccountRecord.model_fields
     return any(name not in known or "float" in str(known[name].annotation) for name in fields)
 
 
 def _scored(
-    name: str, read: Reader, scale: Scale, record: AccountRecord, as_of: date
-) -> tuple[int, Evidence] | object:
+    name: str, read: Reader, scale: Scale, weight: float, record: AccountRecord, as_of: date
+) -> tuple[int, Evidence, float] | object:
+    """The signal's score, its evidence, and the score times the signal's weight."""
     reading = read(record, as_of)
     if reading is None:
         return _ABSENT
     metric, category, text = reading
     score = scale(metric, category)
-    return score, _new_evidence(signal=name, score=score, text=text)
+    return score, _new_evidence(name, score, text), weight * score
 
 
-def _rememberable(key: object) -> bool:
+def rememberable(key: object) -> bool:
     """Not a key holding a float zero (0.0 and -0.0 are equal keys but read "0" and "-0")
     or a NaN (never equal to itself)."""
     values = key if type(key) is tuple else (key,)
     for value in values:
         if type(value) is tuple:
-            if not _rememberable(value):
+            if not rememberable(value):
                 return False
         elif type(value) is float and (value == 0 or value != value):
             return False
@@ -540,12 +541,13 @@ def _remembered(
     name: str,
     read: Reader,
     scale: Scale,
+    weight: float,
     record: AccountRecord,
     as_of: date,
-) -> tuple[int, Evidence] | object:
+) -> tuple[int, Evidence, float] | object:
     """A reading not in `memo`: read, and kept while there is room and the key can be."""
-    found = _scored(name, read, scale, record, as_of)
-    if len(memo) < MEMO_PER_SIGNAL and (not floats or _rememberable(key)):
+    found = _scored(name, read, scale, weight, record, as_of)
+    if len(memo) < MEMO_PER_SIGNAL and (not floats or rememberable(key)):
         memo[key] = found
     return found
 
@@ -558,9 +560,11 @@ def _compile_reader(
 
     Reading twenty-odd signals is the engine's largest stage, and part of its cost
     was the loop's own bookkeeping (unpacking each signal's entry, a call to build
-    its key). The same lookups, calls and sums in the same order, so the same result
-    (a test compares the two). None when a signal's declared fields are not plain
-    names (then the loop is used).
+    its key, lists summed at the end). The same lookups and calls in the same order,
+    and running totals that add the same numbers in the same order from 0 as `sum`
+    does, so the same result (a test compares the two). Each memo entry carries its
+    score times the signal's weight. None when a signal's declared fields are not
+    plain names (then the loop is used).
     """
     namespace: dict[str, object] = {
         "_ABSENT": _ABSENT,
@@ -569,14 +573,14 @@ def _compile_reader(
     }
     lines = ["def read_signals(r, as_of, signal_scores, weights):", "    scored = []"]
     for d, (dimension, signals) in enumerate(grouped):
-        lines += ["    weighted = []", "    signal_weights = []", "    evidence = []"]
+        lines += ["    weighted = 0", "    weight_sum = 0", "    evidence = []"]
         for i, (name, read, scale, weight, key_of, uses_as_of, floats, memo) in enumerate(signals):
             tag = f"{d}_{i}"
             namespace.update(
                 {f"name_{tag}": name, f"read_{tag}": read, f"scale_{tag}": scale}
                 | {f"weight_{tag}": weight, f"memo_{tag}": memo}
             )
-            args = f"name_{tag}, read_{tag}, scale_{tag}, r, as_of"
+            args = f"name_{tag}, read_{tag}, scale_{tag}, weight_{tag}, r, as_of"
             if key_of is None:
                 lines.append(f"    found = _scored({args})")
             else:
@@ -595,17 +599,15 @@ def _compile_reader(
                 ]
             lines += [
                 "    if found is not _ABSENT:",
-                "        score = found[0]",
-                f"        signal_scores[name_{tag}] = score",
-                f"        weighted.append(weight_{tag} * score)",
-                f"        signal_weights.append(weight_{tag})",
+                f"        signal_scores[name_{tag}] = found[0]",
                 "        evidence.append(found[1])",
+                "        weighted += found[2]",
+                f"        weight_sum += weight_{tag}",
             ]
         namespace[f"dimension_{d}"] = dimension
-        mean = "sum(weighted) / sum(signal_weights)"
         lines += [
-            f"    if evidence and weights.get(dimension_{d}, 0) > 0 and sum(signal_weights) > 0:",
-            f"        scored.append((dimension_{d}, {mean}, evidence))",
+            f"    if evidence and weight_sum > 0 and weights.get(dimension_{d}, 0) > 0:",
+            f"        scored.append((dimension_{d}, weighted / weight_sum, evidence))",
         ]
     lines.append("    return scored")
     exec("\n".join(lines) + "\n", namespace)  # built from the policy's signal names only
@@ -633,6 +635,7 @@ class DimensionScorer:
             if signals
         )
         self.read_signals = _compile_reader(self.signals) or self.read_signals_one_by_one
+        self.weights = dict(scoring.weights)  # by segment, read per account
         # Renormalised weights by segment and the dimensions that scored (at most
         # 2^7 sets per segment).
         self._shares: dict[tuple[object, ...], tuple[float, ...]] = {}
@@ -652,7 +655,7 @@ class DimensionScorer:
         """Every dimension with at least one signal and weight, weights renormalised."""
         record = ctx.record
         segment = record.segment
-        weights = self.scoring.weights[segment]
+        weights = self.weights[segment]
         scored = self.read_signals(record, ctx.as_of, ctx.signal_scores, weights)
 
         # The renormalised weights depend only on the segment and which dimensions
@@ -666,7 +669,8 @@ class DimensionScorer:
         dimensions = []
         dimension_scores = ctx.dimension_scores
         for (dimension, mean, evidence), share in zip(scored, shares, strict=True):
-            score = round_half_up(mean)
+            # round_half_up, written out: a mean of 0-100 scores is never negative.
+            score = int(mean + 0.5) if mean >= 0 else round_half_up(mean)
             dimension_scores[dimension] = score
             dimensions.append(_new_dimension_score(dimension, score, share, evidence, None))
         return dimensions
@@ -691,17 +695,19 @@ class DimensionScorer:
             evidence: list[Evidence] = []
             for name, read, scale, weight, key_of, uses_as_of, floats, memo in signals:
                 if key_of is None:
-                    found = _scored(name, read, scale, record, as_of)
+                    found = _scored(name, read, scale, weight, record, as_of)
                 else:
                     key = key_of(record)
                     if uses_as_of:
                         key = (key, as_of)
                     found = memo.get(key)
                     if found is None:
-                        found = _remembered(memo, key, floats, name, read, scale, record, as_of)
+                        found = _remembered(
+                            memo, key, floats, name, read, scale, weight, record, as_of
+                        )
                 if found is _ABSENT:
                     continue
-                score, piece = found
+                score, piece, _ = found
                 signal_scores[name] = score
                 weighted.append(weight * score)
                 signal_weights.append(weight)
@@ -748,28 +754,46 @@ def source_statuses(
     input_sources: frozenset[Source] | None = None,
 ) -> list[SourceStatus]:
     """Each source's contribution to this record; `input_sources` None: input unknown."""
-    statuses = []
-    for source, fields, values_of, sync_field in _SOURCE_READING:
-        used = list(compress(fields, map(is_not, values_of(record), _NONES)))
-        synced_at = getattr(record, sync_field)
-        connected = bool(used) or synced_at is not None
-        if synced_at is None:
-            stale = False
-        else:
-            age = (as_of - synced_at).days
-            # A sync date in the future is no evidence of freshness.
-            stale = age > stale_after_days or age < 0
-        statuses.append(
-            _new_source_status(
-                source=source,
-                connected=connected,
-                synced_at=synced_at,
-                stale=stale,
-                fields_used=used,
-                in_input=None if input_sources is None else connected or source in input_sources,
-            )
+    return SourceReader(stale_after_days, input_sources).read(record, as_of)[0]
+
+
+# What later stages read of one source's status: connected, stale, in the input.
+SourceState = tuple[bool, bool, bool | None]
+
+
+class SourceReader:
+    """`source_statuses` for one run: what depends only on the run is worked out once."""
+
+    def __init__(self, stale_after_days: int, input_sources: frozenset[Source] | None) -> None:
+        self.stale_after_days = stale_after_days
+        # Per source: its reading, and `in_input` when the account has no data of it.
+        self.sources = tuple(
+            (*reading, None if input_sources is None else reading[0] in input_sources)
+            for reading in _SOURCE_READING
         )
-    return statuses
+
+    def read(
+        self, record: AccountRecord, as_of: date
+    ) -> tuple[list[SourceStatus], tuple[SourceState, ...]]:
+        """Each source's status, and the facts of them that the missing-data reasons and
+        confidence read (`SourceState` per source): a key for remembering those."""
+        statuses = []
+        states: tuple[SourceState, ...] = ()
+        stale_after_days = self.stale_after_days
+        for source, fields, values_of, sync_field, in_input_otherwise in self.sources:
+            used = list(compress(fields, map(is_not, values_of(record), _NONES)))
+            synced_at = getattr(record, sync_field)
+            connected = bool(used) or synced_at is not None
+            if synced_at is None:
+                stale = False
+            else:
+                age = (as_of - synced_at).days
+                # A sync date in the future is no evidence of freshness.
+                stale = age > stale_after_days or age < 0
+            in_input = in_input_otherwise if not connected or in_input_otherwise is None else True
+            statuses.append(_new_source_status(source, connected, synced_at, stale, used, in_input))
+            states += ((connected, stale, in_input),)
+        return statuses, states
 
 
 def _values_of(fields: tuple[str, ...]) -> Callable[[AccountRecord], tuple[object, ...]]:

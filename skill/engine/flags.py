@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from datetime import date
 
-from skill.assessment import RiskFlag, RiskTheme, SourceStatus
+from skill.assessment import RiskFlag, RiskTheme, SourceStatus, trusted
 from skill.engine.conditions import compile_rules
-from skill.engine.context import AccountContext, days_between
+from skill.engine.context import AccountContext, days_between, plain_copy
 from skill.engine.dimensions import SOURCE_LABEL, trend, usage_moved
-from skill.engine.shared import SharedPieces
+from skill.engine.shared import MAX_SHARED_PER_MODEL, SharedPieces
 from skill.policy import FlagRule, Flags, Risk, ScoringSignals
 from skill.record import Blocker
 from skill.vocabulary import Dimension, RiskFlagCode
@@ -46,7 +46,7 @@ def _payment_issue(ctx: AccountContext, rules: Flags) -> str | None:
     r = ctx.record
     if r.payment_status is None:
         return None
-    status = r.payment_status.value
+    status = r.payment_status  # a str enum: equal to, and written as, its value
     if status in rules.payment_issue.statuses:
         overdue = f", {r.days_overdue} days overdue" if r.days_overdue else ""
         return f"payment {status}{overdue}"
@@ -120,10 +120,16 @@ def _sync_age(source: SourceStatus, as_of: date) -> str:
 
 
 def _stale(ctx: AccountContext, rules: Flags, sources: list[SourceStatus]) -> str | None:
-    parts = [_sync_age(s, ctx.as_of) for s in sources if s.stale]
-    survey_age = days_between(ctx.record.last_survey_date, ctx.as_of)
-    if survey_age is not None and survey_age > rules.stale_evidence.max_survey_age_days:
-        parts.append(f"last survey {survey_age} days ago")
+    as_of = ctx.as_of
+    parts = []
+    for source in sources:
+        if source.stale:
+            parts.append(_sync_age(source, as_of))
+    surveyed = ctx.record.last_survey_date
+    if surveyed is not None:
+        survey_age = (as_of - surveyed).days
+        if survey_age > rules.stale_evidence.max_survey_age_days:
+            parts.append(f"last survey {survey_age} days ago")
     return "; ".join(parts) or None
 
 
@@ -134,28 +140,24 @@ def _conflicting(
     parts = []
     signal_scores = ctx.signal_scores
     for dimension in rule.dimensions:
-        scores = {
-            name: score
+        # (score, name): the highest and lowest by score, ties by name.
+        scores = [
+            (score, name)
             for name in names_of.get(dimension, ())
             if (score := signal_scores.get(name)) is not None
-        }
+        ]
         if len(scores) < 2:
             continue
-        high = max(scores, key=lambda n: (scores[n], n))
-        low = min(scores, key=lambda n: (scores[n], n))
-        if scores[high] - scores[low] >= rule.min_gap:
+        (high_score, high), (low_score, low) = max(scores), min(scores)
+        if high_score - low_score >= rule.min_gap:
             parts.append(
-                f"{dimension.value}: {high} scores {scores[high]} but {low} scores {scores[low]}"
+                f"{dimension.value}: {high} scores {high_score} but {low} scores {low_score}"
             )
     return "; ".join(parts) or None
 
 
-_FLAG_ORDER = tuple(RiskFlagCode)
-_FLAG_RANK = {code: rank for rank, code in enumerate(_FLAG_ORDER)}
-
-
-def _flag_rank(found: tuple[RiskFlagCode, str]) -> int:
-    return _FLAG_RANK[found[0]]
+_FLAG_RANK = {code: rank for rank, code in enumerate(RiskFlagCode)}
+_new_risk_flag = trusted(RiskFlag)
 
 
 _DETECTORS = {
@@ -171,13 +173,18 @@ _DETECTORS = {
     RiskFlagCode.UNRESPONSIVE_CUSTOMER: _unresponsive,
     RiskFlagCode.MAJOR_BLOCKER: _major_blocker,
 }
+# Detected in this order, then stale and conflicting evidence: RiskFlagCode's order, so
+# the flags come out in it with no sort.
+assert [*_DETECTORS, RiskFlagCode.STALE_EVIDENCE, RiskFlagCode.CONFLICTING_EVIDENCE] == [
+    *RiskFlagCode
+][: len(_DETECTORS) + 2]
 
 
 class RiskDetector:
     """Stages 5 and 6 for one policy: built once per run, called once per account."""
 
     def __init__(self, risk: Risk, signals: ScoringSignals, shared: SharedPieces) -> None:
-        self.rules = risk.flags
+        self.rules = plain_copy(risk.flags)
         self.dimension_of = {name: rule.dimension for name, rule in signals.items()}
         # Each dimension's signals, in policy order: what conflicting evidence compares.
         self.names_of: dict[Dimension, tuple[str, ...]] = {}
@@ -188,37 +195,46 @@ class RiskDetector:
             code: getattr(risk.flags, code.value) for code in RiskFlagCode
         }
         self.detectors = tuple(_DETECTORS.items())
+        # Each flag raised so far, by code and evidence: most evidence repeats.
+        self._flags: dict[RiskFlagCode, dict[str, RiskFlag]] = {code: {} for code in RiskFlagCode}
         # A theme without conditions never applies. All matched in one call: a theme's
         # conditions never read the themes (the policy refuses that), so the order they
         # are added in changes nothing.
         rules = [(code, rule) for code, rule in risk.themes.items() if rule.when_any]
-        self.themes = tuple((code, rule.label) for code, rule in rules)
+        self.themes = tuple((code, rule.label, {}) for code, rule in rules)
         self._match_themes = compile_rules([rule for _, rule in rules])
 
     def _flag(self, code: RiskFlagCode, evidence: str) -> RiskFlag:
-        rule = self.flag_rules[code]
-        return self.shared.get(RiskFlag, code, rule.label, rule.severity, evidence, rule.hint)
+        """The flag with this evidence: one shared instance per code and evidence (see
+        `SharedPieces`), looked up by the evidence alone."""
+        known = self._flags[code]
+        flag = known.get(evidence)
+        if flag is None:
+            rule = self.flag_rules[code]
+            flag = _new_risk_flag(code, rule.label, rule.severity, evidence, rule.hint)
+            if len(known) < MAX_SHARED_PER_MODEL:
+                known[evidence] = flag
+        return flag
 
     def detect_flags(self, ctx: AccountContext, sources: list[SourceStatus]) -> list[RiskFlag]:
         """Flags in RiskFlagCode order; each carries the evidence that raised it."""
         rules = self.rules
-        found: list[tuple[RiskFlagCode, str]] = []
-        for code, detect in self.detectors:
-            evidence = detect(ctx, rules)
-            if evidence:
-                found.append((code, evidence))
-        stale = _stale(ctx, rules, sources)
-        if stale:
-            found.append((RiskFlagCode.STALE_EVIDENCE, stale))
-        conflict = _conflicting(ctx, rules, self.names_of)
-        if conflict:
-            found.append((RiskFlagCode.CONFLICTING_EVIDENCE, conflict))
-        found.sort(key=_flag_rank)
         raised = ctx.flags
         flags = []
-        for code, evidence in found:
-            flags.append(self._flag(code, evidence))
-            raised.add(code)
+        flag = self._flag
+        for code, detect in self.detectors:  # in RiskFlagCode order
+            evidence = detect(ctx, rules)
+            if evidence:
+                flags.append(flag(code, evidence))
+                raised.add(code)
+        stale = _stale(ctx, rules, sources)
+        if stale:
+            flags.append(flag(RiskFlagCode.STALE_EVIDENCE, stale))
+            raised.add(RiskFlagCode.STALE_EVIDENCE)
+        conflict = _conflicting(ctx, rules, self.names_of)
+        if conflict:
+            flags.append(flag(RiskFlagCode.CONFLICTING_EVIDENCE, conflict))
+            raised.add(RiskFlagCode.CONFLICTING_EVIDENCE)
         return flags
 
     def add_flags(
@@ -234,9 +250,16 @@ class RiskDetector:
     def detect_themes(self, ctx: AccountContext) -> list[RiskTheme]:
         themes = []
         found = self.themes
-        get = self.shared.get
+        raised = ctx.themes
         for index, _, describe in self._match_themes(ctx):
-            code, label = found[index]
-            themes.append(get(RiskTheme, code, label, describe(ctx)))
-            ctx.themes.add(code)
+            code, label, known = found[index]
+            because = describe(ctx)
+            # One shared theme per code and reason, looked up by the reason alone.
+            theme = known.get(because)
+            if theme is None:
+                theme = self.shared.get(RiskTheme, code, label, because)
+                if len(known) < MAX_SHARED_PER_MODEL:
+                    known[because] = theme
+            themes.append(theme)
+            raised.add(code)
         return themes

@@ -90,8 +90,10 @@ class PolicyGate:
         # Keyed by everything a decision holds: rule ids need not be unique across a
         # user's rules, and two rules sharing an id must not share a status.
         self._shared: dict[tuple[GateLayer, str, ActionStatus, str], PolicyDecision] = {}
-        # (status, trace, entry) by action, catalogue entry, segment and applied decisions.
-        self._decided: dict[tuple[object, ...], tuple[ActionStatus, tuple, CatalogueEntry]] = {}
+        # What `decide_for` works out once per action and segment (see `_fix`).
+        self._fixed: dict[tuple[str, str], tuple] = {}
+        # Each rule's status, as its rank: what it does to an action it applies to.
+        self._rule_ranks = tuple(_RANK[rule.status] for _, rule in self._rules)
 
     def fired_rules(self, ctx: AccountContext) -> list[FiredRule]:
         """Overrides and stop rules that hold for this account, evaluated once per account."""
@@ -136,35 +138,56 @@ class PolicyGate:
         ctx: AccountContext,
         fired: list[FiredRule] | None = None,
     ) -> tuple[ActionStatus, list[PolicyDecision]]:
+        """The action's status on this account and the trace of every layer, plainly.
+
+        `decide_for` is the same, faster, and is what the engine calls; this is what
+        it is tested against.
+        """
         if fired is None:
-            return self.decide_for(action_id, entry, ctx.record.segment, self.fired(ctx))
+            fired = self.fired_rules(ctx)
         selected = self._selection(action_id, entry)
-        applied = [decision for index, decision in fired if selected[index]]
-        return self._verdict(action_id, entry, ctx.record.segment, applied)
+        trace = [self._matrix[(action_id, ctx.record.segment)], self._caps[entry.sensitivity]]
+        trace += [decision for index, decision in fired if selected[index]]
+        trace += self._floor_decisions(action_id, entry)
+        return max(trace, key=_strictness).status, trace
 
     def decide_for(
         self, action_id: str, entry: CatalogueEntry, segment: str, fired: FiredRules
     ) -> tuple[ActionStatus, list[PolicyDecision]]:
-        """`decide` for an account of `segment` on which `fired` holds."""
-        applied = fired.applied(self._selection(action_id, entry))
-        return self._verdict(action_id, entry, segment, applied)
+        """`decide` for an account of `segment` on which `fired` holds.
 
-    def _verdict(
-        self, action_id: str, entry: CatalogueEntry, segment: str, applied: list[PolicyDecision]
-    ) -> tuple[ActionStatus, list[PolicyDecision]]:
-        # The same action, segment and fired rules give the same trace: worked out once.
-        # Keyed by the decisions' identity; the entry holds them, so an id is not reused
-        # while its entry lives.
-        key = (action_id, id(entry), segment, *map(id, applied))
-        known = self._decided.get(key)
-        if known is None:
-            trace = [self._matrix[(action_id, segment)], self._caps[entry.sensitivity]]
-            trace += applied
-            trace += self._floor_decisions(action_id, entry)
-            known = (max(trace, key=_strictness).status, tuple(trace), entry)
-            if len(self._decided) < _MAX_SHARED_DECISIONS:
-                self._decided[key] = known
-        return known[0], list(known[1])
+        What does not depend on the account (the matrix and cap decisions, the floor's,
+        their strictest status, which rules apply to the action) is worked out once per
+        action and segment; per account only the rules that held are looked at.
+        """
+        fixed = self._fixed.get((action_id, segment))
+        if fixed is None or fixed[0] is not entry:
+            fixed = self._fix(action_id, entry, segment)
+        _, head, floor, status, rank, selected = fixed
+        trace = [*head]
+        made = fired.made
+        ranks = self._rule_ranks
+        for index, _, describe in fired.matched:
+            if selected[index]:
+                decision = made.get(index)
+                if decision is None:
+                    decision = made[index] = self._decision(index, describe(fired.ctx))
+                trace.append(decision)
+                if ranks[index] > rank:
+                    rank, status = ranks[index], decision.status
+        trace += floor
+        return status, trace
+
+    def _fix(self, action_id: str, entry: CatalogueEntry, segment: str) -> tuple:
+        """What `decide_for` needs of an action and segment before it looks at an account:
+        the entry it is for, the trace's first and last decisions, their status and its
+        rank, and which rules apply."""
+        head = (self._matrix[(action_id, segment)], self._caps[entry.sensitivity])
+        floor = tuple(self._floor_decisions(action_id, entry))
+        strictest = max((*head, *floor), key=_strictness).status
+        fixed = (entry, head, floor, strictest, _RANK[strictest], self._selection(action_id, entry))
+        self._fixed[(action_id, segment)] = fixed
+        return fixed
 
     def _floor_decisions(self, action_id: str, entry: CatalogueEntry) -> list[PolicyDecision]:
         key = (action_id, entry.label, entry.kind, entry.sensitivity)
@@ -185,27 +208,15 @@ class FiredRules:
     """The overrides and stop rules that hold for one account.
 
     Matched once; a rule's description (which reads the account) is written only when
-    an action it applies to is decided, and then once. Most rules that hold apply to
-    none of the account's actions, and their words appear nowhere.
+    an action it applies to is decided (`PolicyGate.decide_for`), and then once. Most
+    rules that hold apply to none of the account's actions, and their words appear
+    nowhere.
     """
 
-    __slots__ = ("_ctx", "_gate", "_made", "_matched")
+    __slots__ = ("ctx", "made", "matched")
 
     def __init__(self, gate: PolicyGate, ctx: AccountContext) -> None:
-        self._gate = gate
-        self._ctx = ctx
-        self._matched = gate._matches(ctx)
-        self._made: dict[int, PolicyDecision] = {}
-
-    def applied(self, selected: tuple[bool, ...]) -> list[PolicyDecision]:
-        """The decisions of the rules that held, of those `selected`, in rule order."""
-        applied = []
-        made = self._made
-        for index, _, describe in self._matched:
-            if selected[index]:
-                decision = made.get(index)
-                if decision is None:
-                    decision = self._gate._decision(index, describe(self._ctx))
-                    made[index] = decision
-                applied.append(decision)
-        return applied
+        self.ctx = ctx
+        self.matched = gate._matches(ctx)
+        # Each described rule's decision, by its place in the gate's rule list.
+        self.made: dict[int, PolicyDecision] = {}

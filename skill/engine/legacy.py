@@ -7,10 +7,11 @@ context (lifecycle, themes) changes the sum.
 from __future__ import annotations
 
 from collections.abc import Callable
+from operator import attrgetter
 
 from skill.assessment import LegacyRow, LegacyScore, trusted
 from skill.engine.context import AccountContext
-from skill.engine.dimensions import round_half_up
+from skill.engine.dimensions import rememberable, round_half_up
 from skill.engine.shared import SharedPieces
 from skill.policy import LegacyConfig, LegacyField
 
@@ -57,6 +58,17 @@ def _blocker(ctx: AccountContext) -> tuple[float | str | None, str]:
     return blocker, blocker or "not given"
 
 
+# What each metric reads, so a row can be looked up by those values before the metric
+# is worked out (a test checks each metric reads nothing else).
+METRIC_READS: dict[str, tuple[str, ...]] = {
+    "seat_utilisation_pct": ("record.active_users", "record.licensed_seats"),
+    "adoption_pct": ("record.features_adopted", "record.features_total"),
+    "open_tickets": ("record.open_tickets",),
+    "csat": ("record.csat",),
+    "renewal_days": ("days_to_renewal",),
+    "blocker": ("record.blocker",),
+}
+
 METRICS: dict[str, Metric] = {
     "seat_utilisation_pct": _seat_utilisation_pct,
     "adoption_pct": _adoption_pct,
@@ -81,30 +93,39 @@ class LegacyScorer:
     """Stage 7 for one policy: built once per run, called once per account."""
 
     def __init__(self, config: LegacyConfig, shared: SharedPieces) -> None:
-        self.bands = config.bands
-        self.fields = tuple((field, METRICS[field.metric], {}) for field in config.fields)
+        self.bands = tuple((band.min, band.label) for band in config.bands)
+        # Each field with its metric, a reader of the values the metric reads, and its
+        # rows so far by those values and by what the metric gave.
+        self.fields = tuple(
+            (field, METRICS[field.metric], attrgetter(*METRIC_READS[field.metric]), {}, {})
+            for field in config.fields
+        )
         self.shared = shared
 
     def score(self, ctx: AccountContext) -> LegacyScore:
         rows = []
         total = 0
-        for field, metric, known in self.fields:
-            value, shown = key = metric(ctx)
-            # A row is the same for the same value and text: looked up once worked out.
+        for field, metric, read, known, by_metric in self.fields:
+            # A row is the same for the same values read, and for the same value and text
+            # the metric gives (seat counts vary more than the percentage they make).
+            key = read(ctx)
             found = known.get(key)
             if found is None:
-                points = _points(field, value)
-                found = (self.shared.get(LegacyRow, field.label, shown, points), points)
-                if len(known) < MAX_ROWS_PER_FIELD and not (type(value) is float and value == 0):
+                value, shown = given = metric(ctx)
+                found = by_metric.get(given)
+                if found is None:
+                    points = _points(field, value)
+                    found = (self.shared.get(LegacyRow, field.label, shown, points), points)
+                    if len(by_metric) < MAX_ROWS_PER_FIELD and rememberable(value):
+                        by_metric[given] = found
+                if len(known) < MAX_ROWS_PER_FIELD and rememberable(key):
                     known[key] = found
             rows.append(found[0])
             total += found[1]
-        for band in self.bands:
-            if total >= band.min:
-                break
-        else:
-            raise StopIteration  # as next() over no band would: the policy has no lowest band
-        return _new_legacy_score(total=total, band=band.label, rows=rows)
+        for least, band in self.bands:
+            if total >= least:
+                return _new_legacy_score(total, band, rows)
+        raise StopIteration  # as next() over no band would: the policy has no lowest band
 
 
 MAX_ROWS_PER_FIELD = 1024

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from skill.assessment import OpportunityFlag
-from skill.engine.context import AccountContext, days_between
+from skill.engine.context import AccountContext, days_between, plain_copy
 from skill.engine.dimensions import round_half_up, usage_moved
 from skill.engine.shared import SharedPieces
 from skill.policy import (
@@ -144,27 +144,41 @@ class OpportunityDetector:
     def __init__(self, opportunity: Opportunity, shared: SharedPieces) -> None:
         self.shared = shared
         self.rules: dict[OpportunityCode, OpportunityRule] = {
-            code: getattr(opportunity.flags, code.value) for code in OpportunityCode
+            code: plain_copy(getattr(opportunity.flags, code.value)) for code in OpportunityCode
         }
         # A rule limited to some bands or tiers names the account's in its evidence.
         self.names_band = {c: set(r.bands) != _SCORED_BANDS for c, r in self.rules.items()}
         self.names_tier = {c: set(r.tiers) != _SCORED_TIERS for c, r in self.rules.items()}
+        # Per flag, in OpportunityCode order: its detector, rule, bands and tiers as sets,
+        # and whether its evidence names the tier and the band.
+        self.detectors = tuple(
+            (
+                code,
+                detect,
+                self.rules[code],
+                frozenset(self.rules[code].bands),
+                frozenset(self.rules[code].tiers),
+                self.names_tier[code],
+                self.names_band[code],
+            )
+            for code, detect in _DETECTORS.items()
+        )
 
     def detect(self, ctx: AccountContext) -> list[OpportunityFlag]:
         """Flags in OpportunityCode order; none for an account with no data."""
         found = []
-        for code, detect in _DETECTORS.items():
-            rule = self.rules[code]
-            if ctx.band not in rule.bands or ctx.tier not in rule.tiers:
+        band, tier = ctx.band, ctx.tier
+        for code, detect, rule, bands, tiers, names_tier, names_band in self.detectors:
+            if band not in bands or tier not in tiers:
                 continue
             signals = detect(ctx, rule)
             if signals is None:
                 continue
             standing = []
-            if self.names_tier[code]:
-                standing.append(f"tier {ctx.tier}")
-            if self.names_band[code]:
-                standing.append(f"band {ctx.band}")
+            if names_tier:
+                standing.append(f"tier {tier}")
+            if names_band:
+                standing.append(f"band {band}")
             evidence = "; ".join([", ".join(standing), *signals] if standing else signals)
             found.append(self.shared.get(OpportunityFlag, code, rule.label, evidence, rule.hint))
             ctx.opportunities.add(code)

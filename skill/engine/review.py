@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import weakref
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import date, timedelta
 from typing import NamedTuple
 
 from skill.assessment import Action, MeasurementEvent, ReviewTask, trusted
@@ -28,6 +29,11 @@ class _ReviewRules(NamedTuple):
 _COMPILED: dict[int, tuple[weakref.ref[ReviewConfig], _ReviewRules]] = {}
 
 
+def review_rules(config: ReviewConfig) -> _ReviewRules:
+    """The config's reasons and budget rules, compiled (once per config)."""
+    return _rules(config)
+
+
 def _rules(config: ReviewConfig) -> _ReviewRules:
     key = id(config)
     entry = _COMPILED.get(key)
@@ -43,9 +49,15 @@ def _rules(config: ReviewConfig) -> _ReviewRules:
     return entry[1]
 
 
-def review_task(config: ReviewConfig, ctx: AccountContext) -> ReviewTask | None:
-    """The task when any reason holds; whether the run's budget may defer it is marked too."""
-    rules = _rules(config)
+def review_task(
+    config: ReviewConfig, ctx: AccountContext, rules: _ReviewRules | None = None
+) -> ReviewTask | None:
+    """The task when any reason holds; whether the run's budget may defer it is marked too.
+
+    `rules`: `review_rules(config)`, for a caller that asks once per run.
+    """
+    if rules is None:
+        rules = _rules(config)
     matched = rules.matches(ctx)
     if not matched:
         return None
@@ -58,6 +70,23 @@ def review_task(config: ReviewConfig, ctx: AccountContext) -> ReviewTask | None:
         checklist=list(config.checklist),
         budget_exempt=bool(rules.never_cut(ctx)),
     )
+
+
+_SHA256 = hashlib.sha256()
+
+
+def _event_id(key: str) -> str:
+    """The first 16 hex digits of the key's SHA-256 (copying a fresh hash object is
+    quicker than making one)."""
+    digest = _SHA256.copy()
+    digest.update(key.encode())
+    return digest.hexdigest()[:16]
+
+
+@functools.lru_cache(maxsize=64)
+def _event_key_tail(as_of: date, level: AutomationLevel, policy_version: str) -> str:
+    """The part of the event id's key that a run shares: nearly every account's as_of."""
+    return f"{as_of.isoformat()}|{level}|{policy_version}"
 
 
 def measurement_event(
@@ -76,9 +105,9 @@ def measurement_event(
     policy_version: str,
 ) -> MeasurementEvent:
     """A deterministic id, so the same assessment logged twice is the same event."""
-    key = f"{ctx.record.account_id}|{ctx.as_of.isoformat()}|{level}|{policy_version}"
+    key = f"{ctx.record.account_id}|{_event_key_tail(ctx.as_of, level, policy_version)}"
     return _new_measurement_event(
-        event_id=hashlib.sha256(key.encode()).hexdigest()[:16],
+        event_id=_event_id(key),
         event_type="health_assessed",
         account_id=ctx.record.account_id,
         as_of=ctx.as_of,

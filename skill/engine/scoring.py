@@ -13,8 +13,12 @@ from skill.vocabulary import Band, Confidence, RiskFlagCode, Tier
 
 def composite(dimensions: list[DimensionScore]) -> int:
     """Weighted mean of the dimensions present; their weights are already renormalised."""
-    total = sum(d.weight for d in dimensions)
-    return round_half_up(sum(d.score * d.weight for d in dimensions) / total)
+    total = weighted = 0  # summed in dimension order from 0, as sum() would
+    for d in dimensions:
+        weight = d.weight
+        total += weight
+        weighted += d.score * weight
+    return round_half_up(weighted / total)
 
 
 def assess_confidence(
@@ -90,12 +94,17 @@ def apply_guard_rails(
     for rail, rule in rails:
         if rail.cap < raw and rule(ctx) is not None:
             caps.append(shared.get(ScoreCap, rail.id, rail.cap, rail.reason))
+    if not caps:
+        return raw, caps
     caps.sort(key=lambda c: (-c.cap, c.code))
-    return (min(c.cap for c in caps) if caps else raw), caps
+    return min(c.cap for c in caps), caps
 
 
 def band_for(score: int, scoring: Scoring) -> Band:
-    return next(t.band for t in scoring.bands if score >= t.min)
+    for threshold in scoring.bands:
+        if score >= threshold.min:
+            return threshold.band
+    raise StopIteration  # as next() over no band would: the policy has no lowest band
 
 
 def tier_for(ctx: AccountContext, score: int, scoring: Scoring) -> tuple[Tier, str]:
@@ -105,4 +114,7 @@ def tier_for(ctx: AccountContext, score: int, scoring: Scoring) -> tuple[Tier, s
         basis_value, basis = sum(activity) / len(activity), "weekly_activity"
     else:
         basis_value, basis = float(score), "score"
-    return next(t.tier for t in scoring.tiers if basis_value >= t.min), basis
+    for threshold in scoring.tiers:
+        if basis_value >= threshold.min:
+            return threshold.tier, basis
+    raise StopIteration  # as next() over no tier would: the policy has no lowest tier

@@ -16,10 +16,12 @@ import pytest
 from skill.engine import Engine
 from skill.engine.conditions import compile_rule, describe_match
 from skill.engine.context import AccountContext, RecordView
+from skill.engine.dimensions import source_statuses
 from skill.engine.quality import screen
+from skill.engine.scoring import assess_confidence
 from skill.ingest import read_accounts
 from skill.policy import Policy
-from skill.vocabulary import AutomationLevel
+from skill.vocabulary import AutomationLevel, Band, Source
 
 ROOT = Path(__file__).resolve().parents[2]
 if str(ROOT / "benchmarks") not in sys.path:
@@ -101,3 +103,33 @@ def test_themes_matched_in_one_call_are_the_themes_matched_one_by_one(
         assert found == one_by_one, ctx.record.account_id
         raised += len(found)
     assert raised, "no theme raised: the comparison proves nothing"
+
+
+@pytest.mark.parametrize("input_sources", [None, {Source.CRM, Source.PRODUCT}])
+def test_remembered_missing_data_and_confidence_are_worked_out_afresh(
+    records: list, policy: Policy, input_sources: set[Source] | None
+) -> None:
+    engine = Engine(policy, input_sources=input_sources)
+    seen: list[AccountContext] = []
+    plan = engine.actions.plan
+
+    def keep(ctx: AccountContext) -> list:
+        seen.append(ctx)
+        return plan(ctx)
+
+    engine.actions.plan = keep  # type: ignore[method-assign]
+    kinds = set()
+    for record in records:
+        assessment = engine.assess(record, AS_OF)
+        ctx = seen[-1]
+        sources = source_statuses(
+            ctx.record, AS_OF, policy.scoring.stale_after_days, engine.input_sources
+        )
+        missing = engine.dimensions.missing(ctx, sources)
+        assert assessment.missing_data == missing, record.account_id
+        if assessment.band is not Band.NO_DATA:
+            level, evidence, reasons = assess_confidence(ctx, policy.scoring, missing, sources)
+            assert (assessment.confidence, assessment.account_evidence) == (level, evidence)
+            assert assessment.confidence_reasons == reasons, record.account_id
+        kinds.add((len(missing), assessment.confidence, assessment.account_evidence))
+    assert len(kinds) > 3, "accounts too alike: the comparison proves little"

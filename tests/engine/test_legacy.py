@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import date
 
 import pytest
 
 from skill.assessment import Assessment, LegacyScore
+from skill.engine.context import AccountContext
+from skill.engine.legacy import METRIC_READS, METRICS
+from skill.record import AccountRecord
 
 Assessor = Callable[..., Assessment]  # the `assess` fixture
+RecordFactory = Callable[..., AccountRecord]  # the `make_record` fixture
 
 
 def points(legacy: LegacyScore) -> dict[str, int]:
@@ -109,3 +114,36 @@ def test_legacy_ignores_lifecycle_context(assess: Assessor) -> None:
     active = assess(lifecycle="active", active_users=20, features_adopted=2)
     assert onboarding.legacy == active.legacy
     assert {t.code for t in onboarding.themes} != {t.code for t in active.themes}
+
+
+# -- what each metric declares it reads: its rows are remembered by those values
+
+
+class _Reads:
+    """Stands in for an account's context (and its record), noting each value read."""
+
+    def __init__(self, target: object, prefix: str, seen: set[str]) -> None:
+        self._target, self._prefix, self._seen = target, prefix, seen
+
+    def __getattr__(self, name: str) -> object:
+        value = getattr(self._target, name)
+        if name == "record":
+            return _Reads(value, "record.", self._seen)
+        self._seen.add(self._prefix + name)
+        return value
+
+
+@pytest.mark.parametrize("metric", sorted(METRICS))
+def test_a_metric_reads_only_the_values_it_declares(
+    metric: str, make_record: RecordFactory, as_of: date
+) -> None:
+    records = [
+        make_record(),
+        make_record(active_users=500, licensed_seats=100, csat=None, blocker="major"),
+        make_record(licensed_seats=None, features_total=0, open_tickets=None, renewal_date=None),
+    ]
+    for record in records:
+        ctx = AccountContext(record=record, as_of=as_of, days_to_renewal=30, renewal_window=90)
+        seen: set[str] = set()
+        METRICS[metric](_Reads(ctx, "", seen))  # type: ignore[arg-type]
+        assert seen and seen <= set(METRIC_READS[metric]), (record.account_id, seen)
