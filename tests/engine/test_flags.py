@@ -291,3 +291,11 @@ def test_outcome_theme_from_missed_milestones(assess: Assessor) -> None:
 
 def test_sentiment_theme_from_a_detractor(assess: Assessor) -> None:
     assert "sentiment" in themes(assess(nps=-10))
+
+
+def test_detectors_run_in_the_order_flags_are_published() -> None:
+    """Flags come out unsorted, in detection order: that order must be RiskFlagCode's."""
+    from skill.engine.flags import _DETECTORS
+
+    detected = [*_DETECTORS, RiskFlagCode.STALE_EVIDENCE, RiskFlagCode.CONFLICTING_EVIDENCE]
+    assert detected == list(RiskFlagCode)[: len(detected)]
