@@ -49,7 +49,15 @@ _INITIAL_BY_STATUS = {status.value: state for status, state in INITIAL_STATE.ite
 
 def idempotency_key(account_id: str, action: str, as_of: date) -> str:
     """The same account, action and date always give the same key, downstream too."""
-    return hashlib.sha256(f"{account_id}|{action}|{as_of.isoformat()}".encode()).hexdigest()[:32]
+    return _key(account_id, action, as_of.isoformat())
+
+
+def _key(account_id: str, action: str, as_of: str) -> str:
+    """`idempotency_key` with the date as its ISO text (the writer has it at hand)."""
+    return _sha256(f"{account_id}|{action}|{as_of}".encode()).hexdigest()[:32]
+
+
+_sha256 = hashlib.sha256
 
 
 #: Hex digits of a snapshot's `record_hash` (64 bits): enough to tell one account's
@@ -62,7 +70,7 @@ def record_hash(record: AccountRecord) -> str:
 
 
 def _digest(record_json: str) -> str:
-    return hashlib.sha256(record_json.encode()).hexdigest()[:HASH_DIGITS]
+    return _sha256(record_json.encode()).hexdigest()[:HASH_DIGITS]
 
 
 @dataclass(frozen=True)
@@ -283,8 +291,8 @@ def record_prepared(connection: sqlite3.Connection, batch: list[Prepared]) -> in
         for p in written:
             if (p.account_id, p.as_of) in known:
                 _drop_replaced(connection, p, known[(p.account_id, p.as_of)])
-        written = _packed(documents(connection), written)
-        queue = _settle_queue(connection, written)
+        written, copies = _packed(documents(connection), written)
+        queue = _settle_queue(connection, written, copies)
         connection.executemany(_INSERT_SNAPSHOT, [p.snapshot for p in written])
         connection.executemany(_INSERT_ASSESSMENT, [p.assessment for p in written])
         connection.executemany(_UPSERT_ACTION, queue.actions)
@@ -297,23 +305,24 @@ def record_prepared(connection: sqlite3.Connection, batch: list[Prepared]) -> in
     return len(written)
 
 
-def _packed(codec: Documents, batch: list[Prepared]) -> list[Prepared]:
-    """The batch with its documents packed (skill/store/documents.py)."""
+def _packed(codec: Documents, batch: list[Prepared]) -> tuple[list[Prepared], dict[str, bytes]]:
+    """The batch with its snapshots and assessments packed (skill/store/documents.py),
+    and each distinct outbox copy's packed value (its rows take it as the queue is
+    settled: each action row is built once more, not twice)."""
     if not batch:
-        return batch
+        return batch, {}
     accounts = [p.account_id for p in batch]
     snapshots = codec.pack_all("snapshot", [p.snapshot[2] for p in batch], accounts)
     assessments = codec.pack_all("assessment", [p.assessment[17] for p in batch], accounts)
     texts = [row[12] for p in batch for row in p.actions]
-    action = dict(zip(texts, codec.pack_all("action", texts), strict=True))
+    copies = dict(zip(texts, codec.pack_all("action", texts), strict=True))
     return [
         p._replace(
             snapshot=(*p.snapshot[:2], snapshot, *p.snapshot[3:]),
             assessment=(*p.assessment[:17], assessment, *p.assessment[18:]),
-            actions=tuple([(*row[:12], action[row[12]]) for row in p.actions]),
         )
         for p, snapshot, assessment in zip(batch, snapshots, assessments, strict=True)
-    ]
+    ], copies
 
 
 def _assessment_row(a: Assessment, as_of: str, run_id: str) -> tuple:
@@ -352,7 +361,7 @@ def _assessment_row(a: Assessment, as_of: str, run_id: str) -> tuple:
 
 def _action_row(a: Assessment, as_of: str, action: Action) -> tuple:
     return (
-        idempotency_key(a.account_id, action.action, a.as_of),
+        _key(a.account_id, action.action, as_of),
         a.account_id,
         as_of,
         action.action,
@@ -368,6 +377,7 @@ def _action_row(a: Assessment, as_of: str, action: Action) -> tuple:
         # policy trace, is in the assessment's JSON; the outbox keeps a copy of
         # it once the action is decided or exported (see outbox.py).
         _outbox_copy(action.label, tuple(action.evidence)),
+        None,  # superseded_by: set when the queue is settled (`_settle_queue`)
     )
 
 
@@ -513,7 +523,9 @@ def _live_items(
 _PENDING = INITIAL_STATE[ActionStatus.APPROVAL_REQUIRED]
 
 
-def _settle_queue(connection: sqlite3.Connection, written: list[Prepared]) -> QueueChanges:
+def _settle_queue(
+    connection: sqlite3.Connection, written: list[Prepared], copies: dict[str, bytes]
+) -> QueueChanges:
     """Keep one live item per account and action: supersede or carry over older ones.
 
     For each account's newest assessment: an older pending action it proposes
@@ -525,6 +537,7 @@ def _settle_queue(connection: sqlite3.Connection, written: list[Prepared]) -> Qu
     among them. Decided, auto, recommended and blocked rows are never touched.
     An assessment recorded after a newer one (dates out of order) enters its
     pending actions and open task as superseded by the newer one at once.
+    `copies`: the packed value of each action row's outbox copy (its text).
     """
     changes = QueueChanges()
     newest, pending, tasks = _live_items(
@@ -536,7 +549,9 @@ def _settle_queue(connection: sqlite3.Connection, written: list[Prepared]) -> Qu
         day, latest = p.as_of, newest[p.account_id]
         if day < latest:
             changes.actions += [
-                (*row[:11], "superseded", row[12], latest) if row[11] == _PENDING else (*row, None)
+                (*row[:11], "superseded", copies[row[12]], latest)
+                if row[11] == _PENDING
+                else (*row[:12], copies[row[12]], None)
                 for row in p.actions
             ]
             if p.review_task is not None:
@@ -547,7 +562,7 @@ def _settle_queue(connection: sqlite3.Connection, written: list[Prepared]) -> Qu
         if not live and not tasks[p.account_id]:
             # Nothing live before this date (an account's first, most of a first run):
             # its rows go in as they are.
-            changes.actions += [(*row, None) for row in p.actions]
+            changes.actions += [(*row[:12], copies[row[12]], None) for row in p.actions]
             live += [_Open(row[0], row[3], day, day) for row in p.actions if row[11] == _PENDING]
             task = p.review_task
             if task is not None:
@@ -563,14 +578,14 @@ def _settle_queue(connection: sqlite3.Connection, written: list[Prepared]) -> Qu
             if row is not None and item.action not in carried:
                 carried.add(item.action)
                 item.last_proposed = day
-                changes.carried.append((day, row[8], row[10], row[12], item.key))
+                changes.carried.append((day, row[8], row[10], copies[row[12]], item.key))
             else:
                 live.remove(item)
                 changes.superseded_actions.append((day, item.key))
         for row in p.actions:
             if row[11] == _PENDING and row[3] in carried:
                 continue
-            changes.actions.append((*row, None))
+            changes.actions.append((*row[:12], copies[row[12]], None))
             if row[11] == _PENDING:
                 live.append(_Open(row[0], row[3], day, day))
         older = [t for t in tasks[p.account_id] if t.as_of < day]

@@ -67,7 +67,7 @@ def record_as_before(connection: sqlite3.Connection, day: date, week: int) -> No
                 "INSERT INTO actions (action_key, account_id, as_of, action, kind, sensitivity, "
                 "owner, owner_name, priority, due_date, status, state, action_json, "
                 "last_proposed) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (*row, row[2]),
+                (*row[:13], row[2]),
             )
 
 
