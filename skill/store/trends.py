@@ -37,15 +37,21 @@ class Current(NamedTuple):
 
     @classmethod
     def of(cls, a: Assessment) -> Current:
+        # `_value_`: an enum member's value without the property `.value` costs, and
+        # plain strings to look up (an enum member's hash is a Python call): once
+        # per account in every `run`.
         return cls(
             a.account_id,
             a.name,
             a.as_of,
             a.score,
-            a.band.value,
-            {d.dimension.value: d.score for d in a.dimensions},
-            tuple(f.code.value for f in a.flags if f.code in TREND_FLAGS),
+            a.band._value_,
+            {d.dimension._value_: d.score for d in a.dimensions},
+            tuple([f.code._value_ for f in a.flags if f.code._value_ in _TREND_FLAG_VALUES]),
         )
+
+
+_TREND_FLAG_VALUES = frozenset(code.value for code in TREND_FLAGS)
 
 
 class TrendNote(BaseModel):
@@ -74,6 +80,10 @@ class TrendNote(BaseModel):
 # validated again per account (`skill.assessment.trusted`).
 _new_dimension_trend = trusted(DimensionTrend)
 _new_trend_note = trusted(TrendNote)
+
+
+#: Dimensions in the order a trend note lists them.
+_DIMENSION_ORDER = {d.value: rank for rank, d in enumerate(Dimension)}
 
 
 def _arrow(delta: int, steady_within: int) -> str:
@@ -110,8 +120,7 @@ def trend_note(
         )
     before = previous.dimensions
     dimensions = []
-    order = [d.value for d in Dimension]
-    for name in sorted(set(now) | set(before), key=order.index):
+    for name in sorted(set(now) | set(before), key=_DIMENSION_ORDER.__getitem__):
         score, old = now.get(name), before.get(name)
         if score is None or old is None:
             dimensions.append(
