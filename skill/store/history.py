@@ -316,10 +316,17 @@ def _packed(codec: Documents, batch: list[Prepared]) -> tuple[list[Prepared], di
     assessments = codec.pack_all("assessment", [p.assessment[17] for p in batch], accounts)
     texts = [row[12] for p in batch for row in p.actions]
     copies = dict(zip(texts, codec.pack_all("action", texts), strict=True))
+    # Prepared(...) by position: NamedTuple._replace is a Python-level call per account.
     return [
-        p._replace(
-            snapshot=(*p.snapshot[:2], snapshot, *p.snapshot[3:]),
-            assessment=(*p.assessment[:17], assessment, *p.assessment[18:]),
+        Prepared(
+            p[0],
+            p[1],
+            p[2],
+            (*p.snapshot[:2], snapshot, *p.snapshot[3:]),
+            (*p.assessment[:17], assessment, *p.assessment[18:]),
+            p[5],
+            p[6],
+            p[7],
         )
         for p, snapshot, assessment in zip(batch, snapshots, assessments, strict=True)
     ], copies
@@ -545,6 +552,8 @@ def _settle_queue(
     )
     for p in written:
         newest[p.account_id] = max(newest.get(p.account_id, p.as_of), p.as_of)
+    # Only an account's newest date (one entry: `record_prepared` keeps one per account
+    # and date) gets past the first branch, so what it leaves live is never read again.
     for p in sorted(written, key=lambda p: (p.account_id, p.as_of)):
         day, latest = p.as_of, newest[p.account_id]
         if day < latest:
@@ -563,11 +572,8 @@ def _settle_queue(
             # Nothing live before this date (an account's first, most of a first run):
             # its rows go in as they are.
             changes.actions += [(*row[:12], copies[row[12]], None) for row in p.actions]
-            live += [_Open(row[0], row[3], day, day) for row in p.actions if row[11] == _PENDING]
-            task = p.review_task
-            if task is not None:
-                changes.tasks.append(task)
-                tasks[p.account_id] = [_Open("", "", day, day, task[3])]
+            if p.review_task is not None:
+                changes.tasks.append(p.review_task)
             continue
         proposed = {row[3]: row for row in p.actions if row[11] == _PENDING}
         carried: set[str] = set()
@@ -577,26 +583,19 @@ def _settle_queue(
             row = proposed.get(item.action)
             if row is not None and item.action not in carried:
                 carried.add(item.action)
-                item.last_proposed = day
                 changes.carried.append((day, row[8], row[10], copies[row[12]], item.key))
             else:
-                live.remove(item)
                 changes.superseded_actions.append((day, item.key))
         for row in p.actions:
             if row[11] == _PENDING and row[3] in carried:
                 continue
             changes.actions.append((*row[:12], copies[row[12]], None))
-            if row[11] == _PENDING:
-                live.append(_Open(row[0], row[3], day, day))
         older = [t for t in tasks[p.account_id] if t.as_of < day]
         changes.superseded_tasks += [(day, p.account_id, t.as_of) for t in older]
         task = p.review_task
         if task is not None:
             due = min([task[3], *(t.due_date for t in older)])
             changes.tasks.append((*task[:3], due, *task[4:]))
-            tasks[p.account_id] = [_Open("", "", day, day, due)]
-        else:
-            tasks[p.account_id] = [t for t in tasks[p.account_id] if t.as_of >= day]
     return changes
 
 

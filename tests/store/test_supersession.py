@@ -13,12 +13,17 @@ from datetime import date
 from pathlib import Path
 
 import pytest
-from account_templates import demo_as_seen_on
+from account_templates import as_seen_on, demo_as_seen_on
+from insights_support import WEAK, account
 from typer.testing import CliRunner
 
+from skill import assess
 from skill.cli import app
+from skill.policy import load_policy
+from skill.record import AccountRecord
 from skill.store import outbox
 from skill.store.db import _statements, connect, migrations
+from skill.store.history import RunInfo, record_assessments, start_run
 from skill.store.reviews import list_review_tasks
 
 DEMO = Path(__file__).resolve().parents[2] / "assets" / "demo" / "accounts.json"
@@ -194,3 +199,48 @@ def test_a_superseded_task_remembers_whether_it_was_open_or_deferred(tmp_path: P
     connection.close()
     assert before == {"open": 1, "also_at_risk": before["also_at_risk"]}
     assert before["also_at_risk"] >= 1
+
+
+def _pairs(rows: list[dict], day: date) -> list:
+    rows = [as_seen_on(r, day.isoformat()) for r in rows]
+    run_ = assess(rows, as_of=day)
+    return [
+        (AccountRecord.model_validate(r), a) for r, a in zip(rows, run_.assessments, strict=True)
+    ]
+
+
+def test_two_dates_of_an_account_in_one_batch_settle_the_queue_as_the_newer_says(
+    tmp_path: Path,
+):
+    """A file listing an account on two dates: the older date's pending items enter
+    superseded by the newer one, and what was pending before both carries over or is
+    superseded by the newer date alone, as two runs would leave the live queue."""
+
+    def record_assessments_of(connection, run_id, pairs):
+        version = load_policy().version
+        start_run(connection, RunInfo(run_id, days[0], "balanced", version, "test", run_id))
+        record_assessments(connection, run_id, pairs)
+
+    rows = [account(WEAK, f"ACC-{i}") for i in range(3)]
+    days = [date(2026, 11, 9), date(2026, 11, 16), date(2026, 11, 23)]
+    together, apart = connect(tmp_path / "one.sqlite3"), connect(tmp_path / "two.sqlite3")
+    for connection in (together, apart):
+        record_assessments_of(connection, "week-0", _pairs(rows, days[0]))
+    record_assessments_of(together, "both", _pairs(rows, days[1]) + _pairs(rows, days[2]))
+    for day in days[1:]:
+        record_assessments_of(apart, f"run-{day}", _pairs(rows, day))
+
+    def live(connection):
+        return [
+            (i.action_key, i.as_of, i.last_proposed, i.state)
+            for i in outbox.list_actions(connection, state="pending")
+        ]
+
+    assert live(together) and live(together) == live(apart)
+    week_0 = {(i.account_id, i.action) for i in outbox.list_actions(together, state="pending")}
+    middle = outbox.list_actions(together, state="superseded")
+    assert {i.as_of for i in middle} == {days[1]}
+    assert {i.superseded_by for i in middle} == {days[2]}
+    assert all((i.account_id, i.action) in week_0 for i in middle)
+    for connection in (together, apart):
+        connection.close()
