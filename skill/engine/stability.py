@@ -40,8 +40,9 @@ class Smoother:
             return dimensions
         blended = []
         for d in dimensions:
-            before = previous.dimensions.get(d.dimension.value)
-            if d.dimension.value not in self.dimensions or before is None:
+            name = d.dimension._value_  # the enum's value without its property's cost
+            before = previous.dimensions.get(name)
+            if name not in self.dimensions or before is None:
                 blended.append(d)
                 continue
             score = round_half_up(self.latest * d.score + (1 - self.latest) * before)
