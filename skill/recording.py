@@ -18,7 +18,7 @@ from typing import TextIO
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from skill.assessment import SCHEMA_VERSION, PriorAssessment, ReviewBudgetSummary, to_json
+from skill.assessment import SCHEMA_VERSION, PriorAssessment, ReviewBudgetSummary
 from skill.dialect import ReadOptions
 from skill.heap import fewer_collections
 from skill.ingest import IngestedRow, PendingRow, Rejection
@@ -45,7 +45,13 @@ from skill.store.history import (
     start_run,
 )
 from skill.store.reviews import apply_review_budget
-from skill.store.trends import Current, TrendNote, render_trend_note, trend_note
+from skill.store.trends import (
+    Current,
+    TrendNote,
+    render_trend_note,
+    trend_note,
+    trend_note_line,
+)
 from skill.vocabulary import AutomationLevel, Source
 
 ErrorSink = Callable[[str], None]
@@ -208,11 +214,12 @@ def run_recording(
                 counts["written"] += record_prepared(connection, [p for p, _, _ in batch])
                 counts["assessed"] += len(batch)
                 for _, current, before in batch:
+                    if output_format == "jsonl":
+                        notes.write(trend_note_line(current, before, policy.history))
+                        continue
                     trend = trend_note(current, before, policy.history)
                     if output_format == "json":
                         trends.append(trend)
-                    elif output_format == "jsonl":
-                        notes.write(to_json(trend, line=True))
                     else:
                         notes.write(render_trend_note(trend) + "\n")
                 for _, current, _ in batch:

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
+import orjson
 from pydantic import BaseModel, ConfigDict, Field
 
 from skill.assessment import Assessment, PriorAssessment, trusted
@@ -96,52 +97,72 @@ def _arrow(delta: int, steady_within: int) -> str:
 def trend_note(
     current: Assessment | Current, previous: PriorAssessment | None, config: HistoryConfig
 ) -> TrendNote:
+    fields = trend_fields(current, previous, config)
+    fields["dimensions"] = [_new_dimension_trend(**d) for d in fields["dimensions"]]
+    return _new_trend_note(**fields)
+
+
+def trend_note_line(
+    current: Assessment | Current, previous: PriorAssessment | None, config: HistoryConfig
+) -> str:
+    """`to_json(trend_note(...), line=True)`, the same text, written from plain values.
+
+    `run --format jsonl` prints one per account: building the models only to write
+    them cost more than the rest of the note.
+    """
+    return orjson.dumps(trend_fields(current, previous, config), option=_LINE).decode()
+
+
+_LINE = orjson.OPT_APPEND_NEWLINE
+
+
+def trend_fields(
+    current: Assessment | Current, previous: PriorAssessment | None, config: HistoryConfig
+) -> dict[str, Any]:
+    """A trend note's fields in `TrendNote`'s order, each dimension's as a dict in
+    `DimensionTrend`'s: what `trend_note` builds its model from and `trend_note_line`
+    writes."""
     if isinstance(current, Assessment):
         current = Current.of(current)
     now = current.dimensions
     if previous is None:
-        return _new_trend_note(
-            account_id=current.account_id,
-            name=current.name,
-            as_of=current.as_of,
-            previous_as_of=None,
-            score=current.score,
-            previous_score=None,
-            delta=None,
-            band=current.band,
-            previous_band=None,
-            band_changed=False,
-            dimensions=[
-                _new_dimension_trend(dimension=d, score=s, previous=None, delta=None, arrow=NEW)
+        return {
+            "account_id": current.account_id,
+            "name": current.name,
+            "as_of": current.as_of,
+            "previous_as_of": None,
+            "score": current.score,
+            "previous_score": None,
+            "delta": None,
+            "band": current.band,
+            "previous_band": None,
+            "band_changed": False,
+            "dimensions": [
+                {"dimension": d, "score": s, "previous": None, "delta": None, "arrow": NEW}
                 for d, s in now.items()
             ],
-            trend_flags=[],
-            note=f"First snapshot: {_score_text(current.score)} ({current.band}); no trend yet.",
-        )
+            "trend_flags": [],
+            "note": f"First snapshot: {_score_text(current.score)} ({current.band}); no trend yet.",
+        }
     before = previous.dimensions
     dimensions = []
     for name in sorted(set(now) | set(before), key=_DIMENSION_ORDER.__getitem__):
         score, old = now.get(name), before.get(name)
         if score is None or old is None:
+            arrow = NEW if old is None else "gone"
             dimensions.append(
-                _new_dimension_trend(
-                    dimension=name,
-                    score=score,
-                    previous=old,
-                    delta=None,
-                    arrow=NEW if old is None else "gone",
-                )
+                {"dimension": name, "score": score, "previous": old, "delta": None, "arrow": arrow}
             )
             continue
-        delta = score - old
+        change = score - old
         dimensions.append(
-            _new_dimension_trend(
-                dimension=name,
-                score=score,
-                previous=old,
-                delta=delta,
-                arrow=_arrow(delta, config.trend_steady_within),
-            )
+            {
+                "dimension": name,
+                "score": score,
+                "previous": old,
+                "delta": change,
+                "arrow": _arrow(change, config.trend_steady_within),
+            }
         )
     band_changed = current.band != previous.band
     delta: int | None = None
@@ -155,9 +176,9 @@ def trend_note(
     else:
         delta = current.score - previous.score
         moved = [
-            f"{d.dimension} {d.arrow} {abs(d.delta)}"
+            f"{d['dimension']} {d['arrow']} {abs(d['delta'])}"
             for d in dimensions
-            if d.delta is not None and d.arrow in (UP, DOWN)
+            if d["delta"] is not None and d["arrow"] in (UP, DOWN)
         ]
         band = f"band {previous.band} → {current.band}" if band_changed else f"band {current.band}"
         direction = "up" if delta > 0 else "down" if delta < 0 else "unchanged"
@@ -167,21 +188,21 @@ def trend_note(
         )
         if current.trend_flags:
             note += f" Trend flags: {', '.join(current.trend_flags)}."
-    return _new_trend_note(
-        account_id=current.account_id,
-        name=current.name,
-        as_of=current.as_of,
-        previous_as_of=previous.as_of,
-        score=current.score,
-        previous_score=previous.score,
-        delta=delta,
-        band=current.band,
-        previous_band=previous.band,
-        band_changed=band_changed,
-        dimensions=dimensions,
-        trend_flags=list(current.trend_flags),
-        note=note,
-    )
+    return {
+        "account_id": current.account_id,
+        "name": current.name,
+        "as_of": current.as_of,
+        "previous_as_of": previous.as_of,
+        "score": current.score,
+        "previous_score": previous.score,
+        "delta": delta,
+        "band": current.band,
+        "previous_band": previous.band,
+        "band_changed": band_changed,
+        "dimensions": dimensions,
+        "trend_flags": list(current.trend_flags),
+        "note": note,
+    }
 
 
 def _score_text(score: int | None) -> str:

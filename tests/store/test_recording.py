@@ -808,3 +808,39 @@ def test_stored_documents_are_the_models_own_json_on_generated_accounts(tmp_path
         if stored != expected:
             differ.append(a.account_id)
     assert seen == 1000 and differ == []
+
+
+def test_jsonl_trend_notes_are_the_models_own_json_on_generated_accounts(tmp_path: Path) -> None:
+    """`run --format jsonl` writes each trend note from plain values: byte for byte what
+    the note's model writes, with no history, against an earlier assessment, and against
+    one with no score or with a dimension fewer."""
+    from datetime import date
+
+    from skill.assessment import PriorAssessment
+    from skill.pipeline import AssessmentStream
+    from skill.store.trends import Current, trend_note, trend_note_line
+    from skill.vocabulary import AutomationLevel
+
+    policy = load_policy()
+    path = write_accounts(tmp_path / "accounts.csv", 400, seed=11)
+    stream = AssessmentStream(
+        path, policy=policy, as_of=date(2026, 11, 23), level=AutomationLevel.BALANCED
+    )
+    differ, seen = [], 0
+    for index, (_, a) in enumerate(stream.pairs()):
+        seen += 1
+        dimensions = {d.dimension.value: d.score + index % 7 - 3 for d in a.dimensions}
+        if index % 5 == 0 and dimensions:
+            dimensions.pop(next(iter(dimensions)))
+        earlier = PriorAssessment(
+            as_of=date(2026, 11, 16),
+            score=None if index % 9 == 0 else max(0, min(100, (a.score or 0) + index % 11 - 5)),
+            band="amber" if index % 2 else a.band.value,
+            dimensions=dimensions,
+        )
+        for previous in (None, earlier):
+            for current in (a, Current.of(a)):
+                line = trend_note_line(current, previous, policy.history)
+                if line != trend_note(current, previous, policy.history).model_dump_json() + "\n":
+                    differ.append(a.account_id)
+    assert seen == 400 and differ == []
