@@ -450,15 +450,12 @@ def _keep_replaced_event(
     )
 
 
-@dataclass(slots=True)
-class _Open:
-    """A live queue item of an account, as read before its newer assessment is written."""
-
-    key: str
-    action: str
-    as_of: str
-    last_proposed: str
-    due_date: str = ""
+# A pending action of an account as `_live_items` reads it, before the account's
+# newer assessment is written: (action_key, account_id, action, as_of, last_proposed),
+# oldest first. An open review task: (account_id, as_of, due_date). Plain tuples, as
+# SQLite returns them: a week-later run reads a few of each per account.
+_KEY, _ACTION, _AS_OF, _LAST = 0, 2, 3, 4
+_TASK_AS_OF, _TASK_DUE = 1, 2
 
 
 @dataclass
@@ -496,34 +493,38 @@ class QueueChanges:
 
 def _live_items(
     connection: sqlite3.Connection, accounts: list[str]
-) -> tuple[dict[str, str], dict[str, list[_Open]], dict[str, list[_Open]]]:
-    """Per account: its newest recorded date, pending actions and open review tasks."""
+) -> tuple[dict[str, str], dict[str, list[tuple]], dict[str, list[tuple]]]:
+    """Per account: its newest recorded date, pending actions (oldest first, then by
+    action) and open review tasks."""
     newest: dict[str, str] = {}
-    pending: dict[str, list[_Open]] = defaultdict(list)
-    tasks: dict[str, list[_Open]] = defaultdict(list)
+    pending: dict[str, list[tuple]] = defaultdict(list)
+    tasks: dict[str, list[tuple]] = defaultdict(list)
+    cursor = connection.cursor()
+    cursor.row_factory = None  # plain tuples
     for chunk in _chunks(accounts):
         marks = ",".join("?" * len(chunk))
-        for account_id, latest in connection.execute(
+        for account_id, latest in cursor.execute(
             "SELECT account_id, MAX(as_of) FROM assessments "
             f"WHERE account_id IN ({marks}) GROUP BY account_id",
             chunk,
         ):
             newest[account_id] = latest
-        for key, account_id, action, as_of, last in connection.execute(
+        for row in cursor.execute(
             "SELECT action_key, account_id, action, as_of, COALESCE(last_proposed, as_of) "
             # The partial index, named: without ANALYZE statistics SQLite picks the
             # (state, ...) index and reads every pending action for each chunk.
             "FROM actions INDEXED BY actions_pending_by_account "
-            f"WHERE state = 'pending' AND account_id IN ({marks})",
+            f"WHERE state = 'pending' AND account_id IN ({marks}) "
+            "ORDER BY account_id, as_of, action",
             chunk,
         ):
-            pending[account_id].append(_Open(key, action, as_of, last))
-        for account_id, as_of, due in connection.execute(
+            pending[row[1]].append(row)
+        for row in cursor.execute(
             "SELECT account_id, as_of, due_date FROM review_tasks "
             f"WHERE state IN ('open', 'also_at_risk') AND account_id IN ({marks})",
             chunk,
         ):
-            tasks[account_id].append(_Open("", "", as_of, as_of, due))
+            tasks[row[0]].append(row)
     return newest, pending, tasks
 
 
@@ -577,24 +578,25 @@ def _settle_queue(
             continue
         proposed = {row[3]: row for row in p.actions if row[11] == _PENDING}
         carried: set[str] = set()
-        for item in sorted(live, key=lambda i: i.as_of):
-            if item.as_of >= day or item.last_proposed > day:
+        for item in live:
+            if item[_AS_OF] >= day or item[_LAST] > day:
                 continue
-            row = proposed.get(item.action)
-            if row is not None and item.action not in carried:
-                carried.add(item.action)
-                changes.carried.append((day, row[8], row[10], copies[row[12]], item.key))
+            action = item[_ACTION]
+            row = proposed.get(action)
+            if row is not None and action not in carried:
+                carried.add(action)
+                changes.carried.append((day, row[8], row[10], copies[row[12]], item[_KEY]))
             else:
-                changes.superseded_actions.append((day, item.key))
+                changes.superseded_actions.append((day, item[_KEY]))
         for row in p.actions:
             if row[11] == _PENDING and row[3] in carried:
                 continue
             changes.actions.append((*row[:12], copies[row[12]], None))
-        older = [t for t in tasks[p.account_id] if t.as_of < day]
-        changes.superseded_tasks += [(day, p.account_id, t.as_of) for t in older]
+        older = [t for t in tasks[p.account_id] if t[_TASK_AS_OF] < day]
+        changes.superseded_tasks += [(day, p.account_id, t[_TASK_AS_OF]) for t in older]
         task = p.review_task
         if task is not None:
-            due = min([task[3], *(t.due_date for t in older)])
+            due = min([task[3], *(t[_TASK_DUE] for t in older)])
             changes.tasks.append((*task[:3], due, *task[4:]))
     return changes
 
