@@ -521,7 +521,9 @@ def _live_items(
             pending[row[1]].append(row)
         for row in cursor.execute(
             "SELECT account_id, as_of, due_date FROM review_tasks "
-            f"WHERE state IN ('open', 'also_at_risk') AND account_id IN ({marks})",
+            # `+state`: not by the (state, ...) queue index, which reads every open task
+            # in the database for each chunk, but by account (the primary key).
+            f"WHERE +state IN ('open', 'also_at_risk') AND account_id IN ({marks})",
             chunk,
         ):
             tasks[row[0]].append(row)
