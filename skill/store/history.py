@@ -22,6 +22,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import NamedTuple, TypeVar
 
+import orjson
+
 from skill.assessment import Action, Assessment, PriorAssessment, to_json
 from skill.record import AccountRecord
 from skill.store.db import DatabaseUnavailable, check_path, now_utc
@@ -630,7 +632,7 @@ def prior_assessments(
             for account_id, as_of, score, band, dimensions in rows:
                 found.setdefault((account_id, before), []).append(
                     PriorAssessment(
-                        as_of=as_of, score=score, band=band, dimensions=json.loads(dimensions)
+                        as_of=as_of, score=score, band=band, dimensions=orjson.loads(dimensions)
                     )
                 )
     return found
