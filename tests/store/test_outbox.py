@@ -17,6 +17,7 @@ from typing import Any
 
 import pytest
 from typer.testing import CliRunner
+from weekly_history import record_weeks, weeks
 
 from skill import assess
 from skill.assessment import Assessment
@@ -25,7 +26,7 @@ from skill.demo import demo_file
 from skill.policy import Policy, deep_merge, default_policy_data
 from skill.record import AccountRecord
 from skill.store import outbox
-from skill.store.db import connect
+from skill.store.db import HistoryConnection, connect, migrate
 from skill.store.history import RunInfo, idempotency_key, record_assessments, start_run
 from skill.store.outbox import OutboxError
 from skill.vocabulary import ActionStatus
@@ -603,3 +604,35 @@ def test_cli_help_has_an_example(command: str):
     assert result.exit_code == 0
     assert "Example: account-health actions" in " ".join(result.stdout.split())
     assert "--db" in result.stdout
+
+
+def test_the_outbox_reads_back_the_same_after_its_unused_index_is_dropped(tmp_path: Path):
+    """Migration 0015 drops an outbox index: a queue recorded and worked before it lists
+    the same items, states and decisions after it, and what filters by state reads an
+    index still."""
+    path = tmp_path / "history.sqlite3"
+    connection = sqlite3.connect(path, isolation_level=None, factory=HistoryConnection)
+    connection.row_factory = sqlite3.Row
+    assert migrate(connection, up_to=14) == 14
+    record_weeks(connection, 80, weeks(2))
+    pending = outbox.list_actions(connection, state="pending")
+    outbox.approve(connection, pending[0].action_key, by="Morgan Lee")
+    outbox.reject(connection, pending[1].action_key, by="Morgan Lee", reason="not now")
+    states = ("pending", "approved", "rejected", "superseded", "ready", "recommended", "blocked")
+    before = {s: outbox.list_actions(connection, state=s) for s in states}
+    connection.close()
+
+    migrated = connect(path)
+    after = {s: outbox.list_actions(migrated, state=s) for s in states}
+    indexes = {
+        r[0] for r in migrated.execute("SELECT name FROM sqlite_master WHERE type = 'index'")
+    }
+    plan = migrated.execute(
+        "EXPLAIN QUERY PLAN SELECT COUNT(*) FROM actions WHERE state = 'pending' AND due_date < ?",
+        ("2026-12-01",),
+    ).fetchall()
+    migrated.close()
+    assert before["pending"] and before["approved"] and before["rejected"]
+    assert after == before
+    assert "actions_by_state_due" not in indexes
+    assert "actions_by_state_owner" in " ".join(row[3] for row in plan)
