@@ -494,23 +494,28 @@ class QueueChanges:
 
 
 def _live_items(
-    connection: sqlite3.Connection, accounts: list[str]
+    connection: sqlite3.Connection, accounts: list[str], earliest: str
 ) -> tuple[dict[str, str], dict[str, list[tuple]], dict[str, list[tuple]]]:
-    """Per account: its newest recorded date, pending actions (oldest first, then by
-    action) and open review tasks."""
+    """Per account: its newest recorded date if after `earliest` (the batch's first
+    date), pending actions (oldest first, then by action) and open review tasks."""
     newest: dict[str, str] = {}
     pending: dict[str, list[tuple]] = defaultdict(list)
     tasks: dict[str, list[tuple]] = defaultdict(list)
     cursor = connection.cursor()
     cursor.row_factory = None  # plain tuples
+    # Recording the newest date (every weekly run): nothing recorded is newer than the
+    # batch, so no account's newest date needs looking up.
+    latest_anywhere = cursor.execute("SELECT MAX(as_of) FROM assessments").fetchone()[0]
+    out_of_order = latest_anywhere is not None and latest_anywhere > earliest
     for chunk in _chunks(accounts):
         marks = ",".join("?" * len(chunk))
-        for account_id, latest in cursor.execute(
-            "SELECT account_id, MAX(as_of) FROM assessments "
-            f"WHERE account_id IN ({marks}) GROUP BY account_id",
-            chunk,
-        ):
-            newest[account_id] = latest
+        if out_of_order:
+            for account_id, latest in cursor.execute(
+                "SELECT account_id, MAX(as_of) FROM assessments "
+                f"WHERE account_id IN ({marks}) GROUP BY account_id",
+                chunk,
+            ):
+                newest[account_id] = latest
         for row in cursor.execute(
             "SELECT action_key, account_id, action, as_of, COALESCE(last_proposed, as_of) "
             # The partial index, named: without ANALYZE statistics SQLite picks the
@@ -553,7 +558,9 @@ def _settle_queue(
     """
     changes = QueueChanges()
     newest, pending, tasks = _live_items(
-        connection, list(dict.fromkeys(p.account_id for p in written))
+        connection,
+        list(dict.fromkeys(p.account_id for p in written)),
+        min((p.as_of for p in written), default=""),
     )
     for p in written:
         newest[p.account_id] = max(newest.get(p.account_id, p.as_of), p.as_of)

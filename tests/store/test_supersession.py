@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 from account_templates import as_seen_on, demo_as_seen_on
-from insights_support import WEAK, account
+from insights_support import BAD, WEAK, account
 from typer.testing import CliRunner
 
 from skill import assess
@@ -209,17 +209,19 @@ def _pairs(rows: list[dict], day: date) -> list:
     ]
 
 
+def record_assessments_of(connection, run_id: str, pairs: list) -> None:
+    """Record (record, assessment) pairs as one run, as `run` would."""
+    info = RunInfo(run_id, pairs[0][1].as_of, "balanced", load_policy().version, "test", run_id)
+    start_run(connection, info)
+    record_assessments(connection, run_id, pairs)
+
+
 def test_two_dates_of_an_account_in_one_batch_settle_the_queue_as_the_newer_says(
     tmp_path: Path,
 ):
     """A file listing an account on two dates: the older date's pending items enter
     superseded by the newer one, and what was pending before both carries over or is
     superseded by the newer date alone, as two runs would leave the live queue."""
-
-    def record_assessments_of(connection, run_id, pairs):
-        version = load_policy().version
-        start_run(connection, RunInfo(run_id, days[0], "balanced", version, "test", run_id))
-        record_assessments(connection, run_id, pairs)
 
     rows = [account(WEAK, f"ACC-{i}") for i in range(3)]
     days = [date(2026, 11, 9), date(2026, 11, 16), date(2026, 11, 23)]
@@ -244,3 +246,21 @@ def test_two_dates_of_an_account_in_one_batch_settle_the_queue_as_the_newer_says
     assert all((i.account_id, i.action) in week_0 for i in middle)
     for connection in (together, apart):
         connection.close()
+
+
+def test_an_older_date_recorded_after_a_newer_one_enters_superseded(tmp_path: Path):
+    """Recording a week that is older than one already recorded (a late export): its
+    pending items and open tasks enter superseded by the newer date, whose queue stays."""
+    rows = [account(BAD, f"ACC-{i}") for i in range(3)]  # each with a review task
+    newer, older = date(2026, 11, 23), date(2026, 11, 16)
+    connection = connect(tmp_path / "history.sqlite3")
+    record_assessments_of(connection, "newer", _pairs(rows, newer))
+    live = outbox.list_actions(connection, state="pending")
+    record_assessments_of(connection, "older", _pairs(rows, older))
+
+    assert live and outbox.list_actions(connection, state="pending") == live
+    late = outbox.list_actions(connection, state="superseded")
+    assert late and {(i.as_of, i.superseded_by) for i in late} == {(older, newer)}
+    tasks = list_review_tasks(connection, state="superseded")
+    assert tasks and {t.as_of for t in tasks} == {older}
+    connection.close()
