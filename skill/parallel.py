@@ -36,7 +36,14 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 from skill.assessment import Assessment, PriorAssessment, to_json
 from skill.engine import Engine
-from skill.ingest import IngestedRow, InputError, PendingRow, Rejection, validated_row
+from skill.ingest import (
+    IngestedRow,
+    InputError,
+    PendingCells,
+    PendingRow,
+    Rejection,
+    validated_item,
+)
 from skill.pipeline import as_of_gap
 from skill.policy import Policy
 from skill.record import AccountRecord, record_validator
@@ -51,7 +58,7 @@ CHUNK_ROWS = 500  # rows a worker is sent at a time
 IN_PROCESS_ROWS = 4 * CHUNK_ROWS  # an input with fewer rows stays in the parent
 IN_FLIGHT_PER_WORKER = 2  # chunks sent ahead per worker: enough to keep each busy
 
-Item = IngestedRow | PendingRow
+Item = IngestedRow | PendingRow | PendingCells
 # What a worker makes of one assessment for the output: a JSON line, a Markdown
 # section ... (`product_maker`), from the record, the assessment and its history.
 Product = Any
@@ -141,7 +148,7 @@ class ChunkWorker:
 
     def __call__(self, chunk: list[Item]) -> list[RowResult]:
         job, validate = self.job, self.validate
-        rows = [validated_row(i, validate) if type(i) is PendingRow else i for i in chunk]
+        rows = [validated_item(i, validate) for i in chunk]
         accounts = job.accounts
         found: dict[tuple[str, date], list[PriorAssessment]] = {}
         if self.history is not None:

@@ -31,6 +31,7 @@ from skill.heap import frozen_heap
 from skill.ingest import (
     IngestedRow,
     InputError,
+    PendingCells,
     PendingRow,
     Rejection,
     RejectsWriter,
@@ -318,7 +319,7 @@ class AssessmentStream:
         *,
         history_db: HistorySource | None = None,
         run_id: str | None = None,
-        repeated: Callable[[IngestedRow | PendingRow], bool] | None = None,
+        repeated: Callable[[IngestedRow | PendingRow | PendingCells], bool] | None = None,
         batch_size: int | None = None,
     ) -> Iterator[Any]:
         """Each assessment as output (`kind`: jsonl, json, md, table, or record for `run`),
@@ -358,7 +359,7 @@ class AssessmentStream:
         def hold(message: str) -> None:
             waiting.append((read, message))
 
-        def counted() -> Iterator[IngestedRow | PendingRow]:
+        def counted() -> Iterator[IngestedRow | PendingRow | PendingCells]:
             nonlocal read
             for item in self.reader.pending_rows():
                 read += 1

@@ -21,7 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from skill.assessment import SCHEMA_VERSION, PriorAssessment, ReviewBudgetSummary
 from skill.dialect import ReadOptions
 from skill.heap import fewer_collections
-from skill.ingest import IngestedRow, PendingRow, Rejection
+from skill.ingest import IngestedRow, PendingCells, PendingRow, Rejection
 from skill.pipeline import (
     EXIT_OK,
     EXIT_USAGE,
@@ -272,7 +272,7 @@ def run_recording(
         connection.close()
 
 
-def _seen_before() -> Callable[[IngestedRow | PendingRow], bool]:
+def _seen_before() -> Callable[[IngestedRow | PendingRow | PendingCells], bool]:
     """For `run` over worker processes: whether a row's account came earlier in the run.
 
     Such a row's history must include what the run recorded before it in earlier
@@ -282,10 +282,13 @@ def _seen_before() -> Callable[[IngestedRow | PendingRow], bool]:
     """
     seen: set[str] = set()
 
-    def repeated(item: IngestedRow | PendingRow) -> bool:
-        if type(item) is not PendingRow:
+    def repeated(item: IngestedRow | PendingRow | PendingCells) -> bool:
+        if type(item) is PendingCells:
+            raw: object = item.account_id()
+        elif type(item) is PendingRow:
+            raw = item.data.get("account_id")
+        else:
             return False
-        raw = item.data.get("account_id")
         if isinstance(raw, bool) or not isinstance(raw, str | int | float):
             return False  # not an id: the row is rejected, it records nothing
         key = "".join(str(raw).split())

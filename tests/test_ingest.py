@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import pickle
 from collections.abc import Callable
 from itertools import islice
 from pathlib import Path
@@ -16,14 +17,14 @@ from skill.dialect import ReadOptions
 from skill.ingest import (
     AccountReader,
     InputError,
-    PendingRow,
+    PendingCells,
     Rejection,
     RejectsWriter,
     read_accounts,
-    validated_row,
+    validated_item,
     write_rejects,
 )
-from skill.record import AccountRecord, Segment
+from skill.record import AccountRecord, Segment, record_validator
 
 TWO_ACCOUNTS = [
     {
@@ -610,7 +611,7 @@ def test_a_csv_read_row_by_row_is_what_model_validate_makes_of_each_row(
     path = _messy_csv(tmp_path / "accounts.csv", 2500, seed=len(line_end), line_end=line_end)
     validate = partial(AccountRecord.model_validate, context=options.context)
     expected = [
-        validated_row(item, validate) if isinstance(item, PendingRow) else item
+        validated_item(item, validate)
         for item in read_accounts(path, options=options).pending_rows()
     ]
     got = list(read_accounts(path, options=options))
@@ -661,3 +662,25 @@ def test_csv_lines_are_read_as_the_csv_module_reads_them() -> None:
                 for start, cells in _csv_cells(iter(lines), delimiter)
             ]
             assert got == expected, (text, delimiter)
+
+
+@pytest.mark.parametrize(
+    "options", [ReadOptions(), ReadOptions(date_format="%d/%m/%Y")], ids=["plain", "day-first"]
+)
+def test_rows_sent_to_workers_validate_as_rows_read_in_one_process(
+    tmp_path: Path, options: ReadOptions
+) -> None:
+    """CSV rows go to worker processes as their cells; validated there by the same
+    validator they give the records and rejections one process gives, row for row."""
+    path = _messy_csv(tmp_path / "accounts.csv", 2500, seed=3, line_end="\n")
+    validate = record_validator(options.context)
+    pending = list(read_accounts(path, options=options).pending_rows())
+    assert sum(type(item) is PendingCells for item in pending) > 2000
+    sent = [validated_item(pickle.loads(pickle.dumps(item)), validate) for item in pending]
+    one_process = list(read_accounts(path, options=options))
+    assert [(r.row, r.rejection) for r in sent] == [(r.row, r.rejection) for r in one_process]
+    for mine, theirs in zip(sent, one_process, strict=True):
+        if theirs.record is not None:
+            assert mine.record is not None
+            assert repr(mine.record) == repr(theirs.record)
+            assert mine.record.model_fields_set == theirs.record.model_fields_set
