@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from skill.assessment import Assessment
 from skill.engine import Engine
 from skill.engine.conditions import compile_rule, describe_match
 from skill.engine.context import AccountContext, RecordView
@@ -38,8 +39,9 @@ def records(tmp_path_factory: pytest.TempPathFactory) -> list:
     return [item.record for item in read_accounts(path)]
 
 
-def contexts(engine: Engine, records: list) -> list[AccountContext]:
-    """Each account's context as the engine had it when it planned the actions."""
+def assessed(engine: Engine, records: list) -> list[tuple[Assessment, AccountContext]]:
+    """Each account's assessment, with its context as the engine had it when it
+    planned the actions."""
     seen: list[AccountContext] = []
     plan = engine.actions.plan
 
@@ -48,9 +50,12 @@ def contexts(engine: Engine, records: list) -> list[AccountContext]:
         return plan(ctx)
 
     engine.actions.plan = keep  # type: ignore[method-assign]
-    for record in records:
-        engine.assess(record, AS_OF)
-    return seen
+    return [(engine.assess(record, AS_OF), seen[-1]) for record in records]
+
+
+def contexts(engine: Engine, records: list) -> list[AccountContext]:
+    """Each account's context as the engine had it when it planned the actions."""
+    return [ctx for _, ctx in assessed(engine, records)]
 
 
 def test_compiled_signal_reading_is_the_one_by_one_reading(records: list, policy: Policy) -> None:
@@ -110,18 +115,9 @@ def test_remembered_missing_data_and_confidence_are_worked_out_afresh(
     records: list, policy: Policy, input_sources: set[Source] | None
 ) -> None:
     engine = Engine(policy, input_sources=input_sources)
-    seen: list[AccountContext] = []
-    plan = engine.actions.plan
-
-    def keep(ctx: AccountContext) -> list:
-        seen.append(ctx)
-        return plan(ctx)
-
-    engine.actions.plan = keep  # type: ignore[method-assign]
     kinds = set()
-    for record in records:
-        assessment = engine.assess(record, AS_OF)
-        ctx = seen[-1]
+    for assessment, ctx in assessed(engine, records):
+        record = ctx.record
         sources = source_statuses(
             ctx.record, AS_OF, policy.scoring.stale_after_days, engine.input_sources
         )
