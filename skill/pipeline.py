@@ -247,7 +247,7 @@ class AssessmentStream:
             yield record, assessment
 
     def _records(self) -> Iterator[tuple[int, AccountRecord]]:
-        as_of, gap_limit, seen = self.as_of, self._gap_limit, self._seen
+        as_of, gap_limit = self.as_of, self._gap_limit
         for row, record, rejection in self.reader:
             if record is None:
                 assert rejection is not None
@@ -255,14 +255,7 @@ class AssessmentStream:
                 continue
             fields = values_of(record)
             account_id = fields["account_id"]
-            record_as_of = fields["as_of"]
-            if (
-                self.accounts is None
-                and (record_as_of is None or record_as_of == as_of)
-                and account_id not in seen
-            ):
-                seen[account_id] = row  # the usual record: what `_admit` would do
-            elif not self._admit(row, account_id, record_as_of):
+            if not self._admit(row, account_id, fields["as_of"]):
                 continue
             gap = None if self._as_of_checked else as_of_gap(record, as_of, gap_limit)
             truncated = truncated_of(record)

@@ -11,13 +11,13 @@ for byte as pydantic writes it, and valid against the published JSON Schema.
 from __future__ import annotations
 
 import json
-import sys
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 from pydantic import BaseModel, ConfigDict, field_serializer
+from synthetic import AS_OF, write_accounts_csv
 
 from skill.assessment import (
     Assessment,
@@ -38,10 +38,7 @@ from skill.policy import Policy
 from skill.vocabulary import ActionStatus, AutomationLevel, GateLayer
 
 ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT / "benchmarks") not in sys.path:
-    sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from synthetic import AS_OF, write_accounts_csv  # noqa: E402
 
 ACCOUNTS = 1000
 # Every assessment is read back by pydantic (the model the schema is made from); every

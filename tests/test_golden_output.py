@@ -15,12 +15,12 @@ from __future__ import annotations
 import hashlib
 import io
 import os
-import sys
 from datetime import timedelta
 from pathlib import Path
 
 import orjson
 import pytest
+from synthetic import AS_OF, write_accounts_csv
 
 from skill.assessment import PriorAssessment, to_json
 from skill.engine import Engine
@@ -30,10 +30,7 @@ from skill.policy import Policy
 from skill.vocabulary import AutomationLevel
 
 ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT / "benchmarks") not in sys.path:
-    sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from synthetic import AS_OF, write_accounts_csv  # noqa: E402
 
 ACCOUNTS = 1500
 SEED = 11

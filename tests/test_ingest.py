@@ -561,9 +561,7 @@ def _messy_csv(path: Path, rows: int, seed: int, line_end: str) -> Path:
     lines, too long), and a few rows broken: short, one cell too many, blank."""
     import csv
     import random
-    import sys
 
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
     from synthetic import FIELDS, iter_account_rows
 
     rng = random.Random(seed)

@@ -13,13 +13,13 @@ import csv
 import io
 import json
 import sqlite3
-import sys
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
+from synthetic import AS_OF, FIELDS, iter_account_rows, write_accounts_csv
 from typer.testing import CliRunner
 
 from skill import parallel, pipeline, recording
@@ -29,12 +29,6 @@ from skill.policy import Policy
 from skill.recording import run_recording
 from skill.store import history
 from skill.vocabulary import AutomationLevel
-
-ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT / "benchmarks") not in sys.path:
-    sys.path.insert(0, str(ROOT / "benchmarks"))
-
-from synthetic import AS_OF, FIELDS, iter_account_rows, write_accounts_csv  # noqa: E402
 
 LARGE = 20_000
 

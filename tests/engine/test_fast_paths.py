@@ -8,10 +8,8 @@ plain version it replaced: the same readings, themes, statuses and traces.
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
 import pytest
+from synthetic import AS_OF, write_accounts_csv
 
 from skill.assessment import Assessment
 from skill.engine import Engine
@@ -23,12 +21,6 @@ from skill.engine.scoring import assess_confidence
 from skill.ingest import read_accounts
 from skill.policy import Policy
 from skill.vocabulary import AutomationLevel, Band, Source
-
-ROOT = Path(__file__).resolve().parents[2]
-if str(ROOT / "benchmarks") not in sys.path:
-    sys.path.insert(0, str(ROOT / "benchmarks"))
-
-from synthetic import AS_OF, write_accounts_csv  # noqa: E402
 
 ACCOUNTS = 1500
 

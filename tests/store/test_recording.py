@@ -24,6 +24,7 @@ from typing import Any
 
 import pytest
 from click.testing import Result
+from synthetic import FIELDS, iter_account_rows
 from typer.testing import CliRunner
 
 from skill.cli import app
@@ -32,12 +33,6 @@ from skill.policy import load_policy
 from skill.store.db import HistoryConnection
 from skill.store.history import BATCH_SIZE
 from skill.store.trends import DOWN, STEADY, UP
-
-ROOT = Path(__file__).resolve().parents[2]
-if str(ROOT / "benchmarks") not in sys.path:
-    sys.path.insert(0, str(ROOT / "benchmarks"))
-
-from synthetic import FIELDS, iter_account_rows  # noqa: E402
 
 AS_OF = "2026-11-23"
 LATER = "2026-11-30"
