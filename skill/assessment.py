@@ -5,7 +5,7 @@ from __future__ import annotations
 import copy
 from collections.abc import Callable
 from datetime import date
-from operator import attrgetter
+from operator import attrgetter, itemgetter
 from typing import Any, TypeVar, get_args
 
 import orjson
@@ -76,6 +76,11 @@ def _slot_setters(model: type[BaseModel]) -> dict[str, Callable[[Any, Any], None
 
 
 def _make_trusted(model: type[M]) -> Callable[..., M]:
+    return _make_constructor(model, None)
+
+
+def _make_constructor(model: type[M], as_plain: type[Plain] | None) -> Callable[..., M]:
+    """The constructor `trusted` (as_plain None) or `plain` (as_plain: its class) hands out."""
     fields = model.model_fields
     if model.model_config.get("extra") == "allow" or model.__private_attributes__:
         raise TypeError(f"{model.__name__}: trusted construction needs no extras or private state")
@@ -111,18 +116,66 @@ def _make_trusted(model: type[M]) -> Callable[..., M]:
         first_default = required.index(False)
         params.insert(first_default, "*")
     values = ", ".join(f"{name!r}: {name}" for name in fields)
+    if as_plain is not None:
+        namespace["_plain"] = as_plain
+        made_lines = [f"    return _plain({{{values}}})"]
+    else:
+        made_lines = [
+            "    made = _new(_model)",
+            f"    _set_dict(made, {{{values}}})",
+            "    _set_fields_set(made, _fields_set)",
+            "    _set_extra(made, None)",
+            "    _set_private(made, None)",
+            "    return made",
+        ]
     source = (
         f"def trusted_{model.__name__}({', '.join(params)}):\n"
-        + "".join(line + "\n" for line in body)
-        + "    made = _new(_model)\n"
-        + f"    _set_dict(made, {{{values}}})\n"
-        + "    _set_fields_set(made, _fields_set)\n"
-        + "    _set_extra(made, None)\n"
-        + "    _set_private(made, None)\n"
-        + "    return made\n"
+        + "".join(line + "\n" for line in body + made_lines)
     )
     exec(source, namespace)  # generated from the model's own field names, nothing else
     return namespace[f"trusted_{model.__name__}"]
+
+
+class Plain(dict):  # type: ignore[type-arg]
+    """An output model's values as a dict in field order, read by attribute like the model.
+
+    What the engine builds instead of the model when the assessment only goes on to be
+    written as JSON (`Engine(plain=True)`, the jsonl path): a dict costs a fraction of
+    a model to make, and orjson writes it without a call back into Python. Its JSON is
+    the model's (tests compare the two on thousands of generated accounts at every
+    level). Not part of any published contract: read it, never change it.
+    """
+
+    __slots__ = ()
+    model: type[BaseModel]
+
+
+_PLAIN_CLASSES: dict[type, type[Plain]] = {}
+
+
+def plain_class(model: type[BaseModel]) -> type[Plain]:
+    """The `Plain` class standing in for `model`: each field a read-only attribute."""
+    made = _PLAIN_CLASSES.get(model)
+    if made is None:
+        trusted(model)  # the same checks of the model
+        namespace: dict[str, Any] = {"__slots__": (), "model": model}
+        namespace |= {name: property(itemgetter(name)) for name in model.model_fields}
+        made = _PLAIN_CLASSES[model] = type(f"Plain{model.__name__}", (Plain,), namespace)
+    return made
+
+
+def plain(model: type[M]) -> Callable[..., M]:
+    """`trusted(model)` making a `Plain` of the same values, not the model: the same
+    arguments, defaults and field order."""
+    made = _PLAIN_MAKERS.get(model)
+    if made is None:
+        made = _PLAIN_MAKERS[model] = _make_constructor(model, plain_class(model))
+    return made
+
+
+_PLAIN_MAKERS: dict[type, Callable[..., Any]] = {}
+# How the engine makes an output piece: `trusted` (the model) or `plain` (a Plain).
+Maker = Callable[[type[M]], Callable[..., M]]
 
 
 def trusted_from_fields(model: type[M]) -> Callable[[dict[str, Any]], M]:
@@ -152,7 +205,24 @@ def trusted_from_fields(model: type[M]) -> Callable[[dict[str, Any]], M]:
     return from_fields
 
 
-def to_json(model: BaseModel, *, indent: bool = False, line: bool = False) -> str:
+def fields_of(piece: BaseModel | Plain) -> dict[str, Any]:
+    """A model's or a `Plain`'s field values by name, in field order (not a copy)."""
+    return piece if isinstance(piece, Plain) else piece.__dict__
+
+
+def to_model(value: Any) -> Any:
+    """The output model a `Plain` stands for (the values inside it too), as `trusted`
+    would make it; anything else as it is."""
+    if isinstance(value, Plain):
+        return trusted(value.model)(**{name: to_model(held) for name, held in value.items()})
+    if type(value) is list:
+        return [to_model(held) for held in value]
+    if type(value) is dict:
+        return {key: to_model(held) for key, held in value.items()}
+    return value
+
+
+def to_json(model: BaseModel | Plain, *, indent: bool = False, line: bool = False) -> str:
     """`model.model_dump_json()` (with `indent=2` if asked), the same text, made faster;
     `line`: with a newline after it (a JSONL line).
 
@@ -161,12 +231,15 @@ def to_json(model: BaseModel, *, indent: bool = False, line: bool = False) -> st
     class, and tests compare the two on thousands of generated accounts). Anything
     orjson cannot write the same way (an integer past 64 bits, say) goes to pydantic.
     """
-    if _PLAIN.get(type(model)) or _plain_tree(type(model)):
+    # A Plain is a dict orjson writes as it is, in field order.
+    if isinstance(model, Plain) or _PLAIN.get(type(model)) or _plain_tree(type(model)):
         option = (_INDENT if indent else 0) | (_NEWLINE if line else 0)
         try:
             return orjson.dumps(model, default=_fields, option=option).decode()
         except TypeError:  # orjson.JSONEncodeError: pydantic writes it, or says why not
             pass
+    if isinstance(model, Plain):
+        model = to_model(model)
     text = model.model_dump_json(indent=2 if indent else None)
     return text + "\n" if line else text
 

@@ -96,6 +96,12 @@ class RowResult(NamedTuple):
     left_out: bool = False
 
 
+def plain_output(kind: str) -> bool:
+    """Whether `kind` of output is only the assessment's JSON, so the engine can make it
+    as a `Plain` (see `Engine`) instead of as models."""
+    return kind in ("jsonl", "json")
+
+
 def product_maker(kind: str, policy: Policy, run_id: str | None = None) -> MakeProduct:
     """How a worker (or the parent, for a small input) turns an assessment into output."""
     if kind == "jsonl":
@@ -132,7 +138,12 @@ class ChunkWorker:
 
     def __init__(self, job: Job) -> None:
         self.job = job
-        self.engine = Engine(job.policy, job.level, input_sources=job.input_sources)
+        self.engine = Engine(
+            job.policy,
+            job.level,
+            input_sources=job.input_sources,
+            plain_output=plain_output(job.kind),
+        )
         self.validate = record_validator(job.context)
         self.make = product_maker(job.kind, job.policy, job.run_id)
         self.gap_limit = job.policy.scoring.as_of_gap_warning_days

@@ -324,11 +324,11 @@ class AssessmentStream:
         order, exactly as with one. `run` passes `repeated` and its `batch_size`: see
         `skill.parallel.run_chunks`.
         """
-        from skill.parallel import Job, product_maker, run_chunks
+        from skill.parallel import Job, plain_output, product_maker, run_chunks
 
         if workers <= 1:
             make = product_maker(kind, self.policy, run_id)
-            for record, assessment, history in self._triples():
+            for record, assessment, history in self._triples(plain_output(kind)):
                 yield make(record, assessment, history)
             return
         job = Job(
@@ -406,9 +406,14 @@ class AssessmentStream:
             self.reader.on_warning = said
         say(None)
 
-    def _triples(self) -> Iterator[tuple[AccountRecord, Assessment, Sequence[PriorAssessment]]]:
-        """Each record with its assessment and the history the engine read for it."""
-        engine = Engine(self.policy, self.level, input_sources=self.input_sources())
+    def _triples(
+        self, plain: bool = False
+    ) -> Iterator[tuple[AccountRecord, Assessment, Sequence[PriorAssessment]]]:
+        """Each record with its assessment and the history the engine read for it; `plain`:
+        the assessment as a `Plain` (see `Engine`), for output that is only JSON."""
+        engine = Engine(
+            self.policy, self.level, input_sources=self.input_sources(), plain_output=plain
+        )
         records = self._records()
         if self.history is None:
             for _, record in records:

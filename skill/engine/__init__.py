@@ -13,9 +13,13 @@ from datetime import date
 from skill.assessment import (
     Assessment,
     ChurnRisk,
+    MeasurementEvent,
     MissingData,
     PriorAssessment,
+    ReviewTask,
     UntrustedText,
+    plain,
+    plain_class,
     trusted,
     trusted_from_fields,
 )
@@ -61,9 +65,6 @@ NO_DATA_REASON = (
 
 CONFLICTING_EVIDENCE = RiskFlagCode.CONFLICTING_EVIDENCE
 _UNKNOWN = object()
-_new_assessment = trusted_from_fields(Assessment)
-_new_untrusted_text = trusted(UntrustedText)
-_new_churn_risk = trusted(ChurnRisk)
 
 
 class NoSignalsError(ValueError):
@@ -89,6 +90,7 @@ class Engine:
         gate: PolicyGate | None = None,
         *,
         input_sources: Collection[Source] | None = None,
+        plain_output: bool = False,
     ) -> None:
         """`input_sources`: the sources with data anywhere in the run's input.
 
@@ -97,27 +99,45 @@ class Engine:
         which the evidence stop rule and review reason read) leaves it out.
         None means not known: every account is judged on its own, as if each
         source were in the input.
+
+        `plain_output`: `assess` returns the assessment as a `skill.assessment.Plain`
+        (dicts in field order, read by attribute like the models), not as models: for
+        output that is only written as JSON (the jsonl path), where making some twenty
+        models per account and having orjson call back for each cost a tenth of the
+        run. Its JSON is the model's (`to_json` writes either; `to_model` makes the
+        models). Not with a `gate` of the caller's: the gate's decisions are output too.
         """
+        make = plain if plain_output else trusted
+        if plain_output and gate is not None:
+            raise ValueError("plain_output makes its own gate (its decisions are output)")
+        self.plain_output = plain_output
         self.policy = policy
         self.input_sources = None if input_sources is None else frozenset(input_sources)
-        self.gate = gate or PolicyGate(policy.gate, level)
+        self.gate = gate or PolicyGate(policy.gate, level, make=make)
         self.level = self.gate.level
-        shared = SharedPieces()
+        shared = SharedPieces(make=make)
         self.shared = shared
-        self.dimensions = DimensionScorer(policy.scoring, shared)
+        self._new_assessment = (
+            plain_class(Assessment) if plain_output else trusted_from_fields(Assessment)
+        )
+        self._new_untrusted_text = make(UntrustedText)
+        self._new_churn_risk = make(ChurnRisk)
+        self._new_review_task = make(ReviewTask)
+        self._new_event = make(MeasurementEvent)
+        self.dimensions = DimensionScorer(policy.scoring, shared, make)
         self.risks = RiskDetector(policy.risk, policy.scoring.signals, shared)
         self.opportunities = OpportunityDetector(policy.opportunity, shared)
         self.guard_rails = compile_guard_rails(policy.scoring)
         self.legacy = LegacyScorer(policy.scoring.legacy, shared)
         self.actions = ActionPlanner(policy.actions, self.gate)
-        self.trends = TrendDetector(policy.history)
-        self.smoother = Smoother(policy.history)
+        self.trends = TrendDetector(policy.history, make)
+        self.smoother = Smoother(policy.history, make)
         self.renewal_soon = policy.risk.flags.renewal_soon
         self.review_config = policy.actions.review_task
         self.review_rules = review_rules(self.review_config)
         # The renewal-soon window by contract term.
         self._renewal_windows: dict[object, int | None] = {}
-        self.sources = SourceReader(policy.scoring.stale_after_days, self.input_sources)
+        self.sources = SourceReader(policy.scoring.stale_after_days, self.input_sources, make)
         # Missing data and confidence depend on a few discrete facts (the segment, the
         # dimensions that scored, each source's state, conflicting evidence): worked out
         # once per combination, for as many combinations as shared pieces are kept.
@@ -222,7 +242,7 @@ class Engine:
         legacy = self.legacy.score(ctx)
         actions = self.actions.plan(ctx)
         # In Assessment's field order (see `trusted_from_fields`).
-        return _new_assessment(
+        return self._new_assessment(
             {
                 "account_id": record.account_id,
                 "name": record.display_name,
@@ -256,7 +276,9 @@ class Engine:
                 "churn_risk": self.churn_risk(score),
                 "legacy": legacy,
                 "actions": actions,
-                "review_task": review_task(self.review_config, ctx, self.review_rules),
+                "review_task": review_task(
+                    self.review_config, ctx, self.review_rules, self._new_review_task
+                ),
                 "measurement_event": measurement_event(
                     ctx,
                     score=score,
@@ -270,8 +292,9 @@ class Engine:
                     actions=actions,
                     level=level,
                     policy_version=policy.version,
+                    new_event=self._new_event,
                 ),
-                "untrusted_text": _new_untrusted_text(
+                "untrusted_text": self._new_untrusted_text(
                     original.notes, record.blocker_note, record.contact_name, record.contact_email
                 ),
             }
@@ -282,7 +305,7 @@ class Engine:
         if model is None or score is None:
             return None
         logit = model.intercept + model.per_point * score
-        return _new_churn_risk(
+        return self._new_churn_risk(
             probability=round(1 / (1 + math.exp(-logit)), 3),
             horizon_days=model.horizon_days,
             fitted_as_of=model.fitted_as_of,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from skill.assessment import Action, trusted
+from skill.assessment import Action
 from skill.engine.conditions import compile_rules
 from skill.engine.context import AccountContext
 from skill.engine.gate import FiredRules, PolicyGate
@@ -12,7 +12,6 @@ from skill.policy import Actions
 from skill.vocabulary import Priority
 
 _PRIORITY_RANK = {priority: priority.rank for priority in Priority}
-_new_action = trusted(Action)
 
 
 class ActionPlanner:
@@ -21,6 +20,7 @@ class ActionPlanner:
     def __init__(self, actions: Actions, gate: PolicyGate) -> None:
         self.actions = actions
         self.gate = gate
+        self._new_action = gate.make(Action)
         self.triggers = tuple(
             (trigger.action, trigger.priority, trigger.reason, _PRIORITY_RANK[trigger.priority])
             for trigger in actions.triggers
@@ -80,13 +80,14 @@ class ActionPlanner:
         fired = FiredRules(self.gate, ctx)
         as_of, owner, segment = ctx.as_of, ctx.record.owner, ctx.record.segment
         planned = []
+        new_action = self._new_action
         # (-rank, catalogue place) is unique per action: the action id is never compared.
         for _, _, action_id in sorted([(-h[0], static[a][1], a) for a, h in found.items()]):
             entry, _, label, kind, sensitivity, role, purpose = static[action_id]
             _, priority, evidence = found[action_id]
             status, trace = decide(action_id, entry, segment, fired)
             planned.append(
-                _new_action(
+                new_action(
                     action_id,
                     label,
                     kind,

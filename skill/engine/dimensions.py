@@ -12,7 +12,14 @@ from itertools import compress, pairwise, repeat
 from operator import attrgetter, is_not
 from typing import Literal
 
-from skill.assessment import DimensionScore, Evidence, MissingData, SourceStatus, trusted
+from skill.assessment import (
+    DimensionScore,
+    Evidence,
+    Maker,
+    MissingData,
+    SourceStatus,
+    trusted,
+)
 from skill.engine.context import AccountContext, days_between
 from skill.engine.shared import SharedPieces
 from skill.policy import Scoring, SignalRule
@@ -480,7 +487,6 @@ def signal_scale(rule: SignalRule) -> Scale:
 MEMO_PER_SIGNAL = 1024
 _ABSENT = object()  # remembered: the reader found no value
 _new_evidence = trusted(Evidence)
-_new_dimension_score = trusted(DimensionScore)
 
 Signal = tuple[
     str,
@@ -510,7 +516,13 @@ def _holds_floats(fields: Iterable[str]) -> bool:
 
 
 def _scored(
-    name: str, read: Reader, scale: Scale, weight: float, record: AccountRecord, as_of: date
+    name: str,
+    read: Reader,
+    scale: Scale,
+    weight: float,
+    record: AccountRecord,
+    as_of: date,
+    new_evidence: Callable[..., Evidence] = _new_evidence,
 ) -> tuple[int, Evidence, float] | object:
     """The signal's score, its evidence, and the score times the signal's weight."""
     reading = read(record, as_of)
@@ -518,7 +530,7 @@ def _scored(
         return _ABSENT
     metric, category, text = reading
     score = scale(metric, category)
-    return score, _new_evidence(name, score, text), weight * score
+    return score, new_evidence(name, score, text), weight * score
 
 
 def rememberable(key: object) -> bool:
@@ -544,9 +556,10 @@ def _remembered(
     weight: float,
     record: AccountRecord,
     as_of: date,
+    new_evidence: Callable[..., Evidence] = _new_evidence,
 ) -> tuple[int, Evidence, float] | object:
     """A reading not in `memo`: read, and kept while there is room and the key can be."""
-    found = _scored(name, read, scale, weight, record, as_of)
+    found = _scored(name, read, scale, weight, record, as_of, new_evidence)
     if len(memo) < MEMO_PER_SIGNAL and (not floats or rememberable(key)):
         memo[key] = found
     return found
@@ -554,6 +567,7 @@ def _remembered(
 
 def _compile_reader(
     grouped: tuple[tuple[Dimension, tuple[Signal, ...]], ...],
+    new_evidence: Callable[..., Evidence] = _new_evidence,
 ) -> Callable[..., list[tuple[Dimension, float, list[Evidence]]]] | None:
     """`DimensionScorer.read_signals_one_by_one` written out for these signals: one
     block per signal, its memo key read straight from the record's fields, no loop.
@@ -570,6 +584,7 @@ def _compile_reader(
         "_ABSENT": _ABSENT,
         "_scored": _scored,
         "_remembered": _remembered,
+        "_new_evidence": new_evidence,
     }
     lines = ["def read_signals(r, as_of, signal_scores, weights):", "    scored = []"]
     for d, (dimension, signals) in enumerate(grouped):
@@ -580,7 +595,7 @@ def _compile_reader(
                 {f"name_{tag}": name, f"read_{tag}": read, f"scale_{tag}": scale}
                 | {f"weight_{tag}": weight, f"memo_{tag}": memo}
             )
-            args = f"name_{tag}, read_{tag}, scale_{tag}, weight_{tag}, r, as_of"
+            args = f"name_{tag}, read_{tag}, scale_{tag}, weight_{tag}, r, as_of, _new_evidence"
             if key_of is None:
                 lines.append(f"    found = _scored({args})")
             else:
@@ -620,9 +635,12 @@ class DimensionScorer:
     Built once per run; `score` and `missing` are called once per account.
     """
 
-    def __init__(self, scoring: Scoring, shared: SharedPieces) -> None:
+    def __init__(self, scoring: Scoring, shared: SharedPieces, make: Maker = trusted) -> None:
+        """`make`: how its output pieces are made, `trusted` (models) or `plain`."""
         self.scoring = scoring
         self.shared = shared
+        self._new_evidence = make(Evidence)
+        self._new_dimension_score = make(DimensionScore)
         grouped: dict[Dimension, list[tuple[str, Reader, Scale, float]]] = {
             d: [] for d in Dimension
         }
@@ -634,7 +652,9 @@ class DimensionScorer:
             for d, signals in grouped.items()
             if signals
         )
-        self.read_signals = _compile_reader(self.signals) or self.read_signals_one_by_one
+        self.read_signals = (
+            _compile_reader(self.signals, self._new_evidence) or self.read_signals_one_by_one
+        )
         self.weights = dict(scoring.weights)  # by segment, read per account
         # Renormalised weights by segment and the dimensions that scored (at most
         # 2^7 sets per segment).
@@ -668,11 +688,12 @@ class DimensionScorer:
             self._shares[present] = shares
         dimensions = []
         dimension_scores = ctx.dimension_scores
+        new_dimension_score = self._new_dimension_score
         for (dimension, mean, evidence), share in zip(scored, shares, strict=True):
             # round_half_up, written out: a mean of 0-100 scores is never negative.
             score = int(mean + 0.5) if mean >= 0 else round_half_up(mean)
             dimension_scores[dimension] = score
-            dimensions.append(_new_dimension_score(dimension, score, share, evidence, None))
+            dimensions.append(new_dimension_score(dimension, score, share, evidence, None))
         return dimensions
 
     def read_signals_one_by_one(
@@ -695,7 +716,9 @@ class DimensionScorer:
             evidence: list[Evidence] = []
             for name, read, scale, weight, key_of, uses_as_of, floats, memo in signals:
                 if key_of is None:
-                    found = _scored(name, read, scale, weight, record, as_of)
+                    found = _scored(
+                        name, read, scale, weight, record, as_of, self._new_evidence
+                    )
                 else:
                     key = key_of(record)
                     if uses_as_of:
@@ -703,7 +726,16 @@ class DimensionScorer:
                     found = memo.get(key)
                     if found is None:
                         found = _remembered(
-                            memo, key, floats, name, read, scale, weight, record, as_of
+                            memo,
+                            key,
+                            floats,
+                            name,
+                            read,
+                            scale,
+                            weight,
+                            record,
+                            as_of,
+                            self._new_evidence,
                         )
                 if found is _ABSENT:
                     continue
@@ -764,8 +796,14 @@ SourceState = tuple[bool, bool, bool | None]
 class SourceReader:
     """`source_statuses` for one run: what depends only on the run is worked out once."""
 
-    def __init__(self, stale_after_days: int, input_sources: frozenset[Source] | None) -> None:
+    def __init__(
+        self,
+        stale_after_days: int,
+        input_sources: frozenset[Source] | None,
+        make: Maker = trusted,
+    ) -> None:
         self.stale_after_days = stale_after_days
+        self._new_source_status = make(SourceStatus)
         # Per source: its reading, and `in_input` when the account has no data of it.
         self.sources = tuple(
             (*reading, None if input_sources is None else reading[0] in input_sources)
@@ -780,6 +818,7 @@ class SourceReader:
         statuses = []
         states: tuple[SourceState, ...] = ()
         stale_after_days = self.stale_after_days
+        new_source_status = self._new_source_status
         for source, fields, values_of, sync_field, in_input_otherwise in self.sources:
             used = list(compress(fields, map(is_not, values_of(record), _NONES)))
             synced_at = getattr(record, sync_field)
@@ -791,7 +830,7 @@ class SourceReader:
                 # A sync date in the future is no evidence of freshness.
                 stale = age > stale_after_days or age < 0
             in_input = in_input_otherwise if not connected or in_input_otherwise is None else True
-            statuses.append(_new_source_status(source, connected, synced_at, stale, used, in_input))
+            statuses.append(new_source_status(source, connected, synced_at, stale, used, in_input))
             states += ((connected, stale, in_input),)
         return statuses, states
 
@@ -809,5 +848,4 @@ _SOURCE_READING = tuple(
     (source, fields, _values_of(fields), SOURCE_SYNC_FIELD[source])
     for source, fields in SOURCE_FIELDS.items()
 )
-_new_source_status = trusted(SourceStatus)
 _NONES = repeat(None)  # `is_not` against None for every value

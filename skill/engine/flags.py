@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from skill.assessment import RiskFlag, RiskTheme, SourceStatus, trusted
+from skill.assessment import RiskFlag, RiskTheme, SourceStatus
 from skill.engine.conditions import compile_rules
 from skill.engine.context import AccountContext, days_between, plain_copy
 from skill.engine.dimensions import SOURCE_LABEL, trend, usage_moved
@@ -157,7 +157,6 @@ def _conflicting(
 
 
 _FLAG_RANK = {code: rank for rank, code in enumerate(RiskFlagCode)}
-_new_risk_flag = trusted(RiskFlag)
 
 
 _DETECTORS = {
@@ -188,6 +187,7 @@ class RiskDetector:
         for name, dimension in self.dimension_of.items():
             self.names_of[dimension] = (*self.names_of.get(dimension, ()), name)
         self.shared = shared
+        self._new_risk_flag = shared.make(RiskFlag)
         self.flag_rules: dict[RiskFlagCode, FlagRule] = {
             code: getattr(risk.flags, code.value) for code in RiskFlagCode
         }
@@ -208,7 +208,7 @@ class RiskDetector:
         flag = known.get(evidence)
         if flag is None:
             rule = self.flag_rules[code]
-            flag = _new_risk_flag(code, rule.label, rule.severity, evidence, rule.hint)
+            flag = self._new_risk_flag(code, rule.label, rule.severity, evidence, rule.hint)
             if len(known) < MAX_SHARED_PER_MODEL:
                 known[evidence] = flag
         return flag

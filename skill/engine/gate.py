@@ -10,7 +10,7 @@ the strictest verdict; the trace records what each layer said.
 
 from __future__ import annotations
 
-from skill.assessment import PolicyDecision, trusted
+from skill.assessment import Maker, PolicyDecision, trusted
 from skill.engine.conditions import compile_rules
 from skill.engine.context import AccountContext
 from skill.policy import ActionSelector, CatalogueEntry, Floor, Gate, GateRule, policy_floor
@@ -31,7 +31,6 @@ FiredRule = tuple[int, PolicyDecision]
 # flat when reasons vary from account to account.
 _MAX_SHARED_DECISIONS = 4096
 _RANK = {status: status.rank for status in ActionStatus}
-_new_decision = trusted(PolicyDecision)
 
 
 def _strictness(decision: PolicyDecision) -> int:
@@ -48,30 +47,45 @@ def _selects(selector: ActionSelector, action_id: str, entry: CatalogueEntry) ->
 
 
 class PolicyGate:
-    def __init__(self, gate: Gate, level: AutomationLevel, floor: Floor | None = None) -> None:
+    def __init__(
+        self,
+        gate: Gate,
+        level: AutomationLevel,
+        floor: Floor | None = None,
+        *,
+        make: Maker = trusted,
+    ) -> None:
+        """`make`: how its decisions are made, `trusted` (models) or `plain`."""
+        self.make = make
+        new_decision = self._new_decision = make(PolicyDecision)
         self.gate = gate
         self.floor = floor or policy_floor()
         # The floor's verdicts per action, by everything a floor rule reads.
         self._floor: dict[tuple[str, str, ActionKind, Sensitivity], list[PolicyDecision]] = {}
         self.level = level
         self.level_caps = gate.automation_levels[level].caps
+        # Validated (the policy's values), then made as the gate makes its decisions.
         self._matrix = {
-            (action_id, segment): PolicyDecision(
-                layer=GateLayer.MATRIX,
-                rule=f"{action_id}/{segment}",
-                status=status,
-                reason=f"Segment policy for {segment}.",
+            (action_id, segment): new_decision(
+                **PolicyDecision(
+                    layer=GateLayer.MATRIX,
+                    rule=f"{action_id}/{segment}",
+                    status=status,
+                    reason=f"Segment policy for {segment}.",
+                ).__dict__
             )
             for action_id, row in gate.matrix.items()
             for segment, status in row.items()
         }
         self._caps = {
-            sensitivity: PolicyDecision(
-                layer=GateLayer.AUTOMATION_LEVEL,
-                rule=f"{level}/{sensitivity}",
-                status=cap,
-                reason=f"{level.capitalize()} automation allows at most '{cap}' for "
-                f"{sensitivity}-sensitivity actions.",
+            sensitivity: new_decision(
+                **PolicyDecision(
+                    layer=GateLayer.AUTOMATION_LEVEL,
+                    rule=f"{level}/{sensitivity}",
+                    status=cap,
+                    reason=f"{level.capitalize()} automation allows at most '{cap}' for "
+                    f"{sensitivity}-sensitivity actions.",
+                ).__dict__
             )
             for sensitivity, cap in self.level_caps.items()
         }
@@ -113,7 +127,9 @@ class PolicyGate:
         key = (layer, rule.id, rule.status, reason)
         decision = self._shared.get(key)
         if decision is None:
-            decision = _new_decision(layer=layer, rule=rule.id, status=rule.status, reason=reason)
+            decision = self._new_decision(
+                layer=layer, rule=rule.id, status=rule.status, reason=reason
+            )
             if len(self._shared) < _MAX_SHARED_DECISIONS:
                 self._shared[key] = decision
         return decision
@@ -194,8 +210,13 @@ class PolicyGate:
         decisions = self._floor.get(key)
         if decisions is None:
             decisions = [
-                PolicyDecision(
-                    layer=GateLayer.FLOOR, rule=rule.id, status=rule.at_least, reason=rule.reason
+                self._new_decision(
+                    **PolicyDecision(
+                        layer=GateLayer.FLOOR,
+                        rule=rule.id,
+                        status=rule.at_least,
+                        reason=rule.reason,
+                    ).__dict__
                 )
                 for rule in self.floor.floor
                 if rule.selects(action_id, entry)

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from operator import attrgetter
 
-from skill.assessment import LegacyRow, LegacyScore, trusted
+from skill.assessment import LegacyRow, LegacyScore
 from skill.engine.context import AccountContext
 from skill.engine.dimensions import rememberable, round_half_up
 from skill.engine.shared import SharedPieces
@@ -101,6 +101,7 @@ class LegacyScorer:
             for field in config.fields
         )
         self.shared = shared
+        self._new_legacy_score = shared.make(LegacyScore)
 
     def score(self, ctx: AccountContext) -> LegacyScore:
         rows = []
@@ -124,9 +125,8 @@ class LegacyScorer:
             total += found[1]
         for least, band in self.bands:
             if total >= least:
-                return _new_legacy_score(total, band, rows)
+                return self._new_legacy_score(total, band, rows)
         raise StopIteration  # as next() over no band would: the policy has no lowest band
 
 
 MAX_ROWS_PER_FIELD = 1024
-_new_legacy_score = trusted(LegacyScore)

@@ -50,11 +50,15 @@ def _rules(config: ReviewConfig) -> _ReviewRules:
 
 
 def review_task(
-    config: ReviewConfig, ctx: AccountContext, rules: _ReviewRules | None = None
+    config: ReviewConfig,
+    ctx: AccountContext,
+    rules: _ReviewRules | None = None,
+    new_task: Callable[..., ReviewTask] = _new_review_task,
 ) -> ReviewTask | None:
     """The task when any reason holds; whether the run's budget may defer it is marked too.
 
-    `rules`: `review_rules(config)`, for a caller that asks once per run.
+    `rules`: `review_rules(config)`, for a caller that asks once per run; `new_task`:
+    how the task is made (`trusted(ReviewTask)`, or `plain` for a `Plain`).
     """
     if rules is None:
         rules = _rules(config)
@@ -62,7 +66,7 @@ def review_task(
     if not matched:
         return None
     names = rules.reasons
-    return _new_review_task(
+    return new_task(
         owner=ctx.record.owner or "unassigned",
         owner_role=config.owner_role,
         due_date=ctx.as_of + timedelta(days=config.due_days),
@@ -103,10 +107,14 @@ def measurement_event(
     actions: list[Action],
     level: AutomationLevel,
     policy_version: str,
+    new_event: Callable[..., MeasurementEvent] = _new_measurement_event,
 ) -> MeasurementEvent:
-    """A deterministic id, so the same assessment logged twice is the same event."""
+    """A deterministic id, so the same assessment logged twice is the same event.
+
+    `new_event`: how it is made (`trusted(MeasurementEvent)`, or `plain` for a `Plain`).
+    """
     key = f"{ctx.record.account_id}|{_event_key_tail(ctx.as_of, level, policy_version)}"
-    return _new_measurement_event(
+    return new_event(
         event_id=_event_id(key),
         event_type="health_assessed",
         account_id=ctx.record.account_id,

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any, TypeVar
 
-from skill.assessment import Decision, trusted
+from skill.assessment import Decision, Maker, trusted
 
 P = TypeVar("P", bound=Decision)
 
@@ -28,8 +28,10 @@ class SharedPieces:
     `-0.0` are equal keys but different JSON).
     """
 
-    def __init__(self, limit: int = MAX_SHARED_PER_MODEL) -> None:
+    def __init__(self, limit: int = MAX_SHARED_PER_MODEL, make: Maker = trusted) -> None:
+        """`make`: how a piece is made, `trusted` (the model) or `plain` (its values)."""
         self._limit = limit
+        self.make = make
         self._pieces: dict[type[Decision], dict[tuple[Any, ...], Decision]] = {}
 
     def get(self, model: type[P], *values: Any) -> P:
@@ -41,7 +43,7 @@ class SharedPieces:
         if piece is None:
             if len(values) != len(model.model_fields):
                 raise TypeError(f"{model.__name__}: {len(values)} values for its fields")
-            piece = trusted(model)(*values)
+            piece = self.make(model)(*values)
             if len(pieces) < self._limit:
                 pieces[values] = piece
         return piece  # type: ignore[return-value]

@@ -12,20 +12,18 @@ from __future__ import annotations
 
 from datetime import date
 
-from skill.assessment import DimensionScore, PriorAssessment, ScoreCap, trusted
+from skill.assessment import DimensionScore, Maker, PriorAssessment, ScoreCap, fields_of, trusted
 from skill.engine.context import AccountContext
 from skill.engine.dimensions import round_half_up
 from skill.policy import HistoryConfig, Scoring
 from skill.vocabulary import Band
 
-# A blended dimension is the engine's own score with two fields changed: built
-# without validation, as the engine builds it (`model_copy` cost a `run` a week on
-# more per account than the rest of smoothing).
-_new_dimension_score = trusted(DimensionScore)
-
-
 class Smoother:
-    def __init__(self, config: HistoryConfig) -> None:
+    def __init__(self, config: HistoryConfig, make: Maker = trusted) -> None:
+        # A blended dimension is the engine's own score with two fields changed: built
+        # without validation, as the engine builds it (`model_copy` cost a `run` a week
+        # on more per account than the rest of smoothing).
+        self._new_dimension_score = make(DimensionScore)
         self.dimensions = frozenset(d.value for d in config.smoothing.dimensions)
         self.latest = config.smoothing.weight_of_latest
         self.max_gap = config.smoothing.max_gap_days
@@ -48,7 +46,9 @@ class Smoother:
             score = round_half_up(self.latest * d.score + (1 - self.latest) * before)
             ctx.dimension_scores[d.dimension] = score
             blended.append(
-                _new_dimension_score(**{**d.__dict__, "score": score, "unsmoothed": d.score})
+                self._new_dimension_score(
+                    **{**fields_of(d), "score": score, "unsmoothed": d.score}
+                )
             )
         return blended
 

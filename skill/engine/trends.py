@@ -13,11 +13,9 @@ from collections.abc import Iterable
 from datetime import date
 from itertools import pairwise
 
-from skill.assessment import PriorAssessment, ScoreTrend, trusted
+from skill.assessment import Maker, PriorAssessment, ScoreTrend, trusted
 from skill.policy import HistoryConfig
 from skill.vocabulary import Dimension, RiskFlagCode
-
-_new_score_trend = trusted(ScoreTrend)
 
 # Stored dimensions are keyed by name; a StrEnum member hashes by its member
 # name, so look them up by the plain string.
@@ -38,7 +36,8 @@ def usable_history(history: Iterable[PriorAssessment], as_of: date) -> list[Prio
 class TrendDetector:
     """Built once per run from the policy's `history` thresholds."""
 
-    def __init__(self, config: HistoryConfig) -> None:
+    def __init__(self, config: HistoryConfig, make: Maker = trusted) -> None:
+        self._new_score_trend = make(ScoreTrend)
         self.drop_points = config.score_drop_points
         self.noise_multiple = config.score_drop_noise_multiple
         self.noise_snapshots = config.score_drop_noise_snapshots
@@ -48,7 +47,7 @@ class TrendDetector:
         if not history:
             return None
         previous = history[-1]
-        return _new_score_trend(
+        return self._new_score_trend(
             previous_as_of=previous.as_of,
             previous_score=previous.score,
             delta=score - previous.score,
