@@ -128,9 +128,8 @@ def _make_constructor(model: type[M], as_plain: type[Plain] | None) -> Callable[
             "    _set_private(made, None)",
             "    return made",
         ]
-    source = (
-        f"def trusted_{model.__name__}({', '.join(params)}):\n"
-        + "".join(line + "\n" for line in body + made_lines)
+    source = f"def trusted_{model.__name__}({', '.join(params)}):\n" + "".join(
+        line + "\n" for line in body + made_lines
     )
     exec(source, namespace)  # generated from the model's own field names, nothing else
     return namespace[f"trusted_{model.__name__}"]

@@ -716,9 +716,7 @@ class DimensionScorer:
             evidence: list[Evidence] = []
             for name, read, scale, weight, key_of, uses_as_of, floats, memo in signals:
                 if key_of is None:
-                    found = _scored(
-                        name, read, scale, weight, record, as_of, self._new_evidence
-                    )
+                    found = _scored(name, read, scale, weight, record, as_of, self._new_evidence)
                 else:
                     key = key_of(record)
                     if uses_as_of:

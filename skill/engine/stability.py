@@ -18,6 +18,7 @@ from skill.engine.dimensions import round_half_up
 from skill.policy import HistoryConfig, Scoring
 from skill.vocabulary import Band
 
+
 class Smoother:
     def __init__(self, config: HistoryConfig, make: Maker = trusted) -> None:
         # A blended dimension is the engine's own score with two fields changed: built
@@ -46,9 +47,7 @@ class Smoother:
             score = round_half_up(self.latest * d.score + (1 - self.latest) * before)
             ctx.dimension_scores[d.dimension] = score
             blended.append(
-                self._new_dimension_score(
-                    **{**fields_of(d), "score": score, "unsmoothed": d.score}
-                )
+                self._new_dimension_score(**{**fields_of(d), "score": score, "unsmoothed": d.score})
             )
         return blended
 
