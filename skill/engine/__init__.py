@@ -18,6 +18,7 @@ from skill.assessment import (
     PriorAssessment,
     ReviewTask,
     UntrustedText,
+    from_fields,
     plain,
     plain_class,
     trusted,
@@ -120,10 +121,10 @@ class Engine:
         self._new_assessment = (
             plain_class(Assessment) if plain_output else trusted_from_fields(Assessment)
         )
-        self._new_untrusted_text = make(UntrustedText)
+        self._new_untrusted_text = from_fields(make, UntrustedText)
         self._new_churn_risk = make(ChurnRisk)
         self._new_review_task = make(ReviewTask)
-        self._new_event = make(MeasurementEvent)
+        self._new_event = from_fields(make, MeasurementEvent)
         self.dimensions = DimensionScorer(policy.scoring, shared, make)
         self.risks = RiskDetector(policy.risk, policy.scoring.signals, shared)
         self.opportunities = OpportunityDetector(policy.opportunity, shared)
@@ -295,7 +296,12 @@ class Engine:
                     new_event=self._new_event,
                 ),
                 "untrusted_text": self._new_untrusted_text(
-                    original.notes, record.blocker_note, record.contact_name, record.contact_email
+                    {
+                        "notes": original.notes,
+                        "blocker_note": record.blocker_note,
+                        "contact_name": record.contact_name,
+                        "contact_email": record.contact_email,
+                    }
                 ),
             }
         )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from skill.assessment import Action
+from skill.assessment import Action, from_fields
 from skill.engine.conditions import compile_rules
 from skill.engine.context import AccountContext
 from skill.engine.gate import FiredRules, PolicyGate
@@ -20,7 +20,7 @@ class ActionPlanner:
     def __init__(self, actions: Actions, gate: PolicyGate) -> None:
         self.actions = actions
         self.gate = gate
-        self._new_action = gate.make(Action)
+        self._new_action = from_fields(gate.make, Action)
         self.triggers = tuple(
             (trigger.action, trigger.priority, trigger.reason, _PRIORITY_RANK[trigger.priority])
             for trigger in actions.triggers
@@ -88,18 +88,20 @@ class ActionPlanner:
             status, trace = decide(action_id, entry, segment, fired)
             planned.append(
                 new_action(
-                    action_id,
-                    label,
-                    kind,
-                    sensitivity,
-                    role,
-                    owner if role == "csm" else None,
-                    priority,
-                    as_of + due_after[(action_id, priority)],
-                    status,
-                    trace,
-                    evidence,
-                    purpose,
+                    {
+                        "action": action_id,
+                        "label": label,
+                        "kind": kind,
+                        "sensitivity": sensitivity,
+                        "owner": role,
+                        "owner_name": owner if role == "csm" else None,
+                        "priority": priority,
+                        "due_date": as_of + due_after[(action_id, priority)],
+                        "status": status,
+                        "policy_trace": trace,
+                        "evidence": evidence,
+                        "purpose": purpose,
+                    }
                 )
             )
         return planned

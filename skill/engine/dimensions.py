@@ -18,7 +18,9 @@ from skill.assessment import (
     Maker,
     MissingData,
     SourceStatus,
+    from_fields,
     trusted,
+    trusted_from_fields,
 )
 from skill.engine.context import AccountContext, days_between
 from skill.engine.shared import SharedPieces
@@ -486,7 +488,7 @@ def signal_scale(rule: SignalRule) -> Scale:
 # bound keeps memory flat when values vary from account to account.
 MEMO_PER_SIGNAL = 1024
 _ABSENT = object()  # remembered: the reader found no value
-_new_evidence = trusted(Evidence)
+_new_evidence = trusted_from_fields(Evidence)
 
 Signal = tuple[
     str,
@@ -530,7 +532,7 @@ def _scored(
         return _ABSENT
     metric, category, text = reading
     score = scale(metric, category)
-    return score, new_evidence(name, score, text), weight * score
+    return score, new_evidence({"signal": name, "score": score, "text": text}), weight * score
 
 
 def rememberable(key: object) -> bool:
@@ -639,8 +641,8 @@ class DimensionScorer:
         """`make`: how its output pieces are made, `trusted` (models) or `plain`."""
         self.scoring = scoring
         self.shared = shared
-        self._new_evidence = make(Evidence)
-        self._new_dimension_score = make(DimensionScore)
+        self._new_evidence = from_fields(make, Evidence)
+        self._new_dimension_score = from_fields(make, DimensionScore)
         grouped: dict[Dimension, list[tuple[str, Reader, Scale, float]]] = {
             d: [] for d in Dimension
         }
@@ -693,7 +695,17 @@ class DimensionScorer:
             # round_half_up, written out: a mean of 0-100 scores is never negative.
             score = int(mean + 0.5) if mean >= 0 else round_half_up(mean)
             dimension_scores[dimension] = score
-            dimensions.append(new_dimension_score(dimension, score, share, evidence, None))
+            dimensions.append(
+                new_dimension_score(
+                    {
+                        "dimension": dimension,
+                        "score": score,
+                        "weight": share,
+                        "evidence": evidence,
+                        "unsmoothed": None,
+                    }
+                )
+            )
         return dimensions
 
     def read_signals_one_by_one(
@@ -801,7 +813,7 @@ class SourceReader:
         make: Maker = trusted,
     ) -> None:
         self.stale_after_days = stale_after_days
-        self._new_source_status = make(SourceStatus)
+        self._new_source_status = from_fields(make, SourceStatus)
         # Per source: its reading, and `in_input` when the account has no data of it.
         self.sources = tuple(
             (*reading, None if input_sources is None else reading[0] in input_sources)
@@ -828,7 +840,18 @@ class SourceReader:
                 # A sync date in the future is no evidence of freshness.
                 stale = age > stale_after_days or age < 0
             in_input = in_input_otherwise if not connected or in_input_otherwise is None else True
-            statuses.append(new_source_status(source, connected, synced_at, stale, used, in_input))
+            statuses.append(
+                new_source_status(
+                    {
+                        "source": source,
+                        "connected": connected,
+                        "synced_at": synced_at,
+                        "stale": stale,
+                        "fields_used": used,
+                        "in_input": in_input,
+                    }
+                )
+            )
             states += ((connected, stale, in_input),)
         return statuses, states
 

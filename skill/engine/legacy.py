@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from operator import attrgetter
 
-from skill.assessment import LegacyRow, LegacyScore
+from skill.assessment import LegacyRow, LegacyScore, from_fields
 from skill.engine.context import AccountContext
 from skill.engine.dimensions import rememberable, round_half_up
 from skill.engine.shared import SharedPieces
@@ -101,7 +101,7 @@ class LegacyScorer:
             for field in config.fields
         )
         self.shared = shared
-        self._new_legacy_score = shared.make(LegacyScore)
+        self._new_legacy_score = from_fields(shared.make, LegacyScore)
 
     def score(self, ctx: AccountContext) -> LegacyScore:
         rows = []
@@ -125,7 +125,7 @@ class LegacyScorer:
             total += found[1]
         for least, band in self.bands:
             if total >= least:
-                return self._new_legacy_score(total, band, rows)
+                return self._new_legacy_score({"total": total, "band": band, "rows": rows})
         raise StopIteration  # as next() over no band would: the policy has no lowest band
 
 

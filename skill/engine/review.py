@@ -9,14 +9,14 @@ from collections.abc import Callable
 from datetime import date, timedelta
 from typing import NamedTuple
 
-from skill.assessment import Action, MeasurementEvent, ReviewTask, trusted
+from skill.assessment import Action, MeasurementEvent, ReviewTask, trusted, trusted_from_fields
 from skill.engine.conditions import Matches, compile_rules
 from skill.engine.context import AccountContext
 from skill.policy import ReviewConfig, Rule
 from skill.vocabulary import AutomationLevel, Band, Confidence, OpportunityCode, RiskFlagCode, Tier
 
 _new_review_task = trusted(ReviewTask)
-_new_measurement_event = trusted(MeasurementEvent)
+_new_measurement_event = trusted_from_fields(MeasurementEvent)
 
 
 class _ReviewRules(NamedTuple):
@@ -107,26 +107,30 @@ def measurement_event(
     actions: list[Action],
     level: AutomationLevel,
     policy_version: str,
-    new_event: Callable[..., MeasurementEvent] = _new_measurement_event,
+    new_event: Callable[[dict], MeasurementEvent] = _new_measurement_event,
 ) -> MeasurementEvent:
     """A deterministic id, so the same assessment logged twice is the same event.
 
-    `new_event`: how it is made (`trusted(MeasurementEvent)`, or `plain` for a `Plain`).
+    `new_event`: how it is made from its fields (`trusted_from_fields(MeasurementEvent)`,
+    or `from_fields(plain, MeasurementEvent)` for a `Plain`).
     """
-    key = f"{ctx.record.account_id}|{_event_key_tail(ctx.as_of, level, policy_version)}"
+    account_id, as_of = ctx.record.account_id, ctx.as_of
+    key = f"{account_id}|{_event_key_tail(as_of, level, policy_version)}"
     return new_event(
-        event_id=_event_id(key),
-        event_type="health_assessed",
-        account_id=ctx.record.account_id,
-        as_of=ctx.as_of,
-        score=score,
-        band=band,
-        tier=tier,
-        confidence=confidence,
-        legacy_total=legacy_total,
-        legacy_band=legacy_band,
-        flags=flags,
-        opportunities=opportunities,
-        action_statuses={a.action: a.status for a in actions},
-        policy_version=policy_version,
+        {
+            "event_id": _event_id(key),
+            "event_type": "health_assessed",
+            "account_id": account_id,
+            "as_of": as_of,
+            "score": score,
+            "band": band,
+            "tier": tier,
+            "confidence": confidence,
+            "legacy_total": legacy_total,
+            "legacy_band": legacy_band,
+            "flags": flags,
+            "opportunities": opportunities,
+            "action_statuses": {a.action: a.status for a in actions},
+            "policy_version": policy_version,
+        }
     )

@@ -12,7 +12,15 @@ from __future__ import annotations
 
 from datetime import date
 
-from skill.assessment import DimensionScore, Maker, PriorAssessment, ScoreCap, fields_of, trusted
+from skill.assessment import (
+    DimensionScore,
+    Maker,
+    PriorAssessment,
+    ScoreCap,
+    fields_of,
+    from_fields,
+    trusted,
+)
 from skill.engine.context import AccountContext
 from skill.engine.dimensions import round_half_up
 from skill.policy import HistoryConfig, Scoring
@@ -24,7 +32,7 @@ class Smoother:
         # A blended dimension is the engine's own score with two fields changed: built
         # without validation, as the engine builds it (`model_copy` cost a `run` a week
         # on more per account than the rest of smoothing).
-        self._new_dimension_score = make(DimensionScore)
+        self._new_dimension_score = from_fields(make, DimensionScore)
         self.dimensions = frozenset(d.value for d in config.smoothing.dimensions)
         self.latest = config.smoothing.weight_of_latest
         self.max_gap = config.smoothing.max_gap_days
@@ -47,7 +55,7 @@ class Smoother:
             score = round_half_up(self.latest * d.score + (1 - self.latest) * before)
             ctx.dimension_scores[d.dimension] = score
             blended.append(
-                self._new_dimension_score(**{**fields_of(d), "score": score, "unsmoothed": d.score})
+                self._new_dimension_score({**fields_of(d), "score": score, "unsmoothed": d.score})
             )
         return blended
 
