@@ -142,8 +142,11 @@ class Engine:
         # Missing data and confidence depend on a few discrete facts (the segment, the
         # dimensions that scored, each source's state, conflicting evidence): worked out
         # once per combination, for as many combinations as shared pieces are kept.
-        self._missing: dict[tuple[object, ...], tuple[MissingData, ...]] = {}
-        self._confidence: dict[tuple[object, ...], tuple[Confidence, Confidence, tuple]] = {}
+        # Per situation: its missing data, and its confidence by whether evidence conflicts.
+        self._situations: dict[
+            tuple[object, ...],
+            tuple[tuple[MissingData, ...], dict[bool, tuple[Confidence, Confidence, tuple]]],
+        ] = {}
 
     def assess(
         self,
@@ -186,20 +189,22 @@ class Engine:
         no_data = not dimensions
         sources, source_states = self.sources.read(record, as_of)
         situation = (record.segment, tuple(ctx.dimension_scores), source_states)
-        known_missing = self._missing.get(situation)
-        if known_missing is None:
-            known_missing = tuple(self.dimensions.missing(ctx, sources))
-            if len(self._missing) < MAX_SHARED_PER_MODEL:
-                self._missing[situation] = known_missing
+        known = self._situations.get(situation)
+        if known is None:
+            known = (tuple(self.dimensions.missing(ctx, sources)), {})
+            if len(self._situations) < MAX_SHARED_PER_MODEL:
+                self._situations[situation] = known
+        known_missing, confidence_by_conflict = known
         missing = list(known_missing)
         flags = self.risks.detect_flags(ctx, sources)
-        judged = (situation, CONFLICTING_EVIDENCE in ctx.flags)
-        known_confidence = self._confidence.get(judged)
+        conflicting = CONFLICTING_EVIDENCE in ctx.flags
+        known_confidence = confidence_by_conflict.get(conflicting)
         if known_confidence is None:
             judgement = assess_confidence(ctx, scoring, missing, sources)
-            known_confidence = (*judgement[:2], tuple(judgement[2]))
-            if len(self._confidence) < MAX_SHARED_PER_MODEL:
-                self._confidence[judged] = known_confidence
+            known_confidence = confidence_by_conflict[conflicting] = (
+                *judgement[:2],
+                tuple(judgement[2]),
+            )
         confidence, account_evidence, confidence_reasons = (
             known_confidence[0],
             known_confidence[1],

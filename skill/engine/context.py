@@ -9,7 +9,7 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel
 
-from skill.record import AccountRecord
+from skill.record import AccountRecord, truncated_of
 from skill.vocabulary import Band, Confidence, Dimension, OpportunityCode, RiskFlagCode, Tier
 
 
@@ -25,7 +25,7 @@ class RecordView:
 
     def __init__(self, record: AccountRecord) -> None:
         self.__dict__ = record.__dict__
-        self.truncated = record.truncated
+        self.truncated = truncated_of(record)  # `record.truncated`, without its property
 
     @property
     def display_name(self) -> str:

@@ -13,7 +13,7 @@ from datetime import date
 from operator import attrgetter
 from typing import Any
 
-from skill.record import AccountRecord
+from skill.record import AccountRecord, truncated_of
 
 # Dates of things that happened: one after as_of cannot be true yet.
 EVENT_DATES = ("last_exec_touch_date", "last_customer_reply_date", "last_survey_date")
@@ -25,7 +25,7 @@ def screen(record: AccountRecord, as_of: date) -> tuple[AccountRecord, list[str]
     """The record the engine scores, and the data-quality notes on what was set aside."""
     notes: list[str] = []
     seats, users = record.licensed_seats, record.active_users
-    truncated = record.truncated
+    truncated = truncated_of(record)  # `record.truncated`, without its property
     for value in _dates_of(record):
         if value is not None and value > as_of:
             break
