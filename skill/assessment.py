@@ -128,21 +128,23 @@ def _make_constructor(model: type[M], as_plain: type[Plain] | None) -> Callable[
             "    _set_private(made, None)",
             "    return made",
         ]
-    source = f"def trusted_{model.__name__}({', '.join(params)}):\n" + "".join(
+    name = f"{'plain' if as_plain else 'trusted'}_{model.__name__}"
+    source = f"def {name}({', '.join(params)}):\n" + "".join(
         line + "\n" for line in body + made_lines
     )
     exec(source, namespace)  # generated from the model's own field names, nothing else
-    return namespace[f"trusted_{model.__name__}"]
+    return namespace[name]
 
 
 class Plain(dict):  # type: ignore[type-arg]
     """An output model's values as a dict in field order, read by attribute like the model.
 
     What the engine builds instead of the model when the assessment only goes on to be
-    written as JSON (`Engine(plain=True)`, the jsonl path): a dict costs a fraction of
-    a model to make, and orjson writes it without a call back into Python. Its JSON is
-    the model's (tests compare the two on thousands of generated accounts at every
-    level). Not part of any published contract: read it, never change it.
+    written as JSON (`Engine(plain_output=True)`: the jsonl and json outputs): a dict
+    costs a fraction of a model to make, and orjson writes it without a call back into
+    Python. Its JSON is the model's (tests compare the two on thousands of generated
+    accounts at every level). Not part of any published contract: read it, never change
+    it (pieces are shared between accounts, as the models are).
     """
 
     __slots__ = ()

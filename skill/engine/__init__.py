@@ -20,9 +20,7 @@ from skill.assessment import (
     UntrustedText,
     from_fields,
     plain,
-    plain_class,
     trusted,
-    trusted_from_fields,
 )
 from skill.engine.actions import ActionPlanner
 from skill.engine.context import AccountContext, RecordView
@@ -103,10 +101,11 @@ class Engine:
 
         `plain_output`: `assess` returns the assessment as a `skill.assessment.Plain`
         (dicts in field order, read by attribute like the models), not as models: for
-        output that is only written as JSON (the jsonl path), where making some twenty
-        models per account and having orjson call back for each cost a tenth of the
-        run. Its JSON is the model's (`to_json` writes either; `to_model` makes the
-        models). Not with a `gate` of the caller's: the gate's decisions are output too.
+        output that is only written as JSON (the jsonl and json outputs), where making
+        some twenty models per account and having orjson call back for each of some fifty
+        cost a tenth of the run. Its JSON is the model's (`to_json` writes either;
+        `to_model` makes the models). Not with a `gate` of the caller's: the gate's
+        decisions are output too.
         """
         make = plain if plain_output else trusted
         if plain_output and gate is not None:
@@ -118,9 +117,7 @@ class Engine:
         self.level = self.gate.level
         shared = SharedPieces(make=make)
         self.shared = shared
-        self._new_assessment = (
-            plain_class(Assessment) if plain_output else trusted_from_fields(Assessment)
-        )
+        self._new_assessment = from_fields(make, Assessment)
         self._new_untrusted_text = from_fields(make, UntrustedText)
         self._new_churn_risk = make(ChurnRisk)
         self._new_review_task = make(ReviewTask)
