@@ -32,7 +32,8 @@ from skill.assessment import (
 from skill.engine import Engine, PolicyGate
 from skill.ingest import read_accounts
 from skill.pipeline import run_assessment, sources_in
-from skill.policy import Policy
+from skill.policy import ChurnModel, Policy
+from skill.record import AccountRecord
 from skill.vocabulary import (
     ActionKind,
     ActionPurpose,
@@ -214,3 +215,40 @@ def test_plain_output_refuses_a_gate_of_the_callers(policy: Policy) -> None:
     gate = PolicyGate(policy.gate, AutomationLevel.BALANCED)
     with pytest.raises(ValueError, match="gate"):
         Engine(policy, AutomationLevel.BALANCED, gate, plain_output=True)
+
+
+def test_plain_output_of_unusual_accounts_is_the_models(policy: Policy) -> None:
+    # What generated accounts rarely or never hold: no signal at all (no_data), values set
+    # aside (a future date, more users than seats, a note cut to its limit), and a churn
+    # probability (a calibrated policy only).
+    calibrated = policy.model_copy(
+        update={
+            "churn_model": ChurnModel(
+                intercept=1.5, per_point=-0.05, horizon_days=90, fitted_as_of="2026-11-01"
+            )
+        }
+    )
+    records = [
+        AccountRecord.model_validate({"account_id": "NEW-1", "segment": "smb", "arr": 5000}),
+        AccountRecord.model_validate(
+            {
+                "account_id": "ODD-1",
+                "segment": "enterprise",
+                "active_users": 90,
+                "licensed_seats": 50,
+                "last_exec_touch_date": "2027-01-01",
+                "crm_synced_at": "2027-01-02",
+                "notes": "x" * 20_000,
+                "csat": 4.5,
+            }
+        ),
+    ]
+    for chosen in (policy, calibrated):
+        models, plains = Engine(chosen), Engine(chosen, plain_output=True)
+        for record in records:
+            model, made = models.assess(record, AS_OF), plains.assess(record, AS_OF)
+            assert to_json(made, line=True) == to_json(model, line=True)
+            assert to_model(made) == model
+    assert Engine(calibrated, plain_output=True).assess(records[1], AS_OF).churn_risk is not None
+    assert Engine(policy, plain_output=True).assess(records[0], AS_OF).score is None
+    assert Engine(policy, plain_output=True).assess(records[1], AS_OF).data_quality
