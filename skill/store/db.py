@@ -18,7 +18,7 @@ from pathlib import Path
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 DB_ENV = "ACCOUNT_HEALTH_DB"
 _NUMBERED = re.compile(r"^(\d{4})_[a-z0-9_]+\.(sql|py)$")
-_SQLITE_HEADER = b"SQLite format 3\x00"
+_SQLITE_NOTADB = 26  # SQLite's result code for a file that is not a database
 
 
 class DatabaseUnavailable(ValueError):
@@ -35,9 +35,14 @@ def how_to_create(path: Path) -> str:
 def check_path(path: Path, *, must_exist: bool) -> None:
     """Refuse a path that cannot be a history database before SQLite touches it.
 
-    SQLite opens a directory or a text file without complaint and fails later
-    with a traceback-shaped error, or creates a new empty database where a
-    reading command expected history; this says what is wrong instead.
+    SQLite opens a directory without complaint and fails later with a
+    traceback-shaped error, or creates a new empty database where a reading
+    command expected history; this says what is wrong instead. It looks at the
+    path only (`stat`), never opens the file: closing any descriptor of a file
+    drops every POSIX lock the process holds on it, an open connection's too, and
+    another process may then take itself for the database's last user and delete
+    the write-ahead log with this process's newest commits in it. A file that is
+    not SQLite is found by SQLite itself (`unusable`).
     """
     if path.is_dir():
         raise DatabaseUnavailable(f"{path} is not a usable history database: it is a directory")
@@ -47,16 +52,18 @@ def check_path(path: Path, *, must_exist: bool) -> None:
         return
     if not path.is_file():
         raise DatabaseUnavailable(f"{path} is not a usable history database: not a regular file")
-    try:
-        with open(path, "rb") as handle:
-            head = handle.read(len(_SQLITE_HEADER))
-    except OSError as exc:
-        raise DatabaseUnavailable(f"{path} cannot be read: {exc.strerror}") from None
-    if head == b"" and not must_exist:
-        return  # an empty file: SQLite makes it a new database
-    if head != _SQLITE_HEADER:
-        what = "the file is empty" if head == b"" else "not a SQLite file"
-        raise DatabaseUnavailable(f"{path} is not a usable history database: {what}")
+    if not os.access(path, os.R_OK):
+        raise DatabaseUnavailable(f"{path} cannot be read: permission denied")
+    if must_exist and path.stat().st_size == 0:
+        # An empty file is where `run` may start a database; a reader finds nothing.
+        raise DatabaseUnavailable(f"{path} is not a usable history database: the file is empty")
+
+
+def unusable(path: Path, error: sqlite3.DatabaseError) -> str:
+    """Why SQLite could not use `path` as a database, in one line naming it."""
+    if getattr(error, "sqlite_errorcode", None) == _SQLITE_NOTADB:
+        return f"{path} is not a usable history database: not a SQLite file"
+    return f"{path} is not a usable history database: {error}"
 
 
 def default_db_path() -> Path:
@@ -135,7 +142,7 @@ def connect(path: Path | str | None = None, *, create: bool = True) -> sqlite3.C
         tables = {row[0] for row in listed}
     except sqlite3.DatabaseError as exc:
         connection.close()
-        raise DatabaseUnavailable(f"{path} is not a usable history database: {exc}") from None
+        raise DatabaseUnavailable(unusable(path, exc)) from None
     try:
         if tables and "schema_migrations" not in tables:
             raise DatabaseUnavailable(

@@ -26,7 +26,7 @@ import orjson
 
 from skill.assessment import Action, Assessment, PriorAssessment, to_json
 from skill.record import AccountRecord
-from skill.store.db import DatabaseUnavailable, check_path, now_utc
+from skill.store.db import DatabaseUnavailable, check_path, now_utc, unusable
 from skill.store.documents import Documents, documents, event_id_of, measurement_event
 from skill.vocabulary import ActionStatus
 
@@ -669,9 +669,7 @@ class HistoryReader:
             )
         except sqlite3.DatabaseError as exc:
             self.connection.close()
-            raise HistoryUnavailable(
-                f"{location} is not a usable history database: {exc}"
-            ) from None
+            raise HistoryUnavailable(unusable(location, exc)) from None
 
     def __call__(
         self, keys: list[tuple[str, date]]
