@@ -2,9 +2,12 @@
 
     python benchmarks/history.py                       # N = 100,000, best of 3 (~2 min)
     python benchmarks/history.py --sizes 2000,20000 --repeat 1 --cpu 0
+    python benchmarks/history.py --sizes 20000 --cores 0,1 --workers 2   # two cores
+    python benchmarks/history.py --sizes 20000 --code /path/to/other/checkout
 
 For each N: write N seeded synthetic accounts to a CSV (benchmarks/synthetic.py),
-then, each in a fresh subprocess pinned to one core, time over the same file
+then, each in a fresh subprocess pinned to one core (or to `--cores`, with
+`--workers` processes for both commands), time over the same file
   1. `assess`: `skill.pipeline.run_assessment(..., output_format="jsonl")`, the code
      path of `account-health assess FILE --format jsonl`, to a null sink;
   2. `run`: `skill.recording.run_recording(..., output_format="jsonl")`, the code path
@@ -34,6 +37,7 @@ import csv
 import json
 import os
 import platform
+import resource
 import sqlite3
 import subprocess
 import sys
@@ -75,10 +79,17 @@ def write_week_later(source: Path, target: Path) -> Path:
 # --------------------------------------------------------------------------- worker
 
 
-def worker(mode: str, path: str, db: str | None, cpu: int | None, week2: str | None = None) -> dict:
+def worker(
+    mode: str,
+    path: str,
+    db: str | None,
+    cpus: set[int] | None,
+    week2: str | None = None,
+    workers: int = 1,
+) -> dict:
     """Time one `assess` or one `run` (then its rerun) over `path`, in this fresh process."""
-    if cpu is not None and hasattr(os, "sched_setaffinity"):
-        os.sched_setaffinity(0, {cpu})
+    if cpus and hasattr(os, "sched_setaffinity"):
+        os.sched_setaffinity(0, cpus)
     started = time.perf_counter()
     from skill.pipeline import run_assessment
     from skill.policy import load_policy
@@ -93,6 +104,7 @@ def worker(mode: str, path: str, db: str | None, cpu: int | None, week2: str | N
         "as_of": AS_OF,
         "level": AutomationLevel.BALANCED,
         "policy": policy,
+        "workers": workers,
     }
 
     def timed(run, source: str, **overrides) -> dict:
@@ -100,12 +112,15 @@ def worker(mode: str, path: str, db: str | None, cpu: int | None, week2: str | N
         messages: list[str] = []
         sink = CountingSink()
         cpu_started = time.process_time()
+        children_started = _children_cpu()
         started = time.perf_counter()
         extra = {} if run is run_assessment else {"db_path": Path(db)}  # type: ignore[arg-type]
         code = run(source, out=sink, err=messages.append, **extra, **{**common, **overrides})
         return {
             "seconds": time.perf_counter() - started,
             "cpu_s": time.process_time() - cpu_started,
+            # Worker processes (counted once they end, as they do with the run).
+            "children_cpu_s": _children_cpu() - children_started,
             "lines": sink.lines,
             "exit_code": code,
             "messages": messages[:3],
@@ -125,20 +140,31 @@ def worker(mode: str, path: str, db: str | None, cpu: int | None, week2: str | N
     return figures
 
 
+def _children_cpu() -> float:
+    used = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return used.ru_utime + used.ru_stime
+
+
 # --------------------------------------------------------------------------- parent
 
 
 def _run_worker(
-    mode: str, path: Path, db: Path | None, cpu: int | None, week2: Path | None = None
+    mode: str,
+    path: Path,
+    db: Path | None,
+    cpus: str | None,
+    week2: Path | None = None,
+    workers: int = 1,
+    env: dict[str, str] = ENV,
 ) -> dict:
-    command = [sys.executable, __file__, "--worker", mode, str(path)]
+    command = [sys.executable, __file__, "--worker", mode, str(path), "--workers", str(workers)]
     if db is not None:
         command += ["--db", str(db)]
     if week2 is not None:
         command += ["--week2", str(week2)]
-    if cpu is not None:
-        command += ["--cpu", str(cpu)]
-    done = subprocess.run(command, capture_output=True, text=True, cwd=ROOT, env=ENV, check=False)
+    if cpus is not None:
+        command += ["--cores", cpus]
+    done = subprocess.run(command, capture_output=True, text=True, cwd=ROOT, env=env, check=False)
     if done.returncode != 0:
         raise SystemExit(f"{mode} worker failed (exit {done.returncode}):\n{done.stderr}")
     return json.loads(done.stdout.strip().splitlines()[-1])
@@ -185,6 +211,22 @@ def main(argv: list[str] | None = None) -> int:
         "--repeat", type=int, default=3, help="fresh processes per measurement; fastest kept"
     )
     parser.add_argument("--cpu", type=int, default=None, help="core to pin the workers to")
+    parser.add_argument(
+        "--cores",
+        metavar="LIST",
+        help="cores (comma-separated) each measured process may use, instead of --cpu's one",
+    )
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="--workers for both assess and run (default 1: one process each)",
+    )
+    parser.add_argument(
+        "--code",
+        metavar="DIR",
+        help="import `skill` from this checkout instead of this one (to alternate versions)",
+    )
     parser.add_argument("--keep", metavar="DIR", help="keep the CSVs and databases here")
     parser.add_argument("--worker", nargs=2, metavar=("MODE", "CSV"), help=argparse.SUPPRESS)
     parser.add_argument("--db", help=argparse.SUPPRESS)
@@ -193,20 +235,26 @@ def main(argv: list[str] | None = None) -> int:
 
     if args.worker:
         mode, path = args.worker
-        print(json.dumps(worker(mode, path, args.db, args.cpu, args.week2)))
+        cpus = {int(c) for c in args.cores.split(",")} if args.cores else None
+        print(json.dumps(worker(mode, path, args.db, cpus, args.week2, args.workers)))
         return 0
 
     sizes = [int(s.replace("_", "")) for s in args.sizes.split(",") if s.strip()]
     repeat = max(1, args.repeat)
     cpu = args.cpu if args.cpu is not None else _default_cpu()
+    cores = args.cores or (None if cpu is None else str(cpu))
+    workers = max(1, args.workers)
+    code = Path(args.code).resolve() if args.code else ROOT
+    env = {**ENV, "PYTHONPATH": os.pathsep.join([str(code), ENV["PYTHONPATH"]])}
+    setting = f"cores {cores or 'any'}, --workers {workers}"
     affinity = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None
 
     print("account-health history benchmark: run (assess + record) vs assess alone")
     print(f"  python     {platform.python_version()} ({platform.python_implementation()})")
     print(f"  platform   {platform.platform()}")
     print(f"  sqlite     {sqlite3.sqlite_version}")
-    print(f"  cpus       {os.cpu_count()} (usable {affinity}); workers pinned to cpu {cpu}")
-    print(f"  skill      {_git_revision()}")
+    print(f"  cpus       {os.cpu_count()} (usable {affinity}); measured on {setting}")
+    print(f"  skill      {code} {_git_revision(code)}")
     print(f"  seed       {args.seed}; as_of {AS_OF}; sizes {sizes}; best of {repeat}")
     print(f"  load avg   {_load()} at start (other work on the machine skews the timings)")
     print()
@@ -226,11 +274,11 @@ def main(argv: list[str] | None = None) -> int:
             later = write_week_later(path, folder / f"accounts-{n}-week2.csv")
             assess_runs, record_runs = [], []
             for attempt in range(repeat):
-                assess_runs.append(_run_worker("assess", path, None, cpu))
+                assess_runs.append(_run_worker("assess", path, None, cores, None, workers, env))
                 db = folder / f"history-{n}-{attempt}.sqlite3"
                 for stale in folder.glob(db.name + "*"):
                     stale.unlink()
-                figures = _run_worker("run", path, db, cpu, later)
+                figures = _run_worker("run", path, db, cores, later, workers, env)
                 figures["db_bytes"] = _db_bytes(db)
                 figures["check"] = _db_check(db, n)
                 record_runs.append(figures)
@@ -265,6 +313,16 @@ def main(argv: list[str] | None = None) -> int:
                 + ", ".join(f"{f['cpu_s']:.2f}" for f in assess_runs)
                 + "; run "
                 + ", ".join(f"{f['cpu_s']:.2f}" for f in record_runs)
+                + "; week later "
+                + ", ".join(f"{f['week2_cpu_s']:.2f}" for f in record_runs)
+            )
+            print(
+                f"{'':>9}   CPU s of their worker processes: assess "
+                + ", ".join(f"{f['children_cpu_s']:.2f}" for f in assess_runs)
+                + "; run "
+                + ", ".join(f"{f['children_cpu_s']:.2f}" for f in record_runs)
+                + "; week later "
+                + ", ".join(f"{f['week2_children_cpu_s']:.2f}" for f in record_runs)
             )
             problems, actions, tasks = best_run["check"]
             print(
@@ -300,6 +358,8 @@ def main(argv: list[str] | None = None) -> int:
     print("  run s / run/s        run_recording(--format jsonl) into a fresh DB, to a null sink")
     print(f"  ratio                run/s / assess/s, wall clock (target >= {TARGET_RATIO})")
     print("  CPU ratio            the same from process CPU seconds: less skewed by other load")
+    print("                       (this process only: with --workers, see the CPU s of the")
+    print("                       worker processes, printed under each size)")
     print("  rerun s              the same file and as_of again: finds the run complete, no-op")
     print("  wk2 s / wk2 ratio    the same accounts a week later on that DB (history read back")
     print(
@@ -316,8 +376,9 @@ def main(argv: list[str] | None = None) -> int:
         print(
             f"  {verdict}  recording runs at >= {TARGET_RATIO} x the speed of assess alone: "
             f"ratio {ratio:.2f} first date, {week2_ratio:.2f} a week later, at N={n:,} "
-            f"(CPU-time ratios {cpu_ratio:.2f} and {week2_cpu_ratio:.2f}: disk writes vary "
-            "between runs on a shared machine, CPU time less)"
+            f"on {setting} (CPU-time ratios {cpu_ratio:.2f} and {week2_cpu_ratio:.2f}: disk "
+            "writes vary between runs on a shared machine, CPU time less; with workers, CPU time "
+            "adds up across processes and wall time is the measure)"
         )
     return 0
 

@@ -39,14 +39,17 @@ def _load() -> str:
     return " / ".join(f"{x:.2f}" for x in os.getloadavg()) + " (1 / 5 / 15 min)"
 
 
-def _git_revision() -> str:
+def _git_revision(checkout: Path = ROOT) -> str:
     done = subprocess.run(
-        ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=ROOT
+        ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=checkout
     )
     if done.returncode != 0:
         return "unknown"
     dirty = subprocess.run(
-        ["git", "status", "--porcelain", "--", "skill"], capture_output=True, text=True, cwd=ROOT
+        ["git", "status", "--porcelain", "--", "skill"],
+        capture_output=True,
+        text=True,
+        cwd=checkout,
     )
     return done.stdout.strip() + (" (skill/ modified)" if dirty.stdout.strip() else "")
 
