@@ -97,9 +97,10 @@ class RowResult(NamedTuple):
 
 
 def plain_output(kind: str) -> bool:
-    """Whether `kind` of output is only the assessment's JSON, so the engine can make it
-    as a `Plain` (see `Engine`) instead of as models."""
-    return kind in ("jsonl", "json")
+    """Whether `kind` of output only reads the assessment's fields and writes its JSON
+    (`record`: the rows `run` stores), so the engine can make it as a `Plain` (see
+    `Engine`) instead of as models."""
+    return kind in ("jsonl", "json", "record")
 
 
 def product_maker(kind: str, policy: Policy, run_id: str | None = None) -> MakeProduct:

@@ -236,14 +236,15 @@ class AssessmentStream:
         for _, assessment in self.pairs():
             yield assessment
 
-    def pairs(self) -> Iterator[tuple[AccountRecord, Assessment]]:
-        """Each record with its assessment, for callers that keep the input too.
+    def pairs(self, plain: bool = False) -> Iterator[tuple[AccountRecord, Assessment]]:
+        """Each record with its assessment, for callers that keep the input too (`plain`:
+        the assessment as a `Plain`, for callers that only read its fields and JSON).
 
         With a history lookup, records are read a batch at a time so one lookup
         serves many accounts; the engine then sees each account's earlier
         assessments and can raise trend flags.
         """
-        for record, assessment, _ in self._triples():
+        for record, assessment, _ in self._triples(plain):
             yield record, assessment
 
     def _records(self) -> Iterator[tuple[int, AccountRecord]]:

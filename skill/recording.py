@@ -208,7 +208,7 @@ def run_recording(
                         Current.of(assessment),
                         histories.get((assessment.account_id, assessment.as_of)),
                     )
-                    for record, assessment in stream.pairs()
+                    for record, assessment in stream.pairs(plain=True)
                 )
             for batch in batches(prepared, BATCH_SIZE):
                 counts["written"] += record_prepared(connection, [p for p, _, _ in batch])
