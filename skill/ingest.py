@@ -226,7 +226,7 @@ class PendingRow(NamedTuple):
 
 class PendingCells(NamedTuple):
     """A CSV row's text cells, not yet validated: what worker processes are sent for
-    CSV input instead of a `PendingRow`.
+    a CSV row that is not in a block of lines (`CsvLines`), instead of a `PendingRow`.
 
     Cells pickle in half the time a dict of them does, and the worker reads them
     through the validator's shortcut for CSV rows, as one process does. `fields` is

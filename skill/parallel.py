@@ -1,13 +1,16 @@
 """Assessing over several processes, with the output of one (`--workers N`).
 
-The parent reads the input (parsing CSV is cheap) and hands chunks of rows to
-worker processes, which validate, assess and write each account (the costly
-part): a JSON line, a Markdown section, a table row, or the rows `run` records.
-The parent takes the chunks back in input order and does everything that
-belongs to the run as `AssessmentStream` does with one process: rejections and
-warnings in row order, duplicate rows, the `--as-of` check, the review budget,
-the output and the exit code. Nothing a worker does depends on another chunk,
-so the output is byte for byte that of `--workers 1`.
+The parent reads the input and hands chunks of rows to worker processes, which
+validate, assess and write each account (the costly part): a JSON line, a
+Markdown section, a table row, or the rows `run` records. A CSV input mostly goes
+as blocks of whole lines (`CsvLines`): the parent only checks that each line is
+one record, and the workers split them into cells. Workers send each chunk back
+column by column (`ChunkResult`), a JSONL chunk's lines as one text. The parent
+takes the chunks back in input order and does everything that belongs to the run
+as `AssessmentStream` does with one process: rejections and warnings in row
+order, duplicate rows, the `--as-of` check, the review budget, the output and the
+exit code. Nothing a worker does depends on another chunk, so the output is byte
+for byte that of `--workers 1`.
 
 History (`assess --db`, `run`) is read by each worker from the database, read
 only. `run` writes it in the parent, a batch at a time, as one process does:
