@@ -22,7 +22,7 @@ from functools import lru_cache
 from itertools import chain, islice
 from operator import itemgetter
 from pathlib import Path
-from typing import Any, NamedTuple, TextIO
+from typing import TYPE_CHECKING, Any, NamedTuple, TextIO
 
 from skill.assessment import Assessment, PriorAssessment, ReviewBudgetSummary
 from skill.dialect import ReadOptions
@@ -44,6 +44,9 @@ from skill.policy import Policy
 from skill.record import TEXT_LIMIT, AccountRecord, truncated_of, values_of
 from skill.review_budget import ReviewBudgeter
 from skill.vocabulary import AutomationLevel, Source
+
+if TYPE_CHECKING:  # imported where processes start
+    from skill.parallel import ChunkResult
 
 EXIT_OK = 0
 EXIT_USAGE = 2
@@ -173,8 +176,8 @@ class FirstRows:
 
     While no key repeats (nearly always), the keys are held in a set, and their rows
     in an array in the order the keys came: about 50 bytes a key beside the key itself,
-    against 85 for a dict of key to row. At the first repeat, the position of the
-    earlier key is found and the whole becomes that dict.
+    against 85 for a dict of key to row. At the first repeat the two become that dict,
+    which then answers every later key.
     """
 
     def __init__(self) -> None:
@@ -399,7 +402,7 @@ class AssessmentStream:
     ) -> Iterator[tuple[Any, int]]:
         """`products` a block at a time, with the number of accounts in each: for jsonl
         the block is the lines' text joined, else a list (see `products`)."""
-        from skill.parallel import ChunkResult, Job, product_maker, run_chunks
+        from skill.parallel import Job, product_maker, run_chunks
 
         if workers <= 1:
             make = product_maker(kind, self.policy, run_id)
@@ -510,7 +513,7 @@ class AssessmentStream:
         say(None)
         self._seen = FirstRows()  # the input is read: held no longer than needed
 
-    def _say_rows(self, chunk: Any) -> None:
+    def _say_rows(self, chunk: ChunkResult) -> None:
         """A chunk's rejections and notes, in row order (its accounts are all admitted)."""
         keys, rows = chunk.keys, chunk.rows
         events: list[tuple[int, Any]] = [*chunk.rejections]
