@@ -218,10 +218,13 @@ class ChunkWorker:
 
     def __call__(self, chunk: list[Item]) -> ChunkResult:
         job, validate = self.job, self.validate
-        rows = [validated_item(i, validate) for i in _rows_of(chunk)]
+        # Validated as they are assessed: a chunk's records are not all held at once
+        # (the collector would walk them), unless their history is read first.
+        rows: Iterable[IngestedRow] = (validated_item(i, validate) for i in _rows_of(chunk))
         accounts, as_of, budget = job.accounts, job.as_of, self.budget
         found: dict[tuple[str, date], list[PriorAssessment]] = {}
         if self.history is not None:
+            rows = list(rows)
             wanted = [
                 (r.account_id, r.as_of or as_of)
                 for _, r, _ in rows
@@ -236,7 +239,9 @@ class ChunkWorker:
         left_out: list[int] = []
         notes: list[tuple[int, tuple[str, date] | None, tuple[tuple[str, int], ...]]] = []
         candidates: list[tuple[int, Candidate]] = []
+        count = 0
         for ordinal, (row, record, rejection) in enumerate(rows):
+            count += 1
             if record is None:
                 assert rejection is not None
                 rejections.append((ordinal, rejection))
@@ -264,7 +269,7 @@ class ChunkWorker:
             sizes = [len(line) for line in products]
             products = "".join(products)  # type: ignore[assignment]
         return ChunkResult(
-            len(rows), numbers, keys, products, sizes, rejections, left_out, notes, candidates
+            count, numbers, keys, products, sizes, rejections, left_out, notes, candidates
         )
 
 
