@@ -268,20 +268,19 @@ class CsvLines(NamedTuple):
     id_at: int
     delimiter: str
 
-    def items(self) -> list[IngestedRow | PendingRow | PendingCells]:
-        """Each line as `AccountReader.pending_rows` gives a row, read the same way."""
+    def items(self) -> Iterator[IngestedRow | PendingRow | PendingCells]:
+        """Each line as `AccountReader.pending_rows` gives a row, read the same way; one
+        at a time (a row's cells are made as it is taken, while they are in the cache)."""
         pieces = self.text.split("\n")
         lines = [piece + "\n" for piece in pieces[:-1]]
         if pieces[-1]:
             lines.append(pieces[-1])
-        items: list[IngestedRow | PendingRow | PendingCells] = []
         row, first = self.row, self.line - 1
         for start, cells in _csv_cells(iter(lines), self.delimiter):
             item, row = _pending_cells_row(first + start, cells, row, self.fields, self.id_at)
             if item is not None:
-                items.append(item)
-        assert len(items) == self.count, "a block of CSV lines is one row a line"
-        return items
+                yield item
+        assert row - self.row == self.count, "a block of CSV lines is one row a line"
 
 
 # The last (validator, fields, shortcut) `validated_item` used: a chunk's rows share

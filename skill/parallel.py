@@ -101,7 +101,7 @@ class RowResult(NamedTuple):
 
 class ChunkResult(NamedTuple):
     """A chunk's rows as a worker leaves them, column by column: plain lists that
-    pickle without a Python call per row, and a JSONL chunk's lines as one text.
+    pickle without a Python call per row.
 
     Rows are numbered 0 to count - 1 within the chunk ("ordinal"); the assessed ones
     are the ordinals with neither a rejection nor `left_out`, in order, and `rows`,
@@ -113,22 +113,11 @@ class ChunkResult(NamedTuple):
     # The duplicate check's key of each (see `AssessmentStream._admit`): the account
     # id, or (id, date) for a record of another date than the run's.
     keys: list[Hashable]
-    products: Product  # a list of products, or (kind jsonl) their text joined
-    sizes: list[int] | None  # kind jsonl: each line's length in that text
+    products: list[Product]
     rejections: list[tuple[int, Rejection]]  # (ordinal, rejection)
     left_out: list[int]  # ordinals of accounts left out by --account
     notes: list[tuple[int, tuple[str, date] | None, tuple[tuple[str, int], ...]]]
     candidates: list[tuple[int, Candidate]]  # (index among the assessed, review task)
-
-    def product_list(self) -> list[Product]:
-        """The products one by one."""
-        if self.sizes is None:
-            return self.products  # type: ignore[no-any-return]
-        text, at, lines = self.products, 0, []
-        for size in self.sizes:
-            lines.append(text[at : at + size])
-            at += size
-        return lines
 
     def row_results(self) -> list[RowResult]:
         """Every row of the chunk as a `RowResult`, in input order."""
@@ -136,7 +125,7 @@ class ChunkResult(NamedTuple):
         left_out = set(self.left_out)
         notes = {ordinal: (gap, cut) for ordinal, gap, cut in self.notes}
         candidates = dict(self.candidates)
-        products = self.product_list()
+        products = self.products
         results, index = [], 0
         for ordinal in range(self.count):
             rejection = rejections.get(ordinal)
@@ -264,13 +253,9 @@ class ChunkWorker:
             numbers.append(row)
             keys.append(account_id if day == as_of else (account_id, day))
             products.append(self.make(record, assessment, history))
-        sizes = None
-        if job.kind == "jsonl":
-            sizes = [len(line) for line in products]
-            products = "".join(products)  # type: ignore[assignment]
-        return ChunkResult(
-            count, numbers, keys, products, sizes, rejections, left_out, notes, candidates
-        )
+        # The products stay apart (not one text): a few megabytes made and freed per
+        # chunk cost a worker page faults, some 10 µs per account.
+        return ChunkResult(count, numbers, keys, products, rejections, left_out, notes, candidates)
 
 
 def _rows_of(chunk: list[Item]) -> Iterator[IngestedRow | PendingRow | PendingCells]:

@@ -375,7 +375,7 @@ class AssessmentStream:
         order, exactly as with one. `run` passes `repeated` and its `batch_size`: see
         `skill.parallel.run_chunks`.
         """
-        for block, count in self.product_blocks(
+        for block, _ in self.product_blocks(
             kind,
             workers,
             history_db=history_db,
@@ -383,12 +383,7 @@ class AssessmentStream:
             repeated=repeated,
             batch_size=batch_size,
         ):
-            if count == 1 and kind == "jsonl":
-                yield block
-            elif kind == "jsonl":
-                yield from _lines_of(block, count)
-            else:
-                yield from block
+            yield from block
 
     def product_blocks(
         self,
@@ -400,15 +395,13 @@ class AssessmentStream:
         repeated: Callable[[IngestedRow | PendingRow | PendingCells], bool] | None = None,
         batch_size: int | None = None,
     ) -> Iterator[tuple[Any, int]]:
-        """`products` a block at a time, with the number of accounts in each: for jsonl
-        the block is the lines' text joined, else a list (see `products`)."""
+        """`products` a list at a time (a chunk's, with workers), with its length."""
         from skill.parallel import Job, product_maker, run_chunks
 
         if workers <= 1:
             make = product_maker(kind, self.policy, run_id)
             for record, assessment, history in self._triples():
-                product = make(record, assessment, history)
-                yield (product if kind == "jsonl" else [product]), 1
+                yield [make(record, assessment, history)], 1
             return
         job = Job(
             self.policy,
@@ -504,7 +497,7 @@ class AssessmentStream:
                     continue
                 products = list(one_by_one(chunk))
                 if products:
-                    yield ("".join(products) if kind == "jsonl" else products), len(products)
+                    yield products, len(products)
         except InputError:
             say(None)
             raise
@@ -664,8 +657,8 @@ def write_assessments(
     count = 0
     kind = output_format if output_format in ("jsonl", "json", "table") else "md"
     if output_format == "jsonl":
-        for text, accounts in stream.product_blocks(kind, workers, history_db=history_db):
-            out.write(text)
+        for lines, accounts in stream.product_blocks(kind, workers, history_db=history_db):
+            out.write("".join(lines))  # one write a chunk
             count += accounts
         return count
     products = stream.products(kind, workers, history_db=history_db)
@@ -706,14 +699,6 @@ def write_assessments(
         if count and budget is not None and budget.flagged:
             out.write("\n---\n\n" + render_budget(budget))
     return count
-
-
-def _lines_of(text: str, count: int) -> Iterator[str]:
-    """The `count` JSON lines of a block, one at a time (a line holds no raw newline)."""
-    lines = text.split("\n")
-    assert len(lines) == count + 1 and not lines[-1]
-    for line in lines[:-1]:
-        yield line + "\n"
 
 
 def _run_notes(not_connected: list[Source], budget: ReviewBudgetSummary | None) -> str:
