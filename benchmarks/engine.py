@@ -97,8 +97,11 @@ def worker(path: str, cpu: int | None, workers: int = 1) -> dict:
     figures["import_and_policy_s"] = time.perf_counter() - started
     figures["rss_ready_mb"] = _peak_rss_mb()
 
+    import resource
+
     sink = CountingSink()
     messages: list[str] = []
+    cpu_before = resource.getrusage(resource.RUSAGE_SELF)
     started = time.perf_counter()
     code = run_assessment(
         path,
@@ -111,6 +114,12 @@ def worker(path: str, cpu: int | None, workers: int = 1) -> dict:
         workers=workers,
     )
     figures["pipeline_s"] = time.perf_counter() - started
+    cpu_after = resource.getrusage(resource.RUSAGE_SELF)
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)  # the workers, all ended
+    figures["cpu_s"] = (cpu_after.ru_utime + cpu_after.ru_stime) - (
+        cpu_before.ru_utime + cpu_before.ru_stime
+    )
+    figures["children_cpu_s"] = children.ru_utime + children.ru_stime
     figures["pipeline_rows"] = sink.lines
     figures["pipeline_mb_out"] = sink.chars / 1e6
     figures["exit_code"] = code
@@ -317,6 +326,14 @@ def main(argv: list[str] | None = None) -> int:
                 f"{rate2 / rate:>5.2f}x {figures['rss_peak_mb']:>6.1f} MB "
                 f"{two['rss_peak_mb']:>5.1f} + {two['children_rss_mb']:>5.1f} MB"
             )
+            one_cpu = figures["cpu_s"] / n * 1e6
+            parent_cpu = two["cpu_s"] / n * 1e6
+            workers_cpu = two["children_cpu_s"] / n * 1e6
+            print(
+                f"{'':>9}   CPU µs/account: w1 {one_cpu:.0f}; w2 parent {parent_cpu:.1f} + "
+                f"workers {workers_cpu:.0f}; two free cores at best "
+                f"{2 * one_cpu / (parent_cpu + workers_cpu):.2f}x"
+            )
             problems = []
             for label, run in (("--workers 1", figures), ("--workers 2", two)):
                 if run["pipeline_rows"] != n or run["baseline_rows"] != n:
@@ -350,6 +367,10 @@ def main(argv: list[str] | None = None) -> int:
     print("  w1 s / w1 acc/s        run_assessment(--format jsonl, workers=1), one pinned core")
     print("  ratio                  w1 s / base s: times slower than a plain read + dump")
     print("  w2 s / w2 acc/s        the same with workers=2, on two cores; w2/w1 the speed-up")
+    print("  CPU µs/account         CPU time (user + system) of the runs above: one process;")
+    print("                         the parent (its threads too) and the workers of two;")
+    print("                         'at best' is w1 / ((parent + workers) / 2), what two cores")
+    print("                         given to the run alone would give, less steps waiting")
     print("  RSS w1                 peak RSS (VmHWM) of the one-process run")
     print("  RSS w2                 the parent's peak + the largest worker's (ru_maxrss; a")
     print("                         forked worker counts the pages it shares with the parent)")

@@ -68,9 +68,11 @@ from __future__ import annotations
 import csv
 import json
 import os
+import re
 import sys
 import tempfile
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
+from functools import lru_cache
 from itertools import chain, compress, islice
 from pathlib import Path
 from types import TracebackType
@@ -85,6 +87,7 @@ __all__ = [
     "ALIASES",
     "FORMATS",
     "AccountReader",
+    "CsvLines",
     "FieldError",
     "IngestedRow",
     "InputError",
@@ -223,7 +226,7 @@ class PendingRow(NamedTuple):
 
 class PendingCells(NamedTuple):
     """A CSV row's text cells, not yet validated: what worker processes are sent for
-    CSV input instead of a `PendingRow`.
+    a CSV row that is not in a block of lines (`CsvLines`), instead of a `PendingRow`.
 
     Cells pickle in half the time a dict of them does, and the worker reads them
     through the validator's shortcut for CSV rows, as one process does. `fields` is
@@ -246,6 +249,38 @@ class PendingCells(NamedTuple):
         data = dict(compress(zip(self.fields, self.cells, strict=False), self.cells))
         data.pop(None, None)  # type: ignore[call-overload]
         return PendingRow(self.row, self.line, data)
+
+
+class CsvLines(NamedTuple):
+    """Whole lines of CSV text, each one record, not yet split: what worker processes
+    are sent for most of a CSV input, so that the reading process only finds where
+    records end (`simple_csv_lines`) and the workers split and validate them.
+
+    `row` is the number of rows before the first line, `line` the first line's
+    number; `count` the lines, each a row (no blank one among them).
+    """
+
+    row: int
+    line: int
+    count: int
+    text: str
+    fields: tuple[str | None, ...]
+    id_at: int
+    delimiter: str
+
+    def items(self) -> Iterator[IngestedRow | PendingRow | PendingCells]:
+        """Each line as `AccountReader.pending_rows` gives a row, read the same way; one
+        at a time (a row's cells are made as it is taken, while they are in the cache)."""
+        pieces = self.text.split("\n")
+        lines = [piece + "\n" for piece in pieces[:-1]]
+        if pieces[-1]:
+            lines.append(pieces[-1])
+        row, first = self.row, self.line - 1
+        for start, cells in _csv_cells(iter(lines), self.delimiter):
+            item, row = _pending_cells_row(first + start, cells, row, self.fields, self.id_at)
+            if item is not None:
+                yield item
+        assert row - self.row == self.count, "a block of CSV lines is one row a line"
 
 
 # The last (validator, fields, shortcut) `validated_item` used: a chunk's rows share
@@ -426,12 +461,17 @@ class AccountReader:
         self._start()
         return self._iterate(record_validator(self.options.context))  # type: ignore[return-value]
 
-    def pending_rows(self) -> Iterator[IngestedRow | PendingRow | PendingCells]:
+    def pending_rows(
+        self, blocks: bool = False
+    ) -> Iterator[IngestedRow | PendingRow | PendingCells | CsvLines]:
         """The input's records in order, before validation: a `PendingRow` for each record
         to validate, an `IngestedRow` with its rejection for a row that cannot be one
-        (unreadable, too many cells, not an object). Iterate once, like the reader."""
+        (unreadable, too many cells, not an object). Iterate once, like the reader.
+
+        `blocks`: a CSV input's lines mostly come as `CsvLines`, many rows each.
+        """
         self._start()
-        return self._iterate(None)
+        return self._iterate(None, blocks)
 
     def _start(self) -> None:
         if self._started:
@@ -620,7 +660,9 @@ class AccountReader:
         self._stream = copy
         self._copy = copy
 
-    def _iterate(self, validate: Validator | None) -> Iterator[IngestedRow | PendingRow]:
+    def _iterate(
+        self, validate: Validator | None, blocks: bool = False
+    ) -> Iterator[IngestedRow | PendingRow]:
         """Every row: validated with `validate` when given, else left pending."""
         if self._workbook():
             try:
@@ -631,7 +673,7 @@ class AccountReader:
             return
         handle, lines = self._open()
         try:
-            yield from self._dispatch(lines, validate)
+            yield from self._dispatch(lines, validate, blocks)
         except DialectError as exc:
             raise InputError(str(exc)) from None
         except UnicodeDecodeError as exc:
@@ -657,7 +699,7 @@ class AccountReader:
         return self.options.delimiter_char or detect_delimiter(first, self.name)
 
     def _dispatch(
-        self, lines: Iterator[str], validate: Validator | None
+        self, lines: Iterator[str], validate: Validator | None, blocks: bool = False
     ) -> Iterator[IngestedRow | PendingRow]:
         head, first = self._first_line(lines)
         if not first:
@@ -666,6 +708,8 @@ class AccountReader:
             self.format = sniff_format(first)
         if self.format == "csv":
             self.delimiter = self._delimiter(first)
+            if blocks and validate is None and not self._names.constants:
+                return self._csv_blocks(chain(head, lines), self.delimiter)
             cells = _csv_cells(chain(head, lines), self.delimiter)
             return self._table_rows(cells, validate=validate)
         if self.format == "jsonl":
@@ -753,16 +797,7 @@ class AccountReader:
         validated here (a CSV row of text cells straight from its cells, when the
         validator offers that); else it is left pending.
         """
-        header: list[Any] = []
-        for start, cells in rows:
-            if isinstance(cells, csv.Error):
-                raise InputError(f"{self.name}, line {start}: bad CSV header: {cells}")
-            if any(str(cell).strip() for cell in cells):
-                header = cells
-                break
-        if not header:
-            raise InputError(f"{self.name}: the input is empty")
-        fields = self._csv_columns(header)
+        fields = self._table_header(rows)
         width = len(fields)
         has_ignored = None in fields
         constants = self._names.constants
@@ -779,11 +814,10 @@ class AccountReader:
         id_at = fields.index("account_id") if "account_id" in fields else -1
         row = 0
         for start, cells in rows:
-            if as_cells and type(cells) is list and len(cells) <= width:
-                if not any(cells):
-                    continue  # blank line or a row of empty cells
-                row += 1
-                yield PendingCells(row, start, cells, fields, id_at)
+            if as_cells:
+                item, row = _pending_cells_row(start, cells, row, fields, id_at)
+                if item is not None:
+                    yield item
                 continue
             if type(cells) is list and record_of is not None:
                 made = record_of(cells)
@@ -824,6 +858,60 @@ class AccountReader:
                 continue
             pending = PendingRow(row, start, record)
             yield pending if validate is None else validated_row(pending, validate)
+
+    def _table_header(self, rows: Iterator[_Cells]) -> tuple[str | None, ...]:
+        """The first row with a cell that is not blank, as each column's field."""
+        for start, cells in rows:
+            if isinstance(cells, csv.Error):
+                raise InputError(f"{self.name}, line {start}: bad CSV header: {cells}")
+            if any(str(cell).strip() for cell in cells):
+                return self._csv_columns(cells)
+        raise InputError(f"{self.name}: the input is empty")
+
+    def _csv_blocks(
+        self, lines: Iterator[str], delimiter: str
+    ) -> Iterator[IngestedRow | PendingRow | PendingCells | CsvLines]:
+        """A CSV input's rows, mostly as blocks of whole lines (`CsvLines`).
+
+        A block of lines each of which is surely one record that is not blank
+        (`simple_csv_lines`) goes as it is; any other block is read here record by
+        record, as `pending_rows` reads every row, until its last line is read (a
+        record may go on past it). Lines before one that is not valid text come first.
+        """
+        counted = _Counted(lines)
+        fields = self._table_header(_csv_cells(counted, delimiter))
+        number = counted.count  # lines read so far
+        id_at = fields.index("account_id") if "account_id" in fields else -1
+        simple = simple_csv_lines(delimiter)
+        limit = csv.field_size_limit()
+        row = 0
+        while True:
+            block: list[str] = []
+            failure: Exception | None = None
+            try:
+                block.extend(islice(lines, CSV_BLOCK_LINES))
+            except (DialectError, UnicodeDecodeError) as exc:
+                failure = exc
+            if block:
+                text = "".join(block)
+                if len(text) < limit and simple.match(text).end() == len(text):  # type: ignore[union-attr]
+                    yield CsvLines(row, number + 1, len(block), text, fields, id_at, delimiter)
+                    row += len(block)
+                    number += len(block)
+                else:
+                    rest = _raising(failure) if failure is not None else lines
+                    feed = _Counted(chain(block, rest))
+                    for start, cells in _csv_cells(feed, delimiter):
+                        item, row = _pending_cells_row(number + start, cells, row, fields, id_at)
+                        if item is not None:
+                            yield item
+                        if feed.count >= len(block):
+                            break  # a record's end at or past the block's last line
+                    number += feed.count
+            if failure is not None:
+                raise failure
+            if len(block) < CSV_BLOCK_LINES:
+                return
 
     # -- the first pass ----------------------------------------------------------
 
@@ -1024,6 +1112,85 @@ class _Feed:
             return next(self.lines)
         self.line = None
         return line
+
+
+class _Counted:
+    """Lines, counting those read."""
+
+    __slots__ = ("count", "lines")
+
+    def __init__(self, lines: Iterator[str]) -> None:
+        self.lines = lines
+        self.count = 0
+
+    def __iter__(self) -> _Counted:
+        return self
+
+    def __next__(self) -> str:
+        line = next(self.lines)
+        self.count += 1
+        return line
+
+
+def _raising(error: Exception) -> Iterator[str]:
+    """No more lines: `error` when one is asked for."""
+    raise error
+    yield ""  # a generator: raises when iterated, not when made
+
+
+CSV_BLOCK_LINES = 500  # lines in a block of CSV text (`CsvLines`)
+
+
+@lru_cache(maxsize=4)
+def simple_csv_lines(delimiter: str) -> re.Pattern[str]:
+    """A pattern whose match covers a text exactly when each of its lines is one CSV
+    record, as the csv module reads it, that is not blank.
+
+    Each quote opens a cell (at a line's start or after the delimiter) and closes on
+    the same line, before the delimiter or the line's end; a doubled quote stands
+    for one inside. No line starts with the delimiter, a line ending or an empty
+    quoted cell (a record of empty cells is blank: it takes no row number). No
+    carriage return but before a newline, and no NUL. Anything else may make a
+    record span lines or read otherwise: such text is read record by record.
+    """
+    d = re.escape(delimiter)
+    plain = r'[^"\r\n\0]*+'
+    quoted = r'"[^"\r\n\0]*+(?:""[^"\r\n\0]*+)*+"'
+    line = rf'(?![{d}\r\n]|""){plain}(?:(?<![^{d}\n]){quoted}(?=[{d}\r\n]|\Z){plain})*+'
+    return re.compile(rf"(?:{line}\r?\n)*+(?:{line})?")
+
+
+def _pending_cells_row(
+    start: int, cells: list[str] | csv.Error, row: int, fields: tuple[str | None, ...], id_at: int
+) -> tuple[IngestedRow | PendingRow | PendingCells | None, int]:
+    """One CSV record of text cells left for a worker, and the row number it took:
+    `PendingCells`, a `PendingRow` (more cells than columns, the extra ones empty), an
+    `IngestedRow` with its rejection, or None for a blank record (no number)."""
+    width = len(fields)
+    if type(cells) is list and len(cells) <= width:
+        if not any(cells):
+            return None, row  # blank line or a row of empty cells
+        row += 1
+        return PendingCells(row, start, cells, fields, id_at), row
+    if isinstance(cells, csv.Error):
+        row += 1
+        message = f"unreadable CSV row: {cells}"
+        return IngestedRow(
+            row, None, rejection_for_row(row, start, None, message, None, _CSV_ROW)
+        ), row
+    record = dict(compress(zip(fields, cells, strict=False), cells))
+    record.pop(None, None)  # type: ignore[call-overload]
+    if not record and not any(c != "" for c in cells):
+        return None, row
+    row += 1
+    if any(c != "" for c in cells[width:]):
+        message = (
+            f"has {len(cells)} cells but the header has {width} columns"
+            " (an unquoted delimiter in a value?)"
+        )
+        rejection = rejection_for_row(row, start, record.get("account_id"), message, None, _CSV_ROW)
+        return IngestedRow(row, None, rejection), row
+    return PendingRow(row, start, record), row
 
 
 def _validated(

@@ -1,13 +1,16 @@
 """Assessing over several processes, with the output of one (`--workers N`).
 
-The parent reads the input (parsing CSV is cheap) and hands chunks of rows to
-worker processes, which validate, assess and write each account (the costly
-part): a JSON line, a Markdown section, a table row, or the rows `run` records.
-The parent takes the chunks back in input order and does everything that
-belongs to the run as `AssessmentStream` does with one process: rejections and
-warnings in row order, duplicate rows, the `--as-of` check, the review budget,
-the output and the exit code. Nothing a worker does depends on another chunk,
-so the output is byte for byte that of `--workers 1`.
+The parent reads the input and hands chunks of rows to worker processes, which
+validate, assess and write each account (the costly part): a JSON line, a
+Markdown section, a table row, or the rows `run` records. A CSV input mostly goes
+as blocks of whole lines (`CsvLines`): the parent only checks that each line is
+one record, and the workers split them into cells. Workers send each chunk back
+column by column (`ChunkResult`), a JSONL chunk's lines as one text. The parent
+takes the chunks back in input order and does everything that belongs to the run
+as `AssessmentStream` does with one process: rejections and warnings in row
+order, duplicate rows, the `--as-of` check, the review budget, the output and the
+exit code. Nothing a worker does depends on another chunk, so the output is byte
+for byte that of `--workers 1`.
 
 History (`assess --db`, `run`) is read by each worker from the database, read
 only. `run` writes it in the parent, a batch at a time, as one process does:
@@ -29,14 +32,14 @@ import sys
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Hashable, Iterable, Iterator
 from datetime import date
-from itertools import islice
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from skill.assessment import Assessment, PriorAssessment, to_json
 from skill.engine import Engine
 from skill.ingest import (
+    CsvLines,
     IngestedRow,
     InputError,
     PendingCells,
@@ -47,7 +50,7 @@ from skill.ingest import (
 from skill.pipeline import as_of_gap
 from skill.policy import Policy
 from skill.record import AccountRecord, record_validator
-from skill.review_budget import BudgetEntry, budget_entry
+from skill.review_budget import Candidate, budget_candidate
 from skill.vocabulary import AutomationLevel, Source
 
 if TYPE_CHECKING:  # imported where processes start: `assess` of a small file never pays for it
@@ -58,7 +61,7 @@ CHUNK_ROWS = 500  # rows a worker is sent at a time
 IN_PROCESS_ROWS = 4 * CHUNK_ROWS  # an input with fewer rows stays in the parent
 IN_FLIGHT_PER_WORKER = 2  # chunks sent ahead per worker: enough to keep each busy
 
-Item = IngestedRow | PendingRow | PendingCells
+Item = IngestedRow | PendingRow | PendingCells | CsvLines
 # What a worker makes of one assessment for the output: a JSON line, a Markdown
 # section ... (`product_maker`), from the record, the assessment and its history.
 Product = Any
@@ -81,7 +84,7 @@ class Job(NamedTuple):
 
 
 class RowResult(NamedTuple):
-    """One input row as a worker leaves it: a rejection, an account left out by
+    """One input row as a worker left it: a rejection, an account left out by
     `--account`, or an assessed account with what the parent needs of it."""
 
     row: int
@@ -91,7 +94,7 @@ class RowResult(NamedTuple):
     # The first of the record's own dates far from as_of (see `as_of_gap`).
     as_of_gap: tuple[str, date] | None = None
     truncated: tuple[tuple[str, int], ...] = ()
-    budget: BudgetEntry | None = None
+    budget: Candidate | None = None
     product: Product = None
     left_out: bool = False
 
@@ -101,6 +104,61 @@ def plain_output(kind: str) -> bool:
     (`record`: the rows `run` stores), so the engine can make it as a `Plain` (see
     `Engine`) instead of as models."""
     return kind in ("jsonl", "json", "record")
+
+
+class ChunkResult(NamedTuple):
+    """A chunk's rows as a worker leaves them, column by column: plain lists that
+    pickle without a Python call per row.
+
+    Rows are numbered 0 to count - 1 within the chunk ("ordinal"); the assessed ones
+    are the ordinals with neither a rejection nor `left_out`, in order, and `rows`,
+    `keys` and the products list them in that order.
+    """
+
+    count: int  # rows in the chunk, of every kind
+    rows: list[int]  # each assessed row's number in the input
+    # The duplicate check's key of each (see `AssessmentStream._admit`): the account
+    # id, or (id, date) for a record of another date than the run's.
+    keys: list[Hashable]
+    products: list[Product]
+    rejections: list[tuple[int, Rejection]]  # (ordinal, rejection)
+    left_out: list[int]  # ordinals of accounts left out by --account
+    notes: list[tuple[int, tuple[str, date] | None, tuple[tuple[str, int], ...]]]
+    candidates: list[tuple[int, Candidate]]  # (index among the assessed, review task)
+
+    def row_results(self) -> list[RowResult]:
+        """Every row of the chunk as a `RowResult`, in input order."""
+        rejections = dict(self.rejections)
+        left_out = set(self.left_out)
+        notes = {ordinal: (gap, cut) for ordinal, gap, cut in self.notes}
+        candidates = dict(self.candidates)
+        products = self.products
+        results, index = [], 0
+        for ordinal in range(self.count):
+            rejection = rejections.get(ordinal)
+            if rejection is not None:
+                results.append(RowResult(rejection.row, rejection=rejection))
+                continue
+            if ordinal in left_out:
+                results.append(RowResult(0, left_out=True))
+                continue
+            key = self.keys[index]
+            account_id, day = (key, None) if type(key) is str else key  # type: ignore[misc]
+            gap, cut = notes.get(ordinal, (None, ()))
+            results.append(
+                RowResult(
+                    self.rows[index],
+                    None,
+                    account_id,
+                    day,
+                    gap,
+                    cut,
+                    candidates.get(index),
+                    products[index],
+                )
+            )
+            index += 1
+        return results
 
 
 def product_maker(kind: str, policy: Policy, run_id: str | None = None) -> MakeProduct:
@@ -148,6 +206,7 @@ class ChunkWorker:
         self.validate = record_validator(job.context)
         self.make = product_maker(job.kind, job.policy, job.run_id)
         self.gap_limit = job.policy.scoring.as_of_gap_warning_days
+        self.budget = job.policy.actions.review_task.budget
         self.history = None
         if job.history_db is not None:
             from skill.store.history import HistoryReader
@@ -158,42 +217,70 @@ class ChunkWorker:
         if self.history is not None:
             self.history.close()
 
-    def __call__(self, chunk: list[Item]) -> list[RowResult]:
+    def __call__(self, chunk: list[Item]) -> ChunkResult:
         job, validate = self.job, self.validate
-        rows = [validated_item(i, validate) for i in chunk]
-        accounts = job.accounts
+        # Validated as they are assessed: a chunk's records are not all held at once
+        # (the collector would walk them), unless their history is read first.
+        rows: Iterable[IngestedRow] = (validated_item(i, validate) for i in _rows_of(chunk))
+        accounts, as_of, budget = job.accounts, job.as_of, self.budget
         found: dict[tuple[str, date], list[PriorAssessment]] = {}
         if self.history is not None:
-            keys = [
-                (r.account_id, r.as_of or job.as_of)
+            rows = list(rows)
+            wanted = [
+                (r.account_id, r.as_of or as_of)
                 for _, r, _ in rows
                 if r is not None and (accounts is None or r.account_id in accounts)
             ]
-            if keys:
-                found = self.history(keys)
-        results = []
-        for row, record, rejection in rows:
+            if wanted:
+                found = self.history(wanted)
+        numbers: list[int] = []
+        keys: list[Hashable] = []
+        products: list[Product] = []
+        rejections: list[tuple[int, Rejection]] = []
+        left_out: list[int] = []
+        notes: list[tuple[int, tuple[str, date] | None, tuple[tuple[str, int], ...]]] = []
+        candidates: list[tuple[int, Candidate]] = []
+        count = 0
+        for ordinal, (row, record, rejection) in enumerate(rows):
+            count += 1
             if record is None:
-                results.append(RowResult(row, rejection=rejection))
+                assert rejection is not None
+                rejections.append((ordinal, rejection))
                 continue
-            if accounts is not None and record.account_id not in accounts:
-                results.append(RowResult(row, account_id=record.account_id, left_out=True))
+            account_id = record.account_id
+            if accounts is not None and account_id not in accounts:
+                left_out.append(ordinal)
                 continue
-            history = found.get((record.account_id, record.as_of or job.as_of), [])
-            assessment = self.engine.assess(record, job.as_of, history)
-            results.append(
-                RowResult(
-                    row,
-                    None,
-                    record.account_id,
-                    record.as_of,
-                    as_of_gap(record, job.as_of, self.gap_limit),
-                    record.truncated,
-                    budget_entry(assessment),
-                    self.make(record, assessment, history),
-                )
-            )
-        return results
+            day = record.as_of or as_of
+            history = found.get((account_id, day), []) if found else []
+            assessment = self.engine.assess(record, as_of, history)
+            gap = as_of_gap(record, as_of, self.gap_limit)
+            truncated = record.truncated
+            if gap is not None or truncated:
+                notes.append((ordinal, gap, truncated))
+            if budget is not None:
+                candidate = budget_candidate(assessment, budget)
+                if candidate is not None:
+                    candidates.append((len(keys), candidate))
+            numbers.append(row)
+            keys.append(account_id if day == as_of else (account_id, day))
+            products.append(self.make(record, assessment, history))
+        # The products stay apart (not one text): a few megabytes made and freed per
+        # chunk cost a worker page faults, some 10 µs per account.
+        return ChunkResult(count, numbers, keys, products, rejections, left_out, notes, candidates)
+
+
+def _rows_of(chunk: list[Item]) -> Iterator[IngestedRow | PendingRow | PendingCells]:
+    for item in chunk:
+        if type(item) is CsvLines:
+            yield from item.items()
+        else:
+            yield item  # type: ignore[misc]
+
+
+def _rows_in(item: Item) -> int:
+    """The input rows an item stands for."""
+    return item.count if type(item) is CsvLines else 1  # type: ignore[union-attr]
 
 
 # The worker process's own ChunkWorker, made once when it starts.
@@ -216,7 +303,7 @@ def _exit_with_parent(parent: int) -> None:
     os._exit(1)
 
 
-def _work(chunk: list[Item]) -> list[RowResult]:
+def _work(chunk: list[Item]) -> ChunkResult:
     return _WORKER[0](chunk)
 
 
@@ -237,7 +324,7 @@ def run_chunks(
     *,
     repeated: Callable[[Item], bool] | None = None,
     room: Callable[[], int] | None = None,
-) -> Iterator[list[RowResult]]:
+) -> Iterator[ChunkResult]:
     """Each chunk's results, in input order, however many processes make them.
 
     For `run`, which records as it goes: `repeated(item)` says whether a row's
@@ -252,13 +339,18 @@ def run_chunks(
     comes after the results of every row read before it, as with one process.
     """
     head: list[Item] = []
+    rows = 0
+    failed: InputError | None = None
     try:
-        head.extend(islice(items, IN_PROCESS_ROWS))
+        while rows < IN_PROCESS_ROWS:
+            item = next(items, None)
+            if item is None:
+                break
+            head.append(item)
+            rows += _rows_in(item)
     except InputError as exc:  # within the first rows: those before it still come out
-        failed: InputError | None = exc
-    else:
-        failed = None
-    if failed is not None or len(head) < IN_PROCESS_ROWS or workers <= 1:
+        failed = exc
+    if failed is not None or rows < IN_PROCESS_ROWS or workers <= 1:
         worker = ChunkWorker(job)
         try:
             yield from _dispatch(_then_fail(head, failed), _Inline(worker), 1, repeated, room)
@@ -274,8 +366,8 @@ def run_chunks(
         initargs=(job,),
     )
     try:
-        rows = _chain(head, items)
-        yield from _dispatch(rows, _Pool(pool), workers * IN_FLIGHT_PER_WORKER, repeated, room)
+        rest = _chain(head, items)
+        yield from _dispatch(rest, _Pool(pool), workers * IN_FLIGHT_PER_WORKER, repeated, room)
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
 
@@ -291,9 +383,9 @@ class _Inline:
 
 
 class _Done(NamedTuple):
-    value: list[RowResult]
+    value: ChunkResult
 
-    def result(self) -> list[RowResult]:
+    def result(self) -> ChunkResult:
         return self.value
 
     def done(self) -> bool:
@@ -306,7 +398,7 @@ class _Pool:
     def __init__(self, pool: ProcessPoolExecutor) -> None:
         self.pool = pool
 
-    def __call__(self, chunk: list[Item]) -> Future[list[RowResult]]:
+    def __call__(self, chunk: list[Item]) -> Future[ChunkResult]:
         return self.pool.submit(_work, chunk)
 
 
@@ -316,7 +408,7 @@ def _dispatch(
     in_flight: int,
     repeated: Callable[[Item], bool] | None,
     room: Callable[[], int] | None,
-) -> Iterator[list[RowResult]]:
+) -> Iterator[ChunkResult]:
     pending: deque[Any] = deque()
     chunk: list[Item] = []
     free = room() if room is not None else 0  # rows that may go without waiting
@@ -337,7 +429,7 @@ def _dispatch(
                     free = room() if room is not None else 0
                 free -= 1
             chunk.append(item)
-            if len(chunk) >= CHUNK_ROWS:
+            if len(chunk) >= CHUNK_ROWS or type(item) is CsvLines:  # a block: a chunk
                 flush()
                 while len(pending) >= in_flight or (pending and pending[0].done()):
                     yield pending.popleft().result()

@@ -15,13 +15,14 @@ Two things belong to the run, not to any one account:
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from array import array
+from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping, Sequence
 from datetime import date, timedelta
 from functools import lru_cache
 from itertools import chain, islice
 from operator import itemgetter
 from pathlib import Path
-from typing import Any, NamedTuple, TextIO
+from typing import TYPE_CHECKING, Any, NamedTuple, TextIO
 
 from skill.assessment import Assessment, PriorAssessment, ReviewBudgetSummary
 from skill.dialect import ReadOptions
@@ -29,6 +30,7 @@ from skill.engine import Engine
 from skill.engine.dimensions import SOURCE_FIELDS, SOURCE_LABEL, SOURCE_SYNC_FIELD
 from skill.heap import frozen_heap
 from skill.ingest import (
+    CsvLines,
     IngestedRow,
     InputError,
     PendingCells,
@@ -42,6 +44,9 @@ from skill.policy import Policy
 from skill.record import TEXT_LIMIT, AccountRecord, truncated_of, values_of
 from skill.review_budget import ReviewBudgeter
 from skill.vocabulary import AutomationLevel, Source
+
+if TYPE_CHECKING:  # imported where processes start
+    from skill.parallel import ChunkResult
 
 EXIT_OK = 0
 EXIT_USAGE = 2
@@ -165,6 +170,52 @@ def duplicate_rejection(row: int, account_id: str, as_of: date, first: int) -> R
     )
 
 
+class FirstRows:
+    """The first row of each key a run admits (an account id, or id and date): exact,
+    never calling two different keys the same.
+
+    While no key repeats (nearly always), the keys are held in a set, and their rows
+    in an array in the order the keys came: about 50 bytes a key beside the key itself,
+    against 85 for a dict of key to row. At the first repeat the two become that dict,
+    which then answers every later key.
+    """
+
+    def __init__(self) -> None:
+        self._keys: set[Hashable] = set()
+        self._order: list[Hashable] = []
+        self._rows = array("Q")
+        self._first: dict[Hashable, int] | None = None
+
+    def first(self, key: Hashable, row: int) -> int | None:
+        """The first row of `key` if it came before; else None, and `row` is its first."""
+        first = self._first
+        if first is None:
+            if key not in self._keys:
+                self._keys.add(key)
+                self._order.append(key)
+                self._rows.append(row)
+                return None
+            first = self._first = dict(zip(self._order, self._rows, strict=True))
+            self._keys, self._order, self._rows = set(), [], array("Q")
+        earlier = first.get(key)
+        if earlier is None:
+            first[key] = row
+        return earlier
+
+    def add_new(self, keys: list[Hashable], rows: list[int]) -> bool:
+        """Record every key, each with its row, if none came before and none twice (True);
+        else record nothing (False): the caller goes through them one by one."""
+        if self._first is not None or not self._keys.isdisjoint(keys):
+            return False
+        new = set(keys)
+        if len(new) < len(keys):
+            return False
+        self._keys |= new
+        self._order += keys
+        self._rows.extend(rows)
+        return True
+
+
 class AssessmentStream:
     """Iterates assessments from an input, collecting rejections on the way."""
 
@@ -194,7 +245,7 @@ class AssessmentStream:
         # The row assessed for each account and date: a second row is refused. Keyed by
         # the id alone when the record is of the run's date (nearly always), which
         # halves what a million-account run holds here.
-        self._seen: dict[str | tuple[str, date], int] = {}
+        self._seen = FirstRows()
         self._as_of_checked = False
         self._gap_limit = policy.scoring.as_of_gap_warning_days
         budget = policy.actions.review_task.budget
@@ -263,6 +314,7 @@ class AssessmentStream:
             if gap is not None or truncated:
                 self._note(row, account_id, gap, truncated)
             yield row, record
+        self._seen = FirstRows()  # the input is read: held no longer than needed
 
     def _admit(self, row: int, account_id: str, record_as_of: date | None) -> bool:
         """Whether to assess this record: it is one asked for (--account), and not a second
@@ -271,11 +323,10 @@ class AssessmentStream:
             return False
         day = record_as_of or self.as_of
         key = account_id if day == self.as_of else (account_id, day)
-        first = self._seen.get(key)
+        first = self._seen.first(key, row)
         if first is not None:
             self._reject(duplicate_rejection(row, account_id, day, first))
             return False
-        self._seen[key] = row
         return True
 
     def _warn(self, message: str) -> None:
@@ -325,12 +376,33 @@ class AssessmentStream:
         order, exactly as with one. `run` passes `repeated` and its `batch_size`: see
         `skill.parallel.run_chunks`.
         """
+        for block, _ in self.product_blocks(
+            kind,
+            workers,
+            history_db=history_db,
+            run_id=run_id,
+            repeated=repeated,
+            batch_size=batch_size,
+        ):
+            yield from block
+
+    def product_blocks(
+        self,
+        kind: str,
+        workers: int = 1,
+        *,
+        history_db: HistorySource | None = None,
+        run_id: str | None = None,
+        repeated: Callable[[IngestedRow | PendingRow | PendingCells], bool] | None = None,
+        batch_size: int | None = None,
+    ) -> Iterator[tuple[Any, int]]:
+        """`products` a list at a time (a chunk's, with workers), with its length."""
         from skill.parallel import Job, plain_output, product_maker, run_chunks
 
         if workers <= 1:
             make = product_maker(kind, self.policy, run_id)
             for record, assessment, history in self._triples(plain_output(kind)):
-                yield make(record, assessment, history)
+                yield [make(record, assessment, history)], 1
             return
         job = Job(
             self.policy,
@@ -353,10 +425,11 @@ class AssessmentStream:
         def hold(message: str) -> None:
             waiting.append((read, message))
 
-        def counted() -> Iterator[IngestedRow | PendingRow | PendingCells]:
+        def counted() -> Iterator[IngestedRow | PendingRow | PendingCells | CsvLines]:
             nonlocal read
-            for item in self.reader.pending_rows():
-                read += 1
+            # Blocks of CSV lines unless `run` must see each row's account (`repeated`).
+            for item in self.reader.pending_rows(blocks=repeated is None):
+                read += item.count if type(item) is CsvLines else 1
                 yield item
 
         def say(upto: int | None) -> None:
@@ -367,12 +440,36 @@ class AssessmentStream:
                     waiting.pop(0)
 
         self.reader.on_warning = hold
-        done = 0
+        done = 0  # rows taken so far, of every kind
         made = 0  # accounts yielded so far: where the caller's batch stands
 
         def room() -> int:
             assert batch_size is not None
             return batch_size - made % batch_size
+
+        def one_by_one(chunk: ChunkResult) -> Iterator[Any]:
+            """A chunk's rows as one process takes them: for a chunk with a row whose
+            account came before, or a warning to say between two of its rows."""
+            nonlocal done, made
+            for result in chunk.row_results():
+                say(done)
+                done += 1
+                if result.rejection is not None:
+                    self._reject(result.rejection)
+                    continue
+                if result.left_out:
+                    continue
+                account_id = result.account_id
+                assert account_id is not None
+                if not self._admit(result.row, account_id, result.record_as_of):
+                    continue
+                self._note(result.row, account_id, result.as_of_gap, result.truncated)
+                if self.budgeter is not None:
+                    self.budgeter.add_accounts(1)
+                    if result.budget is not None:
+                        self.budgeter.add_candidate(result.budget)
+                made += 1
+                yield result.product
 
         try:
             chunks = run_chunks(
@@ -382,30 +479,52 @@ class AssessmentStream:
                 repeated=repeated,
                 room=None if batch_size is None else room,
             )
-            for results in chunks:
-                for result in results:
-                    say(done)
-                    done += 1
-                    if result.rejection is not None:
-                        self._reject(result.rejection)
-                        continue
-                    if result.left_out:
-                        continue
-                    account_id = result.account_id
-                    assert account_id is not None
-                    if not self._admit(result.row, account_id, result.record_as_of):
-                        continue
-                    self._note(result.row, account_id, result.as_of_gap, result.truncated)
+            for chunk in chunks:
+                say(done)
+                if (not waiting or waiting[0][0] >= done + chunk.count) and self._seen.add_new(
+                    chunk.keys, chunk.rows
+                ):
+                    # The usual chunk: every account new, no warning between its rows.
+                    if chunk.rejections or chunk.notes:
+                        self._say_rows(chunk)
                     if self.budgeter is not None:
-                        self.budgeter.add_entry(result.budget)
-                    made += 1
-                    yield result.product
+                        self.budgeter.add_accounts(len(chunk.keys))
+                        for _, candidate in chunk.candidates:
+                            self.budgeter.add_candidate(candidate)
+                    done += chunk.count
+                    made += len(chunk.keys)
+                    if chunk.keys:
+                        yield chunk.products, len(chunk.keys)
+                    continue
+                products = list(one_by_one(chunk))
+                if products:
+                    yield products, len(products)
         except InputError:
             say(None)
             raise
         finally:
             self.reader.on_warning = said
         say(None)
+        self._seen = FirstRows()  # the input is read: held no longer than needed
+
+    def _say_rows(self, chunk: ChunkResult) -> None:
+        """A chunk's rejections and notes, in row order (its accounts are all admitted)."""
+        keys, rows = chunk.keys, chunk.rows
+        events: list[tuple[int, Any]] = [*chunk.rejections]
+        index = {}
+        if chunk.notes:
+            skipped = {o for o, _ in chunk.rejections}.union(chunk.left_out)
+            assessed = (o for o in range(chunk.count) if o not in skipped)
+            index = {ordinal: at for at, ordinal in enumerate(assessed)}
+            events += [(o, (gap, cut)) for o, gap, cut in chunk.notes]
+        for ordinal, event in sorted(events, key=itemgetter(0)):
+            if isinstance(event, Rejection):
+                self._reject(event)
+                continue
+            at = index[ordinal]
+            key = keys[at]
+            account_id = key if type(key) is str else key[0]
+            self._note(rows[at], account_id, *event)
 
     def _triples(
         self, plain: bool = False
@@ -543,12 +662,13 @@ def write_assessments(
 ) -> int:
     count = 0
     kind = output_format if output_format in ("jsonl", "json", "table") else "md"
-    products = stream.products(kind, workers, history_db=history_db)
     if output_format == "jsonl":
-        for line in products:
-            out.write(line)
-            count += 1
-    elif output_format == "json":
+        for lines, accounts in stream.product_blocks(kind, workers, history_db=history_db):
+            out.write("".join(lines))  # one write a chunk
+            count += accounts
+        return count
+    products = stream.products(kind, workers, history_db=history_db)
+    if output_format == "json":
         from skill.render.data import JsonRunWriter
 
         # Pull the first assessment before writing the header, so an input-level

@@ -22,49 +22,41 @@ other deferred task.
 
 from __future__ import annotations
 
+from array import array
+from collections.abc import Iterable
 from datetime import date
-from typing import NamedTuple
 
 from skill.assessment import AlsoAtRisk, Assessment, ReviewBudgetSummary
 from skill.policy import ReviewBudget
 
-
-class _Candidate(NamedTuple):
-    """One task; tuples of these sort by rank (no two share an account and date)."""
-
-    not_exempt: bool
-    unknown: bool
-    minus_value: float
-    minus_risk: int
-    account: tuple[str, date]
-    score: int | None
-    arr: float | None
-    reasons: tuple[str, ...]
+# A task as the budget ranks and reports it: (not exempt, no score, -value, -risk,
+# account_id, as_of, score, arr, reasons). Plain tuples pickle without a Python call
+# (worker processes send these) and sort by rank (no two share an account and date).
+Candidate = tuple[bool, bool, float, int, str, date, int | None, float | None, tuple[str, ...]]
 
 
-class BudgetEntry(NamedTuple):
-    """What the budget reads of an assessment with a review task (a worker sends this)."""
-
-    account_id: str
-    as_of: date
-    score: int | None
-    arr: float | None
-    reasons: list[str]
-    exempt: bool
-
-
-def budget_entry(assessment: Assessment) -> BudgetEntry | None:
-    """The assessment's entry for the budget; None when it has no review task."""
+def budget_candidate(assessment: Assessment, budget: ReviewBudget | None) -> Candidate | None:
+    """The assessment's task as the budget ranks it; None without a task (or a budget)."""
     task = assessment.review_task
-    if task is None:
+    if task is None or budget is None:
         return None
-    return BudgetEntry(
+    score, arr = assessment.score, assessment.arr
+    if score is None:
+        # No score, no known risk: after every scored account, by ARR.
+        risk, value = 0, arr or 0.0
+    else:
+        risk = 100 - score
+        value = risk * (arr or 0.0) if budget.rank_by == "risk_x_arr" else risk
+    return (
+        not task.budget_exempt,
+        score is None,
+        -value,
+        -risk,
         assessment.account_id,
         assessment.as_of,
-        assessment.score,
-        assessment.arr,
-        task.reasons,
-        task.budget_exempt,
+        score,
+        arr,
+        tuple(task.reasons),
     )
 
 
@@ -76,53 +68,93 @@ def budget_limit(budget: ReviewBudget, accounts: int) -> int:
 class ReviewBudgeter:
     """Collects a run's review tasks as assessments stream past; `decide` at the end.
 
-    Memory grows with the accounts that have a task, a few small values each,
-    not with the assessments.
+    Memory grows with the accounts that have a task, held column by column (about
+    50 bytes a task beside the account id, which the run holds anyway), not with the
+    assessments: a million-account run keeps hundreds of thousands of tasks.
     """
 
     def __init__(self, budget: ReviewBudget) -> None:
         self.budget = budget
         self.accounts = 0
-        self._candidates: dict[tuple[str, date], _Candidate] = {}
-        # Runs share a handful of reason lists: one tuple each, not one list per task.
-        self._reasons: dict[tuple[str, ...], tuple[str, ...]] = {}
+        # One column per part of a task (see `Candidate`); the rank's float in an array.
+        self._not_exempt = bytearray()
+        self._unknown = bytearray()
+        self._minus_value = array("d")
+        self._minus_risk = array("h")  # risk is 0 to 100
+        self._account_ids: list[str] = []
+        self._dates: list[date] = []
+        self._scores: list[int | None] = []
+        self._arrs: list[float | None] = []
+        self._reason_index = array("I")
+        # Runs share a handful of reason lists: one tuple each, stored once.
+        self._reasons: dict[tuple[str, ...], int] = {}
+        self._reason_lists: list[tuple[str, ...]] = []
 
     def add(self, assessment: Assessment) -> None:
-        self.add_entry(budget_entry(assessment))
-
-    def add_entry(self, entry: BudgetEntry | None) -> None:
         """One more account of the run; with its review task, if it has one."""
         self.accounts += 1
-        if entry is None:
-            return
-        account_id, as_of, score, arr, reasons, exempt = entry
-        unknown = score is None
-        if score is None:
-            # No score, no known risk: after every scored account, by ARR.
-            risk, value = 0, arr or 0.0
-        else:
-            risk = 100 - score
-            value = risk * (arr or 0.0) if self.budget.rank_by == "risk_x_arr" else risk
-        shared = tuple(reasons)
-        shared = self._reasons.setdefault(shared, shared)
-        account = (account_id, as_of)
-        self._candidates[account] = _Candidate(
-            not exempt, unknown, -value, -risk, account, score, arr, shared
+        candidate = budget_candidate(assessment, self.budget)
+        if candidate is not None:
+            self.add_candidate(candidate)
+
+    def add_candidate(self, candidate: Candidate) -> None:
+        """A task of an account already counted (`add_accounts`)."""
+        not_exempt, unknown, minus_value, minus_risk, account_id, as_of, score, arr, reasons = (
+            candidate
+        )
+        index = self._reasons.get(reasons)
+        if index is None:
+            index = self._reasons[reasons] = len(self._reason_lists)
+            self._reason_lists.append(reasons)
+        self._not_exempt.append(not_exempt)
+        self._unknown.append(unknown)
+        self._minus_value.append(minus_value)
+        self._minus_risk.append(minus_risk)
+        self._account_ids.append(account_id)
+        self._dates.append(as_of)
+        self._scores.append(score)
+        self._arrs.append(arr)
+        self._reason_index.append(index)
+
+    def add_accounts(self, count: int) -> None:
+        """`count` more accounts of the run, their tasks added with `add_candidate`."""
+        self.accounts += count
+
+    def _ranked(self) -> list[int]:
+        """The tasks' positions by rank. A task added again for the same account and date
+        replaces the earlier one."""
+        ids, dates = self._account_ids, self._dates
+        positions: Iterable[int] = range(len(ids))
+        if len(set(ids)) < len(ids):  # an account twice: keep its last task per date
+            pairs = enumerate(zip(ids, dates, strict=True))
+            last = {account: at for at, account in pairs}
+            positions = sorted(last.values())
+        ne, unknown, value, risk = (
+            self._not_exempt,
+            self._unknown,
+            self._minus_value,
+            self._minus_risk,
+        )
+        return sorted(
+            positions, key=lambda at: (ne[at], unknown[at], value[at], risk[at], ids[at], dates[at])
         )
 
     def kept(self) -> list[tuple[str, date]]:
         """(account_id, as_of) of the tasks the budget keeps open, by rank."""
-        ranked = sorted(self._candidates.values())
-        return [c.account for c in ranked[: self._kept_count(ranked)]]
+        ranked = self._ranked()
+        return [
+            (self._account_ids[at], self._dates[at]) for at in ranked[: self._kept_count(ranked)]
+        ]
 
-    def _kept_count(self, ranked: list[_Candidate]) -> int:
+    def _kept_count(self, ranked: list[int]) -> int:
         limit = budget_limit(self.budget, self.accounts)
-        return max(limit, sum(not c.not_exempt for c in ranked))
+        exempt = self._not_exempt
+        return max(limit, sum(not exempt[at] for at in ranked))
 
     def decide(self) -> ReviewBudgetSummary:
-        ranked = sorted(self._candidates.values())
+        ranked = self._ranked()
         limit = budget_limit(self.budget, self.accounts)
-        exempt = sum(not c.not_exempt for c in ranked)
+        exempt = sum(not self._not_exempt[at] for at in ranked)
         kept = self._kept_count(ranked)
         return ReviewBudgetSummary(
             max_share=self.budget.max_share,
@@ -134,13 +166,13 @@ class ReviewBudgeter:
             never_cut=exempt,
             also_at_risk=[
                 AlsoAtRisk(
-                    account_id=c.account[0],
-                    as_of=c.account[1],
-                    score=c.score,
-                    arr=c.arr,
+                    account_id=self._account_ids[at],
+                    as_of=self._dates[at],
+                    score=self._scores[at],
+                    arr=self._arrs[at],
                     rank=rank,
-                    reasons=list(c.reasons),
+                    reasons=list(self._reason_lists[self._reason_index[at]]),
                 )
-                for rank, c in enumerate(ranked[kept:], start=kept + 1)
+                for rank, at in enumerate(ranked[kept:], start=kept + 1)
             ],
         )

@@ -662,6 +662,72 @@ def test_csv_lines_are_read_as_the_csv_module_reads_them() -> None:
             assert got == expected, (text, delimiter)
 
 
+def test_a_block_of_lines_passes_only_when_each_line_is_one_record() -> None:
+    """Text the block check lets through is, to the csv module, one record per line,
+    none blank: so a reader counts its rows without splitting it."""
+    import csv
+    import random
+
+    from skill.ingest import simple_csv_lines
+
+    rng = random.Random(5)
+    pieces = ["a", "b", ",", ";", '"', '""', " ", "\r", "\n", "\r\n", "x y", "\t", "\x00"]
+    weights = [10, 5, 8, 3, 6, 2, 2, 1, 4, 1, 2, 1, 0.2]
+    passed = failed = 0
+    for _ in range(20_000):
+        text = "".join(rng.choices(pieces, weights, k=rng.randint(1, 16)))
+        parts = text.split("\n")
+        lines = [p + "\n" for p in parts[:-1]] + ([parts[-1]] if parts[-1] else [])
+        for delimiter in (",", ";", "\t"):
+            if simple_csv_lines(delimiter).match(text).end() != len(text):  # type: ignore[union-attr]
+                failed += 1
+                continue
+            passed += 1
+            reader = csv.reader(iter(lines), delimiter=delimiter)
+            records = list(reader)
+            assert reader.line_num == len(lines) == len(records), (text, delimiter)
+            assert all(any(cells) for cells in records), (text, delimiter)
+    assert passed > 5_000 and failed > 5_000
+
+
+@pytest.mark.parametrize("line_end", ["\n", "\r\n"])
+@pytest.mark.parametrize("block", [2, 7, 50])
+def test_rows_read_in_blocks_are_the_rows_read_one_by_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, line_end: str, block: int
+) -> None:
+    """Blocks of lines sent whole, and the rows read one by one between them, give the
+    rows, lines, cells and rejections `pending_rows` gives row by row."""
+    from skill.ingest import CsvLines
+
+    monkeypatch.setattr(ingest, "CSV_BLOCK_LINES", block)
+    path = _messy_csv(tmp_path / "accounts.csv", 1500, seed=block, line_end=line_end)
+    one_by_one = list(read_accounts(path).pending_rows())
+    blocks = list(read_accounts(path).pending_rows(blocks=True))
+    assert sum(type(item) is CsvLines for item in blocks) > 3
+    assert sum(type(item) is not CsvLines for item in blocks) > 100
+    rows = [row for item in blocks for row in (item.items() if type(item) is CsvLines else [item])]
+    assert rows == one_by_one
+
+
+def test_rows_read_in_blocks_stop_where_the_text_does(tmp_path: Path) -> None:
+    """A byte that is not valid text: every row before its line, then the error."""
+    from skill.ingest import CsvLines
+
+    path = _messy_csv(tmp_path / "accounts.csv", 1200, seed=4, line_end="\n")
+    data = path.read_bytes()
+    cut = data.index(b"\n", len(data) // 2)
+    path.write_bytes(data[:cut] + b"\n\xff\n" + data[cut + 1 :])
+    got: list[Any] = []
+    with pytest.raises(InputError, match="not valid UTF-8 text"):
+        got.extend(read_accounts(path).pending_rows(blocks=True))
+    expected: list[Any] = []
+    with pytest.raises(InputError, match="not valid UTF-8 text"):
+        expected.extend(read_accounts(path).pending_rows())
+    rows = [row for item in got for row in (item.items() if type(item) is CsvLines else [item])]
+    assert len(rows) > 500
+    assert rows == expected
+
+
 @pytest.mark.parametrize(
     "options", [ReadOptions(), ReadOptions(date_format="%d/%m/%Y")], ids=["plain", "day-first"]
 )

@@ -22,7 +22,7 @@ import pytest
 from synthetic import AS_OF, FIELDS, iter_account_rows, write_accounts_csv
 from typer.testing import CliRunner
 
-from skill import parallel, pipeline, recording
+from skill import ingest, parallel, pipeline, recording
 from skill.cli import app
 from skill.pipeline import run_assessment
 from skill.policy import Policy
@@ -78,8 +78,10 @@ def cells(n: int, seed: int = 3) -> list[list[str]]:
 
 @pytest.fixture
 def small_chunks(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Chunks of 7 rows and processes from 30 rows: many chunks on a test-sized input."""
+    """Chunks of 7 rows, blocks of 7 CSV lines, and processes from 30 rows: many chunks
+    on a test-sized input."""
     monkeypatch.setattr(parallel, "CHUNK_ROWS", 7)
+    monkeypatch.setattr(ingest, "CSV_BLOCK_LINES", 7)
     monkeypatch.setattr(parallel, "IN_PROCESS_ROWS", 30)
 
 
@@ -155,6 +157,62 @@ def test_an_input_that_breaks_midway_ends_as_with_one_process(
     assert one[2] == 2 and "line 251: not valid UTF-8 text" in one[1][-1]
     assert one[0].count("\n") == 249
     assert two == one
+
+
+def messy_csv(path: Path, n: int) -> Path:
+    """Generated accounts written by hand: quoted cells that span lines (one left open
+    for a few lines), stray quotes, text after a closing quote, blank lines and rows of
+    empty cells, an account twice, CRLF endings, a NUL, an empty id, one cell too many,
+    and a byte that is not UTF-8 near the end."""
+    out = io.StringIO()
+    csv.writer(out, lineterminator="\n").writerows([FIELDS, *cells(n, seed=5)])
+    lines = out.getvalue().splitlines(keepends=True)
+    notes = FIELDS.index("notes")
+    for i in range(3, n, 11):  # a note over two lines
+        row = next(csv.reader([lines[i]]))
+        row[notes] = f"first line {i}\nsecond, with a comma"
+        quoted = io.StringIO()
+        csv.writer(quoted, lineterminator="\n").writerow(row)
+        lines[i] = quoted.getvalue()
+    for i in range(5, n, 13):  # a quote inside an unquoted cell
+        stray = ("ACC-", 'ACC-"') if i % 2 else (",", ',x"y')
+        lines[i] = lines[i].replace(*stray, 1)
+    for i in range(7, n, 17):
+        lines[i] = lines[i].rstrip("\n") + "\r\n"
+    lines[30] = lines[30].replace(",", ',"closed"after', 1)
+    lines[41] = lines[41].replace(",", ',"open for a while', 1)  # runs on to a later quote
+    lines[44] = lines[44].replace(",", ',ends here",', 1)
+    lines[52] = lines[52].replace(",", ",\x00,", 1)
+    lines[60] = "," + lines[60]  # an empty id and one cell too many
+    lines[75] = lines[20]  # the same account again
+    lines[90] = lines[22]
+    for at, blank in ((12, "\n"), (33, "\r\n"), (48, ",,,\n"), (66, '"",""\n'), (67, "\n")):
+        lines.insert(at, blank)
+    data = "".join(lines).encode()
+    cut = data.index(b"\n", len(data) - 400)
+    path.write_bytes(data[:cut] + b"\n\xff broken\n" + data[cut + 1 :])
+    return path
+
+
+@pytest.mark.parametrize("block", [3, 7, 500])
+def test_a_messy_csv_gives_what_one_process_gives(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, small_chunks: None, block: int
+) -> None:
+    monkeypatch.setattr(ingest, "CSV_BLOCK_LINES", block)
+    path = messy_csv(tmp_path / "messy.csv", 160)
+    outputs = [
+        CliRunner().invoke(
+            app,
+            [*("assess", str(path), "-f", "jsonl", "--as-of", AS_OF.isoformat()), "--workers", w],
+        )
+        for w in ("1", "2")
+    ]
+    one = (outputs[0].exit_code, outputs[0].stdout, outputs[0].stderr)
+    assert one[0] == 2 and "not valid UTF-8 text" in one[2]
+    assert one[1].count("\n") > 100
+    assert "appears again (first at row" in one[2]
+    assert "unreadable CSV row" in one[2] or "line contains NUL" in one[2] or "cells but" in one[2]
+    assert (outputs[1].exit_code, outputs[1].stdout, outputs[1].stderr) == one
 
 
 @pytest.mark.parametrize("output_format", ["json", "md", "table"])

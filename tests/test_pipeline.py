@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import io
 import random
 from datetime import date, timedelta
+from pathlib import Path
 
 from skill.pipeline import DATED_FIELDS, as_of_gap
 from skill.record import AccountRecord
@@ -40,3 +42,41 @@ def test_the_as_of_check_names_the_first_date_further_than_the_limit() -> None:
             assert as_of_gap(record, as_of, limit) == expected
             found.add(expected is None)
     assert found == {True, False}
+
+
+def test_each_repeated_account_names_the_row_it_first_came_in(tmp_path: Path) -> None:
+    """Duplicates named by their first row, however many accounts and repeats came
+    between; a row of the same account for another date is no duplicate."""
+    from skill.pipeline import run_assessment
+    from skill.policy import load_policy
+    from skill.vocabulary import AutomationLevel
+
+    as_of = date(2026, 11, 23)
+    ids = [f"ACC-{i}" for i in range(1, 301)] + ["ACC-7", "ACC-300", "ACC-7", "ACC-3"]
+    lines = ["account_id,segment,as_of"]
+    lines += [f"{account},smb," for account in ids[:-1]] + ["ACC-3,smb,2026-11-16"]
+    path = tmp_path / "accounts.csv"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    errors: list[str] = []
+    code = run_assessment(
+        path,
+        output_format="jsonl",
+        as_of=as_of,
+        level=AutomationLevel.BALANCED,
+        policy=load_policy(),
+        out=io.StringIO(),
+        err=errors.append,
+    )
+    assert code == 3
+    repeats = [e.split(": ", 2)[2].split(";")[0] for e in errors if "appears again" in e]
+    assert repeats == [
+        "account_id 'ACC-7' appears again (first at row 7) for as_of 2026-11-23",
+        "account_id 'ACC-300' appears again (first at row 300) for as_of 2026-11-23",
+        "account_id 'ACC-7' appears again (first at row 7) for as_of 2026-11-23",
+    ]
+    assert [e.split(":")[1] for e in errors if "appears again" in e] == [
+        " row 301 (account_id 'ACC-7')",
+        " row 302 (account_id 'ACC-300')",
+        " row 303 (account_id 'ACC-7')",
+    ]
+    assert errors[-1].startswith("assessed 301 account(s), rejected 3")

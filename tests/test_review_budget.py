@@ -79,3 +79,13 @@ def test_a_small_run_keeps_at_least_min_tasks(assess: Assessor) -> None:
 def test_the_decision_does_not_depend_on_the_order_of_accounts(assess: Assessor) -> None:
     flagged = [assess(account_id=f"ACC-{i}", arr=1000 * (i % 3), **ESCALATED) for i in range(9)]
     assert decide(flagged) == decide(flagged[::-1])
+
+
+def test_an_account_counted_twice_keeps_its_last_task(assess: Assessor) -> None:
+    first = assess(account_id="TWICE", arr=1000, **ESCALATED)
+    again = assess(account_id="TWICE", arr=900000, blocker="major", **ESCALATED)
+    other = assess(account_id="OTHER", arr=50000, **ESCALATED)
+    summary, kept = decide([first, other, again], max_share=0.34)
+    assert summary.flagged == 2
+    assert [account for account, _ in kept] == ["TWICE"]
+    assert [(a.account_id, a.rank) for a in summary.also_at_risk] == [("OTHER", 2)]
