@@ -13,6 +13,7 @@ try:  # before vcr loads: anthropic uses httpx2, so `import httpx` must resolve 
 except ImportError:  # pragma: no cover - httpx2 comes with the optional anthropic SDK
     pass
 
+import json
 import sys
 from collections.abc import Callable, Collection
 from datetime import date
@@ -76,3 +77,15 @@ def assess(policy: Policy, as_of: date, make_record: RecordFactory) -> Assessor:
         return assess_account(record, policy, as_of, level, input_sources=input_sources)
 
     return run
+
+
+@pytest.fixture(scope="session")
+def assessment_validator():
+    """The published assessment JSON Schema (assets/schemas), as a validator."""
+    jsonschema = pytest.importorskip("jsonschema")
+    path = Path(__file__).resolve().parents[1] / "assets" / "schemas" / "assessment.schema.json"
+    schema = json.loads(path.read_text(encoding="utf-8"))
+    return jsonschema.Draft202012Validator(
+        {"$defs": schema["$defs"], "$ref": "#/$defs/Assessment"},
+        format_checker=jsonschema.FormatChecker(),
+    )

@@ -46,7 +46,6 @@ from skill.vocabulary import (
     Tier,
 )
 
-ROOT = Path(__file__).resolve().parents[2]
 ACCOUNTS = 2000
 # Every line is compared with the model's (whose JSON is pydantic's: tests/test_assessment.py);
 # every fifth also indented and as models, every twentieth against the JSON Schema.
@@ -81,20 +80,10 @@ def history_of(account_id: str, as_of: date) -> list[PriorAssessment]:
     ]
 
 
-@pytest.fixture(scope="module")
-def schema_validator():
-    jsonschema = pytest.importorskip("jsonschema")
-    schema = json.loads((ROOT / "assets" / "schemas" / "assessment.schema.json").read_text())
-    return jsonschema.Draft202012Validator(
-        {"$defs": schema["$defs"], "$ref": "#/$defs/Assessment"},
-        format_checker=jsonschema.FormatChecker(),
-    )
-
-
 @pytest.mark.parametrize("history", [False, True], ids=["no-history", "history"])
 @pytest.mark.parametrize("level", list(AutomationLevel))
 def test_plain_output_is_the_models_json_and_valid(
-    records: list, policy: Policy, level: AutomationLevel, history: bool, schema_validator
+    records: list, policy: Policy, level: AutomationLevel, history: bool, assessment_validator
 ) -> None:
     models, plains = Engine(policy, level), Engine(policy, level, plain_output=True)
     problems: list[str] = []
@@ -113,7 +102,7 @@ def test_plain_output_is_the_models_json_and_valid(
         if index % SCHEMA_SAMPLE == 0:
             problems += [
                 f"{record.account_id}: {'/'.join(map(str, e.path))}: {e.message}"
-                for e in schema_validator.iter_errors(json.loads(line))
+                for e in assessment_validator.iter_errors(json.loads(line))
             ]
         if len(problems) > 10:
             break
