@@ -357,33 +357,17 @@ class AssessmentStream:
                 "says so)"
             )
 
-    def products(
-        self,
-        kind: str,
-        workers: int = 1,
-        *,
-        history_db: HistorySource | None = None,
-        run_id: str | None = None,
-        repeated: Callable[[IngestedRow | PendingRow | PendingCells], bool] | None = None,
-        batch_size: int | None = None,
-    ) -> Iterator[Any]:
+    def products(self, kind: str, workers: int = 1, **options: Any) -> Iterator[Any]:
         """Each assessment as output (`kind`: jsonl, json, md, table, or record for `run`),
         in input order, made by `workers` processes (see `skill.parallel`).
 
         With one worker, the assessments of this stream, made into output here; with
         more, the rows go to worker processes and everything that belongs to the run
         (rejections, warnings, duplicates, the review budget) happens here, in row
-        order, exactly as with one. `run` passes `repeated` and its `batch_size`: see
-        `skill.parallel.run_chunks`.
+        order, exactly as with one. `options` are `product_blocks`'s: `run` passes
+        `repeated` and its `batch_size` (see `skill.parallel.run_chunks`).
         """
-        for block, _ in self.product_blocks(
-            kind,
-            workers,
-            history_db=history_db,
-            run_id=run_id,
-            repeated=repeated,
-            batch_size=batch_size,
-        ):
+        for block, _ in self.product_blocks(kind, workers, **options):
             yield from block
 
     def product_blocks(

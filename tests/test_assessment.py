@@ -11,12 +11,12 @@ for byte as pydantic writes it, and valid against the published JSON Schema.
 from __future__ import annotations
 
 import json
-from datetime import date, timedelta
 from typing import Any
 
 import pytest
 from pydantic import BaseModel, ConfigDict, field_serializer
 from synthetic import AS_OF, write_accounts_csv
+from varied_history import history_of
 
 from skill.assessment import (
     Assessment,
@@ -25,7 +25,6 @@ from skill.assessment import (
     LegacyRow,
     LegacyScore,
     PolicyDecision,
-    PriorAssessment,
     ReviewTask,
     to_json,
     trusted,
@@ -46,23 +45,6 @@ SCHEMA_SAMPLE = 20
 def records(tmp_path_factory: pytest.TempPathFactory) -> list:
     path = write_accounts_csv(tmp_path_factory.mktemp("accounts") / "a.csv", ACCOUNTS, seed=11)
     return [item.record for item in read_accounts(path)]
-
-
-def history_of(account_id: str, as_of: date) -> list[PriorAssessment]:
-    """Earlier assessments that vary with the account: none, one, or several, some
-    without a score, so smoothing, band hysteresis and trend flags all come up."""
-    n = int(account_id[-4:])
-    if n % 3 == 0:
-        return []
-    return [
-        PriorAssessment(
-            as_of=as_of - timedelta(days=7 * k),
-            score=(n * 7 + k * 13) % 101 if n % 11 else None,
-            band="green" if n % 2 else "red",
-            dimensions={"usage": (n * 3 + k * 17) % 101, "support": (n + k * 29) % 101},
-        )
-        for k in range(1, 1 + n % 4)
-    ]
 
 
 def assessments(records: list, policy: Policy, level: AutomationLevel, history: bool):

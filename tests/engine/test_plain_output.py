@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import io
 import json
-from datetime import date, timedelta
+from datetime import date
 from pathlib import Path
 
 import pytest
 from synthetic import AS_OF, write_accounts_csv
+from varied_history import history_of
 
 from skill.assessment import (
     Action,
@@ -61,23 +62,6 @@ def accounts(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="module")
 def records(accounts: Path) -> list:
     return [item.record for item in read_accounts(accounts)]
-
-
-def history_of(account_id: str, as_of: date) -> list[PriorAssessment]:
-    """None, one or several earlier assessments, some without a score: smoothing, band
-    hysteresis and trend flags all come up."""
-    n = int(account_id[-4:])
-    if n % 3 == 0:
-        return []
-    return [
-        PriorAssessment(
-            as_of=as_of - timedelta(days=7 * k),
-            score=(n * 7 + k * 13) % 101 if n % 11 else None,
-            band="green" if n % 2 else "red",
-            dimensions={"usage": (n * 3 + k * 17) % 101, "support": (n + k * 29) % 101},
-        )
-        for k in range(1, 1 + n % 4)
-    ]
 
 
 @pytest.mark.parametrize("history", [False, True], ids=["no-history", "history"])
