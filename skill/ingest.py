@@ -280,7 +280,11 @@ class CsvLines(NamedTuple):
             item, row = _pending_cells_row(first + start, cells, row, self.fields, self.id_at)
             if item is not None:
                 yield item
-        assert row - self.row == self.count, "a block of CSV lines is one row a line"
+        if row - self.row != self.count:  # `simple_csv_lines` promised one row a line
+            raise RuntimeError(
+                f"a block of {self.count} CSV lines from line {self.line} "
+                f"read as {row - self.row} rows"
+            )
 
 
 # The last (validator, fields, shortcut) `validated_item` used: a chunk's rows share
