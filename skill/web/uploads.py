@@ -120,13 +120,11 @@ def _record(
     workspace: Workspace, path: Path, name, day, level, options
 ) -> tuple[RunDocument, list[str]]:
     """`account-health run FILE --format json` into the workspace's database."""
-    from skill.store.db import DatabaseUnavailable, check_path
-
     database = workspace.config.database
-    try:
-        check_path(database, must_exist=False)
-    except DatabaseUnavailable as exc:
-        raise WebError(404, "no_database", str(exc), field="db", value=str(database)) from None
+    # Opened by SQLite first (a directory, or a file that is not a database, is refused
+    # as every history page refuses it): `run` then records into it.
+    with workspace.history(create=True):
+        pass
     out = io.StringIO()
     errors: list[str] = []
     code = run_recording(

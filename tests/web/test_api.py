@@ -184,6 +184,19 @@ def test_history_endpoints_without_a_database_say_how_to_create_one(make_client,
     assert "account-health run FILE --db" in reply.json()["message"]
 
 
+def test_recording_into_a_file_that_is_not_a_database_is_refused(make_client, tmp_path):
+    path = tmp_path / "notes.sqlite3"
+    path.write_text("account_id,outcome\nA,churned\n", encoding="utf-8")
+    api = make_client(db_path=path)
+    api.headers["X-CSRF-Token"] = csrf(api)
+    files = {"file": ("demo.json", demo_file().read_bytes())}
+    reply = api.post("/api/runs", data={"as_of": "2026-12-07"}, files=files)
+    assert reply.status_code == 404
+    assert reply.json()["code"] == "no_database"
+    assert reply.json()["message"] == f"{path} is not a usable history database: not a SQLite file"
+    assert path.read_text(encoding="utf-8") == "account_id,outcome\nA,churned\n"
+
+
 def test_recording_a_file_through_the_api(api, db):
     files = {"file": ("demo.json", demo_file().read_bytes())}
     reply = api.post("/api/runs", data={"as_of": "2026-12-07"}, files=files)
