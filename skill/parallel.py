@@ -5,8 +5,8 @@ validate, assess and write each account (the costly part): a JSON line, a
 Markdown section, a table row, or the rows `run` records. A CSV input mostly goes
 as blocks of whole lines (`CsvLines`): the parent only checks that each line is
 one record, and the workers split them into cells. Workers send each chunk back
-column by column (`ChunkResult`), a JSONL chunk's lines as one text. The parent
-takes the chunks back in input order and does everything that belongs to the run
+column by column (`ChunkResult`); the parent writes a JSONL chunk's lines at once.
+It takes the chunks back in input order and does everything that belongs to the run
 as `AssessmentStream` does with one process: rejections and warnings in row
 order, duplicate rows, the `--as-of` check, the review budget, the output and the
 exit code. Nothing a worker does depends on another chunk, so the output is byte
@@ -47,7 +47,7 @@ from skill.ingest import (
     Rejection,
     validated_item,
 )
-from skill.pipeline import as_of_gap
+from skill.pipeline import as_of_gap, duplicate_key
 from skill.policy import Policy
 from skill.record import AccountRecord, record_validator
 from skill.review_budget import Candidate, budget_candidate
@@ -263,7 +263,7 @@ class ChunkWorker:
                 if candidate is not None:
                     candidates.append((len(keys), candidate))
             numbers.append(row)
-            keys.append(account_id if day == as_of else (account_id, day))
+            keys.append(duplicate_key(account_id, day, as_of))
             products.append(self.make(record, assessment, history))
         # The products stay apart (not one text): a few megabytes made and freed per
         # chunk cost a worker page faults, some 10 µs per account.
@@ -278,7 +278,7 @@ def _rows_of(chunk: list[Item]) -> Iterator[IngestedRow | PendingRow | PendingCe
             yield item  # type: ignore[misc]
 
 
-def _rows_in(item: Item) -> int:
+def rows_in(item: Item) -> int:
     """The input rows an item stands for."""
     return item.count if type(item) is CsvLines else 1  # type: ignore[union-attr]
 
@@ -347,7 +347,7 @@ def run_chunks(
             if item is None:
                 break
             head.append(item)
-            rows += _rows_in(item)
+            rows += rows_in(item)
     except InputError as exc:  # within the first rows: those before it still come out
         failed = exc
     if failed is not None or rows < IN_PROCESS_ROWS or workers <= 1:
