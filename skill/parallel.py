@@ -36,7 +36,7 @@ from collections.abc import Callable, Hashable, Iterable, Iterator
 from datetime import date
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-from skill.assessment import Assessment, PriorAssessment, to_json
+from skill.assessment import Assessment, PriorAssessment, to_json, to_json_bytes
 from skill.engine import Engine
 from skill.ingest import (
     CsvLines,
@@ -163,8 +163,8 @@ class ChunkResult(NamedTuple):
 
 def product_maker(kind: str, policy: Policy, run_id: str | None = None) -> MakeProduct:
     """How a worker (or the parent, for a small input) turns an assessment into output."""
-    if kind == "jsonl":
-        return lambda record, assessment, history: to_json(assessment, line=True)
+    if kind == "jsonl":  # bytes, written as they are (see `pipeline.write_assessments`)
+        return lambda record, assessment, history: to_json_bytes(assessment, line=True)
     if kind == "json":
         return lambda record, assessment, history: to_json(assessment, indent=True)
     if kind == "md":
