@@ -98,7 +98,9 @@ class _CountingBytes:
     def __init__(self, sink: CountingSink) -> None:
         self.sink = sink
 
-    def write(self, data: bytes) -> int:
+    def write(self, data: bytes | memoryview) -> int:
+        if type(data) is memoryview:  # lines in shared memory: copied, as a real sink would
+            data = data.tobytes()
         find, at, lines = data.find, data.find(b"\n"), 0  # as CountingSink.write
         while at >= 0:
             lines += 1

@@ -660,15 +660,19 @@ def write_assessments(
         binary = utf8_buffer(out)
         if binary is not None:
             out.flush()  # anything written as text before goes first
+        from skill.parallel import SharedLines
+
         line_buffered = getattr(out, "line_buffering", False)
         for lines, accounts in stream.product_blocks(kind, workers, history_db=history_db):
-            data = b"".join(lines)  # one write a chunk
-            if binary is None:
-                out.write(data.decode())
-            else:
-                binary.write(data)
-                if line_buffered:  # a terminal sees each chunk as the text stream shows it
-                    binary.flush()
+            # A chunk's lines in one write (in two, if some did not fit in shared memory).
+            parts = lines.parts() if type(lines) is SharedLines else (b"".join(lines),)
+            for data in parts:
+                if binary is None:
+                    out.write(str(data, "utf-8"))
+                else:
+                    binary.write(data)
+            if binary is not None and line_buffered:  # a terminal sees each chunk at once
+                binary.flush()
             count += accounts
         return count
     products = stream.products(kind, workers, history_db=history_db)

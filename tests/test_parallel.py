@@ -261,6 +261,38 @@ def test_a_binary_stream_under_the_text_gets_the_same_bytes_after_earlier_text(
     assert said == errors
 
 
+@pytest.mark.parametrize("slot_bytes", [1, 20_000])
+def test_lines_past_a_chunks_shared_memory_come_after_it(
+    tmp_path: Path,
+    policy: Policy,
+    small_chunks: None,
+    monkeypatch: pytest.MonkeyPatch,
+    slot_bytes: int,
+) -> None:
+    # Workers write a chunk's JSON lines into memory the parent shares; a chunk whose lines
+    # do not all fit (none, or two of seven) sends the rest back, and they follow in order.
+    monkeypatch.setattr(parallel, "SLOT_BYTES", slot_bytes)
+    path = write_rows(tmp_path / "accounts.csv", with_bad_rows(120))
+    outputs = [
+        CliRunner().invoke(
+            app,
+            [
+                *("assess", str(path), "--format", "jsonl", "--as-of", AS_OF.isoformat()),
+                "--workers",
+                w,
+            ],
+        )
+        for w in ("1", "2")
+    ]
+    assert outputs[0].stdout.count("\n") > 100
+    assert (outputs[1].exit_code, outputs[1].stdout, outputs[1].stderr) == (
+        outputs[0].exit_code,
+        outputs[0].stdout,
+        outputs[0].stderr,
+    )
+    assert assess(path, policy, 2) == assess(path, policy, 1)
+
+
 @pytest.mark.parametrize("workers", [1, 2])
 def test_a_line_buffered_stream_shows_the_lines_without_a_flush(
     tmp_path: Path, policy: Policy, small_chunks: None, workers: int
