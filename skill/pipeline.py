@@ -717,9 +717,10 @@ def write_assessments(
 
 def utf8_buffer(out: TextIO) -> BinaryIO | None:
     """The binary stream under `out` if text written to `out` reaches it as its UTF-8
-    bytes, unchanged: a UTF-8 text file or stdout on a system whose lines end with a
-    newline (`os.linesep`; no file opened to write other line ends is passed here).
-    None for any other sink (a `StringIO`, another encoding): that is written text."""
+    bytes, unchanged: stdout or a UTF-8 text file, where a line ends with a newline
+    (`os.linesep`). None for any other sink (a `StringIO`, another encoding), which is
+    written text. (A file opened with `newline="\\r\\n"` would lose that translation;
+    nothing here opens one.)"""
     buffer = getattr(out, "buffer", None)
     encoding = getattr(out, "encoding", None)
     if buffer is None or not isinstance(encoding, str) or os.linesep != "\n":
