@@ -243,20 +243,19 @@ def test_a_binary_stream_under_the_text_gets_the_same_bytes_after_earlier_text(
     raw = io.BytesIO()
     out = io.TextIOWrapper(raw, encoding="utf-8", newline="\n")
     out.write("before\n")
-    assert (
-        run_assessment(
-            path,
-            output_format="jsonl",
-            as_of=AS_OF,
-            level=AutomationLevel.BALANCED,
-            policy=policy,
-            out=out,
-            err=(said := []).append,
-            workers=workers,
-        )
-        == code
+    said: list[str] = []
+    exit_code = run_assessment(
+        path,
+        output_format="jsonl",
+        as_of=AS_OF,
+        level=AutomationLevel.BALANCED,
+        policy=policy,
+        out=out,
+        err=said.append,
+        workers=workers,
     )
     out.flush()
+    assert exit_code == code
     assert raw.getvalue() == b"before\n" + text.encode()
     assert said == errors
 
