@@ -63,11 +63,19 @@ def _ru_maxrss_mb() -> float:
 
 
 class CountingSink:
-    """A text sink that keeps nothing: counts lines and characters written."""
+    """A text sink that keeps nothing: counts lines and characters written.
+
+    Like stdout it has a UTF-8 binary `buffer` under it (counted with it, a byte as a
+    character), which the jsonl path writes its lines to as the CLI's would be.
+    """
+
+    encoding = "utf-8"
+    line_buffering = False
 
     def __init__(self) -> None:
         self.lines = 0
         self.chars = 0
+        self.buffer = _CountingBytes(self)
 
     def write(self, text: str) -> int:
         # `str.find` jumps from line to line; `str.count` reads every character, which
@@ -79,6 +87,27 @@ class CountingSink:
         self.lines += lines
         self.chars += len(text)
         return len(text)
+
+    def flush(self) -> None:
+        pass
+
+
+class _CountingBytes:
+    """The binary stream under a `CountingSink`: adds to its counts."""
+
+    def __init__(self, sink: CountingSink) -> None:
+        self.sink = sink
+
+    def write(self, data: bytes | memoryview) -> int:
+        if type(data) is memoryview:  # lines in shared memory: copied, as a real sink would
+            data = data.tobytes()
+        find, at, lines = data.find, data.find(b"\n"), 0  # as CountingSink.write
+        while at >= 0:
+            lines += 1
+            at = find(b"\n", at + 1)
+        self.sink.lines += lines
+        self.sink.chars += len(data)
+        return len(data)
 
     def flush(self) -> None:
         pass

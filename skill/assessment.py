@@ -257,6 +257,18 @@ def to_json(model: BaseModel | Plain, *, indent: bool = False, line: bool = Fals
     return text + "\n" if line else text
 
 
+def to_json_bytes(model: BaseModel | Plain, *, indent: bool = False, line: bool = False) -> bytes:
+    """`to_json`'s text encoded as UTF-8, made without the text in between: what a worker
+    process sends back and a binary sink is written (orjson writes bytes)."""
+    if isinstance(model, Plain) or _PLAIN.get(type(model)) or _plain_tree(type(model)):
+        option = (_INDENT if indent else 0) | (_NEWLINE if line else 0)
+        try:
+            return orjson.dumps(model, default=_fields, option=option)
+        except TypeError:  # as in to_json
+            pass
+    return to_json(model, indent=indent, line=line).encode()
+
+
 _INDENT = orjson.OPT_INDENT_2
 _NEWLINE = orjson.OPT_APPEND_NEWLINE
 _PLAIN: dict[type, bool] = {}

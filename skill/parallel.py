@@ -5,7 +5,8 @@ validate, assess and write each account (the costly part): a JSON line, a
 Markdown section, a table row, or the rows `run` records. A CSV input mostly goes
 as blocks of whole lines (`CsvLines`): the parent only checks that each line is
 one record, and the workers split them into cells. Workers send each chunk back
-column by column (`ChunkResult`); the parent writes a JSONL chunk's lines at once.
+column by column (`ChunkResult`); the parent writes a JSONL chunk's lines at once,
+from memory it shares with forked workers (`SharedSlots`), where they wrote them.
 It takes the chunks back in input order and does everything that belongs to the run
 as `AssessmentStream` does with one process: rejections and warnings in row
 order, duplicate rows, the `--as-of` check, the review budget, the output and the
@@ -26,17 +27,18 @@ and `spawn` elsewhere; they are sent everything they need, so either works.
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import os
 import sys
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Hashable, Iterable, Iterator
+from collections.abc import Callable, Hashable, Iterable, Iterator, Sequence
 from datetime import date
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-from skill.assessment import Assessment, PriorAssessment, to_json
+from skill.assessment import Assessment, PriorAssessment, to_json, to_json_bytes
 from skill.engine import Engine
 from skill.ingest import (
     CsvLines,
@@ -60,6 +62,9 @@ if TYPE_CHECKING:  # imported where processes start: `assess` of a small file ne
 CHUNK_ROWS = 500  # rows a worker is sent at a time
 IN_PROCESS_ROWS = 4 * CHUNK_ROWS  # an input with fewer rows stays in the parent
 IN_FLIGHT_PER_WORKER = 2  # chunks sent ahead per worker: enough to keep each busy
+# Room for a chunk's JSON lines in memory shared with forked workers (`SharedSlots`):
+# about 3.8 MB at 500 accounts; lines past it are sent back as bytes.
+SLOT_BYTES = 8 << 20
 
 Item = IngestedRow | PendingRow | PendingCells | CsvLines
 # What a worker makes of one assessment for the output: a JSON line, a Markdown
@@ -120,11 +125,15 @@ class ChunkResult(NamedTuple):
     # The duplicate check's key of each (see `AssessmentStream._admit`): the account
     # id, or (id, date) for a record of another date than the run's.
     keys: list[Hashable]
-    products: list[Product]
+    products: Sequence[Product]  # a list; `SharedLines` in the parent, for lines in a slot
     rejections: list[tuple[int, Rejection]]  # (ordinal, rejection)
     left_out: list[int]  # ordinals of accounts left out by --account
     notes: list[tuple[int, tuple[str, date] | None, tuple[tuple[str, int], ...]]]
     candidates: list[tuple[int, Candidate]]  # (index among the assessed, review task)
+    # JSON lines a worker wrote to shared memory: (the slot, where each line ends in it);
+    # `products` then holds the lines that came after them. The parent turns the pair
+    # into `SharedLines` when it takes the chunk.
+    shared: tuple[int, list[int]] | None = None
 
     def row_results(self) -> list[RowResult]:
         """Every row of the chunk as a `RowResult`, in input order."""
@@ -163,8 +172,8 @@ class ChunkResult(NamedTuple):
 
 def product_maker(kind: str, policy: Policy, run_id: str | None = None) -> MakeProduct:
     """How a worker (or the parent, for a small input) turns an assessment into output."""
-    if kind == "jsonl":
-        return lambda record, assessment, history: to_json(assessment, line=True)
+    if kind == "jsonl":  # bytes, written as they are (see `pipeline.write_assessments`)
+        return lambda record, assessment, history: to_json_bytes(assessment, line=True)
     if kind == "json":
         return lambda record, assessment, history: to_json(assessment, indent=True)
     if kind == "md":
@@ -217,7 +226,9 @@ class ChunkWorker:
         if self.history is not None:
             self.history.close()
 
-    def __call__(self, chunk: list[Item]) -> ChunkResult:
+    def __call__(self, chunk: list[Item], slot: _SlotWriter | None = None) -> ChunkResult:
+        """The chunk's results; `slot`: JSON lines go there while they fit, the rest (and
+        every other kind of product) into the result."""
         job, validate = self.job, self.validate
         # Validated as they are assessed: a chunk's records are not all held at once
         # (the collector would walk them), unless their history is read first.
@@ -264,10 +275,22 @@ class ChunkWorker:
                     candidates.append((len(keys), candidate))
             numbers.append(row)
             keys.append(duplicate_key(account_id, day, as_of))
-            products.append(self.make(record, assessment, history))
+            product = self.make(record, assessment, history)
+            if slot is None or not slot.add(product):
+                products.append(product)
         # The products stay apart (not one text): a few megabytes made and freed per
         # chunk cost a worker page faults, some 10 µs per account.
-        return ChunkResult(count, numbers, keys, products, rejections, left_out, notes, candidates)
+        return ChunkResult(
+            count,
+            numbers,
+            keys,
+            products,
+            rejections,
+            left_out,
+            notes,
+            candidates,
+            None if slot is None else (slot.number, slot.ends),
+        )
 
 
 def _rows_of(chunk: list[Item]) -> Iterator[IngestedRow | PendingRow | PendingCells]:
@@ -283,12 +306,114 @@ def rows_in(item: Item) -> int:
     return item.count if type(item) is CsvLines else 1  # type: ignore[union-attr]
 
 
-# The worker process's own ChunkWorker, made once when it starts.
+class SharedSlots:
+    """Memory the parent maps and its forked workers inherit, one slot per chunk in flight.
+
+    A worker writes a JSONL chunk's lines into the chunk's slot and the parent writes
+    them out from there: the text (some 7.6 KB per account) is not pickled, sent
+    through a pipe, unpickled and joined on its way, four copies of it and the page
+    faults of the buffers that held them. A slot is the parent's to give again once
+    the chunk is written.
+    """
+
+    def __init__(self, count: int, size: int) -> None:
+        import mmap
+
+        self.memory = mmap.mmap(-1, count * size)  # anonymous and shared: kept across fork
+        self.size = size
+        self.free = list(range(count))
+
+    def take(self) -> int | None:
+        """A slot no chunk holds (None if all are held: the chunk then sends bytes)."""
+        return self.free.pop() if self.free else None
+
+    def lines(self, result: ChunkResult, slot: int) -> ChunkResult:
+        """`result`, sent with `slot`, with its lines in shared memory as its products
+        (`SharedLines`)."""
+        if result.shared is None:  # the worker wrote nothing there
+            self.free.append(slot)
+            return result
+        number, ends = result.shared
+        start = number * self.size
+        view = memoryview(self.memory)[start : start + (ends[-1] if ends else 0)]
+        return result._replace(products=SharedLines(number, view, ends, result.products))
+
+    def give_back(self, result: ChunkResult) -> None:
+        """The chunk is written: its slot may be given to another."""
+        lines = result.products
+        if type(lines) is SharedLines:
+            lines.view.release()
+            self.free.append(lines.slot)
+
+    def close(self) -> None:
+        # A caller still holding a view of it keeps the memory until it lets go.
+        with contextlib.suppress(BufferError):
+            self.memory.close()
+
+
+class SharedLines:
+    """A chunk's JSON lines as its worker left them in shared memory (`SharedSlots`),
+    then any that did not fit there: a sequence of each line's bytes, and `parts`, the
+    whole text in at most two pieces, to write without copying it. Valid only until
+    the chunk is written (the slot is then given to another)."""
+
+    __slots__ = ("ends", "rest", "slot", "view")
+
+    def __init__(self, slot: int, view: memoryview, ends: list[int], rest: list[bytes]) -> None:
+        self.slot = slot
+        self.view = view
+        self.ends = ends
+        self.rest = rest
+
+    def __len__(self) -> int:
+        return len(self.ends) + len(self.rest)
+
+    def __getitem__(self, index: int) -> bytes:
+        ends = self.ends
+        if index < len(ends):
+            return self.view[ends[index - 1] if index else 0 : ends[index]].tobytes()
+        return self.rest[index - len(ends)]
+
+    def __iter__(self) -> Iterator[bytes]:
+        return (self[index] for index in range(len(self)))
+
+    def parts(self) -> list[memoryview | bytes]:
+        return [self.view, b"".join(self.rest)] if self.rest else [self.view]
+
+
+class _SlotWriter:
+    """In a worker: writes a chunk's lines into its slot of shared memory while they fit."""
+
+    def __init__(self, memory: Any, number: int, size: int) -> None:
+        self.memory = memory
+        self.number = number
+        self.start = self.at = number * size
+        self.limit = self.start + size
+        self.ends: list[int] = []  # where each line ends, from the slot's start
+        self.full = False
+
+    def add(self, line: bytes) -> bool:
+        """Whether `line` went into the slot (once one does not, no later one does)."""
+        end = self.at + len(line)
+        if self.full or end > self.limit:
+            self.full = True
+            return False
+        self.memory[self.at : end] = line
+        self.at = end
+        self.ends.append(end - self.start)
+        return True
+
+
+# The worker process's own ChunkWorker, made once when it starts, and the shared
+# memory it inherited (if any) with its slot size.
 _WORKER: list[ChunkWorker] = []
+_SHARED: list[tuple[Any, int]] = []
 
 
-def _start_worker(job: Job) -> None:
+def _start_worker(job: Job, shared: Any = None, size: int = 0) -> None:
     _WORKER.append(ChunkWorker(job))
+    if shared is not None:
+        _SHARED.append((shared, size))
     # The worker lives for one run: what it holds now (policy, engine, modules)
     # stays out of every garbage collection (see skill.heap).
     gc.freeze()
@@ -303,8 +428,11 @@ def _exit_with_parent(parent: int) -> None:
     os._exit(1)
 
 
-def _work(chunk: list[Item]) -> ChunkResult:
-    return _WORKER[0](chunk)
+def _work(chunk: list[Item], slot: int | None = None) -> ChunkResult:
+    if slot is None or not _SHARED:
+        return _WORKER[0](chunk)
+    memory, size = _SHARED[0]
+    return _WORKER[0](chunk, _SlotWriter(memory, slot, size))
 
 
 def _context() -> BaseContext:
@@ -359,17 +487,29 @@ def run_chunks(
         return
     from concurrent.futures import ProcessPoolExecutor
 
+    context = _context()
+    in_flight = workers * IN_FLIGHT_PER_WORKER
+    # JSON lines come back through shared memory from forked workers (a spawned one
+    # would not inherit it): one slot per chunk in flight, and one the caller holds.
+    slots = None
+    if job.kind == "jsonl" and context.get_start_method() == "fork":
+        slots = SharedSlots(in_flight + 1, SLOT_BYTES)
     pool = ProcessPoolExecutor(
         max_workers=workers,
-        mp_context=_context(),
+        mp_context=context,
         initializer=_start_worker,
-        initargs=(job,),
+        initargs=(job,) if slots is None else (job, slots.memory, slots.size),
     )
     try:
         rest = _chain(head, items)
-        yield from _dispatch(rest, _Pool(pool), workers * IN_FLIGHT_PER_WORKER, repeated, room)
+        for result in _dispatch(rest, _Pool(pool, slots), in_flight, repeated, room):
+            yield result
+            if slots is not None:  # the caller has written the chunk
+                slots.give_back(result)
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
+        if slots is not None:
+            slots.close()
 
 
 class _Inline:
@@ -393,13 +533,33 @@ class _Done(NamedTuple):
 
 
 class _Pool:
-    """Chunks sent to the worker processes."""
+    """Chunks sent to the worker processes, each with a slot of shared memory if any."""
 
-    def __init__(self, pool: ProcessPoolExecutor) -> None:
+    def __init__(self, pool: ProcessPoolExecutor, slots: SharedSlots | None) -> None:
         self.pool = pool
+        self.slots = slots
 
-    def __call__(self, chunk: list[Item]) -> Future[ChunkResult]:
-        return self.pool.submit(_work, chunk)
+    def __call__(self, chunk: list[Item]) -> Future[ChunkResult] | _Sent:
+        slots = self.slots
+        slot = None if slots is None else slots.take()
+        if slot is None:
+            return self.pool.submit(_work, chunk)
+        assert slots is not None
+        return _Sent(self.pool.submit(_work, chunk, slot), slots, slot)
+
+
+class _Sent(NamedTuple):
+    """A chunk sent with a slot: its result with the lines read from the slot."""
+
+    future: Future[ChunkResult]
+    slots: SharedSlots
+    slot: int
+
+    def result(self) -> ChunkResult:
+        return self.slots.lines(self.future.result(), self.slot)
+
+    def done(self) -> bool:
+        return self.future.done()
 
 
 def _dispatch(

@@ -15,6 +15,8 @@ Two things belong to the run, not to any one account:
 
 from __future__ import annotations
 
+import codecs
+import os
 from array import array
 from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping, Sequence
 from datetime import date, timedelta
@@ -22,7 +24,7 @@ from functools import lru_cache
 from itertools import chain, islice
 from operator import itemgetter
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NamedTuple, TextIO
+from typing import TYPE_CHECKING, Any, BinaryIO, NamedTuple, TextIO
 
 from skill.assessment import Assessment, PriorAssessment, ReviewBudgetSummary
 from skill.dialect import ReadOptions
@@ -653,8 +655,24 @@ def write_assessments(
     count = 0
     kind = output_format if output_format in ("jsonl", "json", "table") else "md"
     if output_format == "jsonl":
+        # The lines come as UTF-8 bytes (orjson writes bytes): straight to the binary
+        # stream under `out` where there is one that takes them as they are.
+        binary = utf8_buffer(out)
+        if binary is not None:
+            out.flush()  # anything written as text before goes first
+        from skill.parallel import SharedLines
+
+        line_buffered = getattr(out, "line_buffering", False)
         for lines, accounts in stream.product_blocks(kind, workers, history_db=history_db):
-            out.write("".join(lines))  # one write a chunk
+            # A chunk's lines in one write (in two, if some did not fit in shared memory).
+            parts = lines.parts() if type(lines) is SharedLines else (b"".join(lines),)
+            for data in parts:
+                if binary is None:
+                    out.write(str(data, "utf-8"))
+                else:
+                    binary.write(data)
+            if binary is not None and line_buffered:  # a terminal sees each chunk at once
+                binary.flush()
             count += accounts
         return count
     products = stream.products(kind, workers, history_db=history_db)
@@ -695,6 +713,23 @@ def write_assessments(
         if count and budget is not None and budget.flagged:
             out.write("\n---\n\n" + render_budget(budget))
     return count
+
+
+def utf8_buffer(out: TextIO) -> BinaryIO | None:
+    """The binary stream under `out` if text written to `out` reaches it as its UTF-8
+    bytes, unchanged: stdout or a UTF-8 text file, where a line ends with a newline
+    (`os.linesep`). None for any other sink (a `StringIO`, another encoding), which is
+    written text. (A file opened with `newline="\\r\\n"` would lose that translation;
+    nothing here opens one.)"""
+    buffer = getattr(out, "buffer", None)
+    encoding = getattr(out, "encoding", None)
+    if buffer is None or not isinstance(encoding, str) or os.linesep != "\n":
+        return None
+    try:
+        name = codecs.lookup(encoding).name
+    except LookupError:
+        return None
+    return buffer if name == "utf-8" else None
 
 
 def _run_notes(not_connected: list[Source], budget: ReviewBudgetSummary | None) -> str:

@@ -232,6 +232,88 @@ def test_only_the_accounts_asked_for(tmp_path: Path, policy: Policy, small_chunk
     assert assess(path, policy, 2, accounts=wanted) == one
 
 
+@pytest.mark.parametrize("workers", [1, 2])
+def test_a_binary_stream_under_the_text_gets_the_same_bytes_after_earlier_text(
+    tmp_path: Path, policy: Policy, small_chunks: None, workers: int
+) -> None:
+    # stdout has a binary stream under it, which the JSON lines go to as UTF-8 bytes;
+    # text written before them (and not yet flushed) still comes first.
+    path = write_rows(tmp_path / "accounts.csv", with_bad_rows(120))
+    text, errors, code = assess(path, policy, 1)
+    raw = io.BytesIO()
+    out = io.TextIOWrapper(raw, encoding="utf-8", newline="\n")
+    out.write("before\n")
+    said: list[str] = []
+    exit_code = run_assessment(
+        path,
+        output_format="jsonl",
+        as_of=AS_OF,
+        level=AutomationLevel.BALANCED,
+        policy=policy,
+        out=out,
+        err=said.append,
+        workers=workers,
+    )
+    out.flush()
+    assert exit_code == code
+    assert raw.getvalue() == b"before\n" + text.encode()
+    assert said == errors
+
+
+@pytest.mark.parametrize("slot_bytes", [1, 20_000])
+def test_lines_past_a_chunks_shared_memory_come_after_it(
+    tmp_path: Path,
+    policy: Policy,
+    small_chunks: None,
+    monkeypatch: pytest.MonkeyPatch,
+    slot_bytes: int,
+) -> None:
+    # Workers write a chunk's JSON lines into memory the parent shares; a chunk whose lines
+    # do not all fit (none, or two of seven) sends the rest back, and they follow in order.
+    monkeypatch.setattr(parallel, "SLOT_BYTES", slot_bytes)
+    path = write_rows(tmp_path / "accounts.csv", with_bad_rows(120))
+    outputs = [
+        CliRunner().invoke(
+            app,
+            [
+                *("assess", str(path), "--format", "jsonl", "--as-of", AS_OF.isoformat()),
+                "--workers",
+                w,
+            ],
+        )
+        for w in ("1", "2")
+    ]
+    assert outputs[0].stdout.count("\n") > 100
+    assert (outputs[1].exit_code, outputs[1].stdout, outputs[1].stderr) == (
+        outputs[0].exit_code,
+        outputs[0].stdout,
+        outputs[0].stderr,
+    )
+    assert assess(path, policy, 2) == assess(path, policy, 1)
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_a_line_buffered_stream_shows_the_lines_without_a_flush(
+    tmp_path: Path, policy: Policy, small_chunks: None, workers: int
+) -> None:
+    # A terminal's stdout is line buffered: each chunk of lines reaches it as written.
+    path = write_rows(tmp_path / "accounts.csv", cells(60))
+    raw = io.BytesIO()
+    buffered = io.BufferedWriter(raw, buffer_size=1 << 22)  # holds the whole output
+    out = io.TextIOWrapper(buffered, encoding="utf-8", line_buffering=True)
+    run_assessment(
+        path,
+        output_format="jsonl",
+        as_of=AS_OF,
+        level=AutomationLevel.BALANCED,
+        policy=policy,
+        out=out,
+        err=lambda message: None,
+        workers=workers,
+    )
+    assert raw.getvalue().count(b"\n") == 60
+
+
 def test_workers_started_with_spawn_write_the_same(
     tmp_path: Path, policy: Policy, small_chunks: None, monkeypatch: pytest.MonkeyPatch
 ) -> None:
