@@ -7,6 +7,7 @@ imports nothing from drafting, store, render or cli.
 from __future__ import annotations
 
 import math
+from operator import attrgetter
 from collections.abc import Collection, Iterable, Iterator
 from datetime import date
 
@@ -23,7 +24,7 @@ from skill.assessment import (
     trusted,
 )
 from skill.engine.actions import ActionPlanner
-from skill.engine.context import AccountContext, RecordView
+from skill.engine.context import AccountContext, record_view
 from skill.engine.dimensions import DimensionScorer, SourceReader
 from skill.engine.flags import RiskDetector
 from skill.engine.gate import PolicyGate
@@ -34,16 +35,18 @@ from skill.engine.review import measurement_event, review_rules, review_task
 from skill.engine.scoring import (
     apply_guard_rails,
     assess_confidence,
-    band_for,
+    band_thresholds,
     compile_guard_rails,
     composite,
+    first_reached,
     tier_for,
+    tier_thresholds,
 )
 from skill.engine.shared import MAX_SHARED_PER_MODEL, SharedPieces
 from skill.engine.stability import Smoother, band_with_hysteresis
 from skill.engine.trends import TrendDetector, usable_history
 from skill.policy import Policy
-from skill.record import AccountRecord
+from skill.record import AccountRecord, values_of
 from skill.vocabulary import (
     AutomationLevel,
     Band,
@@ -63,6 +66,7 @@ NO_DATA_REASON = (
 
 
 CONFLICTING_EVIDENCE = RiskFlagCode.CONFLICTING_EVIDENCE
+_code = attrgetter("code")  # of a flag: one C call per flag, not a comprehension's frame
 _UNKNOWN = object()
 
 
@@ -126,6 +130,10 @@ class Engine:
         self.risks = RiskDetector(policy.risk, policy.scoring.signals, shared)
         self.opportunities = OpportunityDetector(policy.opportunity, shared)
         self.guard_rails = compile_guard_rails(policy.scoring)
+        self.bands = band_thresholds(policy.scoring)
+        self.tiers = tier_thresholds(policy.scoring)
+        self.churn_model = policy.churn_model
+        self.policy_version = policy.version
         self.legacy = LegacyScorer(policy.scoring.legacy, shared)
         self.actions = ActionPlanner(policy.actions, self.gate)
         self.trends = TrendDetector(policy.history, make)
@@ -157,11 +165,10 @@ class Engine:
         only those dated before `as_of` count. Without it no trend flag is raised.
         """
         policy, shared, level = self.policy, self.shared, self.level
-        as_of = record.as_of or as_of
-        original = record
+        as_of = values_of(record)["as_of"] or as_of
         screened, data_quality = screen(record, as_of)
         # Read like the record, faster (see RecordView).
-        record = RecordView(screened)  # type: ignore[assignment]
+        record = record_view(screened)  # type: ignore[assignment]
         scoring = policy.scoring
         renewal_date, term = record.renewal_date, record.contract_term
         window = self._renewal_windows.get(term, _UNKNOWN)
@@ -180,7 +187,7 @@ class Engine:
         )
         prior = usable_history(history, as_of) if history else []
         previous = prior[-1] if prior else None
-        dimensions = self.dimensions.score(ctx)
+        dimensions, weights = self.dimensions.score(ctx)
         if previous is not None:  # without history nothing is smoothed or held
             dimensions = self.smoother.smooth(dimensions, ctx, previous)
         no_data = not dimensions
@@ -225,20 +232,21 @@ class Engine:
             ctx.band = band
             tier, tier_basis = Tier.NO_DATA, "no_data"
         else:
-            raw = composite(dimensions)
+            # The scores as smoothing left them, in dimension order, as `dimensions` holds them.
+            raw = composite(ctx.dimension_scores.values(), weights)
             score, caps = apply_guard_rails(raw, ctx, self.guard_rails, shared)
             if prior:
                 trend_flags = self.trends.detect(
                     score, ctx.dimension_scores.get(Dimension.USAGE), prior, as_of
                 )
                 flags = self.risks.add_flags(ctx, flags, trend_flags)
-            band, band_note = band_for(score, scoring), None
+            band, band_note = first_reached(score, self.bands), None
             if previous is not None:
                 band, band_note = band_with_hysteresis(
                     score, band, previous, caps, scoring, policy.history.band_hysteresis_points
                 )
             ctx.band = band
-            tier, tier_basis = tier_for(ctx, score, scoring)
+            tier, tier_basis = tier_for(ctx, score, self.tiers)
         ctx.tier = tier
         # After band and tier, and read by nothing before: never moves the score.
         opportunities = self.opportunities.detect(ctx)
@@ -290,16 +298,16 @@ class Engine:
                     confidence=confidence,
                     legacy_total=legacy.total,
                     legacy_band=legacy.band,
-                    flags=[f.code for f in flags],
-                    opportunities=[o.code for o in opportunities],
+                    flags=list(map(_code, flags)),
+                    opportunities=list(map(_code, opportunities)),
                     actions=actions,
                     level=level,
-                    policy_version=policy.version,
+                    policy_version=self.policy_version,
                     new_event=self._new_event,
                 ),
                 "untrusted_text": self._new_untrusted_text(
                     {
-                        "notes": original.notes,
+                        "notes": record.notes,
                         "blocker_note": record.blocker_note,
                         "contact_name": record.contact_name,
                         "contact_email": record.contact_email,
@@ -309,7 +317,7 @@ class Engine:
         )
 
     def churn_risk(self, score: int | None) -> ChurnRisk | None:
-        model = self.policy.churn_model
+        model = self.churn_model
         if model is None or score is None:
             return None
         logit = model.intercept + model.per_point * score

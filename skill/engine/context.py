@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from datetime import date
 from types import SimpleNamespace
 from typing import Any, TypeVar
 
 from pydantic import BaseModel
 
-from skill.record import AccountRecord, truncated_of
+from skill.record import AccountRecord, truncated_of, values_of
 from skill.vocabulary import Band, Confidence, Dimension, OpportunityCode, RiskFlagCode, Tier
 
 
@@ -32,25 +31,66 @@ class RecordView:
         return self.name or self.account_id  # type: ignore[attr-defined, no-any-return]
 
 
-@dataclass(slots=True)
-class AccountContext:
-    """Mutable scratchpad filled stage by stage; the output models are built from it."""
+_new_view = object.__new__
+_set_view_values = RecordView.__dict__["__dict__"].__set__
+_set_view_truncated = RecordView.__dict__["truncated"].__set__
 
-    record: AccountRecord
-    as_of: date
-    days_to_renewal: int | None
-    # Days before renewal that count as soon for this contract term; None: never.
-    renewal_window: int | None
-    dimension_scores: dict[Dimension, int] = field(default_factory=dict)
-    signal_scores: dict[str, int] = field(default_factory=dict)
-    flags: set[RiskFlagCode] = field(default_factory=set)
-    themes: set[str] = field(default_factory=set)
-    band: Band | None = None
-    tier: Tier | None = None
-    opportunities: set[OpportunityCode] = field(default_factory=set)
-    confidence: Confidence | None = None
-    account_evidence: Confidence | None = None
-    notes_lower: str = ""
+
+def record_view(record: AccountRecord) -> RecordView:
+    """`RecordView(record)` in three C calls, without a Python `__init__` (once per account)."""
+    view = _new_view(RecordView)
+    _set_view_values(view, values_of(record))
+    _set_view_truncated(view, truncated_of(record))
+    return view  # type: ignore[no-any-return]
+
+
+class AccountContext:
+    """Mutable scratchpad filled stage by stage; the output models are built from it.
+
+    A slotted class with its own `__init__` rather than a dataclass: one is made per
+    account, and the dataclass's default factories cost a call each.
+    """
+
+    __slots__ = (
+        "record",
+        "as_of",
+        "days_to_renewal",
+        # Days before renewal that count as soon for this contract term; None: never.
+        "renewal_window",
+        "dimension_scores",
+        "signal_scores",
+        "flags",
+        "themes",
+        "band",
+        "tier",
+        "opportunities",
+        "confidence",
+        "account_evidence",
+        "notes_lower",
+    )
+
+    def __init__(
+        self,
+        record: AccountRecord,
+        as_of: date,
+        days_to_renewal: int | None,
+        renewal_window: int | None,
+        notes_lower: str = "",
+    ) -> None:
+        self.record = record
+        self.as_of = as_of
+        self.days_to_renewal = days_to_renewal
+        self.renewal_window = renewal_window
+        self.notes_lower = notes_lower
+        self.dimension_scores: dict[Dimension, int] = {}
+        self.signal_scores: dict[str, int] = {}
+        self.flags: set[RiskFlagCode] = set()
+        self.themes: set[str] = set()
+        self.opportunities: set[OpportunityCode] = set()
+        self.band: Band | None = None
+        self.tier: Tier | None = None
+        self.confidence: Confidence | None = None
+        self.account_evidence: Confidence | None = None
 
 
 M = TypeVar("M", bound=BaseModel)

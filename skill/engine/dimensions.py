@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from datetime import date
 from itertools import compress, pairwise, repeat
-from operator import attrgetter, is_not
+from operator import attrgetter, is_not, itemgetter
 from typing import Literal
 
 from skill.assessment import (
@@ -488,6 +488,7 @@ def signal_scale(rule: SignalRule) -> Scale:
 # bound keeps memory flat when values vary from account to account.
 MEMO_PER_SIGNAL = 1024
 _ABSENT = object()  # remembered: the reader found no value
+_dimension_of = itemgetter(0)  # of a (dimension, mean, evidence) that `read_signals` gives
 _new_evidence = trusted_from_fields(Evidence)
 
 Signal = tuple[
@@ -673,8 +674,9 @@ class DimensionScorer:
             self.missing_reasons[(dimension, "input")] = f"no {label} data for this account"
             self.missing_reasons[(dimension, "none")] = f"{label} not connected in this input"
 
-    def score(self, ctx: AccountContext) -> list[DimensionScore]:
-        """Every dimension with at least one signal and weight, weights renormalised."""
+    def score(self, ctx: AccountContext) -> tuple[list[DimensionScore], tuple[float, ...]]:
+        """Every dimension with at least one signal and weight, and their weights
+        renormalised (each dimension's `weight`, for the composite to read as numbers)."""
         record = ctx.record
         segment = record.segment
         weights = self.weights[segment]
@@ -682,7 +684,7 @@ class DimensionScorer:
 
         # The renormalised weights depend only on the segment and which dimensions
         # scored: worked out once per such pair.
-        present = (segment, *[dimension for dimension, _, _ in scored])
+        present = (segment, *map(_dimension_of, scored))
         shares = self._shares.get(present)
         if shares is None:
             total_weight = sum(weights[d] for d, _, _ in scored)
@@ -706,7 +708,7 @@ class DimensionScorer:
                     }
                 )
             )
-        return dimensions
+        return dimensions, shares
 
     def read_signals_one_by_one(
         self,
