@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 from collections.abc import Callable
 from datetime import date
+from enum import Enum
 from operator import attrgetter, itemgetter
 from typing import Any, TypeVar, get_args
 
@@ -177,6 +178,23 @@ def plain(model: type[M]) -> Callable[..., M]:
 _PLAIN_MAKERS: dict[type, Callable[..., Any]] = {}
 
 
+def held_value(make: Maker) -> Callable[[Any], Any]:
+    """How a piece `make` makes holds an enum member: a model the member, a `Plain` its
+    value, a plain str, which orjson writes faster than a str subclass (the same text).
+
+    Only for values no reader of the piece looks up or compares by identity: a str enum
+    hashes by its member's name, not its value, so a dict or set keyed by members does
+    not find the value, and `is` is false. `to_model` gives the models members again."""
+    return _value_of if make is plain else _itself
+
+
+_value_of = attrgetter("_value_")
+
+
+def _itself(value: Any) -> Any:
+    return value
+
+
 def from_fields(make: Maker, model: type[M]) -> Callable[[dict[str, Any]], M]:
     """`trusted_from_fields(model)`, or for `make` `plain` the `Plain` class of `model`:
     one dict of every field's value, in field order, to the piece `make` would make.
@@ -225,14 +243,37 @@ def fields_of(piece: BaseModel | Plain) -> dict[str, Any]:
 
 def to_model(value: Any) -> Any:
     """The output model a `Plain` stands for (the values inside it too), as `trusted`
-    would make it; anything else as it is."""
+    would make it, a field's enum value as its member (see `held_value`); anything
+    else as it is."""
     if isinstance(value, Plain):
-        return trusted(value.model)(**{name: to_model(held) for name, held in value.items()})
+        enums = _enum_fields(value.model)
+        fields = {name: to_model(held) for name, held in value.items()}
+        for name, kind in enums.items():
+            if type(fields[name]) is str:
+                fields[name] = kind(fields[name])
+        return trusted(value.model)(**fields)
     if type(value) is list:
         return [to_model(held) for held in value]
     if type(value) is dict:
         return {key: to_model(held) for key, held in value.items()}
     return value
+
+
+def _enum_fields(model: type[BaseModel]) -> dict[str, type[Enum]]:
+    """The model's fields that hold one enum (or None), with the enum."""
+    found = _ENUM_FIELDS.get(model)
+    if found is None:
+        found = {}
+        for name, info in model.model_fields.items():
+            kinds = [info.annotation, *get_args(info.annotation)]
+            enums = [k for k in kinds if isinstance(k, type) and issubclass(k, Enum)]
+            if len(enums) == 1:
+                found[name] = enums[0]
+        _ENUM_FIELDS[model] = found
+    return found
+
+
+_ENUM_FIELDS: dict[type, dict[str, type[Enum]]] = {}
 
 
 def to_json(model: BaseModel | Plain, *, indent: bool = False, line: bool = False) -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from skill.assessment import RiskFlag, RiskTheme, SourceStatus
+from skill.assessment import RiskFlag, RiskTheme, SourceStatus, held_value
 from skill.engine.conditions import compile_rules
 from skill.engine.context import AccountContext, days_between, plain_copy
 from skill.engine.dimensions import SOURCE_LABEL, trend, usage_moved
@@ -191,6 +191,12 @@ class RiskDetector:
         self.flag_rules: dict[RiskFlagCode, FlagRule] = {
             code: getattr(risk.flags, code.value) for code in RiskFlagCode
         }
+        held = held_value(shared.make)
+        # What a flag copies from its rule, per code (the severity as a plain flag holds it).
+        self._flag_texts = {
+            code: (rule.label, held(rule.severity), rule.hint)
+            for code, rule in self.flag_rules.items()
+        }
         self.detectors = tuple(_DETECTORS.items())
         # Each flag raised so far, by code and evidence: most evidence repeats.
         self._flags: dict[RiskFlagCode, dict[str, RiskFlag]] = {code: {} for code in RiskFlagCode}
@@ -207,8 +213,8 @@ class RiskDetector:
         known = self._flags[code]
         flag = known.get(evidence)
         if flag is None:
-            rule = self.flag_rules[code]
-            flag = self._new_risk_flag(code, rule.label, rule.severity, evidence, rule.hint)
+            label, severity, hint = self._flag_texts[code]
+            flag = self._new_risk_flag(code, label, severity, evidence, hint)
             if len(known) < MAX_SHARED_PER_MODEL:
                 known[evidence] = flag
         return flag

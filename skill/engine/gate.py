@@ -10,7 +10,9 @@ the strictest verdict; the trace records what each layer said.
 
 from __future__ import annotations
 
-from skill.assessment import Maker, PolicyDecision, trusted
+from collections.abc import Iterable
+
+from skill.assessment import Maker, PolicyDecision, held_value, trusted
 from skill.engine.conditions import compile_rules
 from skill.engine.context import AccountContext
 from skill.policy import ActionSelector, CatalogueEntry, Floor, Gate, GateRule, policy_floor
@@ -30,11 +32,18 @@ FiredRule = tuple[int, PolicyDecision]
 # Decisions are frozen, so identical ones are shared; the bound keeps memory
 # flat when reasons vary from account to account.
 _MAX_SHARED_DECISIONS = 4096
-_RANK = {status: status.rank for status in ActionStatus}
+# A decision's status is a member, or on plain output its value (see `held_value`): a
+# str enum hashes by its member name, so each is looked up under both.
+_STATUS = {status: status for status in ActionStatus} | {s.value: s for s in ActionStatus}
+_RANK = {held: status.rank for held, status in _STATUS.items()}
 
 
 def _strictness(decision: PolicyDecision) -> int:
     return _RANK[decision.status]
+
+
+def _strictest(decisions: Iterable[PolicyDecision]) -> ActionStatus:
+    return _STATUS[max(decisions, key=_strictness).status]
 
 
 def _selects(selector: ActionSelector, action_id: str, entry: CatalogueEntry) -> bool:
@@ -58,6 +67,7 @@ class PolicyGate:
         """`make`: how its decisions are made, `trusted` (models) or `plain`."""
         self.make = make
         new_decision = self._new_decision = make(PolicyDecision)
+        self._held = held = held_value(make)
         self.gate = gate
         self.floor = floor or policy_floor()
         # The floor's verdicts per action, by everything a floor rule reads.
@@ -73,6 +83,7 @@ class PolicyGate:
                     status=status,
                     reason=f"Segment policy for {segment}.",
                 ).__dict__
+                | {"layer": held(GateLayer.MATRIX), "status": held(status)}
             )
             for action_id, row in gate.matrix.items()
             for segment, status in row.items()
@@ -86,6 +97,7 @@ class PolicyGate:
                     reason=f"{level.capitalize()} automation allows at most '{cap}' for "
                     f"{sensitivity}-sensitivity actions.",
                 ).__dict__
+                | {"layer": held(GateLayer.AUTOMATION_LEVEL), "status": held(cap)}
             )
             for sensitivity, cap in self.level_caps.items()
         }
@@ -108,6 +120,7 @@ class PolicyGate:
         self._fixed: dict[tuple[str, str], tuple] = {}
         # Each rule's status, as its rank: what it does to an action it applies to.
         self._rule_ranks = tuple(_RANK[rule.status] for _, rule in self._rules)
+        self._rule_statuses = tuple(rule.status for _, rule in self._rules)
 
     def fired_rules(self, ctx: AccountContext) -> list[FiredRule]:
         """Overrides and stop rules that hold for this account, evaluated once per account."""
@@ -127,8 +140,9 @@ class PolicyGate:
         key = (layer, rule.id, rule.status, reason)
         decision = self._shared.get(key)
         if decision is None:
+            held = self._held
             decision = self._new_decision(
-                layer=layer, rule=rule.id, status=rule.status, reason=reason
+                layer=held(layer), rule=rule.id, status=held(rule.status), reason=reason
             )
             if len(self._shared) < _MAX_SHARED_DECISIONS:
                 self._shared[key] = decision
@@ -165,7 +179,7 @@ class PolicyGate:
         trace = [self._matrix[(action_id, ctx.record.segment)], self._caps[entry.sensitivity]]
         trace += [decision for index, decision in fired if selected[index]]
         trace += self._floor_decisions(action_id, entry)
-        return max(trace, key=_strictness).status, trace
+        return _strictest(trace), trace
 
     def decide_for(
         self, action_id: str, entry: CatalogueEntry, segment: str, fired: FiredRules
@@ -182,7 +196,7 @@ class PolicyGate:
         _, head, floor, status, rank, selected = fixed
         trace = [*head]
         made = fired.made
-        ranks = self._rule_ranks
+        ranks, statuses = self._rule_ranks, self._rule_statuses
         for index, _, describe in fired.matched:
             if selected[index]:
                 decision = made.get(index)
@@ -190,7 +204,7 @@ class PolicyGate:
                     decision = made[index] = self._decision(index, describe(fired.ctx))
                 trace.append(decision)
                 if ranks[index] > rank:
-                    rank, status = ranks[index], decision.status
+                    rank, status = ranks[index], statuses[index]
         trace += floor
         return status, trace
 
@@ -200,7 +214,7 @@ class PolicyGate:
         rank, and which rules apply."""
         head = (self._matrix[(action_id, segment)], self._caps[entry.sensitivity])
         floor = tuple(self._floor_decisions(action_id, entry))
-        strictest = max((*head, *floor), key=_strictness).status
+        strictest = _strictest((*head, *floor))
         fixed = (entry, head, floor, strictest, _RANK[strictest], self._selection(action_id, entry))
         self._fixed[(action_id, segment)] = fixed
         return fixed
@@ -217,6 +231,7 @@ class PolicyGate:
                         status=rule.at_least,
                         reason=rule.reason,
                     ).__dict__
+                    | {"layer": self._held(GateLayer.FLOOR), "status": self._held(rule.at_least)}
                 )
                 for rule in self.floor.floor
                 if rule.selects(action_id, entry)
