@@ -7,9 +7,9 @@ imports nothing from drafting, store, render or cli.
 from __future__ import annotations
 
 import math
-from operator import attrgetter
 from collections.abc import Collection, Iterable, Iterator
 from datetime import date
+from operator import attrgetter
 
 from skill.assessment import (
     Assessment,

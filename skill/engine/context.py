@@ -52,21 +52,20 @@ class AccountContext:
     """
 
     __slots__ = (
-        "record",
-        "as_of",
-        "days_to_renewal",
-        # Days before renewal that count as soon for this contract term; None: never.
-        "renewal_window",
-        "dimension_scores",
-        "signal_scores",
-        "flags",
-        "themes",
-        "band",
-        "tier",
-        "opportunities",
-        "confidence",
         "account_evidence",
+        "as_of",
+        "band",
+        "confidence",
+        "days_to_renewal",
+        "dimension_scores",
+        "flags",
         "notes_lower",
+        "opportunities",
+        "record",
+        "renewal_window",
+        "signal_scores",
+        "themes",
+        "tier",
     )
 
     def __init__(
@@ -80,6 +79,7 @@ class AccountContext:
         self.record = record
         self.as_of = as_of
         self.days_to_renewal = days_to_renewal
+        # Days before renewal that count as soon for this contract term; None: never.
         self.renewal_window = renewal_window
         self.notes_lower = notes_lower
         self.dimension_scores: dict[Dimension, int] = {}
