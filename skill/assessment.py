@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import functools
 from collections.abc import Callable
 from datetime import date
 from enum import Enum
@@ -10,7 +11,7 @@ from operator import attrgetter, itemgetter
 from typing import Any, TypeVar, get_args
 
 import orjson
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
 from skill.ingest import Rejection
 from skill.record import ContractTerm, Lifecycle, Segment
@@ -178,6 +179,26 @@ def plain(model: type[M]) -> Callable[..., M]:
 _PLAIN_MAKERS: dict[type, Callable[..., Any]] = {}
 
 
+def written_once(make: Maker) -> Callable[[Any], Any]:
+    """How a piece that repeats from account to account (an evidence line, a legacy row,
+    a gate decision) is held once it is remembered: a model as it is; a `Plain` as its
+    JSON, an `orjson.Fragment`, which orjson copies into each account's text instead of
+    writing the piece again (a third of the time it spent on an assessment). Such a
+    piece is only written, never read by attribute; `to_model` reads it back into its
+    model, `to_json` indents it.
+
+    Only for a piece made once and held by many accounts: making the fragment costs more
+    than writing the piece once. A piece orjson cannot write stays as it is."""
+    return _as_fragment if make is plain else _itself
+
+
+def _as_fragment(piece: Any) -> Any:
+    try:
+        return orjson.Fragment(orjson.dumps(piece))
+    except TypeError:  # orjson.JSONEncodeError (an integer past 64 bits): pydantic writes it
+        return piece
+
+
 def held_value(make: Maker) -> Callable[[Any], Any]:
     """How a piece `make` makes holds an enum member: a model the member, a `Plain` its
     value, a plain str, which orjson writes faster than a str subclass (the same text).
@@ -241,22 +262,39 @@ def fields_of(piece: BaseModel | Plain) -> dict[str, Any]:
     return piece if isinstance(piece, Plain) else piece.__dict__
 
 
-def to_model(value: Any) -> Any:
+def to_model(value: Any, annotation: Any = None) -> Any:
     """The output model a `Plain` stands for (the values inside it too), as `trusted`
-    would make it, a field's enum value as its member (see `held_value`); anything
-    else as it is."""
+    would make it, a field's enum value as its member (see `held_value`) and a piece
+    held as its JSON (see `written_once`) read back into its model; anything else as
+    it is. `annotation`: the type the value was declared as, inside a model."""
     if isinstance(value, Plain):
-        enums = _enum_fields(value.model)
-        fields = {name: to_model(held) for name, held in value.items()}
-        for name, kind in enums.items():
+        model = value.model
+        declared = model.model_fields
+        fields = {name: to_model(held, declared[name].annotation) for name, held in value.items()}
+        for name, kind in _enum_fields(model).items():
             if type(fields[name]) is str:
                 fields[name] = kind(fields[name])
-        return trusted(value.model)(**fields)
+        return trusted(model)(**fields)
+    if type(value) is orjson.Fragment:
+        # orjson writes a fragment as it is: inside a list, its JSON can be read back.
+        (piece,) = orjson.loads(orjson.dumps([value]))
+        return _adapter(annotation).validate_python(piece)
     if type(value) is list:
-        return [to_model(held) for held in value]
+        return [to_model(held, _held_in(annotation, 0)) for held in value]
     if type(value) is dict:
-        return {key: to_model(held) for key, held in value.items()}
+        return {key: to_model(held, _held_in(annotation, 1)) for key, held in value.items()}
     return value
+
+
+def _held_in(annotation: Any, position: int) -> Any:
+    """What a list (0) or dict (1) annotation holds: its items' or values' type."""
+    args = get_args(annotation)
+    return args[-1] if args and position < len(args) else None
+
+
+@functools.lru_cache(maxsize=64)
+def _adapter(annotation: Any) -> TypeAdapter[Any]:
+    return TypeAdapter(annotation)
 
 
 def _enum_fields(model: type[BaseModel]) -> dict[str, type[Enum]]:
@@ -289,6 +327,10 @@ def to_json(model: BaseModel | Plain, *, indent: bool = False, line: bool = Fals
     if isinstance(model, Plain) or _PLAIN.get(type(model)) or _plain_tree(type(model)):
         option = (_INDENT if indent else 0) | (_NEWLINE if line else 0)
         try:
+            if indent and isinstance(model, Plain):
+                # orjson never indents a piece held as its JSON (`written_once`): the
+                # compact text, read back and indented, is the same text indented.
+                model = orjson.loads(orjson.dumps(model))  # type: ignore[assignment]
             return orjson.dumps(model, default=_fields, option=option).decode()
         except TypeError:  # orjson.JSONEncodeError: pydantic writes it, or says why not
             pass

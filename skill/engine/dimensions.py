@@ -21,6 +21,7 @@ from skill.assessment import (
     from_fields,
     trusted,
     trusted_from_fields,
+    written_once,
 )
 from skill.engine.context import AccountContext, days_between
 from skill.engine.shared import SharedPieces
@@ -560,10 +561,15 @@ def _remembered(
     record: AccountRecord,
     as_of: date,
     new_evidence: Callable[..., Evidence] = _new_evidence,
+    keep: Callable[[Evidence], Evidence] | None = None,
 ) -> tuple[int, Evidence, float] | object:
-    """A reading not in `memo`: read, and kept while there is room and the key can be."""
+    """A reading not in `memo`: read, and kept while there is room and the key can be;
+    `keep`: how its evidence is held once remembered (see `written_once`)."""
     found = _scored(name, read, scale, weight, record, as_of, new_evidence)
     if len(memo) < MEMO_PER_SIGNAL and (not floats or rememberable(key)):
+        if keep is not None and found is not _ABSENT:
+            score, evidence, weighted = found  # type: ignore[misc]
+            found = (score, keep(evidence), weighted)
         memo[key] = found
     return found
 
@@ -571,6 +577,7 @@ def _remembered(
 def _compile_reader(
     grouped: tuple[tuple[Dimension, tuple[Signal, ...]], ...],
     new_evidence: Callable[..., Evidence] = _new_evidence,
+    keep: Callable[[Evidence], Evidence] | None = None,
 ) -> Callable[..., list[tuple[Dimension, float, list[Evidence]]]] | None:
     """`DimensionScorer.read_signals_one_by_one` written out for these signals: one
     block per signal, its memo key read straight from the record's fields, no loop.
@@ -588,6 +595,7 @@ def _compile_reader(
         "_scored": _scored,
         "_remembered": _remembered,
         "_new_evidence": new_evidence,
+        "_keep": keep,
     }
     lines = ["def read_signals(r, as_of, signal_scores, weights):", "    scored = []"]
     for d, (dimension, signals) in enumerate(grouped):
@@ -613,7 +621,7 @@ def _compile_reader(
                     f"    key = {key}",
                     f"    found = memo_{tag}.get(key)",
                     "    if found is None:",
-                    f"        found = _remembered(memo_{tag}, key, {floats}, {args})",
+                    f"        found = _remembered(memo_{tag}, key, {floats}, {args}, _keep)",
                 ]
             lines += [
                 "    if found is not _ABSENT:",
@@ -643,6 +651,7 @@ class DimensionScorer:
         self.scoring = scoring
         self.shared = shared
         self._new_evidence = from_fields(make, Evidence)
+        self._keep = written_once(make)
         self._new_dimension_score = from_fields(make, DimensionScore)
         grouped: dict[Dimension, list[tuple[str, Reader, Scale, float]]] = {
             d: [] for d in Dimension
@@ -656,7 +665,8 @@ class DimensionScorer:
             if signals
         )
         self.read_signals = (
-            _compile_reader(self.signals, self._new_evidence) or self.read_signals_one_by_one
+            _compile_reader(self.signals, self._new_evidence, self._keep)
+            or self.read_signals_one_by_one
         )
         self.weights = dict(scoring.weights)  # by segment, read per account
         # Renormalised weights by segment and the dimensions that scored (at most
@@ -748,6 +758,7 @@ class DimensionScorer:
                             record,
                             as_of,
                             self._new_evidence,
+                            self._keep,
                         )
                 if found is _ABSENT:
                     continue

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from skill.assessment import Maker, PolicyDecision, held_value, trusted
+from skill.assessment import Maker, PolicyDecision, held_value, trusted, written_once
 from skill.engine.conditions import compile_rules
 from skill.engine.context import AccountContext
 from skill.policy import ActionSelector, CatalogueEntry, Floor, Gate, GateRule, policy_floor
@@ -68,6 +68,8 @@ class PolicyGate:
         self.make = make
         new_decision = self._new_decision = make(PolicyDecision)
         self._held = held = held_value(make)
+        # How `decide_for`'s traces keep the decisions, which nothing reads back.
+        self._keep = written_once(make)
         self.gate = gate
         self.floor = floor or policy_floor()
         # The floor's verdicts per action, by everything a floor rule reads.
@@ -115,7 +117,10 @@ class PolicyGate:
         self._selected: dict[str, tuple[CatalogueEntry, tuple[bool, ...]]] = {}
         # Keyed by everything a decision holds: rule ids need not be unique across a
         # user's rules, and two rules sharing an id must not share a status.
-        self._shared: dict[tuple[GateLayer, str, ActionStatus, str], PolicyDecision] = {}
+        # Each with the form a trace keeps it in (see `written_once`).
+        self._shared: dict[
+            tuple[GateLayer, str, ActionStatus, str], tuple[PolicyDecision, PolicyDecision]
+        ] = {}
         # What `decide_for` works out once per action and segment (see `_fix`).
         self._fixed: dict[tuple[str, str], tuple] = {}
         # Each rule's status, as its rank: what it does to an action it applies to.
@@ -142,18 +147,23 @@ class PolicyGate:
 
     def _decision(self, index: int, why: str) -> PolicyDecision:
         """What rule `index` says on an account where it held for the reason `why`."""
+        return self._decision_kept(index, why)[0]
+
+    def _decision_kept(self, index: int, why: str) -> tuple[PolicyDecision, PolicyDecision]:
+        """`_decision`, and the same decision as a trace keeps it (see `written_once`)."""
         layer, rule = self._rules[index]
         reason = rule.reason if why == "always" else f"{rule.reason} ({why})"
         key = (layer, rule.id, rule.status, reason)
-        decision = self._shared.get(key)
-        if decision is None:
+        known = self._shared.get(key)
+        if known is None:
             held = self._held
             decision = self._new_decision(
                 layer=held(layer), rule=rule.id, status=held(rule.status), reason=reason
             )
+            known = (decision, self._keep(decision))
             if len(self._shared) < _MAX_SHARED_DECISIONS:
-                self._shared[key] = decision
-        return decision
+                self._shared[key] = known
+        return known
 
     def _selection(self, action_id: str, entry: CatalogueEntry) -> tuple[bool, ...]:
         """Whether each override and stop rule applies to this action."""
@@ -208,7 +218,7 @@ class PolicyGate:
             if selected[index]:
                 decision = made.get(index)
                 if decision is None:
-                    decision = made[index] = self._decision(index, describe(fired.ctx))
+                    decision = made[index] = self._decision_kept(index, describe(fired.ctx))[1]
                 trace.append(decision)
                 if ranks[index] > rank:
                     rank, status = ranks[index], statuses[index]
@@ -222,7 +232,15 @@ class PolicyGate:
         head = (self._matrix[(action_id, segment)], self._caps[entry.sensitivity])
         floor = tuple(self._floor_decisions(action_id, entry))
         strictest = _strictest((*head, *floor))
-        fixed = (entry, head, floor, strictest, _RANK[strictest], self._selection(action_id, entry))
+        keep = self._keep
+        fixed = (
+            entry,
+            tuple(map(keep, head)),
+            tuple(map(keep, floor)),
+            strictest,
+            _RANK[strictest],
+            self._selection(action_id, entry),
+        )
         self._fixed[(action_id, segment)] = fixed
         return fixed
 
@@ -261,7 +279,7 @@ class FiredRules:
     def __init__(self, gate: PolicyGate, ctx: AccountContext) -> None:
         self.ctx = ctx
         self.matched = gate._matches(ctx)
-        # Each described rule's decision, by its place in the gate's rule list.
+        # Each described rule's decision as a trace keeps it, by its place in the rule list.
         self.made: dict[int, PolicyDecision] = {}
 
 

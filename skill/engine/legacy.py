@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from operator import attrgetter
 
-from skill.assessment import LegacyRow, LegacyScore, from_fields
+from skill.assessment import LegacyRow, LegacyScore, from_fields, written_once
 from skill.engine.context import AccountContext
 from skill.engine.dimensions import rememberable, round_half_up
 from skill.engine.shared import SharedPieces
@@ -102,6 +102,7 @@ class LegacyScorer:
         )
         self.shared = shared
         self._new_legacy_score = from_fields(shared.make, LegacyScore)
+        self._keep = written_once(shared.make)  # a row is remembered: see `written_once`
 
     def score(self, ctx: AccountContext) -> LegacyScore:
         rows = []
@@ -116,7 +117,8 @@ class LegacyScorer:
                 found = by_metric.get(given)
                 if found is None:
                     points = _points(field, value)
-                    found = (self.shared.get(LegacyRow, field.label, shown, points), points)
+                    row = self.shared.get(LegacyRow, field.label, shown, points)
+                    found = (self._keep(row), points)
                     if len(by_metric) < MAX_ROWS_PER_FIELD and rememberable(value):
                         by_metric[given] = found
                 if len(known) < MAX_ROWS_PER_FIELD and rememberable(key):
