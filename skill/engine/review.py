@@ -7,7 +7,6 @@ import hashlib
 import weakref
 from collections.abc import Callable
 from datetime import date, timedelta
-from operator import attrgetter
 from typing import NamedTuple
 
 from skill.assessment import Action, MeasurementEvent, ReviewTask, trusted, trusted_from_fields
@@ -85,7 +84,6 @@ def review_task(
 
 
 _SHA256 = hashlib.sha256()
-_action_id, _status = attrgetter("action"), attrgetter("status")
 
 
 def _event_id(key: str) -> str:
@@ -139,10 +137,7 @@ def measurement_event(
             "legacy_band": legacy_band,
             "flags": flags,
             "opportunities": opportunities,
-            # Each action's status by its id, read in C (no comprehension's frame).
-            "action_statuses": dict(
-                zip(map(_action_id, actions), map(_status, actions), strict=True)
-            ),
+            "action_statuses": {a.action: a.status for a in actions},
             "policy_version": policy_version,
         }
     )
