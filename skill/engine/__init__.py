@@ -9,7 +9,6 @@ from __future__ import annotations
 import math
 from collections.abc import Collection, Iterable, Iterator
 from datetime import date
-from operator import attrgetter
 
 from skill.assessment import (
     Assessment,
@@ -66,7 +65,6 @@ NO_DATA_REASON = (
 
 
 CONFLICTING_EVIDENCE = RiskFlagCode.CONFLICTING_EVIDENCE
-_code = attrgetter("code")  # of a flag: one C call per flag, not a comprehension's frame
 _UNKNOWN = object()
 
 
@@ -191,7 +189,7 @@ class Engine:
         if previous is not None:  # without history nothing is smoothed or held
             dimensions = self.smoother.smooth(dimensions, ctx, previous)
         no_data = not dimensions
-        sources, source_states = self.sources.read(record, as_of)
+        sources, held_sources, source_states = self.sources.read(record, as_of)
         situation = (record.segment, tuple(ctx.dimension_scores), source_states)
         known = self._situations.get(situation)
         if known is None:
@@ -278,7 +276,7 @@ class Engine:
                 "account_evidence": account_evidence,
                 "dimensions": dimensions,
                 "missing_data": missing,
-                "sources": sources,
+                "sources": held_sources,
                 "caps": caps,
                 "flags": flags,
                 "themes": themes,
@@ -298,8 +296,8 @@ class Engine:
                     confidence=confidence,
                     legacy_total=legacy.total,
                     legacy_band=legacy.band,
-                    flags=list(map(_code, flags)),
-                    opportunities=list(map(_code, opportunities)),
+                    flags=[f.code for f in flags],
+                    opportunities=[o.code for o in opportunities],
                     actions=actions,
                     level=level,
                     policy_version=self.policy_version,

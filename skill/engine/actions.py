@@ -7,7 +7,7 @@ from datetime import timedelta
 from skill.assessment import Action, from_fields, held_value
 from skill.engine.conditions import compile_rules
 from skill.engine.context import AccountContext
-from skill.engine.gate import PolicyGate
+from skill.engine.gate import FiredRules, PolicyGate
 from skill.policy import Actions
 from skill.vocabulary import Priority
 
@@ -78,7 +78,7 @@ class ActionPlanner:
         if not found:
             return []
         decide, static, due_after = self.gate.decide_for, self.static, self.due_after
-        fired = self.gate.fired(ctx)
+        fired = FiredRules(self.gate, ctx)
         as_of, owner, segment = ctx.as_of, ctx.record.owner, ctx.record.segment
         planned = []
         new_action = self._new_action

@@ -135,15 +135,8 @@ class PolicyGate:
         ]
 
     def fired(self, ctx: AccountContext) -> FiredRules:
-        """`fired_rules`, each rule described only when an action it applies to asks.
-
-        The same as `FiredRules(self, ctx)`, made without a Python `__init__` (once per
-        account)."""
-        fired = _new_fired(FiredRules)
-        _set_fired_ctx(fired, ctx)
-        _set_fired_matched(fired, self._matches(ctx))
-        _set_fired_made(fired, {})
-        return fired  # type: ignore[no-any-return]
+        """`fired_rules`, each rule described only when an action it applies to asks."""
+        return FiredRules(self, ctx)
 
     def _decision(self, index: int, why: str) -> PolicyDecision:
         """What rule `index` says on an account where it held for the reason `why`."""
@@ -281,9 +274,3 @@ class FiredRules:
         self.matched = gate._matches(ctx)
         # Each described rule's decision as a trace keeps it, by its place in the rule list.
         self.made: dict[int, PolicyDecision] = {}
-
-
-_new_fired = object.__new__
-_set_fired_ctx = FiredRules.__dict__["ctx"].__set__
-_set_fired_matched = FiredRules.__dict__["matched"].__set__
-_set_fired_made = FiredRules.__dict__["made"].__set__
