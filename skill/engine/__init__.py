@@ -23,7 +23,7 @@ from skill.assessment import (
     trusted,
 )
 from skill.engine.actions import ActionPlanner
-from skill.engine.context import AccountContext, record_view
+from skill.engine.context import AccountContext, RecordView
 from skill.engine.dimensions import DimensionScorer, SourceReader
 from skill.engine.flags import RiskDetector
 from skill.engine.gate import PolicyGate
@@ -166,7 +166,7 @@ class Engine:
         as_of = values_of(record)["as_of"] or as_of
         screened, data_quality = screen(record, as_of)
         # Read like the record, faster (see RecordView).
-        record = record_view(screened)  # type: ignore[assignment]
+        record = RecordView(screened)  # type: ignore[assignment]
         scoring = policy.scoring
         renewal_date, term = record.renewal_date, record.contract_term
         window = self._renewal_windows.get(term, _UNKNOWN)

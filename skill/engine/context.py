@@ -8,7 +8,7 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel
 
-from skill.record import AccountRecord, truncated_of, values_of
+from skill.record import AccountRecord, truncated_of
 from skill.vocabulary import Band, Confidence, Dimension, OpportunityCode, RiskFlagCode, Tier
 
 
@@ -29,19 +29,6 @@ class RecordView:
     @property
     def display_name(self) -> str:
         return self.name or self.account_id  # type: ignore[attr-defined, no-any-return]
-
-
-_new_view = object.__new__
-_set_view_values = RecordView.__dict__["__dict__"].__set__
-_set_view_truncated = RecordView.__dict__["truncated"].__set__
-
-
-def record_view(record: AccountRecord) -> RecordView:
-    """`RecordView(record)` in three C calls, without a Python `__init__` (once per account)."""
-    view = _new_view(RecordView)
-    _set_view_values(view, values_of(record))
-    _set_view_truncated(view, truncated_of(record))
-    return view  # type: ignore[no-any-return]
 
 
 class AccountContext:
