@@ -189,7 +189,7 @@ class Engine:
         if previous is not None:  # without history nothing is smoothed or held
             dimensions = self.smoother.smooth(dimensions, ctx, previous)
         no_data = not dimensions
-        sources, held_sources, source_states = self.sources.read(record, as_of)
+        sources, source_states = self.sources.read(record, as_of)
         situation = (record.segment, tuple(ctx.dimension_scores), source_states)
         known = self._situations.get(situation)
         if known is None:
@@ -276,7 +276,7 @@ class Engine:
                 "account_evidence": account_evidence,
                 "dimensions": dimensions,
                 "missing_data": missing,
-                "sources": held_sources,
+                "sources": sources,
                 "caps": caps,
                 "flags": flags,
                 "themes": themes,

@@ -19,13 +19,12 @@ from skill.assessment import (
     MissingData,
     SourceStatus,
     from_fields,
-    plain,
     trusted,
     trusted_from_fields,
     written_once,
 )
 from skill.engine.context import AccountContext, days_between
-from skill.engine.shared import MAX_SHARED_PER_MODEL, SharedPieces
+from skill.engine.shared import SharedPieces
 from skill.policy import Scoring, SignalRule
 from skill.record import AccountRecord
 from skill.vocabulary import Dimension, Source
@@ -828,76 +827,46 @@ class SourceReader:
     ) -> None:
         self.stale_after_days = stale_after_days
         self._new_source_status = from_fields(make, SourceStatus)
-        # A plain status is remembered, held as its JSON (see `written_once`), by what it
-        # reads: which fields are given, the sync date and as_of. A model is not: it holds
-        # a list, and a list shared between assessments could be changed through one.
-        self._keep = written_once(make) if make is plain else None
-        # Per source: its reading, `in_input` when the account has no data of it, and the
-        # statuses remembered (the status, as the assessment holds it, its state).
+        # Per source: its reading, and `in_input` when the account has no data of it.
         self.sources = tuple(
-            (*reading, None if input_sources is None else reading[0] in input_sources, {})
+            (*reading, None if input_sources is None else reading[0] in input_sources)
             for reading in _SOURCE_READING
         )
 
     def read(
         self, record: AccountRecord, as_of: date
-    ) -> tuple[list[SourceStatus], list[SourceStatus], tuple[SourceState, ...]]:
-        """Each source's status; the same as the assessment holds them (see `written_once`);
-        and the facts of them that the missing-data reasons and confidence read
-        (`SourceState` per source): a key for remembering those."""
+    ) -> tuple[list[SourceStatus], tuple[SourceState, ...]]:
+        """Each source's status, and the facts of them that the missing-data reasons and
+        confidence read (`SourceState` per source): a key for remembering those."""
         statuses = []
-        held = []
         states: tuple[SourceState, ...] = ()
-        keep = self._keep
-        for source, fields, values_of, sync_field, in_input_otherwise, memo in self.sources:
-            given = tuple(map(is_not, values_of(record), _NONES))
+        stale_after_days = self.stale_after_days
+        new_source_status = self._new_source_status
+        for source, fields, values_of, sync_field, in_input_otherwise in self.sources:
+            used = list(compress(fields, map(is_not, values_of(record), _NONES)))
             synced_at = getattr(record, sync_field)
-            if keep is not None:
-                known = memo.get((given, synced_at, as_of))
-                if known is not None:
-                    statuses.append(known[0])
-                    held.append(known[1])
-                    states += (known[2],)
-                    continue
-            status, state = self._status(
-                source, list(compress(fields, given)), synced_at, as_of, in_input_otherwise
+            connected = bool(used) or synced_at is not None
+            if synced_at is None:
+                stale = False
+            else:
+                age = (as_of - synced_at).days
+                # A sync date in the future is no evidence of freshness.
+                stale = age > stale_after_days or age < 0
+            in_input = in_input_otherwise if not connected or in_input_otherwise is None else True
+            statuses.append(
+                new_source_status(
+                    {
+                        "source": source,
+                        "connected": connected,
+                        "synced_at": synced_at,
+                        "stale": stale,
+                        "fields_used": used,
+                        "in_input": in_input,
+                    }
+                )
             )
-            kept = status
-            if keep is not None and len(memo) < MAX_SHARED_PER_MODEL:
-                kept = keep(status)
-                memo[(given, synced_at, as_of)] = (status, kept, state)
-            statuses.append(status)
-            held.append(kept)
-            states += (state,)
-        return statuses, held, states
-
-    def _status(
-        self,
-        source: Source,
-        used: list[str],
-        synced_at: date | None,
-        as_of: date,
-        in_input_otherwise: bool | None,
-    ) -> tuple[SourceStatus, SourceState]:
-        connected = bool(used) or synced_at is not None
-        if synced_at is None:
-            stale = False
-        else:
-            age = (as_of - synced_at).days
-            # A sync date in the future is no evidence of freshness.
-            stale = age > self.stale_after_days or age < 0
-        in_input = in_input_otherwise if not connected or in_input_otherwise is None else True
-        status = self._new_source_status(
-            {
-                "source": source,
-                "connected": connected,
-                "synced_at": synced_at,
-                "stale": stale,
-                "fields_used": used,
-                "in_input": in_input,
-            }
-        )
-        return status, (connected, stale, in_input)
+            states += ((connected, stale, in_input),)
+        return statuses, states
 
 
 def _values_of(fields: tuple[str, ...]) -> Callable[[AccountRecord], tuple[object, ...]]:
