@@ -124,7 +124,16 @@ class Engine:
         self._new_churn_risk = make(ChurnRisk)
         self._new_review_task = make(ReviewTask)
         self._new_event = from_fields(make, MeasurementEvent)
-        self.dimensions = DimensionScorer(policy.scoring, shared, make)
+        # Signal scores are read by name only where conflicting evidence compares them.
+        compared = policy.risk.flags.conflicting_evidence.dimensions
+        self.dimensions = DimensionScorer(
+            policy.scoring,
+            shared,
+            make,
+            recorded=[
+                n for n, rule in policy.scoring.signals.items() if rule.dimension in compared
+            ],
+        )
         self.risks = RiskDetector(policy.risk, policy.scoring.signals, shared)
         self.opportunities = OpportunityDetector(policy.opportunity, shared)
         self.guard_rails = compile_guard_rails(policy.scoring)

@@ -70,6 +70,7 @@ class AccountContext:
         self.renewal_window = renewal_window
         self.notes_lower = notes_lower
         self.dimension_scores: dict[Dimension, int] = {}
+        # The scores of the signals a later stage reads by name (conflicting evidence).
         self.signal_scores: dict[str, int] = {}
         self.flags: set[RiskFlagCode] = set()
         self.themes: set[str] = set()

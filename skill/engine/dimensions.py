@@ -6,7 +6,7 @@ lives here; how a metric maps to a score is the policy's `signals` table.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection, Iterable
 from datetime import date
 from itertools import compress, pairwise, repeat
 from operator import attrgetter, is_not, itemgetter
@@ -578,6 +578,7 @@ def _compile_reader(
     grouped: tuple[tuple[Dimension, tuple[Signal, ...]], ...],
     new_evidence: Callable[..., Evidence] = _new_evidence,
     keep: Callable[[Evidence], Evidence] | None = None,
+    recorded: frozenset[str] | None = None,
 ) -> Callable[..., list[tuple[Dimension, float, list[Evidence]]]] | None:
     """`DimensionScorer.read_signals_one_by_one` written out for these signals: one
     block per signal, its memo key read straight from the record's fields, no loop.
@@ -623,9 +624,10 @@ def _compile_reader(
                     "    if found is None:",
                     f"        found = _remembered(memo_{tag}, key, {floats}, {args}, _keep)",
                 ]
+            lines.append("    if found is not _ABSENT:")
+            if recorded is None or name in recorded:
+                lines.append(f"        signal_scores[name_{tag}] = found[0]")
             lines += [
-                "    if found is not _ABSENT:",
-                f"        signal_scores[name_{tag}] = found[0]",
                 "        evidence.append(found[1])",
                 "        weighted += found[2]",
                 f"        weight_sum += weight_{tag}",
@@ -646,9 +648,18 @@ class DimensionScorer:
     Built once per run; `score` and `missing` are called once per account.
     """
 
-    def __init__(self, scoring: Scoring, shared: SharedPieces, make: Maker = trusted) -> None:
-        """`make`: how its output pieces are made, `trusted` (models) or `plain`."""
+    def __init__(
+        self,
+        scoring: Scoring,
+        shared: SharedPieces,
+        make: Maker = trusted,
+        recorded: Collection[str] | None = None,
+    ) -> None:
+        """`make`: how its output pieces are made, `trusted` (models) or `plain`.
+        `recorded`: the signals whose scores go into the context's `signal_scores`, the
+        ones a later stage reads by name (None: every signal)."""
         self.scoring = scoring
+        self.recorded = None if recorded is None else frozenset(recorded)
         self.shared = shared
         self._new_evidence = from_fields(make, Evidence)
         self._keep = written_once(make)
@@ -665,7 +676,7 @@ class DimensionScorer:
             if signals
         )
         self.read_signals = (
-            _compile_reader(self.signals, self._new_evidence, self._keep)
+            _compile_reader(self.signals, self._new_evidence, self._keep, self.recorded)
             or self.read_signals_one_by_one
         )
         self.weights = dict(scoring.weights)  # by segment, read per account
@@ -703,7 +714,8 @@ class DimensionScorer:
         dimensions = []
         dimension_scores = ctx.dimension_scores
         new_dimension_score = self._new_dimension_score
-        for (dimension, mean, evidence), share in zip(scored, shares, strict=True):
+        for i, (dimension, mean, evidence) in enumerate(scored):  # zip(strict=) parses a keyword
+            share = shares[i]
             # round_half_up, written out: a mean of 0-100 scores is never negative.
             score = int(mean + 0.5) if mean >= 0 else round_half_up(mean)
             dimension_scores[dimension] = score
@@ -763,7 +775,8 @@ class DimensionScorer:
                 if found is _ABSENT:
                     continue
                 score, piece, _ = found
-                signal_scores[name] = score
+                if self.recorded is None or name in self.recorded:
+                    signal_scores[name] = score
                 weighted.append(weight * score)
                 signal_weights.append(weight)
                 evidence.append(piece)

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from operator import mul
 from typing import Any
 
 from skill.assessment import MissingData, ScoreCap, SourceStatus
@@ -14,14 +15,10 @@ from skill.policy import GuardRail, Scoring
 from skill.vocabulary import Band, Confidence, RiskFlagCode, Tier
 
 
-def composite(scores: Iterable[int], weights: Iterable[float]) -> int:
+def composite(scores: Iterable[int], weights: Sequence[float]) -> int:
     """Weighted mean of the dimensions present (their scores and weights, in dimension
-    order); the weights are already renormalised."""
-    total = weighted = 0  # summed in dimension order from 0, as sum() would
-    for score, weight in zip(scores, weights, strict=True):
-        total += weight
-        weighted += score * weight
-    return round_half_up(weighted / total)
+    order); the weights are already renormalised. Summed in dimension order from 0."""
+    return round_half_up(sum(map(mul, scores, weights)) / sum(weights))
 
 
 def assess_confidence(
