@@ -27,12 +27,15 @@ def screen(record: AccountRecord, as_of: date) -> tuple[AccountRecord, list[str]
     values = values_of(record)  # read without the model's attribute hook
     seats, users = values["licensed_seats"], values["active_users"]
     truncated = truncated_of(record)  # `record.truncated`, without its property
-    for value in _dates_of(values):
-        if value is not None and value > as_of:
-            break
-    else:  # nothing dated after as_of: the usual case
-        if not truncated and not (seats and users is not None and users > seats):
-            return record, notes
+    # The latest of the dates given (a date is never false), in C: nothing dated after
+    # as_of is the usual case.
+    latest = max(filter(None, _dates_of(values)), default=None)
+    if (
+        (latest is None or latest <= as_of)
+        and not truncated
+        and not (seats and users is not None and users > seats)
+    ):
+        return record, notes
     cleared: dict[str, Any] = {}
     for field in EVENT_DATES:
         value = getattr(record, field)

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from operator import mul
 from typing import Any
 
 from skill.assessment import MissingData, ScoreCap, SourceStatus
-from skill.engine.conditions import CompiledRule, compile_rule
+from skill.engine.conditions import Matches, compile_rules
 from skill.engine.context import AccountContext
 from skill.engine.dimensions import DIMENSION_SOURCE, SOURCE_LABEL, round_half_up
 from skill.engine.shared import SharedPieces
@@ -79,13 +79,14 @@ def _lowered(level: Confidence) -> Confidence:
     return Confidence.MEDIUM if level is Confidence.HIGH else Confidence.LOW
 
 
-# Per rail: its cap, its compiled rule, and the rail (read only when it holds). The cap
-# is read on every account, so it is copied out of the policy model once.
-GuardRails = tuple[tuple[int, CompiledRule, GuardRail], ...]
+# The rails, each as its cap and the rail (read only when it holds), and all their
+# conditions compiled into one function: which rails hold on an account.
+GuardRails = tuple[tuple[tuple[int, GuardRail], ...], Callable[[AccountContext], Matches]]
 
 
 def compile_guard_rails(scoring: Scoring) -> GuardRails:
-    return tuple((rail.cap, compile_rule(rail), rail) for rail in scoring.guard_rails)
+    rails = scoring.guard_rails
+    return tuple((rail.cap, rail) for rail in rails), compile_rules(rails)
 
 
 def apply_guard_rails(
@@ -93,8 +94,10 @@ def apply_guard_rails(
 ) -> tuple[int, list[ScoreCap]]:
     """Caps that actually held the score down, each named, tightest last."""
     caps = []
-    for cap, rule, rail in rails:
-        if cap < raw and rule(ctx) is not None:
+    capped, holding = rails
+    for index, _, _ in holding(ctx):  # one call for every rail's conditions
+        cap, rail = capped[index]
+        if cap < raw:
             caps.append(shared.get(ScoreCap, rail.id, cap, rail.reason))
     if not caps:
         return raw, caps
