@@ -146,7 +146,10 @@ class Plain(dict):  # type: ignore[type-arg]
     costs a fraction of a model to make, and orjson writes it without a call back into
     Python. Its JSON is the model's (tests compare the two on thousands of generated
     accounts at every level). Not part of any published contract: read it, never change
-    it (pieces are shared between accounts, as the models are).
+    it (pieces are shared between accounts, as the models are). Two differences from the
+    models, both in what nobody reads: some enum fields hold their value, a plain str
+    (`held_value`), and on compact output some pieces are held as their JSON
+    (`written_once`); `to_model` undoes both.
     """
 
     __slots__ = ()
@@ -185,11 +188,13 @@ def written_once(make: Maker) -> Callable[[Any], Any]:
     JSON, an `orjson.Fragment`, which orjson copies into each account's text instead of
     writing the piece again (a third of the time it spent on an assessment). Such a
     piece is only written, never read by attribute; `to_model` reads it back into its
-    model, `to_json` indents it.
+    model. For output written as compact JSON (`Engine(compact_output=True)`): orjson
+    never indents a fragment, so `to_json` indents such an assessment by reading its
+    compact text back, three times the cost of writing it indented.
 
     Only for a piece made once and held by many accounts: making the fragment costs more
     than writing the piece once. A piece orjson cannot write stays as it is."""
-    return _as_fragment if make is plain else _itself
+    return _as_fragment if make is plain else as_is
 
 
 def _as_fragment(piece: Any) -> Any:
@@ -206,13 +211,14 @@ def held_value(make: Maker) -> Callable[[Any], Any]:
     Only for values no reader of the piece looks up or compares by identity: a str enum
     hashes by its member's name, not its value, so a dict or set keyed by members does
     not find the value, and `is` is false. `to_model` gives the models members again."""
-    return _value_of if make is plain else _itself
+    return _value_of if make is plain else as_is
 
 
 _value_of = attrgetter("_value_")
 
 
-def _itself(value: Any) -> Any:
+def as_is(value: Any) -> Any:
+    """The value itself: how a model holds what `held_value` or `written_once` would change."""
     return value
 
 

@@ -18,9 +18,11 @@ from skill.assessment import (
     PriorAssessment,
     ReviewTask,
     UntrustedText,
+    as_is,
     from_fields,
     plain,
     trusted,
+    written_once,
 )
 from skill.engine.actions import ActionPlanner
 from skill.engine.context import AccountContext, RecordView
@@ -92,6 +94,7 @@ class Engine:
         *,
         input_sources: Collection[Source] | None = None,
         plain_output: bool = False,
+        compact_output: bool = False,
     ) -> None:
         """`input_sources`: the sources with data anywhere in the run's input.
 
@@ -108,6 +111,12 @@ class Engine:
         cost a tenth of the run. Its JSON is the model's (`to_json` writes either;
         `to_model` makes the models). Not with a `gate` of the caller's: the gate's
         decisions are output too.
+
+        `compact_output` (with `plain_output`): the assessment is only written as compact
+        JSON (jsonl, the rows `run` stores), so pieces remembered for many accounts
+        (evidence lines, legacy rows, gate decisions, themes) are held as their JSON and
+        copied into each account's text (`skill.assessment.written_once`). Indented
+        output (`--format json`) is still right, but costs three times as much to write.
         """
         make = plain if plain_output else trusted
         if plain_output and gate is not None:
@@ -115,9 +124,10 @@ class Engine:
         self.plain_output = plain_output
         self.policy = policy
         self.input_sources = None if input_sources is None else frozenset(input_sources)
-        self.gate = gate or PolicyGate(policy.gate, level, make=make)
+        keep = written_once(make) if compact_output else as_is
+        self.gate = gate or PolicyGate(policy.gate, level, make=make, keep=keep)
         self.level = self.gate.level
-        shared = SharedPieces(make=make)
+        shared = SharedPieces(make=make, keep=keep)
         self.shared = shared
         self._new_assessment = from_fields(make, Assessment)
         self._new_untrusted_text = from_fields(make, UntrustedText)

@@ -18,10 +18,10 @@ from skill.assessment import (
     Maker,
     MissingData,
     SourceStatus,
+    as_is,
     from_fields,
     trusted,
     trusted_from_fields,
-    written_once,
 )
 from skill.engine.context import AccountContext, days_between
 from skill.engine.shared import SharedPieces
@@ -662,7 +662,8 @@ class DimensionScorer:
         self.recorded = None if recorded is None else frozenset(recorded)
         self.shared = shared
         self._new_evidence = from_fields(make, Evidence)
-        self._keep = written_once(make)
+        # How a remembered reading's evidence is held (None: as it is).
+        self._keep = None if shared.keep is as_is else shared.keep
         self._new_dimension_score = from_fields(make, DimensionScore)
         grouped: dict[Dimension, list[tuple[str, Reader, Scale, float]]] = {
             d: [] for d in Dimension

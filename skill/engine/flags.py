@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from skill.assessment import RiskFlag, RiskTheme, SourceStatus, held_value, written_once
+from skill.assessment import RiskFlag, RiskTheme, SourceStatus, held_value
 from skill.engine.conditions import compile_rules
 from skill.engine.context import AccountContext, days_between, plain_copy
 from skill.engine.dimensions import SOURCE_LABEL, trend, usage_moved
@@ -189,7 +189,7 @@ class RiskDetector:
             self.names_of[dimension] = (*self.names_of.get(dimension, ()), name)
         self.shared = shared
         self._new_risk_flag = shared.make(RiskFlag)
-        self._keep = written_once(shared.make)  # a theme is remembered: see `written_once`
+        self._keep = shared.keep  # a theme is remembered for many accounts
         self.flag_rules: dict[RiskFlagCode, FlagRule] = {
             code: getattr(risk.flags, code.value) for code in RiskFlagCode
         }

@@ -10,9 +10,9 @@ the strictest verdict; the trace records what each layer said.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
-from skill.assessment import Maker, PolicyDecision, held_value, trusted, written_once
+from skill.assessment import Maker, PolicyDecision, as_is, held_value, trusted
 from skill.engine.conditions import compile_rules
 from skill.engine.context import AccountContext
 from skill.policy import ActionSelector, CatalogueEntry, Floor, Gate, GateRule, policy_floor
@@ -63,13 +63,15 @@ class PolicyGate:
         floor: Floor | None = None,
         *,
         make: Maker = trusted,
+        keep: Callable[[PolicyDecision], PolicyDecision] = as_is,
     ) -> None:
-        """`make`: how its decisions are made, `trusted` (models) or `plain`."""
+        """`make`: how its decisions are made, `trusted` (models) or `plain`; `keep`: how
+        `decide_for`'s traces hold them (see `SharedPieces.keep`)."""
         self.make = make
         new_decision = self._new_decision = make(PolicyDecision)
         self._held = held = held_value(make)
         # How `decide_for`'s traces keep the decisions, which nothing reads back.
-        self._keep = written_once(make)
+        self._keep = keep
         self.gate = gate
         self.floor = floor or policy_floor()
         # The floor's verdicts per action, by everything a floor rule reads.

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from operator import attrgetter
 
-from skill.assessment import LegacyRow, LegacyScore, from_fields, written_once
+from skill.assessment import LegacyRow, LegacyScore, from_fields
 from skill.engine.context import AccountContext
 from skill.engine.dimensions import rememberable, round_half_up
 from skill.engine.shared import SharedPieces
@@ -102,7 +102,7 @@ class LegacyScorer:
         )
         self.shared = shared
         self._new_legacy_score = from_fields(shared.make, LegacyScore)
-        self._keep = written_once(shared.make)  # a row is remembered: see `written_once`
+        self._keep = shared.keep  # a row is remembered for many accounts
 
     def score(self, ctx: AccountContext) -> LegacyScore:
         rows = []
