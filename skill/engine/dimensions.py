@@ -10,7 +10,7 @@ from collections.abc import Callable, Collection, Iterable
 from datetime import date
 from itertools import compress, pairwise, repeat
 from operator import attrgetter, is_not, itemgetter
-from typing import Literal
+from typing import Literal, cast
 
 from skill.assessment import (
     DimensionScore,
@@ -568,7 +568,7 @@ def _remembered(
     found = _scored(name, read, scale, weight, record, as_of, new_evidence)
     if len(memo) < MEMO_PER_SIGNAL and (not floats or rememberable(key)):
         if keep is not None and found is not _ABSENT:
-            score, evidence, weighted = found  # type: ignore[misc]
+            score, evidence, weighted = cast(tuple[int, Evidence, float], found)
             found = (score, keep(evidence), weighted)
         memo[key] = found
     return found
