@@ -211,9 +211,9 @@ def held_value(make: Maker) -> Callable[[Any], Any]:
     """How a piece `make` makes holds an enum member: a model the member, a `Plain` its
     value, a plain str, which orjson writes faster than a str subclass (the same text).
 
-    Only for values no reader of the piece looks up or compares by identity: a str enum
-    hashes by its member's name, not its value, so a dict or set keyed by members does
-    not find the value, and `is` is false. `to_model` gives the models members again."""
+    Only for values no reader of the piece compares by identity or asks for `.value`:
+    the value is no member (a dict or set keyed by members still finds it, since a str
+    enum hashes and compares as its value). `to_model` gives the models members again."""
     return _value_of if make is plain else as_is
 
 

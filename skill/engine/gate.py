@@ -32,10 +32,10 @@ FiredRule = tuple[int, PolicyDecision]
 # Decisions are frozen, so identical ones are shared; the bound keeps memory
 # flat when reasons vary from account to account.
 _MAX_SHARED_DECISIONS = 4096
-# A decision's status is a member, or on plain output its value (see `held_value`): a
-# str enum hashes by its member name, so each is looked up under both.
-_STATUS = {status: status for status in ActionStatus} | {s.value: s for s in ActionStatus}
-_RANK = {held: status.rank for held, status in _STATUS.items()}
+# A decision's status is a member, or on plain output its value (see `held_value`); a
+# str enum hashes and compares as its value, so these tables answer for both.
+_STATUS = {status: status for status in ActionStatus}
+_RANK = {status: status.rank for status in ActionStatus}
 
 
 def _strictness(decision: PolicyDecision) -> int:
