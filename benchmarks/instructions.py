@@ -14,8 +14,8 @@ difference in accounts is the cost per account, start-up, imports and policy loa
 cancelled out. Steps, each including the ones before it:
 
   ingest   `read_accounts` over the file: CSV rows to validated `AccountRecord`
-  assess   + `Engine.assess` on each record (one Engine making plain output, gc frozen,
-           as the jsonl path does)
+  assess   + `Engine.assess` on each record (one Engine making plain, compact output, gc
+           frozen, as the jsonl path does)
   json     + `to_json(assessment, line=True)`, what the pipeline writes
   e2e      `run_assessment(..., output_format="jsonl")` to a null sink instead
 
@@ -72,10 +72,13 @@ def child(path: str, step: str) -> None:
     from skill.engine import Engine
     from skill.ingest import read_accounts
 
-    try:  # as the jsonl path makes it (see `Engine`); a checkout before that, as models
-        engine = Engine(policy, AutomationLevel.BALANCED, plain_output=True)
+    try:  # as the jsonl path makes it (see `Engine`); a checkout before that, as it could
+        engine = Engine(policy, AutomationLevel.BALANCED, plain_output=True, compact_output=True)
     except TypeError:
-        engine = Engine(policy, AutomationLevel.BALANCED)
+        try:
+            engine = Engine(policy, AutomationLevel.BALANCED, plain_output=True)
+        except TypeError:
+            engine = Engine(policy, AutomationLevel.BALANCED)
     gc.freeze()
     for item in read_accounts(Path(path)):
         if step == "ingest" or item.record is None:

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import copy
+import functools
 from collections.abc import Callable
 from datetime import date
+from enum import Enum
 from operator import attrgetter, itemgetter
 from typing import Any, TypeVar, get_args
 
 import orjson
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
 from skill.ingest import Rejection
 from skill.record import ContractTerm, Lifecycle, Segment
@@ -144,7 +146,10 @@ class Plain(dict):  # type: ignore[type-arg]
     costs a fraction of a model to make, and orjson writes it without a call back into
     Python. Its JSON is the model's (tests compare the two on thousands of generated
     accounts at every level). Not part of any published contract: read it, never change
-    it (pieces are shared between accounts, as the models are).
+    it (pieces are shared between accounts, as the models are). Two differences from the
+    models, both in what nobody reads: some enum fields hold their value, a plain str
+    (`held_value`), and on compact output some pieces are held as their JSON
+    (`written_once`); `to_model` undoes both.
     """
 
     __slots__ = ()
@@ -175,6 +180,49 @@ def plain(model: type[M]) -> Callable[..., M]:
 
 
 _PLAIN_MAKERS: dict[type, Callable[..., Any]] = {}
+
+
+def written_once(make: Maker) -> Callable[[Any], Any]:
+    """How a piece that repeats from account to account (an evidence line, a legacy row,
+    a gate decision) is held once it is remembered: a model as it is; a `Plain` as its
+    JSON, an `orjson.Fragment`, which orjson copies into each account's text instead of
+    writing the piece again (a third of the time it spent on an assessment). Such a
+    piece is only written, never read by attribute; `to_model` reads it back into its
+    model. For output written as compact JSON (`Engine(compact_output=True)`): orjson
+    never indents a fragment, so `to_json` indents such an assessment by reading its
+    compact text back, three times the cost of writing it indented.
+
+    Only for a piece made once and held by many accounts: making the fragment costs more
+    than writing the piece once. A piece orjson cannot write stays as it is."""
+    return _as_fragment if make is plain else as_is
+
+
+def _as_fragment(piece: Any) -> Any:
+    try:
+        text = orjson.dumps(piece)
+    except TypeError:  # orjson.JSONEncodeError (an integer past 64 bits): pydantic writes it
+        return piece
+    # A copy of exactly its length: the bytes orjson returns keep the buffer it wrote into
+    # (a few KB), and a run remembers tens of thousands of pieces.
+    return orjson.Fragment(memoryview(text).tobytes())
+
+
+def held_value(make: Maker) -> Callable[[Any], Any]:
+    """How a piece `make` makes holds an enum member: a model the member, a `Plain` its
+    value, a plain str, which orjson writes faster than a str subclass (the same text).
+
+    Only for values no reader of the piece compares by identity or asks for `.value`:
+    the value is no member (a dict or set keyed by members still finds it, since a str
+    enum hashes and compares as its value). `to_model` gives the models members again."""
+    return _value_of if make is plain else as_is
+
+
+_value_of = attrgetter("_value_")
+
+
+def as_is(value: Any) -> Any:
+    """The value itself: how a model holds what `held_value` or `written_once` would change."""
+    return value
 
 
 def from_fields(make: Maker, model: type[M]) -> Callable[[dict[str, Any]], M]:
@@ -223,16 +271,56 @@ def fields_of(piece: BaseModel | Plain) -> dict[str, Any]:
     return piece if isinstance(piece, Plain) else piece.__dict__
 
 
-def to_model(value: Any) -> Any:
+def to_model(value: Any, annotation: Any = None) -> Any:
     """The output model a `Plain` stands for (the values inside it too), as `trusted`
-    would make it; anything else as it is."""
+    would make it, a field's enum value as its member (see `held_value`) and a piece
+    held as its JSON (see `written_once`) read back into its model; anything else as
+    it is. `annotation`: the type the value was declared as, inside a model."""
     if isinstance(value, Plain):
-        return trusted(value.model)(**{name: to_model(held) for name, held in value.items()})
+        model = value.model
+        declared = model.model_fields
+        fields = {name: to_model(held, declared[name].annotation) for name, held in value.items()}
+        for name, kind in _enum_fields(model).items():
+            if type(fields[name]) is str:
+                fields[name] = kind(fields[name])
+        return trusted(model)(**fields)
+    if type(value) is orjson.Fragment:
+        # orjson writes a fragment as it is: inside a list, its JSON can be read back.
+        (piece,) = orjson.loads(orjson.dumps([value]))
+        return _adapter(annotation).validate_python(piece)
     if type(value) is list:
-        return [to_model(held) for held in value]
+        return [to_model(held, _held_in(annotation, 0)) for held in value]
     if type(value) is dict:
-        return {key: to_model(held) for key, held in value.items()}
+        return {key: to_model(held, _held_in(annotation, 1)) for key, held in value.items()}
     return value
+
+
+def _held_in(annotation: Any, position: int) -> Any:
+    """What a list (0) or dict (1) annotation holds: its items' or values' type."""
+    args = get_args(annotation)
+    return args[-1] if args and position < len(args) else None
+
+
+@functools.lru_cache(maxsize=64)
+def _adapter(annotation: Any) -> TypeAdapter[Any]:
+    return TypeAdapter(annotation)
+
+
+def _enum_fields(model: type[BaseModel]) -> dict[str, type[Enum]]:
+    """The model's fields that hold one enum (or None), with the enum."""
+    found = _ENUM_FIELDS.get(model)
+    if found is None:
+        found = {}
+        for name, info in model.model_fields.items():
+            kinds = [info.annotation, *get_args(info.annotation)]
+            enums = [k for k in kinds if isinstance(k, type) and issubclass(k, Enum)]
+            if len(enums) == 1:
+                found[name] = enums[0]
+        _ENUM_FIELDS[model] = found
+    return found
+
+
+_ENUM_FIELDS: dict[type, dict[str, type[Enum]]] = {}
 
 
 def to_json(model: BaseModel | Plain, *, indent: bool = False, line: bool = False) -> str:
@@ -248,6 +336,10 @@ def to_json(model: BaseModel | Plain, *, indent: bool = False, line: bool = Fals
     if isinstance(model, Plain) or _PLAIN.get(type(model)) or _plain_tree(type(model)):
         option = (_INDENT if indent else 0) | (_NEWLINE if line else 0)
         try:
+            if indent and isinstance(model, Plain):
+                # orjson never indents a piece held as its JSON (`written_once`): the
+                # compact text, read back and indented, is the same text indented.
+                model = orjson.loads(orjson.dumps(model))  # type: ignore[assignment]
             return orjson.dumps(model, default=_fields, option=option).decode()
         except TypeError:  # orjson.JSONEncodeError: pydantic writes it, or says why not
             pass

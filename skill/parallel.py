@@ -211,6 +211,7 @@ class ChunkWorker:
             job.level,
             input_sources=job.input_sources,
             plain_output=plain_output(job.kind),
+            compact_output=job.kind != "json",
         )
         self.validate = record_validator(job.context)
         self.make = product_maker(job.kind, job.policy, job.run_id)

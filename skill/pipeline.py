@@ -298,13 +298,14 @@ class AssessmentStream:
 
     def pairs(self, plain: bool = False) -> Iterator[tuple[AccountRecord, Assessment]]:
         """Each record with its assessment, for callers that keep the input too (`plain`:
-        the assessment as a `Plain`, for callers that only read its fields and JSON).
+        the assessment as a `Plain`, for callers that only read its fields and its compact
+        JSON).
 
         With a history lookup, records are read a batch at a time so one lookup
         serves many accounts; the engine then sees each account's earlier
         assessments and can raise trend flags.
         """
-        for record, assessment, _ in self._triples(plain):
+        for record, assessment, _ in self._triples(plain, compact=plain):
             yield record, assessment
 
     def _records(self) -> Iterator[tuple[int, AccountRecord]]:
@@ -393,7 +394,9 @@ class AssessmentStream:
 
         if workers <= 1:
             make = product_maker(kind, self.policy, run_id)
-            for record, assessment, history in self._triples(plain_output(kind)):
+            for record, assessment, history in self._triples(
+                plain_output(kind), compact=kind != "json"
+            ):
                 yield [make(record, assessment, history)], 1
             return
         job = Job(
@@ -519,12 +522,17 @@ class AssessmentStream:
             self._note(rows[at], account_id, *event)
 
     def _triples(
-        self, plain: bool = False
+        self, plain: bool = False, compact: bool = False
     ) -> Iterator[tuple[AccountRecord, Assessment, Sequence[PriorAssessment]]]:
         """Each record with its assessment and the history the engine read for it; `plain`:
-        the assessment as a `Plain` (see `Engine`), for output that is only JSON."""
+        the assessment as a `Plain` (see `Engine`), for output that is only JSON;
+        `compact`: JSON that is never indented (`Engine`'s `compact_output`)."""
         engine = Engine(
-            self.policy, self.level, input_sources=self.input_sources(), plain_output=plain
+            self.policy,
+            self.level,
+            input_sources=self.input_sources(),
+            plain_output=plain,
+            compact_output=compact,
         )
         records = self._records()
         if self.history is None:

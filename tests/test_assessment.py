@@ -26,9 +26,13 @@ from skill.assessment import (
     LegacyScore,
     PolicyDecision,
     ReviewTask,
+    held_value,
+    plain,
     to_json,
+    to_model,
     trusted,
     trusted_from_fields,
+    written_once,
 )
 from skill.engine import Engine
 from skill.ingest import read_accounts
@@ -233,3 +237,40 @@ def test_a_json_line_is_the_json_and_one_newline() -> None:
     evidence = Evidence(signal="nps", score=40, text="account NPS -20")
     assert to_json(evidence, line=True) == evidence.model_dump_json() + "\n"
     assert to_json(LegacyRow(field="x", value="y", points=2**70), line=True).endswith("}\n")
+
+
+def _evidence_held_as_json() -> tuple[object, DimensionScore]:
+    """A plain dimension score whose evidence is held as its JSON, and the model it is."""
+    evidence = Evidence(signal="csat", score=80, text='CSAT 4 of 5, "quoted"')
+    held = written_once(plain)(plain(Evidence)(**evidence.__dict__))
+    made = plain(DimensionScore)("usage", 70, 0.25, [held])
+    return made, DimensionScore(dimension="usage", score=70, weight=0.25, evidence=[evidence])
+
+
+def test_a_piece_held_as_its_json_is_written_as_the_model_is() -> None:
+    made, model = _evidence_held_as_json()
+    assert to_json(made) == model.model_dump_json()
+    assert to_json(made, indent=True) == model.model_dump_json(indent=2)
+
+
+def test_a_piece_held_as_its_json_reads_back_into_its_model() -> None:
+    made, model = _evidence_held_as_json()
+    assert to_model(made) == model
+    assert type(to_model(made).evidence[0]) is Evidence
+
+
+def test_an_integer_past_64_bits_beside_a_piece_held_as_json_is_written_by_pydantic() -> None:
+    row = LegacyRow(field="ARR", value="huge", points=5)
+    held = written_once(plain)(plain(LegacyRow)(**row.__dict__))
+    made = plain(LegacyScore)(2**70, "ok", [held])
+    assert to_json(made) == LegacyScore(total=2**70, band="ok", rows=[row]).model_dump_json()
+
+
+def test_a_plain_enum_value_reads_back_as_its_member() -> None:
+    held = held_value(plain)
+    made = plain(PolicyDecision)(held(GateLayer.FLOOR), "r", held(ActionStatus.AUTO), "why")
+    assert type(made.status) is str
+    assert to_model(made).status is ActionStatus.AUTO
+    assert to_json(made) == to_json(
+        PolicyDecision(layer=GateLayer.FLOOR, rule="r", status=ActionStatus.AUTO, reason="why")
+    )

@@ -18,9 +18,11 @@ from skill.assessment import (
     PriorAssessment,
     ReviewTask,
     UntrustedText,
+    as_is,
     from_fields,
     plain,
     trusted,
+    written_once,
 )
 from skill.engine.actions import ActionPlanner
 from skill.engine.context import AccountContext, RecordView
@@ -34,16 +36,18 @@ from skill.engine.review import measurement_event, review_rules, review_task
 from skill.engine.scoring import (
     apply_guard_rails,
     assess_confidence,
-    band_for,
+    band_thresholds,
     compile_guard_rails,
     composite,
+    first_reached,
     tier_for,
+    tier_thresholds,
 )
 from skill.engine.shared import MAX_SHARED_PER_MODEL, SharedPieces
 from skill.engine.stability import Smoother, band_with_hysteresis
 from skill.engine.trends import TrendDetector, usable_history
 from skill.policy import Policy
-from skill.record import AccountRecord
+from skill.record import AccountRecord, values_of
 from skill.vocabulary import (
     AutomationLevel,
     Band,
@@ -90,6 +94,7 @@ class Engine:
         *,
         input_sources: Collection[Source] | None = None,
         plain_output: bool = False,
+        compact_output: bool = False,
     ) -> None:
         """`input_sources`: the sources with data anywhere in the run's input.
 
@@ -106,6 +111,12 @@ class Engine:
         cost a tenth of the run. Its JSON is the model's (`to_json` writes either;
         `to_model` makes the models). Not with a `gate` of the caller's: the gate's
         decisions are output too.
+
+        `compact_output` (with `plain_output`): the assessment is only written as compact
+        JSON (jsonl, the rows `run` stores), so pieces remembered for many accounts
+        (evidence lines, legacy rows, gate decisions, themes) are held as their JSON and
+        copied into each account's text (`skill.assessment.written_once`). Indented
+        output (`--format json`) is still right, but costs three times as much to write.
         """
         make = plain if plain_output else trusted
         if plain_output and gate is not None:
@@ -113,19 +124,33 @@ class Engine:
         self.plain_output = plain_output
         self.policy = policy
         self.input_sources = None if input_sources is None else frozenset(input_sources)
-        self.gate = gate or PolicyGate(policy.gate, level, make=make)
+        keep = written_once(make) if compact_output else as_is
+        self.gate = gate or PolicyGate(policy.gate, level, make=make, keep=keep)
         self.level = self.gate.level
-        shared = SharedPieces(make=make)
+        shared = SharedPieces(make=make, keep=keep)
         self.shared = shared
         self._new_assessment = from_fields(make, Assessment)
         self._new_untrusted_text = from_fields(make, UntrustedText)
         self._new_churn_risk = make(ChurnRisk)
         self._new_review_task = make(ReviewTask)
         self._new_event = from_fields(make, MeasurementEvent)
-        self.dimensions = DimensionScorer(policy.scoring, shared, make)
+        # Signal scores are read by name only where conflicting evidence compares them.
+        compared = policy.risk.flags.conflicting_evidence.dimensions
+        self.dimensions = DimensionScorer(
+            policy.scoring,
+            shared,
+            make,
+            recorded=[
+                n for n, rule in policy.scoring.signals.items() if rule.dimension in compared
+            ],
+        )
         self.risks = RiskDetector(policy.risk, policy.scoring.signals, shared)
         self.opportunities = OpportunityDetector(policy.opportunity, shared)
         self.guard_rails = compile_guard_rails(policy.scoring)
+        self.bands = band_thresholds(policy.scoring)
+        self.tiers = tier_thresholds(policy.scoring)
+        self.churn_model = policy.churn_model
+        self.policy_version = policy.version
         self.legacy = LegacyScorer(policy.scoring.legacy, shared)
         self.actions = ActionPlanner(policy.actions, self.gate)
         self.trends = TrendDetector(policy.history, make)
@@ -157,8 +182,7 @@ class Engine:
         only those dated before `as_of` count. Without it no trend flag is raised.
         """
         policy, shared, level = self.policy, self.shared, self.level
-        as_of = record.as_of or as_of
-        original = record
+        as_of = values_of(record)["as_of"] or as_of
         screened, data_quality = screen(record, as_of)
         # Read like the record, faster (see RecordView).
         record = RecordView(screened)  # type: ignore[assignment]
@@ -180,7 +204,7 @@ class Engine:
         )
         prior = usable_history(history, as_of) if history else []
         previous = prior[-1] if prior else None
-        dimensions = self.dimensions.score(ctx)
+        dimensions, weights = self.dimensions.score(ctx)
         if previous is not None:  # without history nothing is smoothed or held
             dimensions = self.smoother.smooth(dimensions, ctx, previous)
         no_data = not dimensions
@@ -225,20 +249,21 @@ class Engine:
             ctx.band = band
             tier, tier_basis = Tier.NO_DATA, "no_data"
         else:
-            raw = composite(dimensions)
+            # The scores as smoothing left them, in dimension order, as `dimensions` holds them.
+            raw = composite(ctx.dimension_scores.values(), weights)
             score, caps = apply_guard_rails(raw, ctx, self.guard_rails, shared)
             if prior:
                 trend_flags = self.trends.detect(
                     score, ctx.dimension_scores.get(Dimension.USAGE), prior, as_of
                 )
                 flags = self.risks.add_flags(ctx, flags, trend_flags)
-            band, band_note = band_for(score, scoring), None
+            band, band_note = first_reached(score, self.bands), None
             if previous is not None:
                 band, band_note = band_with_hysteresis(
                     score, band, previous, caps, scoring, policy.history.band_hysteresis_points
                 )
             ctx.band = band
-            tier, tier_basis = tier_for(ctx, score, scoring)
+            tier, tier_basis = tier_for(ctx, score, self.tiers)
         ctx.tier = tier
         # After band and tier, and read by nothing before: never moves the score.
         opportunities = self.opportunities.detect(ctx)
@@ -294,12 +319,12 @@ class Engine:
                     opportunities=[o.code for o in opportunities],
                     actions=actions,
                     level=level,
-                    policy_version=policy.version,
+                    policy_version=self.policy_version,
                     new_event=self._new_event,
                 ),
                 "untrusted_text": self._new_untrusted_text(
                     {
-                        "notes": original.notes,
+                        "notes": record.notes,
                         "blocker_note": record.blocker_note,
                         "contact_name": record.contact_name,
                         "contact_email": record.contact_email,
@@ -309,7 +334,7 @@ class Engine:
         )
 
     def churn_risk(self, score: int | None) -> ChurnRisk | None:
-        model = self.policy.churn_model
+        model = self.churn_model
         if model is None or score is None:
             return None
         logit = model.intercept + model.per_point * score

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from skill.assessment import Action, from_fields
+from skill.assessment import Action, from_fields, held_value
 from skill.engine.conditions import compile_rules
 from skill.engine.context import AccountContext
 from skill.engine.gate import FiredRules, PolicyGate
@@ -26,6 +26,7 @@ class ActionPlanner:
             for trigger in actions.triggers
         )
         self.matches = compile_rules(actions.triggers)
+        held = held_value(gate.make)
         # Each catalogue entry with its place in the catalogue (the order among equals)
         # and the values an action copies from it, read once.
         self.static = {
@@ -36,7 +37,7 @@ class ActionPlanner:
                 entry.kind,
                 entry.sensitivity,
                 entry.owner,
-                entry.purpose,
+                held(entry.purpose),  # nothing reads it back: a plain action holds its value
             )
             for i, (action_id, entry) in enumerate(actions.catalogue.items())
         }

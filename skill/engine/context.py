@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from datetime import date
 from types import SimpleNamespace
 from typing import Any, TypeVar
@@ -32,25 +31,54 @@ class RecordView:
         return self.name or self.account_id  # type: ignore[attr-defined, no-any-return]
 
 
-@dataclass(slots=True)
 class AccountContext:
-    """Mutable scratchpad filled stage by stage; the output models are built from it."""
+    """Mutable scratchpad filled stage by stage; the output models are built from it.
 
-    record: AccountRecord
-    as_of: date
-    days_to_renewal: int | None
-    # Days before renewal that count as soon for this contract term; None: never.
-    renewal_window: int | None
-    dimension_scores: dict[Dimension, int] = field(default_factory=dict)
-    signal_scores: dict[str, int] = field(default_factory=dict)
-    flags: set[RiskFlagCode] = field(default_factory=set)
-    themes: set[str] = field(default_factory=set)
-    band: Band | None = None
-    tier: Tier | None = None
-    opportunities: set[OpportunityCode] = field(default_factory=set)
-    confidence: Confidence | None = None
-    account_evidence: Confidence | None = None
-    notes_lower: str = ""
+    A slotted class with its own `__init__` rather than a dataclass: one is made per
+    account, and the dataclass's default factories cost a call each.
+    """
+
+    __slots__ = (
+        "account_evidence",
+        "as_of",
+        "band",
+        "confidence",
+        "days_to_renewal",
+        "dimension_scores",
+        "flags",
+        "notes_lower",
+        "opportunities",
+        "record",
+        "renewal_window",
+        "signal_scores",
+        "themes",
+        "tier",
+    )
+
+    def __init__(
+        self,
+        record: AccountRecord,
+        as_of: date,
+        days_to_renewal: int | None,
+        renewal_window: int | None,
+        notes_lower: str = "",
+    ) -> None:
+        self.record = record
+        self.as_of = as_of
+        self.days_to_renewal = days_to_renewal
+        # Days before renewal that count as soon for this contract term; None: never.
+        self.renewal_window = renewal_window
+        self.notes_lower = notes_lower
+        self.dimension_scores: dict[Dimension, int] = {}
+        # The scores of the signals a later stage reads by name (conflicting evidence).
+        self.signal_scores: dict[str, int] = {}
+        self.flags: set[RiskFlagCode] = set()
+        self.themes: set[str] = set()
+        self.opportunities: set[OpportunityCode] = set()
+        self.band: Band | None = None
+        self.tier: Tier | None = None
+        self.confidence: Confidence | None = None
+        self.account_evidence: Confidence | None = None
 
 
 M = TypeVar("M", bound=BaseModel)

@@ -6,11 +6,11 @@ lives here; how a metric maps to a score is the policy's `signals` table.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection, Iterable
 from datetime import date
 from itertools import compress, pairwise, repeat
-from operator import attrgetter, is_not
-from typing import Literal
+from operator import attrgetter, is_not, itemgetter
+from typing import Literal, cast
 
 from skill.assessment import (
     DimensionScore,
@@ -18,6 +18,7 @@ from skill.assessment import (
     Maker,
     MissingData,
     SourceStatus,
+    as_is,
     from_fields,
     trusted,
     trusted_from_fields,
@@ -488,6 +489,7 @@ def signal_scale(rule: SignalRule) -> Scale:
 # bound keeps memory flat when values vary from account to account.
 MEMO_PER_SIGNAL = 1024
 _ABSENT = object()  # remembered: the reader found no value
+_dimension_of = itemgetter(0)  # of a (dimension, mean, evidence) that `read_signals` gives
 _new_evidence = trusted_from_fields(Evidence)
 
 Signal = tuple[
@@ -559,10 +561,15 @@ def _remembered(
     record: AccountRecord,
     as_of: date,
     new_evidence: Callable[..., Evidence] = _new_evidence,
+    keep: Callable[[Evidence], Evidence] | None = None,
 ) -> tuple[int, Evidence, float] | object:
-    """A reading not in `memo`: read, and kept while there is room and the key can be."""
+    """A reading not in `memo`: read, and kept while there is room and the key can be;
+    `keep`: how its evidence is held once remembered (see `written_once`)."""
     found = _scored(name, read, scale, weight, record, as_of, new_evidence)
     if len(memo) < MEMO_PER_SIGNAL and (not floats or rememberable(key)):
+        if keep is not None and found is not _ABSENT:
+            score, evidence, weighted = cast(tuple[int, Evidence, float], found)
+            found = (score, keep(evidence), weighted)
         memo[key] = found
     return found
 
@@ -570,6 +577,8 @@ def _remembered(
 def _compile_reader(
     grouped: tuple[tuple[Dimension, tuple[Signal, ...]], ...],
     new_evidence: Callable[..., Evidence] = _new_evidence,
+    keep: Callable[[Evidence], Evidence] | None = None,
+    recorded: frozenset[str] | None = None,
 ) -> Callable[..., list[tuple[Dimension, float, list[Evidence]]]] | None:
     """`DimensionScorer.read_signals_one_by_one` written out for these signals: one
     block per signal, its memo key read straight from the record's fields, no loop.
@@ -587,6 +596,7 @@ def _compile_reader(
         "_scored": _scored,
         "_remembered": _remembered,
         "_new_evidence": new_evidence,
+        "_keep": keep,
     }
     lines = ["def read_signals(r, as_of, signal_scores, weights):", "    scored = []"]
     for d, (dimension, signals) in enumerate(grouped):
@@ -612,11 +622,12 @@ def _compile_reader(
                     f"    key = {key}",
                     f"    found = memo_{tag}.get(key)",
                     "    if found is None:",
-                    f"        found = _remembered(memo_{tag}, key, {floats}, {args})",
+                    f"        found = _remembered(memo_{tag}, key, {floats}, {args}, _keep)",
                 ]
+            lines.append("    if found is not _ABSENT:")
+            if recorded is None or name in recorded:
+                lines.append(f"        signal_scores[name_{tag}] = found[0]")
             lines += [
-                "    if found is not _ABSENT:",
-                f"        signal_scores[name_{tag}] = found[0]",
                 "        evidence.append(found[1])",
                 "        weighted += found[2]",
                 f"        weight_sum += weight_{tag}",
@@ -637,11 +648,22 @@ class DimensionScorer:
     Built once per run; `score` and `missing` are called once per account.
     """
 
-    def __init__(self, scoring: Scoring, shared: SharedPieces, make: Maker = trusted) -> None:
-        """`make`: how its output pieces are made, `trusted` (models) or `plain`."""
+    def __init__(
+        self,
+        scoring: Scoring,
+        shared: SharedPieces,
+        make: Maker = trusted,
+        recorded: Collection[str] | None = None,
+    ) -> None:
+        """`make`: how its output pieces are made, `trusted` (models) or `plain`.
+        `recorded`: the signals whose scores go into the context's `signal_scores`, the
+        ones a later stage reads by name (None: every signal)."""
         self.scoring = scoring
+        self.recorded = None if recorded is None else frozenset(recorded)
         self.shared = shared
         self._new_evidence = from_fields(make, Evidence)
+        # How a remembered reading's evidence is held (None: as it is).
+        self._keep = None if shared.keep is as_is else shared.keep
         self._new_dimension_score = from_fields(make, DimensionScore)
         grouped: dict[Dimension, list[tuple[str, Reader, Scale, float]]] = {
             d: [] for d in Dimension
@@ -655,7 +677,8 @@ class DimensionScorer:
             if signals
         )
         self.read_signals = (
-            _compile_reader(self.signals, self._new_evidence) or self.read_signals_one_by_one
+            _compile_reader(self.signals, self._new_evidence, self._keep, self.recorded)
+            or self.read_signals_one_by_one
         )
         self.weights = dict(scoring.weights)  # by segment, read per account
         # Renormalised weights by segment and the dimensions that scored (at most
@@ -673,8 +696,9 @@ class DimensionScorer:
             self.missing_reasons[(dimension, "input")] = f"no {label} data for this account"
             self.missing_reasons[(dimension, "none")] = f"{label} not connected in this input"
 
-    def score(self, ctx: AccountContext) -> list[DimensionScore]:
-        """Every dimension with at least one signal and weight, weights renormalised."""
+    def score(self, ctx: AccountContext) -> tuple[list[DimensionScore], tuple[float, ...]]:
+        """Every dimension with at least one signal and weight, and their weights
+        renormalised (each dimension's `weight`, for the composite to read as numbers)."""
         record = ctx.record
         segment = record.segment
         weights = self.weights[segment]
@@ -682,7 +706,7 @@ class DimensionScorer:
 
         # The renormalised weights depend only on the segment and which dimensions
         # scored: worked out once per such pair.
-        present = (segment, *[dimension for dimension, _, _ in scored])
+        present = (segment, *map(_dimension_of, scored))
         shares = self._shares.get(present)
         if shares is None:
             total_weight = sum(weights[d] for d, _, _ in scored)
@@ -691,7 +715,8 @@ class DimensionScorer:
         dimensions = []
         dimension_scores = ctx.dimension_scores
         new_dimension_score = self._new_dimension_score
-        for (dimension, mean, evidence), share in zip(scored, shares, strict=True):
+        for i, (dimension, mean, evidence) in enumerate(scored):  # zip(strict=) parses a keyword
+            share = shares[i]
             # round_half_up, written out: a mean of 0-100 scores is never negative.
             score = int(mean + 0.5) if mean >= 0 else round_half_up(mean)
             dimension_scores[dimension] = score
@@ -706,7 +731,7 @@ class DimensionScorer:
                     }
                 )
             )
-        return dimensions
+        return dimensions, shares
 
     def read_signals_one_by_one(
         self,
@@ -746,11 +771,13 @@ class DimensionScorer:
                             record,
                             as_of,
                             self._new_evidence,
+                            self._keep,
                         )
                 if found is _ABSENT:
                     continue
                 score, piece, _ = found
-                signal_scores[name] = score
+                if self.recorded is None or name in self.recorded:
+                    signal_scores[name] = score
                 weighted.append(weight * score)
                 signal_weights.append(weight)
                 evidence.append(piece)

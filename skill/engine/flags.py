@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from skill.assessment import RiskFlag, RiskTheme, SourceStatus
+from skill.assessment import RiskFlag, RiskTheme, SourceStatus, held_value
 from skill.engine.conditions import compile_rules
 from skill.engine.context import AccountContext, days_between, plain_copy
 from skill.engine.dimensions import SOURCE_LABEL, trend, usage_moved
@@ -140,12 +140,13 @@ def _conflicting(
     parts = []
     signal_scores = ctx.signal_scores
     for dimension in rule.dimensions:
-        # (score, name): the highest and lowest by score, ties by name.
-        scores = [
-            (score, name)
-            for name in names_of.get(dimension, ())
-            if (score := signal_scores.get(name)) is not None
-        ]
+        # (score, name): the highest and lowest by score, ties by name. A plain loop: a
+        # comprehension costs a frame of its own on every account.
+        scores = []
+        for name in names_of.get(dimension, ()):
+            score = signal_scores.get(name)
+            if score is not None:
+                scores.append((score, name))
         if len(scores) < 2:
             continue
         (high_score, high), (low_score, low) = max(scores), min(scores)
@@ -188,8 +189,15 @@ class RiskDetector:
             self.names_of[dimension] = (*self.names_of.get(dimension, ()), name)
         self.shared = shared
         self._new_risk_flag = shared.make(RiskFlag)
+        self._keep = shared.keep  # a theme is remembered for many accounts
         self.flag_rules: dict[RiskFlagCode, FlagRule] = {
             code: getattr(risk.flags, code.value) for code in RiskFlagCode
+        }
+        held = held_value(shared.make)
+        # What a flag copies from its rule, per code (the severity as a plain flag holds it).
+        self._flag_texts = {
+            code: (rule.label, held(rule.severity), rule.hint)
+            for code, rule in self.flag_rules.items()
         }
         self.detectors = tuple(_DETECTORS.items())
         # Each flag raised so far, by code and evidence: most evidence repeats.
@@ -207,8 +215,8 @@ class RiskDetector:
         known = self._flags[code]
         flag = known.get(evidence)
         if flag is None:
-            rule = self.flag_rules[code]
-            flag = self._new_risk_flag(code, rule.label, rule.severity, evidence, rule.hint)
+            label, severity, hint = self._flag_texts[code]
+            flag = self._new_risk_flag(code, label, severity, evidence, hint)
             if len(known) < MAX_SHARED_PER_MODEL:
                 known[evidence] = flag
         return flag
@@ -254,7 +262,7 @@ class RiskDetector:
             # One shared theme per code and reason, looked up by the reason alone.
             theme = known.get(because)
             if theme is None:
-                theme = self.shared.get(RiskTheme, code, label, because)
+                theme = self._keep(self.shared.get(RiskTheme, code, label, because))
                 if len(known) < MAX_SHARED_PER_MODEL:
                     known[because] = theme
             themes.append(theme)

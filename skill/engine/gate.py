@@ -10,7 +10,9 @@ the strictest verdict; the trace records what each layer said.
 
 from __future__ import annotations
 
-from skill.assessment import Maker, PolicyDecision, trusted
+from collections.abc import Callable, Iterable
+
+from skill.assessment import Maker, PolicyDecision, as_is, held_value, trusted
 from skill.engine.conditions import compile_rules
 from skill.engine.context import AccountContext
 from skill.policy import ActionSelector, CatalogueEntry, Floor, Gate, GateRule, policy_floor
@@ -30,11 +32,18 @@ FiredRule = tuple[int, PolicyDecision]
 # Decisions are frozen, so identical ones are shared; the bound keeps memory
 # flat when reasons vary from account to account.
 _MAX_SHARED_DECISIONS = 4096
+# A decision's status is a member, or on plain output its value (see `held_value`); a
+# str enum hashes and compares as its value, so these tables answer for both.
+_STATUS = {status: status for status in ActionStatus}
 _RANK = {status: status.rank for status in ActionStatus}
 
 
 def _strictness(decision: PolicyDecision) -> int:
     return _RANK[decision.status]
+
+
+def _strictest(decisions: Iterable[PolicyDecision]) -> ActionStatus:
+    return _STATUS[max(decisions, key=_strictness).status]
 
 
 def _selects(selector: ActionSelector, action_id: str, entry: CatalogueEntry) -> bool:
@@ -54,10 +63,15 @@ class PolicyGate:
         floor: Floor | None = None,
         *,
         make: Maker = trusted,
+        keep: Callable[[PolicyDecision], PolicyDecision] = as_is,
     ) -> None:
-        """`make`: how its decisions are made, `trusted` (models) or `plain`."""
+        """`make`: how its decisions are made, `trusted` (models) or `plain`; `keep`: how
+        `decide_for`'s traces hold them (see `SharedPieces.keep`)."""
         self.make = make
         new_decision = self._new_decision = make(PolicyDecision)
+        self._held = held = held_value(make)
+        # How `decide_for`'s traces keep the decisions, which nothing reads back.
+        self._keep = keep
         self.gate = gate
         self.floor = floor or policy_floor()
         # The floor's verdicts per action, by everything a floor rule reads.
@@ -73,6 +87,7 @@ class PolicyGate:
                     status=status,
                     reason=f"Segment policy for {segment}.",
                 ).__dict__
+                | {"layer": held(GateLayer.MATRIX), "status": held(status)}
             )
             for action_id, row in gate.matrix.items()
             for segment, status in row.items()
@@ -86,6 +101,7 @@ class PolicyGate:
                     reason=f"{level.capitalize()} automation allows at most '{cap}' for "
                     f"{sensitivity}-sensitivity actions.",
                 ).__dict__
+                | {"layer": held(GateLayer.AUTOMATION_LEVEL), "status": held(cap)}
             )
             for sensitivity, cap in self.level_caps.items()
         }
@@ -103,11 +119,15 @@ class PolicyGate:
         self._selected: dict[str, tuple[CatalogueEntry, tuple[bool, ...]]] = {}
         # Keyed by everything a decision holds: rule ids need not be unique across a
         # user's rules, and two rules sharing an id must not share a status.
-        self._shared: dict[tuple[GateLayer, str, ActionStatus, str], PolicyDecision] = {}
+        # Each with the form a trace keeps it in (see `written_once`).
+        self._shared: dict[
+            tuple[GateLayer, str, ActionStatus, str], tuple[PolicyDecision, PolicyDecision]
+        ] = {}
         # What `decide_for` works out once per action and segment (see `_fix`).
         self._fixed: dict[tuple[str, str], tuple] = {}
         # Each rule's status, as its rank: what it does to an action it applies to.
         self._rule_ranks = tuple(_RANK[rule.status] for _, rule in self._rules)
+        self._rule_statuses = tuple(rule.status for _, rule in self._rules)
 
     def fired_rules(self, ctx: AccountContext) -> list[FiredRule]:
         """Overrides and stop rules that hold for this account, evaluated once per account."""
@@ -122,17 +142,23 @@ class PolicyGate:
 
     def _decision(self, index: int, why: str) -> PolicyDecision:
         """What rule `index` says on an account where it held for the reason `why`."""
+        return self._decision_kept(index, why)[0]
+
+    def _decision_kept(self, index: int, why: str) -> tuple[PolicyDecision, PolicyDecision]:
+        """`_decision`, and the same decision as a trace keeps it (see `written_once`)."""
         layer, rule = self._rules[index]
         reason = rule.reason if why == "always" else f"{rule.reason} ({why})"
         key = (layer, rule.id, rule.status, reason)
-        decision = self._shared.get(key)
-        if decision is None:
+        known = self._shared.get(key)
+        if known is None:
+            held = self._held
             decision = self._new_decision(
-                layer=layer, rule=rule.id, status=rule.status, reason=reason
+                layer=held(layer), rule=rule.id, status=held(rule.status), reason=reason
             )
+            known = (decision, self._keep(decision))
             if len(self._shared) < _MAX_SHARED_DECISIONS:
-                self._shared[key] = decision
-        return decision
+                self._shared[key] = known
+        return known
 
     def _selection(self, action_id: str, entry: CatalogueEntry) -> tuple[bool, ...]:
         """Whether each override and stop rule applies to this action."""
@@ -165,7 +191,7 @@ class PolicyGate:
         trace = [self._matrix[(action_id, ctx.record.segment)], self._caps[entry.sensitivity]]
         trace += [decision for index, decision in fired if selected[index]]
         trace += self._floor_decisions(action_id, entry)
-        return max(trace, key=_strictness).status, trace
+        return _strictest(trace), trace
 
     def decide_for(
         self, action_id: str, entry: CatalogueEntry, segment: str, fired: FiredRules
@@ -182,15 +208,15 @@ class PolicyGate:
         _, head, floor, status, rank, selected = fixed
         trace = [*head]
         made = fired.made
-        ranks = self._rule_ranks
+        ranks, statuses = self._rule_ranks, self._rule_statuses
         for index, _, describe in fired.matched:
             if selected[index]:
                 decision = made.get(index)
                 if decision is None:
-                    decision = made[index] = self._decision(index, describe(fired.ctx))
+                    decision = made[index] = self._decision_kept(index, describe(fired.ctx))[1]
                 trace.append(decision)
                 if ranks[index] > rank:
-                    rank, status = ranks[index], decision.status
+                    rank, status = ranks[index], statuses[index]
         trace += floor
         return status, trace
 
@@ -200,8 +226,16 @@ class PolicyGate:
         rank, and which rules apply."""
         head = (self._matrix[(action_id, segment)], self._caps[entry.sensitivity])
         floor = tuple(self._floor_decisions(action_id, entry))
-        strictest = max((*head, *floor), key=_strictness).status
-        fixed = (entry, head, floor, strictest, _RANK[strictest], self._selection(action_id, entry))
+        strictest = _strictest((*head, *floor))
+        keep = self._keep
+        fixed = (
+            entry,
+            tuple(map(keep, head)),
+            tuple(map(keep, floor)),
+            strictest,
+            _RANK[strictest],
+            self._selection(action_id, entry),
+        )
         self._fixed[(action_id, segment)] = fixed
         return fixed
 
@@ -217,6 +251,7 @@ class PolicyGate:
                         status=rule.at_least,
                         reason=rule.reason,
                     ).__dict__
+                    | {"layer": self._held(GateLayer.FLOOR), "status": self._held(rule.at_least)}
                 )
                 for rule in self.floor.floor
                 if rule.selects(action_id, entry)
@@ -239,5 +274,5 @@ class FiredRules:
     def __init__(self, gate: PolicyGate, ctx: AccountContext) -> None:
         self.ctx = ctx
         self.matched = gate._matches(ctx)
-        # Each described rule's decision, by its place in the gate's rule list.
+        # Each described rule's decision as a trace keeps it, by its place in the rule list.
         self.made: dict[int, PolicyDecision] = {}

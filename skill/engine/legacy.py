@@ -102,6 +102,7 @@ class LegacyScorer:
         )
         self.shared = shared
         self._new_legacy_score = from_fields(shared.make, LegacyScore)
+        self._keep = shared.keep  # a row is remembered for many accounts
 
     def score(self, ctx: AccountContext) -> LegacyScore:
         rows = []
@@ -116,7 +117,8 @@ class LegacyScorer:
                 found = by_metric.get(given)
                 if found is None:
                     points = _points(field, value)
-                    found = (self.shared.get(LegacyRow, field.label, shown, points), points)
+                    row = self.shared.get(LegacyRow, field.label, shown, points)
+                    found = (self._keep(row), points)
                     if len(by_metric) < MAX_ROWS_PER_FIELD and rememberable(value):
                         by_metric[given] = found
                 if len(known) < MAX_ROWS_PER_FIELD and rememberable(key):

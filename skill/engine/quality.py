@@ -10,28 +10,32 @@ on the assessment, naming the field and the value.
 from __future__ import annotations
 
 from datetime import date
-from operator import attrgetter
+from operator import itemgetter
 from typing import Any
 
-from skill.record import AccountRecord, truncated_of
+from skill.record import AccountRecord, truncated_of, values_of
 
 # Dates of things that happened: one after as_of cannot be true yet.
 EVENT_DATES = ("last_exec_touch_date", "last_customer_reply_date", "last_survey_date")
 SYNC_DATES = ("crm_synced_at", "support_synced_at", "product_synced_at")
-_dates_of = attrgetter(*EVENT_DATES, *SYNC_DATES)
+_dates_of = itemgetter(*EVENT_DATES, *SYNC_DATES)
 
 
 def screen(record: AccountRecord, as_of: date) -> tuple[AccountRecord, list[str]]:
     """The record the engine scores, and the data-quality notes on what was set aside."""
     notes: list[str] = []
-    seats, users = record.licensed_seats, record.active_users
+    values = values_of(record)  # read without the model's attribute hook
+    seats, users = values["licensed_seats"], values["active_users"]
     truncated = truncated_of(record)  # `record.truncated`, without its property
-    for value in _dates_of(record):
-        if value is not None and value > as_of:
-            break
-    else:  # nothing dated after as_of: the usual case
-        if not truncated and not (seats and users is not None and users > seats):
-            return record, notes
+    # The latest of the dates given (a date is never false), in C: nothing dated after
+    # as_of is the usual case.
+    latest = max(filter(None, _dates_of(values)), default=None)
+    if (
+        (latest is None or latest <= as_of)
+        and not truncated
+        and not (seats and users is not None and users > seats)
+    ):
+        return record, notes
     cleared: dict[str, Any] = {}
     for field in EVENT_DATES:
         value = getattr(record, field)

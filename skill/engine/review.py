@@ -23,6 +23,10 @@ class _ReviewRules(NamedTuple):
     reasons: tuple[str, ...]
     matches: Callable[[AccountContext], Matches]  # one rule per reason
     never_cut: Callable[[AccountContext], Matches]  # the budget's never_cut, one rule
+    # The config's values a task copies, read out of the policy model once.
+    owner_role: str
+    due_after: timedelta
+    checklist: tuple[str, ...]
 
 
 # Compiled per review config, by identity; an entry goes with its policy.
@@ -43,6 +47,9 @@ def _rules(config: ReviewConfig) -> _ReviewRules:
             tuple(config.reasons),
             compile_rules([Rule(when_any=[cond]) for cond in config.reasons.values()]),
             compile_rules([Rule(when_any=never_cut)] if never_cut else []),
+            config.owner_role,
+            timedelta(days=config.due_days),
+            tuple(config.checklist),
         )
         entry = (weakref.ref(config, lambda _, key=key: _COMPILED.pop(key, None)), rules)
         _COMPILED[key] = entry
@@ -67,11 +74,11 @@ def review_task(
         return None
     names = rules.reasons
     return new_task(
-        owner=ctx.record.owner or "unassigned",
-        owner_role=config.owner_role,
-        due_date=ctx.as_of + timedelta(days=config.due_days),
-        reasons=[names[index] for index, _, _ in matched],
-        checklist=list(config.checklist),
+        ctx.record.owner or "unassigned",
+        rules.owner_role,
+        ctx.as_of + rules.due_after,
+        [names[index] for index, _, _ in matched],
+        list(rules.checklist),
         budget_exempt=bool(rules.never_cut(ctx)),
     )
 

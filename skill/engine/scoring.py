@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
-from skill.assessment import DimensionScore, MissingData, ScoreCap, SourceStatus
-from skill.engine.conditions import CompiledRule, compile_rule
+from collections.abc import Callable, Iterable, Sequence
+from operator import mul
+from typing import Any
+
+from skill.assessment import MissingData, ScoreCap, SourceStatus
+from skill.engine.conditions import Matches, compile_rules
 from skill.engine.context import AccountContext
 from skill.engine.dimensions import DIMENSION_SOURCE, SOURCE_LABEL, round_half_up
 from skill.engine.shared import SharedPieces
@@ -11,14 +15,10 @@ from skill.policy import GuardRail, Scoring
 from skill.vocabulary import Band, Confidence, RiskFlagCode, Tier
 
 
-def composite(dimensions: list[DimensionScore]) -> int:
-    """Weighted mean of the dimensions present; their weights are already renormalised."""
-    total = weighted = 0  # summed in dimension order from 0, as sum() would
-    for d in dimensions:
-        weight = d.weight
-        total += weight
-        weighted += d.score * weight
-    return round_half_up(weighted / total)
+def composite(scores: Iterable[int], weights: Sequence[float]) -> int:
+    """Weighted mean of the dimensions present (their scores and weights, in dimension
+    order); the weights are already renormalised. Summed in dimension order from 0."""
+    return round_half_up(sum(map(mul, scores, weights)) / sum(weights))
 
 
 def assess_confidence(
@@ -79,11 +79,14 @@ def _lowered(level: Confidence) -> Confidence:
     return Confidence.MEDIUM if level is Confidence.HIGH else Confidence.LOW
 
 
-GuardRails = tuple[tuple[GuardRail, CompiledRule], ...]
+# The rails, each as its cap and the rail (read only when it holds), and all their
+# conditions compiled into one function: which rails hold on an account.
+GuardRails = tuple[tuple[tuple[int, GuardRail], ...], Callable[[AccountContext], Matches]]
 
 
 def compile_guard_rails(scoring: Scoring) -> GuardRails:
-    return tuple((rail, compile_rule(rail)) for rail in scoring.guard_rails)
+    rails = scoring.guard_rails
+    return tuple((rail.cap, rail) for rail in rails), compile_rules(rails)
 
 
 def apply_guard_rails(
@@ -91,30 +94,47 @@ def apply_guard_rails(
 ) -> tuple[int, list[ScoreCap]]:
     """Caps that actually held the score down, each named, tightest last."""
     caps = []
-    for rail, rule in rails:
-        if rail.cap < raw and rule(ctx) is not None:
-            caps.append(shared.get(ScoreCap, rail.id, rail.cap, rail.reason))
+    capped, holding = rails
+    for index, _, _ in holding(ctx):  # one call for every rail's conditions
+        cap, rail = capped[index]
+        if cap < raw:
+            caps.append(shared.get(ScoreCap, rail.id, cap, rail.reason))
     if not caps:
         return raw, caps
     caps.sort(key=lambda c: (-c.cap, c.code))
     return min(c.cap for c in caps), caps
 
 
+# (minimum, label) pairs, best first: the policy's bands or tiers as plain values,
+# read on every account (a policy model's attribute read costs several plain ones).
+Thresholds = tuple[tuple[float, str], ...]
+
+
+def band_thresholds(scoring: Scoring) -> Thresholds:
+    return tuple((threshold.min, threshold.band) for threshold in scoring.bands)
+
+
+def tier_thresholds(scoring: Scoring) -> Thresholds:
+    return tuple((threshold.min, threshold.tier) for threshold in scoring.tiers)
+
+
+def first_reached(value: float, thresholds: Thresholds) -> Any:
+    """The label of the first threshold `value` reaches."""
+    for least, label in thresholds:
+        if value >= least:
+            return label
+    raise StopIteration  # as next() over no band would: the policy has no lowest one
+
+
 def band_for(score: int, scoring: Scoring) -> Band:
-    for threshold in scoring.bands:
-        if score >= threshold.min:
-            return threshold.band
-    raise StopIteration  # as next() over no band would: the policy has no lowest band
+    return first_reached(score, band_thresholds(scoring))  # type: ignore[no-any-return]
 
 
-def tier_for(ctx: AccountContext, score: int, scoring: Scoring) -> tuple[Tier, str]:
-    """Seed 004's tiers read the mean of weekly activity; the score stands in without it."""
+def tier_for(ctx: AccountContext, score: int, tiers: Thresholds) -> tuple[Tier, str]:
+    """Seed 004's tiers read the mean of weekly activity; the score stands in without it.
+
+    `tiers`: `tier_thresholds(scoring)`, worked out once per run."""
     activity = ctx.record.weekly_activity
     if activity:
-        basis_value, basis = sum(activity) / len(activity), "weekly_activity"
-    else:
-        basis_value, basis = float(score), "score"
-    for threshold in scoring.tiers:
-        if basis_value >= threshold.min:
-            return threshold.tier, basis
-    raise StopIteration  # as next() over no tier would: the policy has no lowest tier
+        return first_reached(sum(activity) / len(activity), tiers), "weekly_activity"
+    return first_reached(float(score), tiers), "score"

@@ -9,9 +9,10 @@ built; nothing depends on the policy or the account beyond those values.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, TypeVar
 
-from skill.assessment import Decision, Maker, trusted
+from skill.assessment import Decision, Maker, as_is, trusted
 
 P = TypeVar("P", bound=Decision)
 
@@ -28,10 +29,18 @@ class SharedPieces:
     `-0.0` are equal keys but different JSON).
     """
 
-    def __init__(self, limit: int = MAX_SHARED_PER_MODEL, make: Maker = trusted) -> None:
-        """`make`: how a piece is made, `trusted` (the model) or `plain` (its values)."""
+    def __init__(
+        self,
+        limit: int = MAX_SHARED_PER_MODEL,
+        make: Maker = trusted,
+        keep: Callable[[Any], Any] = as_is,
+    ) -> None:
+        """`make`: how a piece is made, `trusted` (the model) or `plain` (its values).
+        `keep`: how a stage holds a piece it remembers for many accounts in the output
+        (`as_is`, or `written_once(plain)`: as its JSON)."""
         self._limit = limit
         self.make = make
+        self.keep = keep
         self._pieces: dict[type[Decision], dict[tuple[Any, ...], Decision]] = {}
 
     def get(self, model: type[P], *values: Any) -> P:
