@@ -44,9 +44,13 @@ def _rules(config: ReviewConfig) -> _ReviewRules:
             compile_rules([Rule(when_any=[cond]) for cond in config.reasons.values()]),
             compile_rules([Rule(when_any=never_cut)] if never_cut else []),
         )
-        entry = (weakref.ref(config, lambda _, key=key: _COMPILED.pop(key, None)), rules)
+        entry = (weakref.ref(config, functools.partial(_forget, key)), rules)
         _COMPILED[key] = entry
     return entry[1]
+
+
+def _forget(key: int, _: object) -> None:
+    _COMPILED.pop(key, None)
 
 
 def review_task(

@@ -13,7 +13,9 @@ from skill.vocabulary import Band, Confidence, RiskFlagCode, Tier
 
 def composite(dimensions: list[DimensionScore]) -> int:
     """Weighted mean of the dimensions present; their weights are already renormalised."""
-    total = weighted = 0  # summed in dimension order from 0, as sum() would
+    # Summed in dimension order from zero, as sum() would (the weights are floats).
+    total = 0.0
+    weighted = 0.0
     for d in dimensions:
         weight = d.weight
         total += weight
@@ -35,8 +37,9 @@ def assess_confidence(
     knowing the input's sources the two are the same.
     """
     weights = scoring.weights[ctx.record.segment]
-    covered = sum(weights[d] for d in ctx.dimension_scores)
-    coverage = covered / sum(weights.values())
+    covered: float = sum(weights[d] for d in ctx.dimension_scores)
+    weight_total: float = sum(weights.values())
+    coverage = covered / weight_total
     stale = [s for s in sources if s.stale]
     conflicting = RiskFlagCode.CONFLICTING_EVIDENCE in ctx.flags
     reasons = [f"{round_half_up(coverage * 100)}% of the score's weight has data"]
@@ -49,7 +52,7 @@ def assess_confidence(
     account = level
     if absent:
         reasons += [f"{SOURCE_LABEL[s]} not connected in this input" for s in sorted(absent)]
-        expected = sum(w for d, w in weights.items() if DIMENSION_SOURCE[d] not in absent)
+        expected: float = sum(w for d, w in weights.items() if DIMENSION_SOURCE[d] not in absent)
         own = covered / expected if expected else 0.0
         account = _level(own, len(stale), scoring)
     if conflicting:
@@ -68,7 +71,7 @@ def assess_confidence(
 def _level(coverage: float, stale: int, scoring: Scoring) -> Confidence:
     """The first level whose coverage and stale-source limits hold, else low."""
     for candidate in (Confidence.HIGH, Confidence.MEDIUM):
-        rule = scoring.confidence[candidate]
+        rule = scoring.confidence[candidate]  # type: ignore[index]  # equal to its value
         if coverage >= rule.min_coverage and stale <= rule.max_stale_sources:
             return candidate
     return Confidence.LOW
