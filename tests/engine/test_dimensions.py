@@ -8,13 +8,12 @@ from pathlib import Path
 
 import pytest
 
-import skill.engine
 from skill.assessment import Assessment, DimensionScore
 from skill.engine.dimensions import READERS
 from skill.vocabulary import Dimension, Source
 
 Assessor = Callable[..., Assessment]  # the `assess` fixture
-DIMENSIONS_SOURCE = Path(skill.engine.__path__[0]) / "dimensions.py"
+DIMENSIONS_SOURCE = Path(__file__).resolve().parents[2] / "skill" / "engine" / "dimensions.py"
 
 PRODUCT_FIELDS = {
     "active_users": None,
