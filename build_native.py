@@ -8,9 +8,10 @@ Run by `make install` and every target that uses it; `make ... PURE=1` (which se
 `ACCOUNT_HEALTH_PURE=1`) neither compiles nor uses compiled modules. The modules are
 those in `skill.native.COMPILED`; the extensions go to `build/native/` with a
 manifest that `skill.native` checks before it uses them (same sources, same
-interpreter), so the checkout's Python files are never shadowed by stale ones. When compiling is not possible (mypyc not installed, no C compiler, no
-Python headers, or the compiler fails) it prints one line saying so and the engine
-runs as Python: same output, slower. Exit status 0 either way.
+interpreter), so the checkout's Python files are never shadowed by stale ones. When
+compiling is not possible (mypyc not installed, no C compiler, no Python headers, or
+the compiler fails) it prints one line saying so and the engine runs as Python: same
+output, slower. Exit status 0 either way.
 """
 
 from __future__ import annotations
