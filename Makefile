@@ -38,12 +38,12 @@ test: install
 	$(BIN)/python -m pytest -q -n auto
 
 lint: install
-	$(BIN)/ruff check skill tests benchmarks
-	$(BIN)/ruff format --check skill tests benchmarks
+	$(BIN)/ruff check skill tests benchmarks build_native.py
+	$(BIN)/ruff format --check skill tests benchmarks build_native.py
 
 format: install
-	$(BIN)/ruff format skill tests benchmarks
-	$(BIN)/ruff check --fix skill tests benchmarks
+	$(BIN)/ruff format skill tests benchmarks build_native.py
+	$(BIN)/ruff check --fix skill tests benchmarks build_native.py
 
 # Re-record the LLM cassettes from the local stand-in (tests/llm_standin.py); see tests/cassettes/README.md.
 record-cassettes: install

@@ -74,7 +74,7 @@ def missing_prerequisite() -> str | None:
     include = sysconfig.get_paths().get("include")
     if not include or not (Path(include) / "Python.h").is_file():
         return "no Python headers (Python.h) for this interpreter"
-    compiler = (sysconfig.get_config_var("CC") or "cc").split()
+    compiler = (os.environ.get("CC") or sysconfig.get_config_var("CC") or "cc").split()
     if not compiler or shutil.which(compiler[0]) is None:
         return f"no C compiler ({compiler[0] if compiler else 'cc'} not found)"
     return None
