@@ -213,6 +213,11 @@ def main() -> None:
     sources = module_sources()
     manifest = native.read_manifest()
     if manifest is not None and native._usable(manifest) is None:
+        stats = {name: native._stat(ROOT / name) for name in manifest["sources"]}
+        if stats != manifest["sources"]:  # touched, same contents: no hashing at each start
+            manifest["sources"] = stats
+            manifest_text = json.dumps(manifest, indent=1)
+            (native.BUILD_DIR / "manifest.json").write_text(manifest_text, encoding="utf-8")
         say(f"compiled with mypyc, up to date ({len(native.COMPILED)} modules)")
         return
     why_not = missing_prerequisite()

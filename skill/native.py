@@ -46,7 +46,6 @@ GROUP = "account_health_native"
 PURE_VARIABLE = "ACCOUNT_HEALTH_PURE"
 ROOT = Path(__file__).resolve().parent.parent
 BUILD_DIR = ROOT / "build" / "native"
-MANIFEST = BUILD_DIR / "manifest.json"
 
 _state = {"status": "not checked"}
 
@@ -73,7 +72,7 @@ def fingerprint(sources: Sequence[str]) -> str:
 
 def read_manifest() -> dict | None:
     try:
-        return json.loads(MANIFEST.read_text(encoding="utf-8"))
+        return json.loads((BUILD_DIR / "manifest.json").read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
 
