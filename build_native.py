@@ -134,7 +134,9 @@ def build(sources: list[str]) -> str | None:
                 timeout=900,
             )
         if done.returncode != 0:
-            return f"compiling failed (see {LOG.relative_to(ROOT)})"
+            errors = [line for line in LOG.read_text().splitlines() if ": error:" in line]
+            first = f"{errors[0].strip()}; " if errors else ""
+            return f"compiling failed ({first}see {LOG.relative_to(ROOT)})"
         suffix = importlib.machinery.EXTENSION_SUFFIXES[0]
         shared = f"{native.GROUP}__mypyc"
         modules = {}
