@@ -38,6 +38,13 @@ def test_the_pure_variable_keeps_the_engine_in_python() -> None:
     assert engine_form(**{native.PURE_VARIABLE: "1"}) == "python"
 
 
+def test_a_build_of_these_sources_is_what_the_engine_loads() -> None:
+    manifest = native.read_manifest()
+    if manifest is None or native._usable(manifest) is not None:
+        pytest.skip("no compiled build of these sources here (make install makes one)")
+    assert engine_form(**{native.PURE_VARIABLE: ""}) == "compiled"
+
+
 @pytest.fixture
 def checkout(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A checkout of one source file with a build of it, as `skill.native` sees it."""
