@@ -7,10 +7,18 @@ BIN := $(VENV)/bin
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev,mcp,calibrate,web]'
+	$(BIN)/python -m pip install --quiet -e '.[dev,mcp,calibrate,web,native]'
 	touch $@
 
+# The engine's hot modules compiled with mypyc when a C compiler is available (build_native.py;
+# about 30 s, then only when they change); one line says which. PURE=1 (e.g. `make test PURE=1`)
+# runs everything as plain Python: same output, slower.
+ifeq ($(PURE),1)
+export ACCOUNT_HEALTH_PURE := 1
+endif
+
 install: $(BIN)/.installed
+	$(BIN)/python build_native.py
 
 demo: install
 	$(BIN)/account-health demo
@@ -30,12 +38,12 @@ test: install
 	$(BIN)/python -m pytest -q -n auto
 
 lint: install
-	$(BIN)/ruff check skill tests benchmarks
-	$(BIN)/ruff format --check skill tests benchmarks
+	$(BIN)/ruff check skill tests benchmarks build_native.py
+	$(BIN)/ruff format --check skill tests benchmarks build_native.py
 
 format: install
-	$(BIN)/ruff format skill tests benchmarks
-	$(BIN)/ruff check --fix skill tests benchmarks
+	$(BIN)/ruff format skill tests benchmarks build_native.py
+	$(BIN)/ruff check --fix skill tests benchmarks build_native.py
 
 # Re-record the LLM cassettes from the local stand-in (tests/llm_standin.py); see tests/cassettes/README.md.
 record-cassettes: install

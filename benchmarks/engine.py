@@ -95,6 +95,9 @@ def worker(path: str, cpu: int | None, workers: int = 1) -> dict:
 
     policy = load_policy()
     figures["import_and_policy_s"] = time.perf_counter() - started
+    from skill.native import status
+
+    figures["engine"] = status()  # compiled with mypyc, or pure Python and why
     figures["rss_ready_mb"] = _peak_rss_mb()
 
     import resource
@@ -377,6 +380,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"  best of {max(1, args.repeats)} alternating runs of each")
     if results:
         print(f"  imports + policy load  {last['import_and_policy_s']:.2f} s (not in pipe s)")
+        print(f"  engine                 {last.get('engine', 'unknown')}")
         print(
             f"  baseline alone         peak RSS {last['rss_after_baseline_mb']:.1f} MB at "
             f"N={last_n:,} (measured before `skill` is imported)"

@@ -12,6 +12,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from skill import native
+
+native.install()  # the engine's compiled modules, when built for these sources
+
 __version__ = "0.1.0"
 __all__ = [
     "AccountRecord",

@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 from collections.abc import Collection, Iterable, Iterator
 from datetime import date
+from typing import cast
 
 from skill.assessment import (
     Assessment,
@@ -17,6 +18,7 @@ from skill.assessment import (
     MissingData,
     PriorAssessment,
     ReviewTask,
+    ScoreCap,
     UntrustedText,
     as_is,
     from_fields,
@@ -196,7 +198,7 @@ class Engine:
             record=record,
             as_of=as_of,
             days_to_renewal=None if renewal_date is None else (renewal_date - as_of).days,
-            renewal_window=window,
+            renewal_window=cast("int | None", window),
             # The notes and the blocker note that are not empty, joined by a space.
             notes_lower=(
                 f"{notes} {blocker_note}" if notes and blocker_note else notes or blocker_note or ""
@@ -244,7 +246,7 @@ class Engine:
         raw: int | None
         if no_data:
             raw = score = None
-            caps = []
+            caps: list[ScoreCap] = []
             band, band_note = Band.NO_DATA, None
             ctx.band = band
             tier, tier_basis = Tier.NO_DATA, "no_data"

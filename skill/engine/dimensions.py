@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Collection, Iterable
 from datetime import date
+from functools import partial
 from itertools import compress, pairwise, repeat
 from operator import attrgetter, is_not, itemgetter
 from typing import Literal, cast
@@ -97,13 +98,17 @@ def reads(*fields: str, as_of: bool = False, remember: bool = True) -> Callable[
     values were seen before (open tickets 0, payment current) costs a lookup.
     `remember=False` for a list-valued field: rarely the same twice, and unhashable.
     A test checks each reader reads no field it does not declare.
+
+    The declaration is held by a `partial` of the reader, not by the function itself:
+    a function compiled with mypyc (see `build_native.py`) takes no attributes.
     """
 
     def declare(read: Reader) -> Reader:
-        read.fields = fields  # type: ignore[attr-defined]
-        read.uses_as_of = as_of  # type: ignore[attr-defined]
-        read.remember = remember  # type: ignore[attr-defined]
-        return read
+        declared = partial(read)
+        declared.fields = fields  # type: ignore[attr-defined]
+        declared.uses_as_of = as_of  # type: ignore[attr-defined]
+        declared.remember = remember  # type: ignore[attr-defined]
+        return declared
 
     return declare
 
@@ -775,15 +780,17 @@ class DimensionScorer:
                         )
                 if found is _ABSENT:
                     continue
-                score, piece, _ = found
+                score, piece, _ = cast(tuple[int, Evidence, float], found)
                 if self.recorded is None or name in self.recorded:
                     signal_scores[name] = score
                 weighted.append(weight * score)
                 signal_weights.append(weight)
                 evidence.append(piece)
             # A zero-weight signal shows its evidence but does not count.
-            if evidence and weights.get(dimension, 0) > 0 and sum(signal_weights) > 0:
-                scored.append((dimension, sum(weighted) / sum(signal_weights), evidence))
+            weight_sum: float = sum(signal_weights)
+            if evidence and weights.get(dimension, 0) > 0 and weight_sum > 0:
+                weighted_sum: float = sum(weighted)
+                scored.append((dimension, weighted_sum / weight_sum, evidence))
         return scored
 
     def missing(self, ctx: AccountContext, sources: list[SourceStatus]) -> list[MissingData]:

@@ -206,7 +206,9 @@ class RiskDetector:
         # conditions never read the themes (the policy refuses that), so the order they
         # are added in changes nothing.
         rules = [(code, rule) for code, rule in risk.themes.items() if rule.when_any]
-        self.themes = tuple((code, rule.label, {}) for code, rule in rules)
+        self.themes: tuple[tuple[str, str, dict[str, RiskTheme]], ...] = tuple(
+            (code, rule.label, {}) for code, rule in rules
+        )
         self._match_themes = compile_rules([rule for _, rule in rules])
 
     def _flag(self, code: RiskFlagCode, evidence: str) -> RiskFlag:

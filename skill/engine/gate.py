@@ -16,6 +16,7 @@ from skill.assessment import Maker, PolicyDecision, as_is, held_value, trusted
 from skill.engine.conditions import compile_rules
 from skill.engine.context import AccountContext
 from skill.policy import ActionSelector, CatalogueEntry, Floor, Gate, GateRule, policy_floor
+from skill.record import Segment
 from skill.vocabulary import (
     ActionKind,
     ActionPurpose,
@@ -124,7 +125,7 @@ class PolicyGate:
             tuple[GateLayer, str, ActionStatus, str], tuple[PolicyDecision, PolicyDecision]
         ] = {}
         # What `decide_for` works out once per action and segment (see `_fix`).
-        self._fixed: dict[tuple[str, str], tuple] = {}
+        self._fixed: dict[tuple[str, Segment], tuple] = {}
         # Each rule's status, as its rank: what it does to an action it applies to.
         self._rule_ranks = tuple(_RANK[rule.status] for _, rule in self._rules)
         self._rule_statuses = tuple(rule.status for _, rule in self._rules)
@@ -194,7 +195,7 @@ class PolicyGate:
         return _strictest(trace), trace
 
     def decide_for(
-        self, action_id: str, entry: CatalogueEntry, segment: str, fired: FiredRules
+        self, action_id: str, entry: CatalogueEntry, segment: Segment, fired: FiredRules
     ) -> tuple[ActionStatus, list[PolicyDecision]]:
         """`decide` for an account of `segment` on which `fired` holds.
 
@@ -220,7 +221,7 @@ class PolicyGate:
         trace += floor
         return status, trace
 
-    def _fix(self, action_id: str, entry: CatalogueEntry, segment: str) -> tuple:
+    def _fix(self, action_id: str, entry: CatalogueEntry, segment: Segment) -> tuple:
         """What `decide_for` needs of an action and segment before it looks at an account:
         the entry it is for, the trace's first and last decisions, their status and its
         rank, and which rules apply."""

@@ -18,6 +18,10 @@ from skill.policy import LegacyConfig, LegacyField
 # Each metric gives (value, shown): the value the points are read from, and the
 # text the row shows.
 Metric = Callable[[AccountContext], tuple[float | str | None, str]]
+# A field's rows so far, with their points, by the values read or the metric's result.
+Rows = dict[object, tuple[LegacyRow, int]]
+# A field with its metric, a reader of the values the metric reads, and its rows.
+Field = tuple[LegacyField, Metric, Callable[[AccountContext], object], Rows, Rows]
 
 
 def _seat_utilisation_pct(ctx: AccountContext) -> tuple[float | str | None, str]:
@@ -96,7 +100,7 @@ class LegacyScorer:
         self.bands = tuple((band.min, band.label) for band in config.bands)
         # Each field with its metric, a reader of the values the metric reads, and its
         # rows so far by those values and by what the metric gave.
-        self.fields = tuple(
+        self.fields: tuple[Field, ...] = tuple(
             (field, METRICS[field.metric], attrgetter(*METRIC_READS[field.metric]), {}, {})
             for field in config.fields
         )

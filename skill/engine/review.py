@@ -51,9 +51,13 @@ def _rules(config: ReviewConfig) -> _ReviewRules:
             timedelta(days=config.due_days),
             tuple(config.checklist),
         )
-        entry = (weakref.ref(config, lambda _, key=key: _COMPILED.pop(key, None)), rules)
+        entry = (weakref.ref(config, functools.partial(_forget, key)), rules)
         _COMPILED[key] = entry
     return entry[1]
+
+
+def _forget(key: int, _: object) -> None:
+    _COMPILED.pop(key, None)
 
 
 def review_task(

@@ -35,8 +35,9 @@ def assess_confidence(
     knowing the input's sources the two are the same.
     """
     weights = scoring.weights[ctx.record.segment]
-    covered = sum(weights[d] for d in ctx.dimension_scores)
-    coverage = covered / sum(weights.values())
+    covered: float = sum(weights[d] for d in ctx.dimension_scores)
+    weight_total: float = sum(weights.values())
+    coverage = covered / weight_total
     stale = [s for s in sources if s.stale]
     conflicting = RiskFlagCode.CONFLICTING_EVIDENCE in ctx.flags
     reasons = [f"{round_half_up(coverage * 100)}% of the score's weight has data"]
@@ -49,7 +50,7 @@ def assess_confidence(
     account = level
     if absent:
         reasons += [f"{SOURCE_LABEL[s]} not connected in this input" for s in sorted(absent)]
-        expected = sum(w for d, w in weights.items() if DIMENSION_SOURCE[d] not in absent)
+        expected: float = sum(w for d, w in weights.items() if DIMENSION_SOURCE[d] not in absent)
         own = covered / expected if expected else 0.0
         account = _level(own, len(stale), scoring)
     if conflicting:
@@ -68,7 +69,7 @@ def assess_confidence(
 def _level(coverage: float, stale: int, scoring: Scoring) -> Confidence:
     """The first level whose coverage and stale-source limits hold, else low."""
     for candidate in (Confidence.HIGH, Confidence.MEDIUM):
-        rule = scoring.confidence[candidate]
+        rule = scoring.confidence[candidate]  # type: ignore[index]  # equal to its value
         if coverage >= rule.min_coverage and stale <= rule.max_stale_sources:
             return candidate
     return Confidence.LOW

@@ -13,7 +13,7 @@ from synthetic import AS_OF, write_accounts_csv
 
 from skill.assessment import Assessment
 from skill.engine import Engine
-from skill.engine.conditions import compile_rule, describe_match
+from skill.engine.conditions import Matches, compile_rule, describe_match
 from skill.engine.context import AccountContext, RecordView
 from skill.engine.dimensions import source_statuses
 from skill.engine.quality import screen
@@ -35,13 +35,15 @@ def assessed(engine: Engine, records: list) -> list[tuple[Assessment, AccountCon
     """Each account's assessment, with its context as the engine had it when it
     planned the actions."""
     seen: list[AccountContext] = []
-    plan = engine.actions.plan
+    # The planner's trigger rules see each context once, as planning starts. They are
+    # wrapped, not `plan`: a method of a class compiled with mypyc cannot be replaced.
+    matches = engine.actions.matches
 
-    def keep(ctx: AccountContext) -> list:
+    def keep(ctx: AccountContext) -> Matches:
         seen.append(ctx)
-        return plan(ctx)
+        return matches(ctx)
 
-    engine.actions.plan = keep  # type: ignore[method-assign]
+    engine.actions.matches = keep
     return [(engine.assess(record, AS_OF), seen[-1]) for record in records]
 
 
