@@ -332,17 +332,9 @@ def to_json(model: BaseModel | Plain, *, indent: bool = False, line: bool = Fals
     class, and tests compare the two on thousands of generated accounts). Anything
     orjson cannot write the same way (an integer past 64 bits, say) goes to pydantic.
     """
-    # A Plain is a dict orjson writes as it is, in field order.
-    if isinstance(model, Plain) or _PLAIN.get(type(model)) or _plain_tree(type(model)):
-        option = (_INDENT if indent else 0) | (_NEWLINE if line else 0)
-        try:
-            if indent and isinstance(model, Plain):
-                # orjson never indents a piece held as its JSON (`written_once`): the
-                # compact text, read back and indented, is the same text indented.
-                model = orjson.loads(orjson.dumps(model))  # type: ignore[assignment]
-            return orjson.dumps(model, default=_fields, option=option).decode()
-        except TypeError:  # orjson.JSONEncodeError: pydantic writes it, or says why not
-            pass
+    data = _orjson(model, indent, line)
+    if data is not None:
+        return data.decode()
     if isinstance(model, Plain):
         model = to_model(model)
     text = model.model_dump_json(indent=2 if indent else None)
@@ -352,13 +344,24 @@ def to_json(model: BaseModel | Plain, *, indent: bool = False, line: bool = Fals
 def to_json_bytes(model: BaseModel | Plain, *, indent: bool = False, line: bool = False) -> bytes:
     """`to_json`'s text encoded as UTF-8, made without the text in between: what a worker
     process sends back and a binary sink is written (orjson writes bytes)."""
+    data = _orjson(model, indent, line)
+    return data if data is not None else to_json(model, indent=indent, line=line).encode()
+
+
+def _orjson(model: BaseModel | Plain, indent: bool, line: bool) -> bytes | None:
+    """The JSON orjson writes, or None where it cannot write what pydantic would."""
+    # A Plain is a dict orjson writes as it is, in field order.
     if isinstance(model, Plain) or _PLAIN.get(type(model)) or _plain_tree(type(model)):
         option = (_INDENT if indent else 0) | (_NEWLINE if line else 0)
         try:
+            if indent and isinstance(model, Plain):
+                # orjson never indents a piece held as its JSON (`written_once`): the
+                # compact text, read back and indented, is the same text indented.
+                model = orjson.loads(orjson.dumps(model))  # type: ignore[assignment]
             return orjson.dumps(model, default=_fields, option=option)
-        except TypeError:  # as in to_json
+        except TypeError:  # orjson.JSONEncodeError: pydantic writes it, or says why not
             pass
-    return to_json(model, indent=indent, line=line).encode()
+    return None
 
 
 _INDENT = orjson.OPT_INDENT_2

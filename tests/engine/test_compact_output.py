@@ -16,7 +16,7 @@ import pytest
 from synthetic import AS_OF, write_accounts_csv
 from varied_history import history_of
 
-from skill.assessment import Plain, to_json, to_model
+from skill.assessment import Plain, to_json, to_json_bytes, to_model
 from skill.engine import Engine
 from skill.ingest import read_accounts
 from skill.policy import Policy
@@ -44,11 +44,17 @@ def test_compact_output_is_the_models_json(
         prior = history_of(record.account_id, record.as_of or AS_OF) if history else []
         model = models.assess(record, AS_OF, prior)
         made = compact.assess(record, AS_OF, prior)
-        if to_json(made, line=True) != to_json(model, line=True):
+        line = to_json(model, line=True)
+        if to_json(made, line=True) != line:
             problems.append(f"{record.account_id}: JSON line differs from the model's")
+        if to_json_bytes(made, line=True) != line.encode():
+            problems.append(f"{record.account_id}: JSON line's bytes differ from the model's")
         if index % OTHER_SAMPLE == 0:
-            if to_json(made, indent=True) != to_json(model, indent=True):
+            indented = to_json(model, indent=True)
+            if to_json(made, indent=True) != indented:
                 problems.append(f"{record.account_id}: indented JSON differs from the model's")
+            if to_json_bytes(made, indent=True) != indented.encode():
+                problems.append(f"{record.account_id}: indented bytes differ from the model's")
             if to_model(made) != model:
                 problems.append(f"{record.account_id}: to_model differs from the model engine's")
         if len(problems) > 10:
