@@ -17,8 +17,8 @@ from skill.assessment import Maker, PriorAssessment, ScoreTrend, trusted
 from skill.policy import HistoryConfig
 from skill.vocabulary import Dimension, RiskFlagCode
 
-# Stored dimensions are keyed by name; a StrEnum member hashes by its member
-# name, so look them up by the plain string.
+# Stored dimensions are keyed by their value, a plain string (a str enum member would
+# find it too, as it hashes and compares as its value); the key is read as stored.
 USAGE = Dimension.USAGE.value
 
 
