@@ -46,30 +46,34 @@ TARGET_RATIO = 0.8
 TRAIN_ON = 500  # documents a dictionary is trained on (as the store does at most)
 
 
-def _assess_cpu(path: Path) -> float:
-    from skill.pipeline import run_assessment
+def _options() -> dict:
+    """What `assess` and `run` are both given: jsonl to a null sink, the default policy."""
     from skill.policy import load_policy
     from skill.vocabulary import AutomationLevel
 
+    return {
+        "output_format": "jsonl",
+        "as_of": AS_OF,
+        "level": AutomationLevel.BALANCED,
+        "policy": load_policy(),
+        "out": CountingSink(),
+        "err": lambda _: None,
+    }
+
+
+def _assess_cpu(path: Path) -> float:
+    from skill.pipeline import run_assessment
+
+    options = _options()
     started = time.process_time()
-    run_assessment(
-        str(path),
-        output_format="jsonl",
-        as_of=AS_OF,
-        level=AutomationLevel.BALANCED,
-        policy=load_policy(),
-        out=CountingSink(),
-        err=lambda _: None,
-    )
+    run_assessment(str(path), **options)
     return time.process_time() - started
 
 
 def _recorded_run(path: Path, db: Path) -> tuple[float, list[tuple[str, list[tuple]]]]:
     """One real `run`, its CPU seconds, and the rows it gave `executemany`, in order."""
     import skill.store.db as store_db
-    from skill.policy import load_policy
     from skill.recording import run_recording
-    from skill.vocabulary import AutomationLevel
 
     calls: list[tuple[str, list[tuple]]] = []
 
@@ -85,19 +89,11 @@ def _recorded_run(path: Path, db: Path) -> tuple[float, list[tuple[str, list[tup
     def recording_connect(*args, **kwargs):
         return connect(*args, **{**kwargs, "factory": Recording})
 
+    options = _options()
     store_db.sqlite3.connect = recording_connect  # this process only, for this one run
     try:
         started = time.process_time()
-        run_recording(
-            str(path),
-            db_path=db,
-            output_format="jsonl",
-            as_of=AS_OF,
-            level=AutomationLevel.BALANCED,
-            policy=load_policy(),
-            out=CountingSink(),
-            err=lambda _: None,
-        )
+        run_recording(str(path), db_path=db, **options)
         return time.process_time() - started, calls
     finally:
         store_db.sqlite3.connect = connect

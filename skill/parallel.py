@@ -542,10 +542,8 @@ class _Pool:
 
     def __call__(self, chunk: list[Item]) -> Future[ChunkResult] | _Sent:
         slots = self.slots
-        slot = None if slots is None else slots.take()
-        if slot is None:
+        if slots is None or (slot := slots.take()) is None:
             return self.pool.submit(_work, chunk)
-        assert slots is not None
         return _Sent(self.pool.submit(_work, chunk, slot), slots, slot)
 
 
